@@ -1,0 +1,90 @@
+"""Column-mapping files: how a source file's columns and values become canonical ones.
+
+A mapping file is YAML::
+
+    table: people                  # optional; must agree with the table being loaded
+    columns:                       # source column -> canonical column
+      Email: email
+      Create Date: created_at
+    values:                        # canonical column -> {source value: canonical value}
+      channel: {Paid Social: paid_social, Google Ads: paid_search}
+    date_formats:                  # canonical column -> strptime format (default: ISO 8601)
+      created_at: "%m/%d/%Y %H:%M"
+    defaults:                      # constant for canonical columns the file lacks
+      channel: other
+    currency: EUR                  # the file's money is in EUR (needs an exchange rate)
+    currency_column: Currency      # or: a source column holding each row's currency
+    encoding: latin-1              # text encoding of CSV files (utf-8, utf-16, latin-1)
+    delimiter: ";"                 # CSV delimiter (default: detected)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from revteam.exceptions import SourceFileError
+
+ENCODINGS = ("utf-8", "utf-16", "latin-1")
+
+
+class Mapping(BaseModel):
+    """A validated mapping; the empty mapping means 'the file already uses canonical names'."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: str | None = Field(None, description="Canonical table the mapping is for.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Source → canonical column.")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Per canonical column: source value → canonical value."
+    )
+    date_formats: dict[str, str] = Field(
+        default_factory=dict, description="Per canonical column: strptime format."
+    )
+    defaults: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Constants for canonical columns the file lacks."
+    )
+    currency: str | None = Field(None, description="Currency of the file's money columns.")
+    currency_column: str | None = Field(None, description="Source column with each row's currency.")
+    encoding: str = Field("utf-8", description=f"Text encoding: {', '.join(ENCODINGS)}.")
+    delimiter: str | None = Field(None, description="CSV delimiter; detected when absent.")
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def load_mapping(path: Path | str | None) -> Mapping:
+    """Read and validate a mapping file, reporting every problem at once."""
+    if path is None:
+        return Mapping()
+    path = Path(path)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceFileError(path, "mapping file not found") from None
+    except yaml.YAMLError as exc:
+        raise SourceFileError(path, f"not valid YAML: {exc}") from None
+    if raw is None:
+        return Mapping()
+    if not isinstance(raw, dict):
+        raise SourceFileError(path, "a mapping file must be a YAML mapping (key: value)")
+    try:
+        mapping = Mapping(**raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SourceFileError(
+            path, problems, "see `revteam ingest --help` for the format"
+        ) from None
+    if mapping.encoding.lower() not in ENCODINGS:
+        raise SourceFileError(
+            path,
+            f"encoding {mapping.encoding!r} is not supported",
+            f"use one of {', '.join(ENCODINGS)}",
+        )
+    return mapping

@@ -1,0 +1,20 @@
+"""Workspaces: settings, the warehouse, and the Python API's entry object."""
+
+from __future__ import annotations
+
+from revteam.workspace.components import IngestComponent, WorkspaceStatus
+from revteam.workspace.settings import CONFIG_FILE, DEFAULT_WINDOWS, Settings, load_settings
+from revteam.workspace.workspace import Workspace, find_workspace, init_workspace, open_workspace
+
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_WINDOWS",
+    "IngestComponent",
+    "Settings",
+    "Workspace",
+    "WorkspaceStatus",
+    "find_workspace",
+    "init_workspace",
+    "load_settings",
+    "open_workspace",
+]

@@ -1,0 +1,92 @@
+"""The workspace: a folder with ``revteam.toml``, the warehouse, and the user's own metrics.
+
+``revteam.open(path)`` returns a :class:`Workspace`; its capabilities hang from it grouped by
+concern (``ws.ingest``, later ``ws.metrics``, ``ws.goals`` …).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from revteam.exceptions import ConfigError, WorkspaceNotFoundError
+from revteam.storage import Warehouse, parse_warehouse_url
+from revteam.workspace.settings import CONFIG_FILE, Settings, load_settings, write_settings
+
+
+def find_workspace(path: Path | str | None = None) -> Path:
+    """The workspace folder: ``path``, else ``REVTEAM_WORKSPACE``, else the current folder.
+
+    Like git, a folder inside a workspace finds the workspace above it.
+    """
+    start = Path(path or os.environ.get("REVTEAM_WORKSPACE") or ".").expanduser().resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+        if path is not None:
+            break  # an explicit path must itself be the workspace
+    raise WorkspaceNotFoundError(start)
+
+
+class Workspace:
+    """An open workspace. Close it (or use ``with``) to release the warehouse file."""
+
+    def __init__(self, root: Path, settings: Settings, *, read_only: bool = False) -> None:
+        self.root = root
+        self.settings = settings
+        self.warehouse = Warehouse(
+            parse_warehouse_url(settings.warehouse, root),
+            timezone=settings.timezone,
+            read_only=read_only,
+        )
+        from revteam.workspace.components import IngestComponent, StatusComponent
+
+        self.ingest = IngestComponent(self)
+        self._status = StatusComponent(self)
+
+    def status(self) -> Any:
+        """Tables, row counts, time ranges, recent loads and quarantine: see ``WorkspaceStatus``."""
+        return self._status.collect()
+
+    @property
+    def data_version(self) -> int:
+        return self.warehouse.data_version
+
+    def close(self) -> None:
+        self.warehouse.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<revteam.Workspace {self.root}>"
+
+
+def open_workspace(path: Path | str | None = None, *, read_only: bool = False) -> Workspace:
+    """Open the workspace at ``path`` (see :func:`find_workspace`)."""
+    root = find_workspace(path)
+    return Workspace(root, load_settings(root), read_only=read_only)
+
+
+def init_workspace(path: Path | str, /, *, exist_ok: bool = False, **settings: Any) -> Workspace:
+    """Create a workspace folder with ``revteam.toml`` and an empty warehouse, and open it."""
+    root = Path(path).expanduser().resolve()
+    if (root / CONFIG_FILE).exists() and not exist_ok:
+        raise ConfigError(
+            f"{root} is already a revteam workspace; open it with revteam.open() "
+            "or choose another folder."
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "metrics").mkdir(exist_ok=True)
+    write_settings(root, settings)
+    return open_workspace(root)
