@@ -45,6 +45,16 @@ class Workspace:
 
         self.ingest = IngestComponent(self)
         self._status = StatusComponent(self)
+        self._metrics: Any = None
+
+    @property
+    def metrics(self) -> Any:
+        """``ws.metrics``: the KPI catalogue and queries (created on first use)."""
+        if self._metrics is None:
+            from revteam.metrics import MetricsComponent
+
+            self._metrics = MetricsComponent(self)
+        return self._metrics
 
     def status(self) -> Any:
         """Tables, row counts, time ranges, recent loads and quarantine: see ``WorkspaceStatus``."""
