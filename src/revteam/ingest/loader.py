@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from revteam.exceptions import IngestError, RevteamError
+from revteam.exceptions import IngestError, RevteamError, SourceFileError
 from revteam.ingest.mapping import Mapping
-from revteam.ingest.readers import Staged, stage
+from revteam.ingest.readers import Staged, detect_format, stage
 from revteam.ingest.validate import Plan, build_plan
 from revteam.model import Table
 from revteam.model import table as model_table
@@ -98,6 +98,9 @@ def load_file(
             f"The mapping file is for table {mapping.table!r}, not {table_name!r}; "
             "use the mapping written for this table."
         )
+    if not path.is_file():
+        raise SourceFileError(path, "file not found")
+    detect_format(path)
     say = progress or (lambda _label: None)
     run_id = uuid.uuid4().hex[:16]
     started = time.perf_counter()
@@ -140,7 +143,7 @@ def _flag_duplicate_keys(con: duckdb.DuckDBPyConnection, table: Table, valid: st
     keys = ", ".join(_ident(k) for k in table.key)
     row = con.execute(
         f"SELECT count(*) - count(DISTINCT ({keys})) FROM {valid} WHERE len(_reasons) = 0"
-    ).fetchone()
+    ).fetchall()[0]
     if not row or row[0] == 0:
         return
     cols = ", ".join(_ident(c) for c in table.column_names)
@@ -254,7 +257,7 @@ def _write(
 
 
 def _counts(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, int]:
-    row = con.execute(sql).fetchone()
+    row = con.execute(sql).fetchall()[0]
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -269,7 +272,7 @@ def _notes(con: duckdb.DuckDBPyConnection, valid: str, plan: Plan) -> list[str]:
         )
     if plan.filled_columns:
         sums = ", ".join(f"count(*) FILTER (_filled_{c})" for c in plan.filled_columns)
-        row = con.execute(f"SELECT {sums} FROM {valid} WHERE len(_reasons) = 0").fetchone()
+        row = con.execute(f"SELECT {sums} FROM {valid} WHERE len(_reasons) = 0").fetchall()[0]
         assert row is not None
         for col, n in zip(plan.filled_columns, row, strict=True):
             if n:

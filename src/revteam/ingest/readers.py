@@ -243,7 +243,7 @@ def _printable(text: str) -> str:
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    row = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0]
     return int(row[0]) if row else 0
 
 

@@ -117,7 +117,7 @@ class Warehouse:
     def data_version(self) -> int:
         row = self.con.execute(
             f"SELECT value FROM {META_TABLE} WHERE key = 'data_version'"
-        ).fetchone()
+        ).fetchall()[0]
         return int(row[0]) if row else 0
 
     def bump_data_version(self, con: duckdb.DuckDBPyConnection) -> int:
@@ -125,7 +125,7 @@ class Warehouse:
         row = con.execute(
             f"UPDATE {META_TABLE} SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
             "WHERE key = 'data_version' RETURNING value"
-        ).fetchone()
+        ).fetchall()[0]
         assert row is not None
         return int(row[0])
 
@@ -135,7 +135,7 @@ class Warehouse:
         for t in TABLES.values():
             tc = t.time_column
             agg = f'min("{tc}"), max("{tc}")' if tc else "NULL, NULL"
-            row = self.con.execute(f'SELECT count(*), {agg} FROM "{t.name}"').fetchone()
+            row = self.con.execute(f'SELECT count(*), {agg} FROM "{t.name}"').fetchall()[0]
             assert row is not None
             out.append(TableInfo(t.name, int(row[0]), row[1], row[2]))
         return out

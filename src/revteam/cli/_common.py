@@ -1,0 +1,112 @@
+"""What every command shares: the global options, opening the workspace, output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import revteam
+from revteam.workspace import Workspace
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@dataclass
+class State:
+    """Global options, set by the root callback."""
+
+    workspace: Path | None = None
+    debug: bool = False
+
+
+state = State()
+
+
+@contextmanager
+def open_ws(*, read_only: bool = False) -> Iterator[Workspace]:
+    """Open the workspace named by --workspace / REVTEAM_WORKSPACE / the current folder."""
+    ws = revteam.open(state.workspace, read_only=read_only)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Print rows as a Rich table, CSV or JSON (the latter two for scripts)."""
+    cols = list(columns or (rows[0].keys() if rows else []))
+    if fmt is OutputFormat.json:
+        data = [{c: _jsonable(r.get(c)) for c in cols} for r in rows]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({c: _cell(r.get(c)) for c in cols})
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for c in cols:
+            table.add_column(c.replace("_", " "), overflow="fold")
+        for r in rows:
+            table.add_row(*(_cell(r.get(c)) for c in cols))
+        console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def progress_bar() -> Progress:
+    """The progress display of long commands (written to stderr so stdout stays parseable)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )

@@ -1,0 +1,152 @@
+"""Commands that create things: ``init``, ``generate``, ``demo``."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+import revteam
+from revteam.cli._common import console, open_ws, progress_bar
+from revteam.exceptions import ConfigError
+from revteam.model import TABLES
+from revteam.workspace import CONFIG_FILE, Workspace
+
+if TYPE_CHECKING:
+    from revteam.generate import Company
+
+DEMO_DIR = Path("revteam-demo")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("generate")(generate)
+    app.command("demo")(demo)
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
+    currency: Annotated[str, typer.Option(help="Workspace currency (ISO 4217).")] = "USD",
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the data.")] = "UTC",
+    fiscal_year_start_month: Annotated[
+        int, typer.Option("--fiscal-year-start", min=1, max=12, help="First fiscal month.")
+    ] = 1,
+    gross_margin: Annotated[float, typer.Option(help="Gross margin for CLV and ROI.")] = 0.8,
+) -> None:
+    """Create a workspace: revteam.toml and an empty warehouse."""
+    ws = revteam.init(
+        directory,
+        currency=currency,
+        timezone=timezone,
+        fiscal_year_start_month=fiscal_year_start_month,
+        gross_margin=gross_margin,
+    )
+    ws.close()
+    console.print(f"Created workspace [bold]{ws.root}[/]. Load data with "
+                  f"`revteam -w {directory} ingest TABLE FILE…` or try `revteam demo`.")
+
+
+def _generate(
+    out: Path, leads: int, months: int, seed: int, start: date | None, planted: bool, fmt: str
+) -> Company:
+    from revteam.generate import GeneratorConfig, generate_company
+
+    options = {"start": start} if start else {}
+    config = GeneratorConfig(
+        n_leads=leads, months=months, seed=seed, planted_changes=planted, **options
+    )
+    with progress_bar() as bar:
+        task = bar.add_task(f"Generating {leads:,} leads", total=None)
+        company = generate_company(
+            config, progress=lambda label: bar.update(task, description=f"Generating {label}")
+        )
+        bar.update(task, description="Writing files")
+        company.write(out, format=fmt)  # type: ignore[arg-type]
+        bar.update(task, description=f"Generated {leads:,} leads", total=1, completed=1)
+    return company
+
+
+def _load(ws: Workspace, directory: Path) -> None:
+    with progress_bar() as bar:
+        task = bar.add_task("Loading", total=len(TABLES))
+        done: set[str] = set()
+
+        def step(name: str, phase: str) -> None:
+            if phase == "done":
+                done.add(name)
+            bar.update(task, description=f"Loading {name}: {phase}", completed=len(done))
+
+        results = ws.ingest.load_directory(directory, progress=step)
+        bar.update(task, description="Loaded", completed=len(TABLES))
+    rows = sum(r.loaded for r in results)
+    bad = sum(r.quarantined for r in results)
+    console.print(f"Loaded {rows:,} rows into {len(results)} tables ({bad:,} quarantined).")
+
+
+def generate(
+    out: Annotated[Path, typer.Argument(help="Folder to write <table>.<format> files into.")],
+    leads: Annotated[int, typer.Option(help="Number of leads.")] = 100_000,
+    months: Annotated[int, typer.Option(help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same company).")] = 42,
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the generator's).")
+    ] = None,
+    planted: Annotated[
+        bool, typer.Option("--planted/--no-planted", help="Plant the SQR drop (see truth.json).")
+    ] = True,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    load: Annotated[bool, typer.Option(help="Also load the files into the workspace.")] = False,
+) -> None:
+    """Generate a synthetic B2B SaaS company (files plus truth.json)."""
+    if fmt not in {"parquet", "csv"}:
+        raise ConfigError(f"--format must be parquet or csv, not {fmt!r}")
+    try:
+        first = date.fromisoformat(start) if start else None
+    except ValueError:
+        raise ConfigError(f"--start must be a date like 2024-11-01, not {start!r}") from None
+    started = time.perf_counter()
+    _generate(out, leads, months, seed, first, planted, fmt)
+    console.print(f"Wrote {out} in {time.perf_counter() - started:.1f} s.")
+    if load:
+        with open_ws() as ws:
+            _load(ws, out)
+
+
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = DEMO_DIR,
+    leads: Annotated[int, typer.Option(help="Number of leads.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    force: Annotated[bool, typer.Option(help="Rebuild an existing demo workspace.")] = False,
+) -> None:
+    """Build a demo workspace filled with a synthetic company."""
+    started = time.perf_counter()
+    if (directory / CONFIG_FILE).exists():
+        if not force:
+            raise ConfigError(
+                f"{directory} already holds a workspace. Use it with `revteam -w {directory} "
+                "status`, or rebuild it with `revteam demo --force`."
+            )
+        _remove_demo(directory)
+    ws = revteam.init(directory)
+    try:
+        data = directory / "data"
+        _generate(data, leads, 24, seed, None, True, "parquet")
+        _load(ws, data)
+    finally:
+        ws.close()
+    console.print(
+        f"\n[bold green]Demo workspace ready[/] in {time.perf_counter() - started:.0f} s: "
+        f"{ws.root}\nPlanted truth: {data / 'truth.json'}\n"
+        f"Next: `revteam -w {directory} status`"
+    )
+
+
+def _remove_demo(directory: Path) -> None:
+    """Delete only what `demo` itself creates, never anything else in the folder."""
+    for name in (CONFIG_FILE, "warehouse.duckdb", "warehouse.duckdb.wal", "revteam.db"):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / "data", ignore_errors=True)
