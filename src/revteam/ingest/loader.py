@@ -108,20 +108,50 @@ def load_file(
     digest = file_hash(path)
     con = warehouse.con
     staged: Staged | None = None
-    temp = [f"_v_{run_id}", f"_chg_{run_id}"]
+    tmp = _Temp(run_id)
     try:
         with warehouse._lock:
             say("reading")
             staged = stage(con, path, mapping)
             say("validating")
             plan = build_plan(con, table, staged, mapping, settings, str(path))
-            con.execute(f"CREATE TEMP TABLE {temp[0]} AS {plan.sql}")
-            _flag_duplicate_keys(con, table, temp[0])
+            # A view, not a table: clean rows flow from the file straight into the warehouse,
+            # and only refused (or stage-filled) rows are kept aside.
+            con.execute(f"CREATE TEMP VIEW {tmp.valid} AS {plan.sql}")
+            _collect_refused(con, plan, tmp)
             say("writing")
-            with warehouse.transaction():
-                result = _write(
-                    warehouse, table, staged, plan, temp, run_id, path, digest, started, started_at
-                )
+            try:
+                with warehouse.transaction():
+                    result = _write(
+                        warehouse,
+                        table,
+                        staged,
+                        plan,
+                        tmp,
+                        run_id,
+                        path,
+                        digest,
+                        started,
+                        dedupe=False,
+                    )
+                    _log_run(con, result, started_at, "ok", None)
+            except _RepeatedKeys:
+                # Rare: the file repeats keys. Refuse the repeats and write again.
+                _refuse_repeated_keys(con, table, tmp)
+                with warehouse.transaction():
+                    result = _write(
+                        warehouse,
+                        table,
+                        staged,
+                        plan,
+                        tmp,
+                        run_id,
+                        path,
+                        digest,
+                        started,
+                        dedupe=True,
+                    )
+                    _log_run(con, result, started_at, "ok", None)
             say("done")
             return result
     except RevteamError:
@@ -134,25 +164,59 @@ def load_file(
             f"unchanged. Cause: {exc}"
         ) from exc
     finally:
-        for obj in [*(f"TABLE {t}" for t in temp), *(staged.drop if staged else [])]:
+        for obj in [*tmp.objects(), *(staged.drop if staged else [])]:
             con.execute(f"DROP {obj.replace(' ', ' IF EXISTS ', 1)}")
 
 
-def _flag_duplicate_keys(con: duckdb.DuckDBPyConnection, table: Table, valid: str) -> None:
-    """Refuse repeated keys within the file: exact repeats after the first, all conflicting ones."""
+class _RepeatedKeys(Exception):
+    """Raised inside the write transaction (rolling it back) when the file repeats a key."""
+
+
+@dataclass(frozen=True)
+class _Temp:
+    """Names of one load's temporary objects."""
+
+    run_id: str
+
+    @property
+    def valid(self) -> str:
+        return f"_valid_{self.run_id}"
+
+    @property
+    def refused(self) -> str:
+        return f"_refused_{self.run_id}"
+
+    @property
+    def changed(self) -> str:
+        return f"_changed_{self.run_id}"
+
+    def objects(self) -> list[str]:
+        return [f"VIEW {self.valid}", f"TABLE {self.refused}", f"TABLE {self.changed}"]
+
+
+def _collect_refused(con: duckdb.DuckDBPyConnection, plan: Plan, tmp: _Temp) -> None:
+    """One pass keeping the rows with problems, and those whose stages were filled (for notes)."""
+    flags = "".join(f", _filled_{c}" for c in plan.filled_columns)
+    keep = "".join(f" OR _filled_{c}" for c in plan.filled_columns)
+    con.execute(
+        f"CREATE TEMP TABLE {tmp.refused} AS SELECT _line, _problems{flags} FROM {tmp.valid} "
+        f"WHERE _problems <> ''{keep}"
+    )
+
+
+def _refuse_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table, tmp: _Temp) -> None:
+    """Refuse rows repeating a key: exact repeats after the first, and all rows that disagree.
+
+    When rows with one key disagree, nothing says which is right, so none of them loads.
+    """
     keys = ", ".join(_ident(k) for k in table.key)
-    row = con.execute(
-        f"SELECT count(*) - count(DISTINCT ({keys})) FROM {valid} WHERE len(_reasons) = 0"
-    ).fetchall()[0]
-    if not row or row[0] == 0:
-        return
     cols = ", ".join(_ident(c) for c in table.column_names)
     key_text = " || ', ' || ".join(
         f"'{k}=' || COALESCE(CAST({_ident(k)} AS VARCHAR), 'NULL')" for k in table.key
     )
     con.execute(f"""
-        UPDATE {valid} SET _reasons = list_append(_reasons, d.reason)
-        FROM (
+        CREATE TEMP TABLE {tmp.refused}_keys AS
+        SELECT _line, reason FROM (
             SELECT _line, CASE
                 WHEN min(h) OVER w <> max(h) OVER w THEN 'key ' || {key_text} ||
                     ' appears on several lines of the file with different values (first on line '
@@ -160,10 +224,18 @@ def _flag_duplicate_keys(con: duckdb.DuckDBPyConnection, table: Table, valid: st
                 WHEN row_number() OVER (w ORDER BY _line) > 1 THEN
                     'exact duplicate of line ' || CAST(min(_line) OVER w AS VARCHAR)
                 END AS reason
-            FROM (SELECT *, hash({cols}) AS h FROM {valid} WHERE len(_reasons) = 0)
+            FROM (SELECT *, hash({cols}) AS h FROM {tmp.valid} WHERE _problems = '')
             WINDOW w AS (PARTITION BY {keys})
-        ) d
-        WHERE {valid}._line = d._line AND d.reason IS NOT NULL""")
+        ) WHERE reason IS NOT NULL""")
+    con.execute(
+        f"UPDATE {tmp.refused} r SET _problems = k.reason FROM {tmp.refused}_keys k "
+        f"WHERE r._line = k._line"
+    )
+    con.execute(
+        f"INSERT INTO {tmp.refused} BY NAME SELECT _line, reason AS _problems "
+        f"FROM {tmp.refused}_keys WHERE _line NOT IN (SELECT _line FROM {tmp.refused})"
+    )
+    con.execute(f"DROP TABLE {tmp.refused}_keys")
 
 
 def _write(
@@ -171,50 +243,33 @@ def _write(
     table: Table,
     staged: Staged,
     plan: Plan,
-    temp: list[str],
+    tmp: _Temp,
     run_id: str,
     path: Path,
     digest: str,
     started: float,
-    started_at: str,
+    *,
+    dedupe: bool,
 ) -> IngestResult:
     con = warehouse.con
-    valid, chg = temp
     target = _ident(table.name)
     cols = ", ".join(_ident(c) for c in table.column_names)
-    differs = (
-        " OR ".join(
-            f"v.{_ident(c)} IS DISTINCT FROM t.{_ident(c)}"
-            for c in table.column_names
-            if c not in table.key
-        )
-        or "FALSE"
+    good = "_problems = ''" + (
+        f" AND _line NOT IN (SELECT _line FROM {tmp.refused} WHERE _problems <> '')"
+        if dedupe
+        else ""
     )
-    con.execute(f"""
-        CREATE TEMP TABLE {chg} AS
-        SELECT v.*, t._loaded_at IS NULL AS _new
-        FROM {valid} v LEFT JOIN {target} t ON {_key_match(table, "v", "t")}
-        WHERE len(v._reasons) = 0 AND (t._loaded_at IS NULL OR {differs})""")
-    new, changed = _counts(
-        con, f"SELECT count(*) FILTER (_new), count(*) FILTER (NOT _new) FROM {chg}"
-    )
-    good, bad = _counts(
-        con,
-        f"SELECT count(*) FILTER (len(_reasons) = 0), "
-        f"count(*) FILTER (len(_reasons) > 0) FROM {valid}",
-    )
-    if changed:
-        con.execute(
-            f"DELETE FROM {target} t USING {chg} v "
-            f"WHERE NOT v._new AND {_key_match(table, 'v', 't')}"
-        )
-    _failpoint("after_delete")
     source = str(path)
-    con.execute(
-        f"INSERT INTO {target} SELECT {cols}, ?, CAST(current_timestamp AS TIMESTAMP), ? "
-        f"FROM {chg} ORDER BY _line",
-        [source, run_id],
-    )
+    insert = f"INSERT INTO {target} SELECT {cols}, ?, CAST(current_timestamp AS TIMESTAMP), ? "
+    empty = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()
+    if empty == [(0,)]:
+        new = _insert(con, insert + f"FROM {tmp.valid} WHERE {good}", [source, run_id])
+        changed = 0
+        if not dedupe and _repeats(con, table, target):
+            raise _RepeatedKeys
+        _failpoint("after_delete")
+    else:
+        new, changed = _upsert(con, table, tmp, good, insert, [source, run_id], dedupe=dedupe)
     _failpoint("after_insert")
     con.execute(
         f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND file_hash = ?",
@@ -222,9 +277,9 @@ def _write(
     )
     now = "CAST(current_timestamp AS TIMESTAMP)"
     con.execute(
-        f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, v._line, {staged.raw_expr}, "
-        f"v._reasons, {now} FROM {valid} v JOIN {staged.relation} s ON s._line = v._line "
-        "WHERE len(v._reasons) > 0",
+        f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, r._line, {staged.raw_expr}, "
+        f"string_split(r._problems, chr(30)), {now} FROM {tmp.refused} r "
+        f"JOIN {staged.relation} s ON s._line = r._line WHERE r._problems <> ''",
         [run_id, table.name, source, digest],
     )
     for line, raw, reason in staged.rejects:
@@ -232,12 +287,16 @@ def _write(
             f"INSERT INTO {QUARANTINE_TABLE} VALUES (?, ?, ?, ?, ?, ?, [?], {now})",
             [run_id, table.name, source, digest, line, raw, reason],
         )
-    quarantined = bad + len(staged.rejects)
-    notes = _notes(con, valid, plan)
+    filled = "".join(
+        f", count(*) FILTER (_problems = '' AND _filled_{c})" for c in plan.filled_columns
+    )
+    counts = con.execute(
+        f"SELECT count(*) FILTER (_problems <> ''){filled} FROM {tmp.refused}"
+    ).fetchall()[0]
+    refused = int(counts[0])
     version = warehouse.bump_data_version(con) if new or changed else warehouse.data_version
     _failpoint("before_commit")
-    seconds = time.perf_counter() - started
-    result = IngestResult(
+    return IngestResult(
         run_id,
         table.name,
         source,
@@ -246,23 +305,70 @@ def _write(
         staged.rows + len(staged.rejects),
         new,
         changed,
-        good - new - changed,
-        quarantined,
-        seconds,
+        staged.rows - refused - new - changed,
+        refused + len(staged.rejects),
+        time.perf_counter() - started,
         version,
-        tuple(notes),
+        tuple(_notes(plan, dict(zip(plan.filled_columns, counts[1:], strict=True)))),
     )
-    _log_run(con, result, started_at, "ok", None)
-    return result
 
 
-def _counts(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, int]:
-    row = con.execute(sql).fetchall()[0]
-    assert row is not None
-    return int(row[0]), int(row[1])
+def _insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[str]) -> int:
+    return int(con.execute(sql, params).fetchall()[0][0])
 
 
-def _notes(con: duckdb.DuckDBPyConnection, valid: str, plan: Plan) -> list[str]:
+def _repeats(con: duckdb.DuckDBPyConnection, table: Table, relation: str) -> bool:
+    keys = ", ".join(_ident(k) for k in table.key)
+    row = con.execute(f"SELECT count(*) - count(DISTINCT ({keys})) FROM {relation}").fetchall()
+    return bool(row[0][0])
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    tmp: _Temp,
+    good: str,
+    insert: str,
+    params: list[str],
+    *,
+    dedupe: bool,
+) -> tuple[int, int]:
+    """Replace rows whose values changed and add new ones; leave identical rows untouched."""
+    target = _ident(table.name)
+    differs = (
+        " OR ".join(
+            f"v.{_ident(c)} IS DISTINCT FROM t.{_ident(c)}"
+            for c in table.column_names
+            if c not in table.key
+        )
+        or "FALSE"
+    )
+    con.execute(f"DROP TABLE IF EXISTS {tmp.changed}")
+    con.execute(f"""
+        CREATE TEMP TABLE {tmp.changed} AS
+        SELECT v.*, t._loaded_at IS NULL AS _new
+        FROM (SELECT * FROM {tmp.valid} WHERE {good}) v
+        LEFT JOIN {target} t ON {_key_match(table, "v", "t")}
+        WHERE t._loaded_at IS NULL OR {differs}""")
+    if not dedupe and _repeats(con, table, tmp.changed):
+        raise _RepeatedKeys
+    new, changed = (
+        int(x)
+        for x in con.execute(
+            f"SELECT count(*) FILTER (_new), count(*) FILTER (NOT _new) FROM {tmp.changed}"
+        ).fetchall()[0]
+    )
+    if changed:
+        con.execute(
+            f"DELETE FROM {target} t USING {tmp.changed} v "
+            f"WHERE NOT v._new AND {_key_match(table, 'v', 't')}"
+        )
+    _failpoint("after_delete")
+    con.execute(insert + f"FROM {tmp.changed}", params).fetchall()
+    return new, changed
+
+
+def _notes(plan: Plan, filled: dict[str, int]) -> list[str]:
     notes = []
     if plan.ignored_columns:
         notes.append(
@@ -270,15 +376,11 @@ def _notes(con: duckdb.DuckDBPyConnection, valid: str, plan: Plan) -> list[str]:
             + ", ".join(plan.ignored_columns[:20])
             + (" …" if len(plan.ignored_columns) > 20 else "")
         )
-    if plan.filled_columns:
-        sums = ", ".join(f"count(*) FILTER (_filled_{c})" for c in plan.filled_columns)
-        row = con.execute(f"SELECT {sums} FROM {valid} WHERE len(_reasons) = 0").fetchall()[0]
-        assert row is not None
-        for col, n in zip(plan.filled_columns, row, strict=True):
-            if n:
-                notes.append(
-                    f"{col} filled from a later stage on {n} row(s) (a later stage implies it)"
-                )
+    notes += [
+        f"{col} filled from a later stage on {n} row(s) (a later stage implies it)"
+        for col, n in filled.items()
+        if n
+    ]
     return notes
 
 

@@ -1,9 +1,9 @@
 """Validation as one set-based DuckDB query, generated from the canonical model.
 
-Every row gets the list of *all* its problems (coercion, required, enum, range, row rules,
-references, duplicate keys); rows with an empty list load, the others go to quarantine. Nothing
-here loops over rows in Python, which is what keeps ingest at hundreds of thousands of rows a
-second.
+Every row gets *all* its problems (coercion, required, enum, range, row rules, references) in
+``_problems``, joined by chr(30) and empty when the row is clean; clean rows load, the others go
+to quarantine. Nothing here loops over rows in Python, which is what keeps ingest at hundreds of
+thousands of rows a second.
 """
 
 from __future__ import annotations
@@ -129,13 +129,11 @@ def build_plan(
     names = ", ".join(_ident(c) for c in table.column_names)
     plan.sql = f"""
 WITH c AS (SELECT _line, {", ".join(coerced)},
-                  list_filter([{", ".join(errors) or "NULL"}]::VARCHAR[],
-                              lambda x: x IS NOT NULL) AS _cerr
+                  NULLIF(concat_ws(chr(30), {", ".join(errors) or "NULL"}), '') AS _cerr
            FROM {staged.relation}),
 f AS (SELECT _line, _cerr, {"".join(p + ", " for p in presence)}{fill_sql} FROM c)
 SELECT _line, {names},
-       list_filter([{", ".join(rules) or "NULL"}]::VARCHAR[], lambda x: x IS NOT NULL)
-         || _cerr AS _reasons
+       concat_ws(chr(30), {", ".join(rules) or "NULL"}, _cerr) AS _problems
        {"".join(f", {col} IS DISTINCT FROM _orig_{col} AS _filled_{col}" for col in filled)}
 FROM f"""
     return plan
@@ -172,6 +170,8 @@ def _coerce(
         expr = f"TRY_CAST({v} AS {target})"
     if col.type == "money" and rate is not None:
         expr = f"CAST(round({expr} * {rate}, 2) AS {target})"
+    if col.type == "string" and src_type == "VARCHAR":
+        return expr, None  # text is always readable as text
     shown = f"left(CAST({_ident(src)} AS VARCHAR), 60)"
     what = _TYPE_WORDS[col.type]
     err = (
@@ -198,8 +198,12 @@ def _map_values(col: Column, v: str, mapping: Mapping, settings: Settings) -> st
         )
         v = f"(CASE lower({v}) {cases} ELSE {v} END)"
     if col.enum is not None:
-        # "Paid Social", "mid-market" -> paid_social, mid_market
-        v = f"lower(regexp_replace({v}, '[\\s\\-/]+', '_', 'g'))"
+        # "Paid Social", "mid-market" -> paid_social, mid_market; valid values skip the regex.
+        allowed = ", ".join(_lit(e) for e in col.enum)
+        v = (
+            f"(CASE WHEN {v} IN ({allowed}) THEN {v} "
+            f"ELSE lower(regexp_replace({v}, '[\\s\\-/]+', '_', 'g')) END)"
+        )
     return v
 
 
