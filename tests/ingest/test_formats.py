@@ -15,12 +15,30 @@ from tests.conftest import write
 from tests.ingest.conftest import reasons_by_line, rows
 
 RECORDS = [
-    {"campaign_id": "C1", "name": "Spring ads", "channel": "paid_search", "start_date": "2024-03-01",
-     "end_date": "2024-04-30", "budget": "1000.5"},
-    {"campaign_id": "C2", "name": "Webinar, Q2", "channel": "webinar", "start_date": "2024-04-01",
-     "end_date": "", "budget": ""},
-    {"campaign_id": "C3", "name": "Broken", "channel": "webinar", "start_date": "2024-04-10",
-     "end_date": "2024-04-01", "budget": "10"},
+    {
+        "campaign_id": "C1",
+        "name": "Spring ads",
+        "channel": "paid_search",
+        "start_date": "2024-03-01",
+        "end_date": "2024-04-30",
+        "budget": "1000.5",
+    },
+    {
+        "campaign_id": "C2",
+        "name": "Webinar, Q2",
+        "channel": "webinar",
+        "start_date": "2024-04-01",
+        "end_date": "",
+        "budget": "",
+    },
+    {
+        "campaign_id": "C3",
+        "name": "Broken",
+        "channel": "webinar",
+        "start_date": "2024-04-10",
+        "end_date": "2024-04-01",
+        "budget": "10",
+    },
 ]
 EXPECTED = [
     ("C1", "Spring ads", "paid_search", "2024-03-01", "2024-04-30", "1000.50"),
@@ -41,16 +59,24 @@ def _csv(path: Path, sep: str = ",") -> Path:
 
 
 def _parquet(path: Path) -> Path:
-    table = pa.table({
-        "campaign_id": [r["campaign_id"] for r in RECORDS],
-        "name": [r["name"] for r in RECORDS],
-        "channel": [r["channel"] for r in RECORDS],
-        "start_date": pa.array([pa.scalar(r["start_date"]).cast(pa.date32()).as_py()
-                                for r in RECORDS], pa.date32()),
-        "end_date": pa.array([pa.scalar(r["end_date"]).cast(pa.date32()).as_py()
-                              if r["end_date"] else None for r in RECORDS], pa.date32()),
-        "budget": pa.array([float(r["budget"]) if r["budget"] else None for r in RECORDS]),
-    })
+    table = pa.table(
+        {
+            "campaign_id": [r["campaign_id"] for r in RECORDS],
+            "name": [r["name"] for r in RECORDS],
+            "channel": [r["channel"] for r in RECORDS],
+            "start_date": pa.array(
+                [pa.scalar(r["start_date"]).cast(pa.date32()).as_py() for r in RECORDS], pa.date32()
+            ),
+            "end_date": pa.array(
+                [
+                    pa.scalar(r["end_date"]).cast(pa.date32()).as_py() if r["end_date"] else None
+                    for r in RECORDS
+                ],
+                pa.date32(),
+            ),
+            "budget": pa.array([float(r["budget"]) if r["budget"] else None for r in RECORDS]),
+        }
+    )
     pq.write_table(table, path)
     return path
 
@@ -69,19 +95,27 @@ def _excel(path: Path) -> Path:
     sheet = book.active
     sheet.append(list(RECORDS[0]))
     for r in RECORDS:
-        sheet.append([
-            dt.date.fromisoformat(v) if k.endswith("date") and v else
-            (float(v) if k == "budget" and v else (v or None))
-            for k, v in r.items()
-        ])
+        sheet.append(
+            [
+                dt.date.fromisoformat(v)
+                if k.endswith("date") and v
+                else (float(v) if k == "budget" and v else (v or None))
+                for k, v in r.items()
+            ]
+        )
     book.save(path)
     return path
 
 
 @pytest.mark.parametrize(
     ("name", "make"),
-    [("c.csv", _csv), ("c.tsv", lambda p: _csv(p, "\t")), ("c.parquet", _parquet),
-     ("c.jsonl", _jsonl), ("c.xlsx", _excel)],
+    [
+        ("c.csv", _csv),
+        ("c.tsv", lambda p: _csv(p, "\t")),
+        ("c.parquet", _parquet),
+        ("c.jsonl", _jsonl),
+        ("c.xlsx", _excel),
+    ],
 )
 def test_every_format_loads_the_same(ws: Workspace, tmp_path: Path, name, make):
     [res] = ws.ingest.load("campaigns", make(tmp_path / name))
@@ -139,8 +173,11 @@ currency_column: Cur
 """,
         )
         [res] = ws.ingest.load("opportunities", src, mapping=mapping)
-        got = rows(ws, "SELECT opportunity_id, stage, created_at::VARCHAR, amount::VARCHAR "
-                       "FROM opportunities ORDER BY 1")
+        got = rows(
+            ws,
+            "SELECT opportunity_id, stage, created_at::VARCHAR, amount::VARCHAR "
+            "FROM opportunities ORDER BY 1",
+        )
         # D1 is closed_won with is_closed false: refused by the stage rule, not silently fixed.
         assert got == [("D2", "qualification", "2024-02-04 11:00:00", "200.00")]
         reasons = reasons_by_line(ws, "opportunities")
@@ -161,7 +198,9 @@ def test_file_currency_is_converted(tmp_path: Path) -> None:
     try:
         write(tmp_path / "a.csv", "account_id,name,created_at\nA1,x,2024-01-01\n")
         ws.ingest.load("accounts", tmp_path / "a.csv")
-        src = write(tmp_path / "o.csv", "order_id,account_id,ordered_at,amount\nX1,A1,2024-01-02,100\n")
+        src = write(
+            tmp_path / "o.csv", "order_id,account_id,ordered_at,amount\nX1,A1,2024-01-02,100\n"
+        )
         ws.ingest.load("orders", src, mapping=write(tmp_path / "m.yaml", "currency: EUR\n"))
         assert rows(ws, "SELECT amount::VARCHAR FROM orders") == [("110.00",)]
         with pytest.raises(ConfigError, match="no exchange rate for it"):

@@ -12,8 +12,14 @@ from hypothesis import strategies as st
 import revteam
 from tests.ingest.conftest import ACCOUNTS, PEOPLE_HEADER
 
-GOOD = {"email": "x@y.com", "channel": "email", "account_id": "A1",
-        "created_at": "2024-02-01 09:00:00", "mql_at": "2024-02-02", "sql_at": ""}
+GOOD = {
+    "email": "x@y.com",
+    "channel": "email",
+    "account_id": "A1",
+    "created_at": "2024-02-01 09:00:00",
+    "mql_at": "2024-02-02",
+    "sql_at": "",
+}
 CORRUPTIONS = {
     "bad_timestamp": ("created_at", "31/31/2024"),
     "unknown_channel": ("channel", "fax"),
@@ -50,7 +56,9 @@ def test_no_good_row_lost_no_bad_row_loaded(spec: list[tuple[str | None, bool]])
         with revteam.init(tmp / "ws") as ws:
             ws.ingest.load("accounts", tmp / "a.csv")
             [res] = ws.ingest.load("people", tmp / "p.csv")
-            loaded = {r[0] for r in ws.warehouse.con.execute("SELECT person_id FROM people").fetchall()}
+            loaded = {
+                r[0] for r in ws.warehouse.con.execute("SELECT person_id FROM people").fetchall()
+            }
             quarantined = {r["line"]: r for r in ws.ingest.quarantine(table="people").to_pylist()}
         assert loaded == good
         assert set(quarantined) == set(bad)

@@ -48,7 +48,9 @@ def test_changed_rows_are_updated_and_new_rows_added(accounts_loaded: Workspace,
     accounts_loaded.ingest.load("people", write(tmp_path / "p.csv", PEOPLE_HEADER + BODY))
     version = accounts_loaded.data_version
     changed = BODY.replace("a@x.com", "a2@x.com") + "P4,d@x.com,email,A1,2024-02-05,,\n"
-    [res] = accounts_loaded.ingest.load("people", write(tmp_path / "p2.csv", PEOPLE_HEADER + changed))
+    [res] = accounts_loaded.ingest.load(
+        "people", write(tmp_path / "p2.csv", PEOPLE_HEADER + changed)
+    )
     assert (res.inserted, res.updated, res.unchanged) == (1, 1, 1)
     assert accounts_loaded.data_version == version + 1
     got = rows(accounts_loaded, "SELECT person_id, email FROM people ORDER BY 1")
@@ -83,16 +85,26 @@ ws.ingest.load("people", sys.argv[2])
 
 def test_a_killed_load_leaves_the_warehouse_as_before(tmp_path: Path):
     ws = revteam.init(tmp_path / "ws")
-    ws.ingest.load("accounts", write(tmp_path / "a.csv", "account_id,name,created_at\nA1,x,2024-01-01\nA2,y,2024-01-01\n"))
+    ws.ingest.load(
+        "accounts",
+        write(tmp_path / "a.csv", "account_id,name,created_at\nA1,x,2024-01-01\nA2,y,2024-01-01\n"),
+    )
     ws.ingest.load("people", write(tmp_path / "p.csv", PEOPLE_HEADER + BODY))
     before = _snapshot(ws)
     ws.close()
-    changed = write(tmp_path / "p2.csv", PEOPLE_HEADER + BODY.replace("b@x.com", "killed@x.com")
-                    + "P9,n@x.com,email,A1,2024-03-01,,\n")
+    changed = write(
+        tmp_path / "p2.csv",
+        PEOPLE_HEADER
+        + BODY.replace("b@x.com", "killed@x.com")
+        + "P9,n@x.com,email,A1,2024-03-01,,\n",
+    )
     env = {**os.environ, "REVTEAM_FAILPOINT": "kill:after_insert"}
     proc = subprocess.run(
         [sys.executable, "-c", _KILLED_LOAD, str(tmp_path / "ws"), str(changed)],
-        env=env, capture_output=True, check=False, timeout=120,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
     )
     assert proc.returncode == -9, proc.stderr.decode()
     with revteam.open(tmp_path / "ws") as again:

@@ -79,7 +79,7 @@ def test_later_stage_fills_earlier_and_is_reported(accounts_loaded: Workspace, t
 def test_negative_amount_and_rules_on_opportunities(accounts_loaded: Workspace, tmp_path: Path):
     head = "opportunity_id,account_id,type,created_at,closed_at,stage,is_closed,is_won,amount,probability\n"
     body = (
-        "O1,A1,new_business,2024-01-01,2024-02-01,closed_won,true,true,\"$1,200.50\",1\n"  # 2 good
+        'O1,A1,new_business,2024-01-01,2024-02-01,closed_won,true,true,"$1,200.50",1\n'  # 2 good
         "O2,A1,new_business,2024-01-01,,qualification,false,false,-5,0.1\n"  # 3 negative
         "O3,A1,new_business,2024-01-01,,closed_won,false,true,10,0.1\n"  # 4 rules
         "O4,A1,upsell,2024-03-01,2024-02-01,closed_lost,yes,no,10,1.5\n"  # 5 order, prob

@@ -1,0 +1,82 @@
+"""The command line: thin commands, messages instead of tracebacks, exit codes scripts can trust."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revteam.cli import app
+from tests.conftest import write
+
+runner = CliRunner()
+
+ACCOUNTS = "account_id,name,created_at\nA1,Acme,2024-01-01\nA2,,2024-01-01\nA3,Gamma,someday\n"
+
+
+@pytest.fixture
+def ws_dir(tmp_path: Path) -> Path:
+    result = runner.invoke(app, ["init", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "ws"
+
+
+def run(ws: Path, *args: str):
+    return runner.invoke(app, ["-w", str(ws), *args])
+
+
+def test_ingest_status_and_quarantine(ws_dir: Path, tmp_path: Path):
+    src = write(tmp_path / "accounts.csv", ACCOUNTS)
+    result = run(ws_dir, "ingest", "accounts", str(src), "--format", "json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout[: result.stdout.rindex("]") + 1])
+    assert (row["inserted"], row["quarantined"]) == (1, 2)
+
+    strict = run(ws_dir, "ingest", "accounts", str(src), "--strict")
+    assert strict.exit_code == 5
+
+    status = run(ws_dir, "status", "--format", "json")
+    assert status.exit_code == 0, status.output
+    tables = {t["table"]: t for t in json.loads(status.stdout)}
+    assert tables["accounts"]["rows"] == 1 and tables["accounts"]["quarantined"] == 2
+    assert tables["people"]["rows"] == 0
+
+    human = run(ws_dir, "status")
+    assert "Top quarantine reasons" in human.stdout and "Last loads" in human.stdout
+
+    listed = run(ws_dir, "quarantine", "--table", "accounts", "--format", "csv")
+    assert listed.exit_code == 0
+    assert "name: required value is missing" in listed.stdout
+    assert "created_at: cannot read 'someday' as a timestamp" in listed.stdout
+
+    out = tmp_path / "refused.csv"
+    exported = run(ws_dir, "quarantine", "--export", str(out))
+    assert exported.exit_code == 0
+    assert out.read_text().count("\n") == 3  # header + 2 rows
+
+
+def test_errors_are_messages_with_exit_codes(ws_dir: Path, tmp_path: Path):
+    missing = runner.invoke(app, ["-w", str(tmp_path / "nope"), "status"])
+    assert missing.exit_code == 3
+    assert "revteam init" in missing.output and "Traceback" not in missing.output
+
+    bad_table = run(ws_dir, "ingest", "leads", str(write(tmp_path / "x.csv", "a\n1\n")))
+    assert bad_table.exit_code == 2
+    assert "Unknown table 'leads'" in bad_table.output
+
+    no_cols = run(ws_dir, "ingest", "accounts", str(write(tmp_path / "y.csv", "id\n1\n")))
+    assert no_cols.exit_code == 4
+    assert "needs column(s) account_id, name, created_at" in no_cols.output
+
+
+def test_debug_shows_the_traceback(tmp_path: Path):
+    result = runner.invoke(app, ["--debug", "-w", str(tmp_path / "nope"), "status"])
+    assert result.exit_code != 0
+    assert result.exception is not None
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("revteam ")
