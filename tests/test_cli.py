@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import write
 from typer.testing import CliRunner
 
 from revteam.cli import app
-from tests.conftest import write
 
 runner = CliRunner()
 

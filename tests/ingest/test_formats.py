@@ -1,4 +1,4 @@
-"""The same records load identically from CSV, TSV, Parquet, JSON Lines and Excel; mappings apply."""
+"""The same records load the same from CSV, TSV, Parquet, JSON Lines and Excel; mappings apply."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.conftest import write
+from tests.ingest.conftest import reasons_by_line, rows
 
 from revteam.exceptions import ConfigError, IngestError, SourceFileError
 from revteam.workspace import Workspace
-from tests.conftest import write
-from tests.ingest.conftest import reasons_by_line, rows
 
 RECORDS = [
     {

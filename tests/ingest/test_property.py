@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.ingest.conftest import ACCOUNTS, PEOPLE_HEADER
 
 import revteam
-from tests.ingest.conftest import ACCOUNTS, PEOPLE_HEADER
 
 GOOD = {
     "email": "x@y.com",

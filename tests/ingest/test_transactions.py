@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import write
+from tests.ingest.conftest import PEOPLE_HEADER, rows
 
 import revteam
 from revteam.exceptions import IngestError
 from revteam.workspace import Workspace
-from tests.conftest import write
-from tests.ingest.conftest import PEOPLE_HEADER, rows
 
 BODY = (
     "P1,a@x.com,email,A1,2024-02-01,,\n"

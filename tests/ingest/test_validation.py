@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from revteam.exceptions import MissingColumnsError, SourceFileError
-from revteam.workspace import Workspace
 from tests.conftest import write
 from tests.ingest.conftest import PEOPLE_HEADER, reasons_by_line, rows
 
+from revteam.exceptions import MissingColumnsError, SourceFileError
+from revteam.workspace import Workspace
+
 
 def _load_people(ws: Workspace, tmp_path: Path, body: str) -> dict[int, list[str]]:
-    [res] = ws.ingest.load("people", write(tmp_path / "people.csv", PEOPLE_HEADER + body))
+    ws.ingest.load("people", write(tmp_path / "people.csv", PEOPLE_HEADER + body))
     return reasons_by_line(ws, "people")
 
 
@@ -77,7 +77,10 @@ def test_later_stage_fills_earlier_and_is_reported(accounts_loaded: Workspace, t
 
 
 def test_negative_amount_and_rules_on_opportunities(accounts_loaded: Workspace, tmp_path: Path):
-    head = "opportunity_id,account_id,type,created_at,closed_at,stage,is_closed,is_won,amount,probability\n"
+    head = (
+        "opportunity_id,account_id,type,created_at,closed_at,stage,is_closed,is_won,amount,"
+        "probability\n"
+    )
     body = (
         'O1,A1,new_business,2024-01-01,2024-02-01,closed_won,true,true,"$1,200.50",1\n'  # 2 good
         "O2,A1,new_business,2024-01-01,,qualification,false,false,-5,0.1\n"  # 3 negative
