@@ -6,7 +6,7 @@ import shutil
 import time
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -55,10 +55,10 @@ def _generate(
 ) -> Company:
     from revteam.generate import GeneratorConfig, generate_company
 
-    options = {"start": start} if start else {}
-    config = GeneratorConfig(
-        n_leads=leads, months=months, seed=seed, planted_changes=planted, **options
-    )
+    options: dict[str, Any] = {"n_leads": leads, "months": months, "seed": seed}
+    if start is not None:
+        options["start"] = start
+    config = GeneratorConfig(planted_changes=planted, **options)
     with progress_bar() as bar:
         task = bar.add_task(f"Generating {leads:,} leads", total=None)
         company = generate_company(

@@ -83,7 +83,8 @@ def resolve_columns(table: Table, staged: Staged, mapping: Mapping, path: str) -
                 raise SourceFileError(
                     path, f"two source columns map to {dst!r}", "map only one of them"
                 )
-            source_of[dst], _ = src, used.add(src)
+            source_of[dst] = src
+            used.add(src)
     by_norm = {_norm(c): c for c in staged.columns if c not in used}
     for col in table.column_names:
         if source_of[col] is None and col in by_norm:
