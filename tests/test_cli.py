@@ -80,3 +80,31 @@ def test_debug_shows_the_traceback(tmp_path: Path):
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("revteam ")
+
+
+def test_demo_builds_a_filled_workspace_and_refuses_to_overwrite(tmp_path: Path):
+    target = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", str(target), "--leads", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "Demo workspace ready" in result.stdout
+    status = run(target, "status", "--format", "json")
+    tables = json.loads(status.stdout)
+    assert all(t["rows"] > 0 for t in tables), tables
+    assert all(t["quarantined"] == 0 for t in tables)
+    again = runner.invoke(app, ["demo", str(target), "--leads", "2000"])
+    assert again.exit_code == 2 and "--force" in again.output
+    (target / "notes.txt").write_text("mine")
+    forced = runner.invoke(app, ["demo", str(target), "--leads", "2000", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (target / "notes.txt").read_text() == "mine"  # --force removes only what demo made
+
+
+def test_generate_writes_files_and_truth(tmp_path: Path):
+    out = tmp_path / "gen"
+    result = runner.invoke(
+        app, ["generate", str(out), "--leads", "1000", "--months", "6", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "truth.json").exists() and (out / "people.csv").exists()
+    bad = runner.invoke(app, ["generate", str(out), "--format", "xml"])
+    assert bad.exit_code == 2 and "parquet or csv" in bad.output
