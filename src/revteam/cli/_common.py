@@ -6,15 +6,22 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 import revteam
@@ -24,7 +31,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -105,8 +112,21 @@ def progress_bar() -> Progress:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
     )
+
+
+def file_steps(bar: Progress, task: TaskID) -> Callable[[str, str, float], None]:
+    """A load-progress callback that moves one bar over several files (one unit per file)."""
+    done: list[str] = []
+
+    def step(name: str, phase: str, fraction: float) -> None:
+        if phase == "done" and name not in done:
+            done.append(name)
+        current = 0.0 if phase == "done" else fraction
+        bar.update(task, description=f"{name}: {phase}", completed=len(done) + current)
+
+    return step

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from revteam.cli._common import OutputFormat, console, emit, open_ws, progress_bar
+from revteam.cli._common import OutputFormat, console, emit, file_steps, open_ws, progress_bar
 from revteam.exceptions import SourceFileError
 from revteam.model import TABLES
 
@@ -35,17 +35,20 @@ def ingest(
     """Load files into a canonical table; refused rows go to quarantine with their reasons."""
     with open_ws() as ws, progress_bar() as bar:
         task = bar.add_task("Loading", total=len(files))
-        done: set[str] = set()
-
-        def step(name: str, phase: str) -> None:
-            done.update([name] if phase == "done" else [])
-            bar.update(task, description=f"{name}: {phase}", completed=len(done))
+        step = file_steps(bar, task)
 
         results = ws.ingest.load(table, files, mapping=mapping, progress=step)
     rows = [
-        {"file": r.source, "read": r.rows_read, "inserted": r.inserted, "updated": r.updated,
-         "unchanged": r.unchanged, "quarantined": r.quarantined, "seconds": round(r.seconds, 2),
-         "notes": list(r.notes)}
+        {
+            "file": Path(r.source).name,
+            "read": r.rows_read,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "quarantined": r.quarantined,
+            "seconds": round(r.seconds, 2),
+            "notes": list(r.notes),
+        }
         for r in results
     ]
     emit(rows, fmt, title=f"Loaded into {table}")
@@ -60,8 +63,13 @@ def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat
     with open_ws(read_only=True) as ws:
         st = ws.status()
     tables = [
-        {"table": t.name, "rows": t.rows, "from": t.min_time, "to": t.max_time,
-         "quarantined": st.quarantine_counts.get(t.name, 0)}
+        {
+            "table": t.name,
+            "rows": t.rows,
+            "from": t.min_time,
+            "to": t.max_time,
+            "quarantined": st.quarantine_counts.get(t.name, 0),
+        }
         for t in st.tables
     ]
     if fmt is not OutputFormat.table:
@@ -70,17 +78,26 @@ def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat
     console.print(f"Workspace [bold]{st.root}[/] · data version {st.data_version}")
     emit(tables, fmt, title="Tables")
     if st.top_reasons:
-        emit([{"table": t, "reason": r, "rows": n} for t, r, n in st.top_reasons], fmt,
-             title="Top quarantine reasons")
+        emit(
+            [{"table": t, "reason": r, "rows": n} for t, r, n in st.top_reasons],
+            fmt,
+            title="Top quarantine reasons",
+        )
     if st.last_runs:
         emit(_runs(st.last_runs), fmt, title="Last loads")
 
 
 def _runs(runs: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     return [
-        {"finished": r["finished_at"], "table": r["table_name"], "file": Path(r["source"]).name,
-         "status": r["status"], "loaded": (r["rows_inserted"] or 0) + (r["rows_updated"] or 0),
-         "quarantined": r["rows_quarantined"], "seconds": round(r["seconds"] or 0, 2)}
+        {
+            "finished": r["finished_at"],
+            "table": r["table_name"],
+            "file": Path(r["source"]).name,
+            "status": r["status"],
+            "loaded": (r["rows_inserted"] or 0) + (r["rows_updated"] or 0),
+            "quarantined": r["rows_quarantined"],
+            "seconds": round(r["seconds"] or 0, 2),
+        }
         for r in runs
     ]
 
@@ -119,5 +136,3 @@ def _export(refused: Any, path: Path) -> None:
             frame.to_json(path, orient="records", lines=True, date_format="iso")
     else:
         raise SourceFileError(path, "unknown export type", "use .csv, .jsonl or .parquet")
-
-

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import revteam
-from revteam.cli._common import console, open_ws, progress_bar
+from revteam.cli._common import console, file_steps, open_ws, progress_bar
 from revteam.exceptions import ConfigError
 from revteam.model import TABLES
 from revteam.workspace import CONFIG_FILE, Workspace
@@ -46,8 +46,10 @@ def init(
         gross_margin=gross_margin,
     )
     ws.close()
-    console.print(f"Created workspace [bold]{ws.root}[/]. Load data with "
-                  f"`revteam -w {directory} ingest TABLE FILE…` or try `revteam demo`.")
+    console.print(
+        f"Created workspace [bold]{ws.root}[/]. Load data with "
+        f"`revteam -w {directory} ingest TABLE FILE…` or try `revteam demo`."
+    )
 
 
 def _generate(
@@ -73,13 +75,7 @@ def _generate(
 def _load(ws: Workspace, directory: Path) -> None:
     with progress_bar() as bar:
         task = bar.add_task("Loading", total=len(TABLES))
-        done: set[str] = set()
-
-        def step(name: str, phase: str) -> None:
-            if phase == "done":
-                done.add(name)
-            bar.update(task, description=f"Loading {name}: {phase}", completed=len(done))
-
+        step = file_steps(bar, task)
         results = ws.ingest.load_directory(directory, progress=step)
         bar.update(task, description="Loaded", completed=len(TABLES))
     rows = sum(r.loaded for r in results)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +30,11 @@ from revteam.model import table as model_table
 from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, Warehouse
 from revteam.workspace.settings import Settings
 
-Progress = Callable[[str], None]
-"""Called with a short label as each phase of a load starts."""
+Progress = Callable[[str, float], None]
+"""Called with the phase ("reading", "validating", "writing", "done") and the fraction of the
+file's load done so far, from 0 to 1, several times a second during long statements."""
+
+_PHASES = {"reading": (0.0, 0.25), "validating": (0.25, 0.5), "writing": (0.5, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ def load_file(
     if not path.is_file():
         raise SourceFileError(path, "file not found")
     detect_format(path)
-    say = progress or (lambda _label: None)
+    say = progress or (lambda _phase, _fraction: None)
     run_id = uuid.uuid4().hex[:16]
     started = time.perf_counter()
     started_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
@@ -111,17 +116,16 @@ def load_file(
     tmp = _Temp(run_id)
     try:
         with warehouse._lock:
-            say("reading")
-            staged = stage(con, path, mapping)
-            say("validating")
+            with _watch(con, "reading", say):
+                staged = stage(con, path, mapping)
             plan = build_plan(con, table, staged, mapping, settings, str(path))
             # A view, not a table: clean rows flow from the file straight into the warehouse,
             # and only refused (or stage-filled) rows are kept aside.
             con.execute(f"CREATE TEMP VIEW {tmp.valid} AS {plan.sql}")
-            _collect_refused(con, plan, tmp)
-            say("writing")
+            with _watch(con, "validating", say):
+                _collect_refused(con, plan, tmp)
             try:
-                with warehouse.transaction():
+                with _watch(con, "writing", say), warehouse.transaction():
                     result = _write(
                         warehouse,
                         table,
@@ -138,7 +142,7 @@ def load_file(
             except _RepeatedKeys:
                 # Rare: the file repeats keys. Refuse the repeats and write again.
                 _refuse_repeated_keys(con, table, tmp)
-                with warehouse.transaction():
+                with _watch(con, "writing", say), warehouse.transaction():
                     result = _write(
                         warehouse,
                         table,
@@ -152,7 +156,7 @@ def load_file(
                         dedupe=True,
                     )
                     _log_run(con, result, started_at, "ok", None)
-            say("done")
+            say("done", 1.0)
             return result
     except RevteamError:
         _log_failure(warehouse, run_id, table_name, path, digest, started, started_at)
@@ -166,6 +170,31 @@ def load_file(
     finally:
         for obj in [*tmp.objects(), *(staged.drop if staged else [])]:
             con.execute(f"DROP {obj.replace(' ', ' IF EXISTS ', 1)}")
+
+
+@contextmanager
+def _watch(con: duckdb.DuckDBPyConnection, phase: str, say: Progress) -> Iterator[None]:
+    """Report a phase's progress from DuckDB's own query progress while its statements run."""
+    low, high = _PHASES[phase]
+    say(phase, low)
+    done = threading.Event()
+
+    def poll() -> None:
+        best = 0.0
+        while not done.wait(0.2):
+            pct = con.query_progress()
+            if pct > best:  # a phase runs several statements; never move backwards
+                best = pct
+                say(phase, low + (high - low) * min(best, 100.0) / 100.0)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+    say(phase, high)
 
 
 class _RepeatedKeys(Exception):

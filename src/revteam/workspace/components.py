@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from revteam.workspace.workspace import Workspace
 
-FileProgress = Callable[[str, str], None]
-"""Called with (file name, phase) as a load moves on."""
+FileProgress = Callable[[str, str, float], None]
+"""Called with (file name, phase, fraction of that file done) as a load moves on."""
 
 
 class IngestComponent:
@@ -46,9 +46,9 @@ class IngestComponent:
         out = []
         for f in files:
 
-            def phase(label: str, name: str = f.name) -> None:
+            def phase(label: str, fraction: float, name: str = f.name) -> None:
                 if progress:
-                    progress(name, label)
+                    progress(name, label, fraction)
 
             out.append(
                 load_file(self._ws.warehouse, self._ws.settings, table, f, spec, progress=phase)
