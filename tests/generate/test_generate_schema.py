@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pyarrow as pa
 import pytest
@@ -116,7 +117,7 @@ def test_nothing_happens_at_or_after_the_as_of(company, db):
 
 def test_a_later_stage_implies_the_earlier_ones(db):
     chain = TABLES["people"].fill_chain
-    for earlier, later in zip(chain, chain[1:]):
+    for earlier, later in itertools.pairwise(chain):
         missing = db.scalar(
             f"SELECT count(*) FROM people WHERE {later} IS NOT NULL AND {earlier} IS NULL"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from revteam.exceptions import GeneratorError
 
-MAX_LEADS = 20_000_000
+MAX_LEADS = 10_000_000
 MAX_MONTHS = 120
 MIN_CAMPAIGNS = 12
 MAX_CAMPAIGNS = 2_000

@@ -1,0 +1,244 @@
+"""Touchpoints (marketing interactions) and sales activities (calls, e-mails, meetings).
+
+Every person's first touch is on their own channel and campaign at ``created_at``; MQLs get the
+touch that tipped them over just before ``mql_at``; everyone gets a few more touches afterwards.
+Each MQL's first sales activity comes after the owning SDR's own (planted) speed to lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from revteam.generate import params
+from revteam.generate._private import (
+    DAY,
+    MISSING,
+    Int,
+    build,
+    id_width,
+    ids,
+    labels,
+    repeat_index,
+    stream,
+    timestamps,
+)
+from revteam.generate.campaigns import Campaigns
+from revteam.generate.deals import Deals
+from revteam.generate.funnel import People
+from revteam.generate.org import Accounts, Team
+from revteam.generate.pipeline import opportunity_ids
+from revteam.generate.timeline import Span
+from revteam.model import enums
+
+_CH = {c: i for i, c in enumerate(enums.CHANNELS)}
+_TT = {t: i for i, t in enumerate(enums.TOUCHPOINT_TYPES)}
+FIRST_TOUCH = {
+    "paid_search": "ad_click",
+    "paid_social": "ad_click",
+    "organic_search": "web_visit",
+    "organic_social": "social_click",
+    "email": "email_click",
+    "events": "event",
+    "webinar": "webinar_registration",
+    "content": "content_download",
+    "referral": "web_visit",
+    "partner": "form_submit",
+    "direct": "web_visit",
+    "outbound": "campaign_member",
+    "other": "web_visit",
+}
+"""Type of the first touch by the person's channel."""
+_FORM_AFTER: tuple[str, ...] = ("paid_search", "paid_social", "organic_search", "organic_social")
+_FORM_AFTER += ("email", "referral", "direct", "other")
+# later touches: (type, channel, share); content and webinar touches belong to a campaign
+_LATER = (
+    ("web_visit", "direct", 0.45),
+    ("content_download", "content", 0.25),
+    ("webinar_registration", "webinar", 0.15),
+    ("chat", "direct", 0.15),
+)
+WEBINAR_ATTENDANCE = 0.55
+
+
+@dataclass(frozen=True)
+class Touches:
+    """Touches as (person, channel, campaign, type, time) arrays."""
+
+    person: Int
+    channel: Int
+    campaign: Int
+    type: Int
+    at: Int
+
+
+def _concat(parts: list[Touches]) -> Touches:
+    return Touches(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in Touches.__dataclass_fields__)
+    )
+
+
+def touchpoints_table(
+    seed: int,
+    span: Span,
+    people: People,
+    accounts: Accounts,
+    campaigns: Campaigns,
+    email_clicks: Touches,
+) -> pa.Table:
+    rng = stream(seed, "touchpoints")
+    rows = np.arange(people.n, dtype=np.int64)
+    first_type = np.array([_TT[FIRST_TOUCH[c]] for c in enums.CHANNELS])[people.channel]
+    parts = [Touches(rows, people.channel, people.campaign, first_type, people.created)]
+    form = np.isin(people.channel, [_CH[c] for c in _FORM_AFTER])
+    parts.append(
+        _touch(
+            rows[form],
+            people.channel[form],
+            people.campaign[form],
+            "form_submit",
+            people.created[form] + rng.integers(30, 900, int(form.sum())),
+        )
+    )
+    parts += _later(rng, span, people, campaigns)
+    parts.append(email_clicks)
+    webinar = _concat(parts)
+    registered = np.flatnonzero(webinar.type == _TT["webinar_registration"])
+    attended = registered[rng.random(len(registered)) < WEBINAR_ATTENDANCE]
+    parts.append(
+        _touch(
+            webinar.person[attended],
+            webinar.channel[attended],
+            webinar.campaign[attended],
+            "webinar_attended",
+            webinar.at[attended] + rng.integers(DAY, 10 * DAY, len(attended)),
+        )
+    )
+    t = _concat(parts)
+    keep = np.flatnonzero(t.at < span.as_of)
+    keep = keep[np.lexsort((t.person[keep], t.at[keep]))]
+    return build(
+        "touchpoints",
+        {
+            "touch_id": ids("T", np.arange(1, len(keep) + 1), id_width(len(keep), 8)),
+            "person_id": people.ids(t.person[keep]),
+            "account_id": accounts.ids(people.account[t.person[keep]]),
+            "campaign_id": campaigns.ids(t.campaign[keep]),
+            "channel": labels(enums.CHANNELS, t.channel[keep]),
+            "type": labels(enums.TOUCHPOINT_TYPES, t.type[keep]),
+            "occurred_at": timestamps(t.at[keep], span.epoch),
+        },
+    )
+
+
+def _touch(person: Int, channel: Int, campaign: Int, kind: str, at: Int) -> Touches:
+    return Touches(person, channel, campaign, np.full(len(person), _TT[kind]), at)
+
+
+def _later(
+    rng: np.random.Generator, span: Span, people: People, campaigns: Campaigns
+) -> list[Touches]:
+    """The touch that made each MQL, and a few more touches in the half year after creation."""
+    mql = np.flatnonzero(people.mql != MISSING)
+    gap = rng.integers(60, 1800, len(mql))
+    # strictly after creation, so the first touch is always the one on the person's own channel
+    trigger_at = np.maximum(people.mql[mql] - gap, people.created[mql] + 1)
+    is_mql = people.mql != MISSING
+    count = rng.poisson(1.2 + 0.8 * is_mql)
+    person, _ = repeat_index(count)
+    horizon = np.minimum(people.created[person] + 180 * DAY, span.as_of)
+    at = (
+        people.created[person]
+        + 1
+        + (rng.random(len(person)) * (horizon - people.created[person])).astype(np.int64)
+    )
+    who = np.concatenate([mql, person])
+    when = np.concatenate([trigger_at, at])
+    shares = np.array([s for _, _, s in _LATER])
+    kind = rng.choice(len(_LATER), len(who), p=shares / shares.sum())
+    channel = np.array([_CH[c] for _, c, _ in _LATER])[kind]
+    campaign = campaigns.choose(rng, channel, np.minimum(when // DAY, span.n_days - 1))
+    touch_type = np.array([_TT[t] for t, _, _ in _LATER])[kind]
+    return [Touches(who, channel, campaign, touch_type, when)]
+
+
+_CALL, _EMAIL, _MEETING = (enums.ACTIVITY_TYPES.index(t) for t in ("call", "email", "meeting"))
+Activities = tuple[Int, Int, Int, Int, Int, Int]
+"""Activity rows as (person, account, deal row or -1, owner user row, type, time)."""
+
+
+def sales_activities_table(
+    seed: int, span: Span, people: People, deals: Deals, accounts: Accounts, team: Team
+) -> pa.Table:
+    rng = stream(seed, "sales_activities")
+    parts = [*_lead_follow_up(rng, people, team), _meetings(people, accounts, team)]
+    parts.append(_deal_work(rng, span, deals))
+    person, account, deal, owner, kind, at = (
+        np.concatenate([p[k] for p in parts]) for k in range(6)
+    )
+    keep = np.flatnonzero(at < span.as_of)
+    keep = keep[np.lexsort((owner[keep], person[keep], at[keep]))]
+    return build(
+        "sales_activities",
+        {
+            "activity_id": ids("SA", np.arange(1, len(keep) + 1), id_width(len(keep), 8)),
+            "person_id": people.ids(person[keep], person[keep] >= 0),
+            "account_id": accounts.ids(account[keep]),
+            "opportunity_id": opportunity_ids(deals, deal[keep]),
+            "owner_id": labels(team.user_ids, owner[keep]),
+            "type": labels(enums.ACTIVITY_TYPES, kind[keep]),
+            "occurred_at": timestamps(at[keep], span.epoch),
+        },
+    )
+
+
+def _lead_follow_up(rng: np.random.Generator, people: People, team: Team) -> list[Activities]:
+    """The SDR's first call or e-mail after each MQL (their planted speed), then follow-ups."""
+    mql = np.flatnonzero(people.mql != MISSING)
+    sdr = people.sdr[mql]
+    hours = rng.lognormal(np.log(team.sdr_speed_hours[sdr]), params.SPEED_TO_LEAD_SIGMA)
+    delay = (np.minimum(hours, params.SPEED_TO_LEAD_CAP_HOURS) * 3600).astype(np.int64)
+    first = people.mql[mql] + delay
+    row, _ = repeat_index(np.minimum(rng.poisson(1.5, len(mql)), 5))
+    later = first[row] + rng.integers(DAY // 2, 20 * DAY, len(row))
+    return [
+        _activities(
+            mql, people.account[mql], team.sdr_user[sdr], _pick_call(rng, 0.6, len(mql)), first
+        ),
+        _activities(
+            mql[row],
+            people.account[mql[row]],
+            team.sdr_user[sdr[row]],
+            _pick_call(rng, 0.5, len(row)),
+            later,
+        ),
+    ]
+
+
+def _meetings(people: People, accounts: Accounts, team: Team) -> Activities:
+    """The qualifying meeting with the account's AE at ``sql_at``."""
+    sql = np.flatnonzero(people.sql != MISSING)
+    owner = team.ae_user[accounts.owner_ae[people.account[sql]]]
+    return _activities(
+        sql, people.account[sql], owner, np.full(len(sql), _MEETING), people.sql[sql]
+    )
+
+
+def _deal_work(rng: np.random.Generator, span: Span, deals: Deals) -> Activities:
+    """Two or more calls, e-mails and meetings while each deal is open."""
+    row, _ = repeat_index(2 + rng.poisson(2.0, len(deals.created)))
+    end = np.minimum(deals.history.closed[row], span.as_of)
+    start = deals.created[row]
+    at = start + (rng.random(len(row)) * (end - start)).astype(np.int64)
+    kind = rng.choice([_CALL, _EMAIL, _MEETING], len(row), p=[0.3, 0.3, 0.4])
+    return deals.person[row], deals.account[row], row, deals.owner[row], kind, at
+
+
+def _pick_call(rng: np.random.Generator, share: float, n: int) -> Int:
+    return np.where(rng.random(n) < share, _CALL, _EMAIL)
+
+
+def _activities(person: Int, account: Int, owner: Int, kind: Int, at: Int) -> Activities:
+    return person, account, np.full(len(person), -1, dtype=np.int64), owner, kind, at

@@ -1,0 +1,232 @@
+"""People (leads and contacts) and the first time each reached each lifecycle stage.
+
+Each person gets a channel, persona, account (hence segment and region), campaign and SDR; the
+eventual probability of each conversion is ``clip(base[channel] * persona * segment * campaign)``
+and the delays between stages are (shifted) log-normal. Stages after the as-of are dropped, so
+recent cohorts are immature, as in a live CRM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from revteam.generate import _words, params
+from revteam.generate._private import (
+    DAY,
+    MISSING,
+    Float,
+    Int,
+    after,
+    build,
+    cumulative,
+    grouped,
+    id_width,
+    ids,
+    labels,
+    lag_seconds,
+    pick,
+    stream,
+    timestamps,
+    uniform_member,
+)
+from revteam.generate.campaigns import Campaigns
+from revteam.generate.config import GeneratorConfig
+from revteam.generate.org import COUNTRY_CODES, Accounts, Team
+from revteam.generate.timeline import Span
+from revteam.model import enums
+
+SOURCE_LABELS: tuple[str, ...] = tuple(s for c in enums.CHANNELS for s, _ in params.SOURCES[c])
+SOURCE_CHANNEL: Int = np.array(
+    [i for i, c in enumerate(enums.CHANNELS) for _ in params.SOURCES[c]], dtype=np.int64
+)
+_SOURCE_OFFSET = np.cumsum([0] + [len(params.SOURCES[c]) for c in enums.CHANNELS])
+DISQUALIFICATION_REASONS = tuple(params.DISQUALIFICATION_REASONS)
+
+
+@dataclass(frozen=True)
+class People:
+    """Person attributes and stage times (seconds since start, ``MISSING`` if not reached)."""
+
+    created: Int
+    mql: Int
+    sql: Int
+    opportunity: Int
+    disqualified: Int
+    disqualification_reason: Int
+    channel: Int
+    source: Int
+    persona: Int
+    segment: Int
+    account: Int
+    campaign: Int
+    sdr: Int
+    first_name: Int
+    last_name: Int
+    title: Int
+    lower_company: np.ndarray
+    """People who typed their company name in lower case, as real form fills do."""
+
+    @property
+    def n(self) -> int:
+        return len(self.created)
+
+    @property
+    def width(self) -> int:
+        return id_width(self.n, 7)
+
+    def ids(self, rows: Int, valid: np.ndarray | None = None) -> pa.Array:
+        return ids("P", np.maximum(rows, 0) + 1, self.width, valid)
+
+
+def change_start(span: Span) -> int:
+    """Second at which the planted change starts: the first day of the change month."""
+    return span.month_start(change_month(span)) * DAY
+
+
+def change_month(span: Span) -> int:
+    return max(1, round(span.months * params.PLANTED_CHANGE_AT))
+
+
+def make_people(
+    config: GeneratorConfig, span: Span, accounts: Accounts, campaigns: Campaigns, team: Team
+) -> People:
+    rng = stream(config.seed, "people")
+    created = _created(rng, config.n_leads, span)
+    n = len(created)
+    channel = rng.choice(len(enums.CHANNELS), n, p=[v[0] for v in params.CHANNELS.values()])
+    persona = rng.choice(len(enums.PERSONAS), n, p=[v[0] for v in params.PERSONAS.values()])
+    mixes = [
+        params.LEAD_SEGMENT_MIX.get(c, params.DEFAULT_LEAD_SEGMENT_MIX) for c in enums.CHANNELS
+    ]
+    segment = pick(rng, cumulative(mixes), channel)
+    account = uniform_member(rng, *grouped(accounts.segment, len(enums.SEGMENTS)), segment)
+    region = accounts.region[account]
+    sdr = uniform_member(rng, *grouped(team.sdr_region, len(enums.REGIONS)), region)
+    campaign = campaigns.choose(rng, channel, created // DAY)
+    shares = [[w for _, w in params.SOURCES[c]] for c in enums.CHANNELS]
+    source = _SOURCE_OFFSET[channel] + pick(rng, cumulative(shares), channel)
+    title = pick(rng, cumulative([[1.0] * len(_words.TITLES[p]) for p in enums.PERSONAS]), persona)
+    first_name = rng.integers(0, len(_words.FIRST_NAMES), n)
+    last_name = rng.integers(0, len(_words.LAST_NAMES), n)
+
+    stages = _stage_times(config, span, created, channel, persona, segment, campaign, campaigns)
+    return People(
+        created=created,
+        channel=channel,
+        source=source,
+        persona=persona,
+        segment=segment,
+        account=account,
+        campaign=campaign,
+        sdr=sdr,
+        first_name=first_name,
+        last_name=last_name,
+        title=title,
+        lower_company=rng.random(n) < 0.05,
+        **stages,
+    )
+
+
+def _created(rng: np.random.Generator, n: int, span: Span) -> Int:
+    """Creation times: days drawn from the lead intensity, then a business-hours time of day."""
+    per_day = rng.multinomial(n, span.lead_weights)
+    day = np.repeat(np.arange(span.n_days, dtype=np.int64), per_day)
+    hours = np.asarray(params.HOUR_WEIGHTS, dtype=np.float64)
+    hour = rng.choice(24, n, p=hours / hours.sum())
+    second = hour * 3600 + rng.integers(0, 3600, n)
+    return np.sort(day * DAY + second)
+
+
+def conversion_factors(
+    channel: Int, persona: Int, segment: Int, campaign: Int, campaigns: Campaigns
+) -> Float:
+    """Unclipped ``base * persona * segment * campaign`` per person and conversion (n * 4)."""
+    base = np.array([v[1:] for v in params.CHANNELS.values()])
+    persona_f = np.array([v[1] for v in params.PERSONAS.values()])
+    segment_f = np.array(list(params.SEGMENT_FACTORS.values()))
+    campaign_f = np.vstack([campaigns.factors(), np.ones((1, len(params.CONVERSIONS)))])
+    product: Float = base[channel] * persona_f[persona] * segment_f[segment] * campaign_f[campaign]
+    return product
+
+
+def _stage_times(
+    config: GeneratorConfig,
+    span: Span,
+    created: Int,
+    channel: Int,
+    persona: Int,
+    segment: Int,
+    campaign: Int,
+    campaigns: Campaigns,
+) -> dict[str, Int | np.ndarray]:
+    rng = stream(config.seed, "people.funnel")
+    n, as_of, lags = len(created), span.as_of, params.LAGS
+    p = np.clip(conversion_factors(channel, persona, segment, campaign, campaigns), 0.0, 1.0)
+    u = rng.random((n, 4))
+    mql = after(created, lag_seconds(rng, lags["mql"], n), u[:, 0] < p[:, 0], as_of)
+    affected = (campaign == campaigns.planted) & (mql != MISSING) & (mql >= change_start(span))
+    if not config.planted_changes:
+        affected[:] = False
+    p_sql = p[:, 1] * np.where(affected, params.PLANTED_CAMPAIGN.change_factor, 1.0)
+    qualifies = u[:, 1] < p_sql
+    sql = after(mql, lag_seconds(rng, lags["sql"], n), qualifies, as_of)
+    opportunity = after(sql, lag_seconds(rng, lags["opportunity"], n), u[:, 2] < p[:, 2], as_of)
+    dropped = ~qualifies & (u[:, 3] < params.DISQUALIFY_PROBABILITY)
+    disqualified = after(mql, lag_seconds(rng, lags["disqualified"], n), dropped, as_of)
+    reasons = list(params.DISQUALIFICATION_REASONS.values())
+    reason = pick(rng, cumulative([reasons]), np.zeros(n, dtype=np.int64))
+    reason[disqualified == MISSING] = -1
+    return {
+        "mql": mql,
+        "sql": sql,
+        "opportunity": opportunity,
+        "disqualified": disqualified,
+        "disqualification_reason": reason,
+    }
+
+
+def people_table(
+    people: People, customer: Int, accounts: Accounts, team: Team, campaigns: Campaigns, span: Span
+) -> pa.Table:
+    rows = np.arange(people.n, dtype=np.int64)
+    first = labels(_words.FIRST_NAMES, people.first_name)
+    last = labels(_words.LAST_NAMES, people.last_name)
+    domain = pc.take(accounts.domain, pa.array(people.account))
+    company = pc.take(accounts.name, pa.array(people.account))
+    lower = pa.array(people.lower_company)
+    title_offsets = np.cumsum([0] + [len(_words.TITLES[p]) for p in enums.PERSONAS])
+    all_titles = [t for p in enums.PERSONAS for t in _words.TITLES[p]]
+    return build(
+        "people",
+        {
+            "person_id": people.ids(rows),
+            "email": pc.utf8_lower(pc.binary_join_element_wise(first, ".", last, "@", domain, "")),
+            "first_name": first,
+            "last_name": last,
+            "title": labels(all_titles, title_offsets[people.persona] + people.title),
+            "persona": labels(enums.PERSONAS, people.persona),
+            "account_id": accounts.ids(people.account),
+            "company_name": pc.if_else(lower, pc.utf8_lower(company), company),
+            "channel": labels(enums.CHANNELS, people.channel),
+            "source_detail": labels(SOURCE_LABELS, people.source),
+            "first_campaign_id": campaigns.ids(people.campaign),
+            "owner_id": labels(team.user_ids, team.sdr_user[people.sdr]),
+            "region": labels(enums.REGIONS, accounts.region[people.account]),
+            "country": labels(COUNTRY_CODES, accounts.country[people.account]),
+            "created_at": timestamps(people.created, span.epoch),
+            "mql_at": timestamps(people.mql, span.epoch),
+            "sql_at": timestamps(people.sql, span.epoch),
+            "opportunity_at": timestamps(people.opportunity, span.epoch),
+            "customer_at": timestamps(customer, span.epoch),
+            "disqualified_at": timestamps(people.disqualified, span.epoch),
+            "disqualification_reason": labels(
+                DISQUALIFICATION_REASONS,
+                np.maximum(people.disqualification_reason, 0),
+                people.disqualification_reason >= 0,
+            ),
+        },
+    )
