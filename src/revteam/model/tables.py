@@ -190,7 +190,8 @@ OPPORTUNITIES = Table(
 OPPORTUNITY_STAGES = Table(
     "opportunity_stages",
     "Stage history of opportunities: one row each time a deal entered a stage.",
-    key=("opportunity_id", "entered_at"),
+    # The stage is part of the key: bulk edits in a CRM move a deal through stages in one second.
+    key=("opportunity_id", "entered_at", "stage"),
     time_column="entered_at",
     columns=(
         Column(
@@ -299,7 +300,10 @@ WEB_TRAFFIC = Table(
         Column("pageviews", "integer", "Page views", min_value=_NONNEG),
         Column("conversions", "integer", "Goal conversions (e.g. form fills)", min_value=_NONNEG),
     ),
-    checks=(Check("users_le_sessions", "users <= sessions", "users exceed sessions"),),
+    checks=(
+        Check("users_le_sessions", "users <= sessions", "users exceed sessions"),
+        Check("new_users_le_users", "new_users <= users", "new_users exceed users"),
+    ),
 )
 
 SOCIAL_POSTS = Table(
