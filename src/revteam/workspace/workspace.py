@@ -6,6 +6,7 @@ concern (``ws.ingest``, later ``ws.metrics``, ``ws.goals`` …).
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from types import TracebackType
@@ -51,9 +52,9 @@ class Workspace:
     def metrics(self) -> Any:
         """``ws.metrics``: the KPI catalogue and queries (created on first use)."""
         if self._metrics is None:
-            from revteam.metrics import MetricsComponent
-
-            self._metrics = MetricsComponent(self)
+            # Imported on first use: the metric layer pulls in ibis, which `import revteam` avoids.
+            metrics = importlib.import_module("revteam.metrics")
+            self._metrics = metrics.MetricsComponent(self)
         return self._metrics
 
     def status(self) -> Any:
