@@ -83,7 +83,7 @@ def emit(
         writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
         writer.writeheader()
         for r in rows:
-            writer.writerow({c: _cell(r.get(c)) for c in cols})
+            writer.writerow({c: _plain(r.get(c)) for c in cols})
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(title=title, title_justify="left", header_style="bold")
@@ -92,6 +92,15 @@ def emit(
         for r in rows:
             table.add_row(*(_cell(r.get(c)) for c in cols))
         console.print(table)
+
+
+def _plain(value: Any) -> str:
+    """A cell for machines: no thousands separators, no rounding."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
 
 
 def _cell(value: Any) -> str:
