@@ -9,7 +9,34 @@ The tree::
     ├── IngestError                            a load that cannot start or was rolled back
     │   ├── SourceFileError (ValueError)       unreadable file, unknown format, bad mapping file
     │   └── MissingColumnsError (ValueError)   required canonical columns absent from a file
-    └── GeneratorError (ValueError)            impossible synthetic-company configuration
+    ├── GeneratorError (ValueError)            impossible synthetic-company configuration
+    ├── MetricError                            the metric layer refused a request or catalogue
+    │   ├── UnknownMetricError (KeyError)      no metric with that id in the catalogue
+    │   ├── UnsupportedDimensionError (ValueError)  a metric cannot reach a dimension
+    │   ├── MetricQueryError (ValueError)      bad grain, dates, filter values or options
+    │   └── CatalogueError (ValueError)        invalid metric YAML (every problem listed)
+    ├── StatsError                             the statistics layer refused a request
+    │   ├── StatsOptionError (ValueError)      bad level, alpha, comparison or period option
+    │   ├── UnsupportedStatisticError (ValueError)  the analysis does not apply to the metric
+    │   └── InsufficientDataError (ValueError) too few periods, segments or records
+    ├── MissingDependencyError (ImportError)   an optional package is not installed
+    ├── AppDatabaseError                       application database unreachable or not migrated
+    ├── WarehouseBusyError                     another process holds the warehouse (a load)
+    ├── AccessError                            sign-in and permissions (web app, REST API)
+    │   ├── AuthenticationError                not signed in, wrong credentials, bad token
+    │   │   └── TooManyAttemptsError           sign-in locked for a while after failures
+    │   ├── PermissionDeniedError (PermissionError)  the user's role may not do this
+    │   └── CsrfError                          a form post without a valid CSRF token
+    ├── UserError (ValueError)                 user management refused a change
+    │   ├── UnknownUserError (KeyError)        no such user (or API token)
+    │   ├── UserExistsError                    e-mail already taken
+    │   └── PasswordPolicyError                password too weak
+    ├── CrmError                               a CRM source or connection could not be used
+    │   ├── CrmConfigError (ValueError)        bad crm.yaml, unknown CRM file, missing credentials
+    │   ├── CrmSourceError (ValueError)        a CRM file that is not the shape it should be
+    │   ├── CrmAuthError (PermissionError)     the CRM refused the credentials
+    │   └── CrmApiError                        the CRM API failed, also after retries
+    └── ResolveError                           identity resolution cannot run on this data
 
 Each exception keeps its inputs as attributes and builds its own message, which names what was
 wrong and what would fix it. The CLI maps them to exit codes in one place (``revteam.cli``).
@@ -17,7 +44,9 @@ wrong and what would fix it. The CLI maps them to exit codes in one place (``rev
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -94,3 +123,284 @@ class GeneratorError(ValueError, RevteamError):
     """The synthetic-company configuration cannot be generated."""
 
     exit_code = 2
+
+
+class MetricError(RevteamError):
+    """The metric layer refused a request or a catalogue."""
+
+    exit_code = 2
+
+
+class UnknownMetricError(KeyError, MetricError):
+    """A metric id that the catalogue does not define."""
+
+    def __init__(self, metric: str, allowed: Iterable[str]) -> None:
+        self.metric, self.allowed = metric, tuple(sorted(allowed))
+        super().__init__(metric)
+
+    def __str__(self) -> str:
+        close = difflib.get_close_matches(self.metric, self.allowed, n=3)
+        hint = f" Did you mean {', '.join(close[:5])}?" if close else ""
+        return (
+            f"Unknown metric {self.metric!r}.{hint} Known metrics: {', '.join(self.allowed)} "
+            "(`revteam metrics list` shows them with their definitions)."
+        )
+
+
+class UnsupportedDimensionError(ValueError, MetricError):
+    """A metric was asked for by (or filtered on) a dimension that its tables cannot reach."""
+
+    def __init__(self, metric: str, dimension: str, supported: Iterable[str]) -> None:
+        self.metric, self.dimension = metric, dimension
+        self.supported = tuple(sorted(supported))
+        super().__init__(
+            f"Metric {metric!r} cannot be broken down or filtered by {dimension!r}: its data "
+            f"does not reach that dimension. It supports: {', '.join(self.supported) or 'none'}."
+        )
+
+
+class MetricQueryError(ValueError, MetricError):
+    """A query option is invalid (grain, dates, filter values …)."""
+
+    def __init__(self, option: str, value: object, allowed: str) -> None:
+        self.option, self.value, self.allowed = option, value, allowed
+        super().__init__(f"Invalid {option} {value!r}; expected {allowed}.")
+
+
+@dataclass(frozen=True)
+class CatalogueProblem:
+    """One problem in a metric catalogue file: where it is and what is allowed."""
+
+    file: str
+    metric: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (
+                self.file,
+                f"metric {self.metric!r}" if self.metric else "",
+                f"field {self.field!r}" if self.field else "",
+            )
+            if part
+        )
+        return f"{where}: {self.message}"
+
+
+class CatalogueError(ValueError, MetricError):
+    """Metric YAML that cannot be used; lists every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[CatalogueProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Invalid metric catalogue ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class StatsError(RevteamError):
+    """The statistics layer refused a request."""
+
+    exit_code = 2
+
+
+class StatsOptionError(ValueError, StatsError):
+    """An option of a statistical analysis is invalid (level, alpha, against, period …)."""
+
+    def __init__(self, option: str, value: object, allowed: str) -> None:
+        self.option, self.value, self.allowed = option, value, allowed
+        super().__init__(f"Invalid {option} {value!r}; expected {allowed}.")
+
+
+class UnsupportedStatisticError(ValueError, StatsError):
+    """An analysis that does not apply to a metric of this kind (e.g. ranking a revenue sum)."""
+
+    def __init__(self, analysis: str, metric: str, kind: str, supported: str) -> None:
+        self.analysis, self.metric, self.kind, self.supported = analysis, metric, kind, supported
+        super().__init__(
+            f"{analysis} does not apply to metric {metric!r} ({kind}); it works on {supported}."
+        )
+
+
+class InsufficientDataError(ValueError, StatsError):
+    """The data holds too little for the analysis to say anything honest."""
+
+    def __init__(self, analysis: str, needed: str, found: str) -> None:
+        self.analysis, self.needed, self.found = analysis, needed, found
+        super().__init__(f"{analysis} needs {needed}, but the data has {found}.")
+
+
+class MissingDependencyError(ImportError, RevteamError):
+    """An optional package needed for this call is not installed."""
+
+    exit_code = 2
+
+    def __init__(self, package: str, purpose: str) -> None:
+        self.package, self.purpose = package, purpose
+        super().__init__(
+            f"{purpose} needs {package}, which is not installed: pip install {package}"
+        )
+
+
+class AppDatabaseError(RevteamError):
+    """The application database cannot be reached, or its schema is not at this version's."""
+
+    exit_code = 7
+
+    def __init__(self, url: str, problem: str, fix: str) -> None:
+        self.url, self.problem, self.fix = url, problem, fix
+        super().__init__(f"Application database {url}: {problem}. {fix}")
+
+
+class WarehouseBusyError(RevteamError):
+    """The warehouse is locked by another process (usually a load); retry in a moment."""
+
+    exit_code = 8
+
+    def __init__(self, path: object, retry_after: int = 5) -> None:
+        self.path, self.retry_after = path, retry_after
+        super().__init__(
+            f"The warehouse {path} is locked by another process, most likely a load "
+            f"(`revteam ingest`). Try again in about {retry_after} s, when it has finished."
+        )
+
+
+class AccessError(RevteamError):
+    """Sign-in or permission problems of the web app and REST API."""
+
+    exit_code = 6
+
+
+class AuthenticationError(AccessError):
+    """Not signed in, wrong credentials or an invalid API token.
+
+    The message is deliberately generic: it never says whether the account exists.
+    """
+
+    def __init__(self, message: str = "Sign in required.") -> None:
+        super().__init__(message)
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Sign-in is locked for a while after repeated failures (per account and per address)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(
+            f"Too many failed sign-in attempts. Try again in {self.retry_after} s, or ask an "
+            "admin to reset your password (`revteam users reset-password EMAIL`)."
+        )
+
+
+class PermissionDeniedError(PermissionError, AccessError):
+    """The signed-in user's role does not allow this."""
+
+    def __init__(self, action: str, needed: str, role: str) -> None:
+        self.action, self.needed, self.role = action, needed, role
+        super().__init__(
+            f"{action} needs the {needed} role; you are signed in as {role}. "
+            "Ask an admin to change your role (`revteam users add` / the Users page)."
+        )
+
+
+class CsrfError(AccessError):
+    """A form or cookie-authenticated API call without a valid CSRF token."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The form was missing a valid security token (CSRF), or it expired. Reload the "
+            "page and submit it again; API clients should send an Authorization: Bearer token."
+        )
+
+
+class UserError(ValueError, RevteamError):
+    """User management refused a change."""
+
+    exit_code = 2
+
+
+class UnknownUserError(KeyError, UserError):
+    """No user (or API token) with that e-mail or id."""
+
+    def __init__(self, kind: str, name: object) -> None:
+        self.kind, self.name = kind, name
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"No {self.kind} {self.name!r}. `revteam users list` shows every user."
+
+
+class UserExistsError(UserError):
+    """A user with that e-mail already exists."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(
+            f"A user {email!r} already exists; use `revteam users reset-password {email}` "
+            "to give them a new password."
+        )
+
+
+class PasswordPolicyError(UserError):
+    """A password that is too weak to accept."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(
+            f"Password refused: {problem}. Use at least 10 characters, or leave it out to get "
+            "a random one."
+        )
+
+
+class CrmError(RevteamError):
+    """A CRM source or connection could not be used; the warehouse is unchanged."""
+
+    exit_code = 4
+
+
+class CrmConfigError(ValueError, CrmError):
+    """``crm.yaml``, a CRM option or the credentials are wrong or missing."""
+
+    exit_code = 2
+
+    def __init__(self, where: Path | str, problems: Sequence[str]) -> None:
+        self.where, self.problems = str(where), tuple(problems)
+        lines = "; ".join(self.problems)
+        super().__init__(f"{where}: {lines}")
+
+
+class CrmSourceError(ValueError, CrmError):
+    """A CRM export or object table that cannot be read as what it should be."""
+
+    def __init__(self, path: Path | str, problem: str, fix: str) -> None:
+        self.path, self.problem, self.fix = Path(path), problem, fix
+        super().__init__(f"{path}: {problem}. {fix}")
+
+
+class CrmAuthError(PermissionError, CrmError):
+    """The CRM refused the credentials; nothing was fetched or written."""
+
+    def __init__(self, system: str, detail: str, fix: str) -> None:
+        self.system, self.detail, self.fix = system, detail, fix
+        super().__init__(f"{system} refused the credentials ({detail}); nothing was written. {fix}")
+
+
+class CrmApiError(CrmError):
+    """A CRM API call failed (also after retrying rate limits); nothing was written."""
+
+    def __init__(self, system: str, call: str, detail: str) -> None:
+        self.system, self.call, self.detail = system, call, detail
+        super().__init__(
+            f"{system} API call {call} failed: {detail}. Nothing was written; run the sync "
+            "again (it resumes from the last completed sync)."
+        )
+
+
+class ResolveError(RevteamError):
+    """Identity resolution cannot run on this data."""
+
+    exit_code = 2
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"Identity resolution: {problem}. {fix}")

@@ -47,6 +47,7 @@ class Workspace:
         self.ingest = IngestComponent(self)
         self._status = StatusComponent(self)
         self._metrics: Any = None
+        self._stats: Any = None
 
     @property
     def metrics(self) -> Any:
@@ -56,6 +57,14 @@ class Workspace:
             metrics = importlib.import_module("revteam.metrics")
             self._metrics = metrics.MetricsComponent(self)
         return self._metrics
+
+    @property
+    def stats(self) -> Any:
+        """``ws.stats``: intervals, comparisons, rankings, cohorts, anomalies, drivers."""
+        if self._stats is None:
+            stats = importlib.import_module("revteam.stats")
+            self._stats = stats.StatsComponent(self)
+        return self._stats
 
     def status(self) -> Any:
         """Tables, row counts, time ranges, recent loads and quarantine: see ``WorkspaceStatus``."""

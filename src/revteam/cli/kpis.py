@@ -1,0 +1,167 @@
+"""KPI commands: ``kpis`` (numbers) and ``metrics list|show`` (the catalogue)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from revteam.cli._common import OutputFormat, console, emit, open_ws
+from revteam.exceptions import MetricQueryError
+from revteam.metrics import DIMENSIONS, GRAINS, MetricResult, format_value
+from revteam.metrics.docs import formula_in_words
+
+metrics_app = typer.Typer(
+    name="metrics",
+    help="The KPI catalogue: every definition, its owners and its SQL.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("kpis")(kpis)
+    metrics_app.command("list")(list_metrics)
+    metrics_app.command("show")(show)
+    app.add_typer(metrics_app)
+
+
+def parse_where(items: list[str]) -> dict[str, list[str | None]]:
+    """``["channel=email,webinar", "segment="]`` → ``{"channel": [...], "segment": [None]}``."""
+    out: dict[str, list[str | None]] = {}
+    for item in items:
+        dim, sep, values = item.partition("=")
+        if not sep or not dim:
+            raise MetricQueryError("--where", item, "DIMENSION=VALUE[,VALUE…]")
+        out.setdefault(dim.strip(), []).extend(v.strip() or None for v in values.split(","))
+    return out
+
+
+def result_rows(result: MetricResult, fmt: OutputFormat) -> list[dict[str, Any]]:
+    """Rows to print: formatted values beside their owners for people, raw ones for scripts."""
+    dims = list(result.query.by)
+    rows = []
+    for r in result.to_pylist():
+        row = {"metric": r["metric"], "owners": r["owners"], "period": r["period_label"]}
+        row |= {d: "total" if r["is_total"] and fmt is OutputFormat.table else r[d] for d in dims}
+        if fmt is OutputFormat.table:
+            flag = f"immature ({r['age_days']} d)" if r["immature"] else ""
+            row |= {"value": format_value(r["value"], r["unit"]), "n": r["n"], "flag": flag}
+            if "ci_low" in r:
+                low, high = (format_value(r[c], r["unit"]) for c in ("ci_low", "ci_high"))
+                row["interval"] = f"{low} to {high}" if r["ci_method"] else ""
+                if r["small_sample"]:
+                    row["flag"] = ", ".join(f for f in (flag, "small sample") if f)
+        else:
+            row |= {
+                k: r[k]
+                for k in (
+                    "is_total",
+                    "value",
+                    "numerator",
+                    "denominator",
+                    "n",
+                    "unit",
+                    "immature",
+                    "age_days",
+                )
+            }
+            row |= {k: r[k] for k in ("ci_low", "ci_high", "ci_method", "small_sample") if k in r}
+        rows.append(row)
+    return rows
+
+
+def kpis(
+    metrics: Annotated[
+        list[str] | None,
+        typer.Argument(help="Metric ids (default: every metric that supports --by)."),
+    ] = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", "-b", help=f"Dimension to group by: {', '.join(DIMENSIONS)}."),
+    ] = None,
+    grain: Annotated[str, typer.Option(help=f"Period: {', '.join(GRAINS)}.")] = "month",
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="Keep records with DIMENSION=VALUE[,VALUE…] (repeatable)."),
+    ] = None,
+    as_of: Annotated[str | None, typer.Option(help="As-of date for cohorts.")] = None,
+    ci: Annotated[
+        bool, typer.Option("--ci", help="Add confidence intervals (rates, means, medians).")
+    ] = False,
+    level: Annotated[float, typer.Option(help="Confidence level of --ci.", min=0.5, max=0.999)] = (
+        0.95
+    ),
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """KPI values per period (and dimension), with the team that owns each number."""
+    dims = by or []
+    with open_ws(read_only=True) as ws:
+        ids = metrics or [
+            s.id for s in ws.metrics.list() if set(dims) <= set(ws.metrics.dimensions(s.id))
+        ]
+        result = ws.metrics.query(
+            ids,
+            by=dims,
+            grain=grain,
+            start=start,
+            end=end,
+            where=parse_where(where or []),
+            as_of=as_of,
+            intervals=ci,
+            level=level,
+        )
+    emit(
+        result_rows(result, fmt),
+        fmt,
+        title=f"KPIs per {grain}, as of {result.as_of:%Y-%m-%d %H:%M}",
+    )
+
+
+def list_metrics(
+    owners: Annotated[str | None, typer.Option(help="Only marketing, sales or shared.")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Every metric with its owners, kind, unit and where its definition comes from."""
+    with open_ws(read_only=True) as ws:
+        specs = ws.metrics.list(owners=owners)
+    rows = [
+        {
+            "id": s.id,
+            "label": s.label,
+            "owners": s.owners,
+            "kind": s.kind,
+            "unit": s.unit,
+            "source": s.source,
+        }
+        for s in specs
+    ]
+    emit(rows, fmt, title=f"{len(rows)} metrics")
+
+
+def show(
+    metric: Annotated[str, typer.Argument(help="Metric id.")],
+    sql: Annotated[bool, typer.Option("--sql", help="Also print the compiled SQL.")] = False,
+    dialect: Annotated[str, typer.Option(help="SQL dialect for --sql.")] = "duckdb",
+) -> None:
+    """One metric's definition: formula in words, owners, window, dimensions (and SQL)."""
+    with open_ws(read_only=True) as ws:
+        spec = ws.metrics.get(metric)
+        dims = ws.metrics.dimensions(metric)
+        text = ws.metrics.sql(metric, dialect=dialect) if sql else None
+    console.print(f"[bold]{spec.id}[/] — {spec.label}  [dim]({spec.source})[/]", highlight=False)
+    console.print(spec.description, highlight=False)
+    for key, value in (
+        ("owners", spec.owners),
+        ("kind", spec.kind),
+        ("unit", f"{spec.unit}, {spec.direction} is better"),
+        ("formula", formula_in_words(spec)),
+        ("window", f"{spec.window_days} days" if spec.window_days else None),
+        ("dimensions", ", ".join(dims)),
+        ("defined in", spec.path),
+    ):
+        if value:
+            console.print(f"  [bold]{key}:[/] {value}", highlight=False, soft_wrap=True)
+    if text:
+        console.print(text, highlight=False, soft_wrap=True)

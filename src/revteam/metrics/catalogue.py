@@ -1,0 +1,223 @@
+"""The KPI catalogue: the shipped YAML files plus the workspace's own ``metrics/*.yaml``.
+
+A workspace file may add metrics, override a shipped one (the spec then says
+``source == "workspace (overrides shipped)"``) and replace the ``sourcing`` rule. A file that
+cannot be used is refused with every problem of every file listed in one
+:class:`~revteam.exceptions.CatalogueError`, each naming the file, metric, field and what is
+allowed.
+
+File format::
+
+    metrics:
+      - id: revenue
+        label: Total sales revenue (bookings)
+        ...
+    sourcing:            # optional: the marketing-sourced rule
+      rule: lead_source
+      marketing_channels: [paid_search, ...]
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from revteam.exceptions import CatalogueError, CatalogueProblem, UnknownMetricError
+from revteam.metrics.checks import check_catalogue, supported_dimensions
+from revteam.metrics.sources import Sourcing
+from revteam.metrics.spec import MetricSpec
+
+SHIPPED = "shipped"
+WORKSPACE = "workspace"
+OVERRIDE = "workspace (overrides shipped)"
+_TOP_LEVEL = ("metrics", "sourcing")
+_LOADER_FIELDS = ("source", "path")
+_FILE_ORDER = {"sales.yaml": 0, "marketing.yaml": 1, "shared.yaml": 2}
+"""Shipped files in the order of KPIS.md; any others follow by name."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Validated metric specs by id (in file order) and the marketing-sourced rule."""
+
+    specs: Mapping[str, MetricSpec]
+    sourcing: Sourcing = field(default_factory=Sourcing)
+    _dims: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "specs", MappingProxyType(dict(self.specs)))
+
+    def __getitem__(self, metric: str) -> MetricSpec:
+        try:
+            return self.specs[metric]
+        except KeyError:
+            raise UnknownMetricError(metric, self.specs) from None
+
+    def __contains__(self, metric: object) -> bool:
+        return metric in self.specs
+
+    def __iter__(self) -> Iterator[MetricSpec]:
+        return iter(self.specs.values())
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.specs)
+
+    def dimensions(self, metric: str) -> tuple[str, ...]:
+        """Conformed dimensions ``metric`` can be grouped and filtered by."""
+        self[metric]
+        if metric not in self._dims:
+            self._dims[metric] = supported_dimensions(metric, self.specs)
+        return self._dims[metric]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A hash of every definition, for cache keys."""
+        data = [s.model_dump(mode="json") for s in self] + [self.sourcing.model_dump(mode="json")]
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_windows(self, windows: Mapping[str, int]) -> Catalogue:
+        """Conversion windows resolved: workspace YAML, else the setting, else shipped YAML."""
+        specs = {}
+        for mid, spec in self.specs.items():
+            explicit = spec.source != SHIPPED and spec.window_days is not None
+            if spec.kind == "cohort_rate" and mid in windows and not explicit:
+                spec = spec.model_copy(update={"window_days": windows[mid]})
+            specs[mid] = spec
+        return Catalogue(specs, self.sourcing)
+
+
+def shipped_files() -> list[tuple[str, str]]:
+    """(name, text) of every shipped catalogue file, in KPIS.md order."""
+    folder = resources.files("revteam.metrics").joinpath("catalogue")
+    files = [p for p in folder.iterdir() if p.name.endswith((".yaml", ".yml"))]
+    files.sort(key=lambda p: (_FILE_ORDER.get(p.name, len(_FILE_ORDER)), p.name))
+    return [(f"catalogue/{p.name}", p.read_text(encoding="utf-8")) for p in files]
+
+
+@cache
+def shipped_catalogue() -> Catalogue:
+    return load_catalogue(None)
+
+
+def load_catalogue(workspace_dir: Path | None = None) -> Catalogue:
+    """The shipped catalogue, with ``workspace_dir/*.yaml`` (if given) added and overriding."""
+    problems: list[CatalogueProblem] = []
+    specs: dict[str, MetricSpec] = {}
+    sourcing = Sourcing()
+    files: list[tuple[str, str, str]] = [(n, t, SHIPPED) for n, t in shipped_files()]
+    if workspace_dir is not None and workspace_dir.is_dir():
+        found = sorted([*workspace_dir.glob("*.yaml"), *workspace_dir.glob("*.yml")])
+        files += [(str(p), p.read_text(encoding="utf-8"), WORKSPACE) for p in found]
+    seen: dict[str, str] = {}
+    for name, text, origin in files:
+        loaded, found_sourcing = _read(name, text, origin, problems)
+        if found_sourcing is not None:
+            sourcing = found_sourcing
+        for spec in loaded:
+            if spec.id in seen and (seen[spec.id] != SHIPPED or origin == SHIPPED):
+                problems.append(
+                    CatalogueProblem(
+                        name, spec.id, "id", f"defined twice (also in {specs[spec.id].path})"
+                    )
+                )
+                continue
+            if spec.id in seen:
+                spec = spec.model_copy(update={"source": OVERRIDE})
+            seen[spec.id] = origin
+            specs[spec.id] = spec
+    path_of = {mid: s.path or "" for mid, s in specs.items()}
+    problems += [
+        CatalogueProblem(path_of.get(m, ""), m, f, msg) for m, f, msg in check_catalogue(specs)
+    ]
+    if problems:
+        raise CatalogueError(problems)
+    return Catalogue(specs, sourcing)
+
+
+def _read(
+    name: str, text: str, origin: str, problems: list[CatalogueProblem]
+) -> tuple[list[MetricSpec], Sourcing | None]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problems.append(CatalogueProblem(name, None, None, f"not valid YAML: {exc}"))
+        return [], None
+    if data is None:
+        return [], None
+    if not isinstance(data, dict) or set(data) - set(_TOP_LEVEL):
+        problems.append(
+            CatalogueProblem(
+                name, None, None, f"a catalogue file is a mapping with keys {', '.join(_TOP_LEVEL)}"
+            )
+        )
+        return [], None
+    sourcing = _sourcing(name, data.get("sourcing"), origin, problems)
+    entries = data.get("metrics") or []
+    if not isinstance(entries, list):
+        problems.append(CatalogueProblem(name, None, "metrics", "must be a list of metrics"))
+        return [], sourcing
+    return [
+        s for i, e in enumerate(entries) if (s := _spec(name, i, e, origin, problems))
+    ], sourcing
+
+
+def _spec(
+    name: str, index: int, entry: Any, origin: str, problems: list[CatalogueProblem]
+) -> MetricSpec | None:
+    if not isinstance(entry, dict):
+        problems.append(CatalogueProblem(name, f"#{index + 1}", None, "a metric is a mapping"))
+        return None
+    metric = str(entry.get("id") or f"#{index + 1}")
+    misplaced = [k for k in _LOADER_FIELDS if k in entry]
+    if misplaced:
+        problems += [
+            CatalogueProblem(name, metric, k, "set by the loader; remove it") for k in misplaced
+        ]
+        return None
+    try:
+        return MetricSpec.model_validate({**entry, "source": origin, "path": name})
+    except ValidationError as exc:
+        problems += [
+            CatalogueProblem(name, metric, ".".join(str(p) for p in e["loc"]) or None, _msg(e))
+            for e in exc.errors()
+        ]
+        return None
+
+
+def _msg(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        fields = [f for f in MetricSpec.model_fields if f not in _LOADER_FIELDS]
+        return f"unknown field; a metric's fields are: {', '.join(fields)}"
+    if error["type"] == "missing":
+        return "required"
+    return str(error["msg"])
+
+
+def _sourcing(
+    name: str, raw: Any, origin: str, problems: list[CatalogueProblem]
+) -> Sourcing | None:
+    if raw is None:
+        return None
+    try:
+        return Sourcing.model_validate({**raw, "source": origin} if isinstance(raw, dict) else raw)
+    except ValidationError as exc:
+        problems += [
+            CatalogueProblem(name, None, "sourcing." + ".".join(str(p) for p in e["loc"]), _msg(e))
+            for e in exc.errors()
+        ]
+        return None

@@ -1,0 +1,314 @@
+"""``ws.metrics``: the workspace's KPI catalogue and queries over its warehouse.
+
+Results are cached by request, catalogue fingerprint, settings and the warehouse's data version
+(bumped by every ingest), so a dashboard asking the same question twice runs no SQL the second
+time and a new load is never hidden by the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from revteam.metrics import request
+from revteam.metrics.assemble import Assembler, to_arrow
+from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalogue
+from revteam.metrics.compiler import statements, to_sql
+from revteam.metrics.plan import Plan, Planner, Query
+from revteam.metrics.request import DateLike, WhereValue
+from revteam.metrics.result import MetricResult
+from revteam.metrics.sources import Context, TableProvider, offline_tables
+from revteam.metrics.spec import MetricSpec
+from revteam.workspace.settings import DEFAULT_WINDOWS
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+    from revteam.workspace import Workspace
+
+CACHE_SIZE = 128
+AS_OF_COLUMNS: dict[str, tuple[str, ...]] = {
+    "people": (
+        "created_at",
+        "mql_at",
+        "sql_at",
+        "opportunity_at",
+        "customer_at",
+        "disqualified_at",
+    ),
+    "opportunities": ("created_at", "closed_at"),
+    "touchpoints": ("occurred_at",),
+    "sales_activities": ("occurred_at",),
+    "email_events": ("occurred_at",),
+    "orders": ("ordered_at",),
+}
+"""Event timestamps whose latest value is the default as-of time (see ``docs/metrics.md``)."""
+
+
+class MetricsComponent:
+    """The KPI catalogue of a workspace and queries over its warehouse."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._catalogue: Catalogue | None = None
+        self._signature: tuple[Any, ...] = ()
+        self._facts: tuple[int, dt.datetime, bool] | None = None
+        self._results: OrderedDict[tuple[Any, ...], MetricResult] = OrderedDict()
+        self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
+        self._offline = offline_tables()
+
+    # -- catalogue -----------------------------------------------------------------------------
+    @property
+    def catalogue(self) -> Catalogue:
+        """Shipped plus workspace metrics, with the workspace's conversion windows applied.
+
+        Reloaded when a file in ``<workspace>/metrics`` changes.
+        """
+        folder = self._ws.root / "metrics"
+        files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+        signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        if self._catalogue is None or signature != self._signature:
+            loaded = load_catalogue(folder)
+            self._catalogue = loaded.with_windows(self._ws.settings.conversion_windows)
+            self._signature = signature
+        return self._catalogue
+
+    def list(self, *, owners: str | None = None) -> list[MetricSpec]:
+        """Every metric, in catalogue order (optionally only those of ``owners``)."""
+        return [s for s in self.catalogue if owners is None or s.owners == owners]
+
+    def get(self, metric: str, /) -> MetricSpec:
+        return self.catalogue[metric]
+
+    def dimensions(self, metric: str, /) -> tuple[str, ...]:
+        """Dimensions ``metric`` can be grouped and filtered by (plus its breakdowns)."""
+        return (*self.catalogue.dimensions(metric), *self.catalogue[metric].breakdowns)
+
+    # -- queries -------------------------------------------------------------------------------
+    def query(
+        self,
+        metrics: str | Iterable[str],
+        /,
+        *,
+        by: str | Iterable[str] = (),
+        grain: str = "month",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        where: Mapping[str, WhereValue] | None = None,
+        as_of: DateLike | None = None,
+        totals: bool = True,
+        intervals: bool = False,
+        level: float = 0.95,
+    ) -> MetricResult:
+        """Compute ``metrics`` per period (and per value of each ``by`` dimension).
+
+        ``start``/``end`` are widened to whole periods of ``grain``; ``where`` keeps records
+        whose dimension has one of the given values; ``as_of`` (default: the latest event in
+        the warehouse) decides cohort maturity and what counts as "to date". ``intervals`` adds
+        ``ci_low``, ``ci_high``, ``ci_method`` and ``small_sample`` at confidence ``level``
+        (computed by ``ws.stats``; see docs/statistics.md).
+        """
+        result = self._query(metrics, by, grain, start, end, where, as_of, totals)
+        if not intervals:
+            return result
+        # Through the workspace, not an import: statistics sit above the metric layer.
+        return replace(result, table=self._ws.stats.annotate(result, level=level))
+
+    def _query(
+        self,
+        metrics: str | Iterable[str],
+        by: str | Iterable[str],
+        grain: str,
+        start: DateLike | None,
+        end: DateLike | None,
+        where: Mapping[str, WhereValue] | None,
+        as_of: DateLike | None,
+        totals: bool,
+    ) -> MetricResult:
+        query, ctx = self._prepare(metrics, by, grain, start, end, where, as_of, totals)
+        request_key = (query, ctx, self.catalogue.fingerprint)
+        key = (*request_key, self._ws.warehouse.data_version)
+        result = _cached(self._results, key)
+        if result is None:
+            compiled = _cached(self._compiled, request_key) or _store(
+                self._compiled,
+                request_key,
+                compile_request(self.catalogue, query, ctx, self._tables, dialect="duckdb"),
+            )
+            result = _store(self._results, key, run(compiled, ctx, self._ws.warehouse.arrow))
+        return result
+
+    def clear_cache(self, *, compiled: bool = True) -> None:
+        """Forget cached results (and compiled SQL); results are also keyed by data version."""
+        self._results.clear()
+        if compiled:
+            self._compiled.clear()
+
+    def sql(
+        self,
+        metrics: str | Iterable[str],
+        /,
+        *,
+        by: str | Iterable[str] = (),
+        grain: str = "month",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        where: Mapping[str, WhereValue] | None = None,
+        as_of: DateLike | None = None,
+        dialect: str = "duckdb",
+    ) -> str:
+        """The SQL that :meth:`query` runs for the same options, one statement per group."""
+        query, ctx = self._prepare(metrics, by, grain, start, end, where, as_of, True)
+        plan = plan_query(self.catalogue, query, ctx)
+        return to_sql(plan, ctx, self._tables, dialect=dialect)
+
+    def as_of(self) -> dt.datetime:
+        """The default as-of time: the latest event timestamp in the warehouse, else now."""
+        return self._data_facts()[1]
+
+    # -- internals -----------------------------------------------------------------------------
+    def _prepare(
+        self,
+        metrics: str | Iterable[str],
+        by: str | Iterable[str],
+        grain: str,
+        start: DateLike | None,
+        end: DateLike | None,
+        where: Mapping[str, WhereValue] | None,
+        as_of: DateLike | None,
+        totals: bool,
+    ) -> tuple[Query, Context]:
+        settings = self._ws.settings
+        query = request.build_query(
+            self.catalogue,
+            metrics,
+            by=by,
+            grain=grain,
+            start=start,
+            end=end,
+            where=where,
+            fy_start=settings.fiscal_year_start_month,
+            totals=totals,
+        )
+        _, default_as_of, orders = self._data_facts()
+        ctx = request.context(
+            request.to_as_of(as_of) or default_as_of,
+            gross_margin=settings.gross_margin,
+            orders_loaded=orders,
+            sourcing=self.catalogue.sourcing,
+        )
+        return query, ctx
+
+    def _tables(self, name: str) -> ir.Table:
+        # The model declares every warehouse table's schema, so no DESCRIBE round trip is
+        # needed: unbound tables compile to the same SQL and run on the warehouse backend.
+        return self._offline(name)
+
+    def _data_facts(self) -> tuple[int, dt.datetime, bool]:
+        version = self._ws.warehouse.data_version
+        if self._facts is None or self._facts[0] != version:
+            import ibis
+
+            latest = [
+                self._tables(table).aggregate(latest=self._tables(table)[c].max())
+                for table, columns in AS_OF_COLUMNS.items()
+                for c in columns
+            ]
+            everything = ibis.union(*latest, distinct=False)
+            orders = self._tables("orders")
+            facts = everything.aggregate(
+                latest=everything.latest.max(),
+                orders=orders.count().as_scalar() > 0,
+            )
+            (row,) = self._ws.warehouse.arrow(ibis.to_sql(facts, dialect="duckdb")).to_pylist()
+            as_of = row["latest"] or dt.datetime.now().replace(microsecond=0)
+            self._facts = (version, as_of, bool(row["orders"]))
+        return self._facts
+
+
+T = TypeVar("T")
+
+
+def _cached(cache: OrderedDict[tuple[Any, ...], T], key: tuple[Any, ...]) -> T | None:
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    return None
+
+
+def _store(cache: OrderedDict[tuple[Any, ...], T], key: tuple[Any, ...], value: T) -> T:
+    cache[key] = value
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
+def plan_query(catalogue: Catalogue, query: Query, ctx: Context) -> Plan:
+    return Planner(catalogue.specs, query, ctx.gross_margin).plan()
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A planned request and its SQL, one statement per fused group."""
+
+    plan: Plan
+    statements: Mapping[tuple[object, ...], str]
+
+
+def compile_request(
+    catalogue: Catalogue, query: Query, ctx: Context, tables: TableProvider, *, dialect: str
+) -> Compiled:
+    plan = plan_query(catalogue, query, ctx)
+    return Compiled(plan, statements(plan, ctx, tables, dialect=dialect))
+
+
+def run(compiled: Compiled, ctx: Context, execute: Callable[[str], pa.Table]) -> MetricResult:
+    """Execute every statement and assemble the tidy result."""
+    plan = compiled.plan
+    results = {key: execute(sql) for key, sql in compiled.statements.items()}
+    table = to_arrow(Assembler(plan, results, ctx))
+    return MetricResult(table, plan.query, {m: r.spec for m, r in plan.recipes.items()}, ctx.as_of)
+
+
+def compile_sql(
+    metrics: str | Iterable[str],
+    /,
+    *,
+    catalogue: Catalogue | None = None,
+    by: str | Iterable[str] = (),
+    grain: str = "month",
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    where: Mapping[str, WhereValue] | None = None,
+    as_of: DateLike,
+    dialect: str = "duckdb",
+    fiscal_year_start_month: int = 1,
+    gross_margin: float = 0.8,
+    orders_loaded: bool = False,
+) -> str:
+    """The SQL of a request without any database, for any dialect sqlglot knows.
+
+    Everything a warehouse would tell :meth:`MetricsComponent.sql` (the as-of time, whether
+    orders are loaded) must be given.
+    """
+    cat = catalogue or shipped_catalogue().with_windows(DEFAULT_WINDOWS)
+    query = request.build_query(
+        cat,
+        metrics,
+        by=by,
+        grain=grain,
+        start=start,
+        end=end,
+        where=where,
+        fy_start=fiscal_year_start_month,
+    )
+    cut = request.to_as_of(as_of)
+    assert cut is not None
+    ctx = request.context(
+        cut, gross_margin=gross_margin, orders_loaded=orders_loaded, sourcing=cat.sourcing
+    )
+    return to_sql(plan_query(cat, query, ctx), ctx, offline_tables(), dialect=dialect)

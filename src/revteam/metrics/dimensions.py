@@ -1,0 +1,185 @@
+"""Conformed dimensions, and how each table reaches each one.
+
+One dimension name means one thing on every table (KPIS.md "Dimensions"). A table reaches a
+dimension through its own column or through a chain of many-to-one references, written
+``"account_id->accounts.segment"`` (follow ``account_id`` to ``accounts``, take ``segment``).
+Because every hop lands on a table's key, each record falls in exactly one group (or the empty
+group), so counts by any dimension add up to the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from revteam.model import TABLES, enums
+
+DIMENSIONS: dict[str, str] = {
+    "channel": "Marketing channel (paid_search, email, outbound, …)",
+    "campaign": "Campaign id",
+    "source_detail": "Finer source, e.g. google, linkedin, a partner's name",
+    "segment": "Account segment (smb, mid_market, enterprise)",
+    "industry": "Account industry",
+    "region": "Region (north_america, emea, apac, latam)",
+    "country": "ISO country code",
+    "persona": "Buying-committee persona of the person",
+    "owner": "User id of the owning rep or marketer",
+    "team": "Team of the owner (or of the spend, for costs)",
+    "opportunity_type": "new_business, upsell or renewal",
+    "network": "Social network",
+    "keyword_group": "Group of tracked keywords",
+}
+"""The conformed dimensions, offered to every metric whose table reaches them."""
+
+BREAKDOWNS: dict[str, str] = {
+    "disqualification_reason": "Why Sales disqualified the lead",
+}
+"""Dimensions that only split a metric's numerator, offered where a metric lists them."""
+
+_ACCOUNT = {d: f"account_id->accounts.{d}" for d in ("segment", "industry", "region", "country")}
+_PERSON = {
+    "persona": "person_id->people.persona",
+    "source_detail": "person_id->people.source_detail",
+}
+_PERSON_ACCOUNT = {
+    d: f"person_id->people.account_id->accounts.{d}" for d in ("segment", "industry")
+}
+_OWNER = {"owner": "owner_id", "team": "owner_id->users.team"}
+
+REACH: dict[str, dict[str, str]] = {
+    "people": {
+        "channel": "channel",
+        "campaign": "first_campaign_id",
+        "source_detail": "source_detail",
+        "segment": "account_id->accounts.segment",
+        "industry": "account_id->accounts.industry",
+        "region": "region",
+        "country": "country",
+        "persona": "persona",
+        **_OWNER,
+        "disqualification_reason": "disqualification_reason",
+    },
+    "opportunities": {
+        "channel": "channel",
+        "campaign": "campaign_id",
+        **_ACCOUNT,
+        **_PERSON,
+        **_OWNER,
+        "opportunity_type": "type",
+    },
+    "orders": {
+        "channel": "person_id->people.channel",
+        "campaign": "person_id->people.first_campaign_id",
+        **_ACCOUNT,
+        **_PERSON,
+        "owner": "account_id->accounts.owner_id",
+        "team": "account_id->accounts.owner_id->users.team",
+    },
+    "accounts": {
+        **{d: d for d in ("segment", "industry", "region", "country")},
+        **_OWNER,
+    },
+    "campaigns": {"channel": "channel", "campaign": "campaign_id"},
+    "costs": {
+        "channel": "campaign_id->campaigns.channel",
+        "campaign": "campaign_id",
+        "team": "team",
+    },
+    "touchpoints": {
+        "channel": "channel",
+        "campaign": "campaign_id",
+        "segment": "account_id->accounts.segment",
+        "industry": "account_id->accounts.industry",
+        "region": "person_id->people.region",
+        "country": "person_id->people.country",
+        **_PERSON,
+    },
+    "sales_activities": {
+        **_ACCOUNT,
+        **_PERSON,
+        **_OWNER,
+        "channel": "person_id->people.channel",
+    },
+    "email_events": {
+        "channel": "campaign_id->campaigns.channel",
+        "campaign": "campaign_id",
+        "region": "person_id->people.region",
+        "country": "person_id->people.country",
+        **_PERSON,
+        **_PERSON_ACCOUNT,
+    },
+    "web_traffic": {"channel": "channel", "source_detail": "source_detail"},
+    "social_posts": {
+        "network": "network",
+        "campaign": "campaign_id",
+        "channel": "campaign_id->campaigns.channel",
+    },
+    "seo_rankings": {"keyword_group": "keyword_group"},
+    "users": {"owner": "user_id", "team": "team", "region": "region"},
+    "opportunity_stages": {
+        "channel": "opportunity_id->opportunities.channel",
+        "opportunity_type": "opportunity_id->opportunities.type",
+    },
+}
+"""How each canonical table reaches each dimension it can reach."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    """Follow ``column`` of the current relation to the key of ``table``."""
+
+    column: str
+    table: str
+
+    @property
+    def key(self) -> str:
+        (key,) = TABLES[self.table].key
+        return key
+
+
+@dataclass(frozen=True)
+class Path:
+    """How a relation reaches one dimension: hops, then a column of the last table."""
+
+    dimension: str
+    hops: tuple[Hop, ...]
+    column: str
+
+    def describe(self) -> str:
+        steps = [f"{h.column} → {h.table}" for h in self.hops]
+        return " → ".join([*steps, self.column]) if steps else self.column
+
+
+def parse_path(dimension: str, text: str) -> Path:
+    """Parse ``"a_id->table.b_id->other.col"`` into a :class:`Path`."""
+    parts = text.split("->")
+    hops: list[Hop] = []
+    column = parts[0]
+    for step in parts[1:]:
+        table, _, nxt = step.partition(".")
+        hops.append(Hop(column, table))
+        column = nxt
+    return Path(dimension, tuple(hops), column)
+
+
+def reach(table: str, reach_like: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """Every dimension (and breakdown) ``table`` reaches, with its path."""
+    declared = reach_like if reach_like is not None else REACH.get(table, {})
+    return {dim: parse_path(dim, text) for dim, text in declared.items()}
+
+
+def conformed(paths: Mapping[str, Path]) -> tuple[str, ...]:
+    """The conformed dimensions among ``paths``, in catalogue order."""
+    return tuple(d for d in DIMENSIONS if d in paths)
+
+
+VALUES: dict[str, tuple[str, ...]] = {
+    "channel": enums.CHANNELS,
+    "segment": enums.SEGMENTS,
+    "region": enums.REGIONS,
+    "persona": enums.PERSONAS,
+    "opportunity_type": enums.OPPORTUNITY_TYPES,
+    "network": enums.SOCIAL_NETWORKS,
+    "team": tuple(dict.fromkeys((*enums.TEAMS, *enums.COST_TEAMS))),
+}
+"""Closed vocabularies of dimensions, so a misspelt filter value is refused, not silently empty."""

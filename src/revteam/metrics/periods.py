@@ -1,0 +1,123 @@
+"""Reporting periods: day, week, month, quarter and year, with a fiscal-year start.
+
+A period is identified by its first day. Weeks are ISO weeks (Monday to Sunday). Quarters and
+years start in the workspace's ``fiscal_year_start_month``; a fiscal year is named after the
+calendar year in which it *ends* (a year starting in July 2024 is FY2025), the usual convention.
+The same arithmetic exists twice, as ibis expressions (to group rows in the warehouse) and in
+Python (to label periods, build the spine of periods and shift them), and the tests check that
+both agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Literal, cast, get_args
+
+from revteam.exceptions import MetricQueryError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+GRAINS: tuple[str, ...] = get_args(Grain)
+
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+_UNIT = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+
+
+def check_grain(grain: str) -> Grain:
+    if grain not in GRAINS:
+        raise MetricQueryError("grain", grain, f"one of {', '.join(GRAINS)}")
+    return cast(Grain, grain)
+
+
+def truncate(value: ir.Value, grain: Grain, fy_start: int = 1) -> ir.DateValue:
+    """First day of the period containing each timestamp or date, as a date."""
+    import ibis
+
+    if grain == "day":
+        return value.cast("date")
+    # Truncate timestamps only: engines disagree on what date_trunc returns for a date.
+    value = value.cast("timestamp")
+    shift = (fy_start - 1) if grain in {"quarter", "year"} else 0
+    if not shift:
+        return value.truncate(_UNIT[grain]).cast("date")
+    back = value - ibis.interval(months=shift)
+    return (back.truncate(_UNIT[grain]) + ibis.interval(months=shift)).cast("date")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` (a first of month) moved by whole months."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def floor(day: dt.date, grain: Grain, fy_start: int = 1) -> dt.date:
+    """First day of the period that contains ``day``."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    first = day.replace(day=1)
+    if grain == "month":
+        return first
+    offset = fy_start - 1 if grain in {"quarter", "year"} else 0
+    index = (first.year * 12 + first.month - 1 - offset) // _MONTHS[grain] * _MONTHS[grain]
+    return add_months(dt.date(1, 1, 1), index - 12 + offset)
+
+
+def shift(start: dt.date, grain: Grain, n: int) -> dt.date:
+    """The first day of the period ``n`` periods after (``n`` < 0: before) ``start``."""
+    if grain == "day":
+        return start + dt.timedelta(days=n)
+    if grain == "week":
+        return start + dt.timedelta(weeks=n)
+    return add_months(start, n * _MONTHS[grain])
+
+
+def year_ago(start: dt.date, grain: Grain) -> dt.date:
+    """The same period one year earlier (52 weeks for weeks, 365 days for days)."""
+    if grain == "week":
+        return shift(start, grain, -52)
+    if grain == "day":
+        return start - dt.timedelta(days=365)
+    return add_months(start, -12)
+
+
+def end(start: dt.date, grain: Grain) -> dt.date:
+    """The first day after the period that starts on ``start``."""
+    return shift(start, grain, 1)
+
+
+def spine(first: dt.date, last: dt.date, grain: Grain) -> list[dt.date]:
+    """Every period start from ``first`` to ``last`` (both period starts), in order."""
+    out: list[dt.date] = []
+    day = first
+    while day <= last:
+        out.append(day)
+        day = shift(day, grain, 1)
+    return out
+
+
+def fiscal_year(day: dt.date, fy_start: int = 1) -> int:
+    """The fiscal year containing ``day``, named after the calendar year in which it ends."""
+    return day.year + (1 if fy_start > 1 and day.month >= fy_start else 0)
+
+
+def label(start: dt.date, grain: Grain, fy_start: int = 1) -> str:
+    """A readable name: 2025-03-14, 2025-W11, 2025-03, 2025-Q1 / FY2026-Q1, 2025 / FY2026."""
+    if grain == "day":
+        return start.isoformat()
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grain == "month":
+        return f"{start.year}-{start.month:02d}"
+    prefix = "FY" if fy_start > 1 else ""
+    year = fiscal_year(start, fy_start)
+    if grain == "year":
+        return f"{prefix}{year}"
+    quarter = (start.month - fy_start) % 12 // 3 + 1
+    return f"{prefix}{year}-Q{quarter}"

@@ -1,0 +1,122 @@
+"""Turn what a caller typed into a validated :class:`~revteam.metrics.plan.Query`.
+
+Every check that can fail on user input happens here, before anything is compiled, with an
+error that names what is allowed: unknown metrics, dimensions a metric cannot reach, unknown
+grains, unreadable dates, filter values outside a dimension's vocabulary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+from revteam.exceptions import MetricQueryError, UnsupportedDimensionError
+from revteam.metrics import periods
+from revteam.metrics.catalogue import Catalogue
+from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES
+from revteam.metrics.plan import Query
+from revteam.metrics.sources import Context, Sourcing
+
+DateLike = dt.date | dt.datetime | str
+WhereValue = str | None | Sequence[str | None]
+
+
+def as_list(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def to_date(value: DateLike | None, option: str) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise MetricQueryError(option, value, "a date such as 2025-01-31") from None
+
+
+def to_as_of(value: DateLike | None) -> dt.datetime | None:
+    """A date means the end of that day; a datetime is taken as given (naive, workspace time)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, str) and len(value) > 10:
+        try:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+        except ValueError:
+            raise MetricQueryError("as_of", value, "a date or ISO timestamp") from None
+    day = to_date(value, "as_of")
+    assert day is not None
+    return dt.datetime.combine(day, dt.time.max)
+
+
+def build_query(
+    catalogue: Catalogue,
+    metrics: str | Iterable[str],
+    *,
+    by: str | Iterable[str] = (),
+    grain: str = "month",
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    where: Mapping[str, WhereValue] | None = None,
+    fy_start: int = 1,
+    totals: bool = True,
+) -> Query:
+    """Validate a request against the catalogue; ``start``/``end`` widen to whole periods."""
+    ids = tuple(dict.fromkeys(as_list(metrics)))
+    if not ids:
+        raise MetricQueryError("metrics", metrics, "at least one metric id")
+    specs = [catalogue[m] for m in ids]
+    g = periods.check_grain(grain)
+    dims = tuple(dict.fromkeys(as_list(by)))
+    filters = _where(where or {})
+    for spec in specs:
+        supported = catalogue.dimensions(spec.id)
+        for d in (*dims, *(d for d, _ in filters)):
+            if d not in DIMENSIONS and d not in BREAKDOWNS:
+                raise MetricQueryError(
+                    "dimension", d, f"one of {', '.join((*DIMENSIONS, *BREAKDOWNS))}"
+                )
+            if d not in supported and not (d in spec.breakdowns and d in dims):
+                raise UnsupportedDimensionError(spec.id, d, (*supported, *spec.breakdowns))
+    first, last = to_date(start, "start"), to_date(end, "end")
+    if first and last and first > last:
+        raise MetricQueryError("range", f"{first} .. {last}", "start on or before end")
+    return Query(
+        metrics=ids,
+        by=dims,
+        grain=g,
+        start=periods.floor(first, g, fy_start) if first else None,
+        end=periods.floor(last, g, fy_start) if last else None,
+        where=filters,
+        fy_start=fy_start,
+        totals=totals,
+    )
+
+
+def _where(where: Mapping[str, WhereValue]) -> tuple[tuple[str, tuple[str | None, ...]], ...]:
+    out = []
+    for dim, raw in sorted(where.items()):
+        values: tuple[object, ...] = (
+            tuple(raw) if isinstance(raw, list | tuple | set | frozenset) else (raw,)
+        )
+        if not values or any(v is not None and not isinstance(v, str) for v in values):
+            raise MetricQueryError(f"where[{dim!r}]", raw, "a string, None, or a list of them")
+        allowed = VALUES.get(dim)
+        bad = [v for v in values if allowed and v is not None and v not in allowed]
+        if bad:
+            raise MetricQueryError(f"where[{dim!r}]", bad[0], f"one of {', '.join(allowed or ())}")
+        out.append((dim, tuple(v for v in values if v is None or isinstance(v, str))))
+    return tuple(out)
+
+
+def context(
+    as_of: dt.datetime,
+    *,
+    gross_margin: float = 0.8,
+    orders_loaded: bool = False,
+    sourcing: Sourcing | None = None,
+) -> Context:
+    return Context(as_of, gross_margin, orders_loaded, sourcing or Sourcing())

@@ -1,0 +1,138 @@
+"""The result of a metric query: one tidy Arrow table, with conversions at the edges.
+
+Columns: ``period`` (first day), ``period_label``, one column per requested dimension,
+``is_total`` (the row aggregates every dimension value of its period), ``metric``, ``owners``,
+``unit``, ``value``, ``numerator``, ``denominator``, ``n`` (records behind the number),
+``immature`` (a cohort younger than its window at the as-of time), ``age_days`` (age of the
+cohort's youngest members) and ``window_days``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from revteam.exceptions import MissingDependencyError
+from revteam.metrics.plan import Query
+from revteam.metrics.spec import MetricSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HTML_ROWS = 200
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A number as people read it: 12.5%, 1,234,567, 3.2 days."""
+    if value is None:
+        return "\u2013"
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "money":
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    if unit in {"days", "hours"}:
+        return f"{value:,.1f} {unit}"
+    return f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """Tidy KPI values; ``to_arrow()`` is the result itself, other formats are conversions."""
+
+    table: pa.Table
+    query: Query
+    specs: Mapping[str, MetricSpec]
+    as_of: dt.datetime
+
+    def to_arrow(self) -> pa.Table:
+        return self.table
+
+    def to_pandas(self) -> pd.DataFrame:
+        frame: pd.DataFrame = self.table.to_pandas()
+        return frame
+
+    def to_polars(self) -> Any:
+        try:
+            import polars as pl  # type: ignore[import-not-found]
+        except ImportError:
+            raise MissingDependencyError("polars", "MetricResult.to_polars()") from None
+        return pl.from_arrow(self.table)
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def totals(self) -> MetricResult:
+        """Only the total rows (one per metric and period)."""
+        import pyarrow.compute as pc
+
+        return MetricResult(
+            self.table.filter(pc.field("is_total")), self.query, self.specs, self.as_of
+        )
+
+    def value(self, metric: str, period: dt.date | str | None = None, **dims: str | None) -> Any:
+        """One value: the total of ``metric`` (for ``period``, or the only/last period)."""
+        rows = [
+            r
+            for r in self.to_pylist()
+            if r["metric"] == metric
+            and (period is None or r["period"] == period or r["period_label"] == period)
+            and all(r.get(d) == v for d, v in dims.items())
+            and (r["is_total"] or bool(dims))
+        ]
+        return rows[-1]["value"] if rows else None
+
+    def __repr__(self) -> str:
+        q = self.query
+        return (
+            f"<MetricResult {len(self)} rows: {', '.join(q.metrics)} by "
+            f"{', '.join(q.by) or 'total'} per {q.grain}, as of {self.as_of:%Y-%m-%d %H:%M}>"
+        )
+
+    def _repr_html_(self) -> str:
+        dims = list(self.query.by)
+        head = ["metric", "owners", "period", *dims, "value", "numerator", "denominator", "n"]
+        rows = []
+        for r in self.to_pylist()[:HTML_ROWS]:
+            spec = self.specs.get(r["metric"])
+            unit = r["unit"]
+            flag = (
+                f' <span title="cohort younger than its {r["window_days"]}-day window">'
+                f"⚠ immature ({r['age_days']} d)</span>"
+                if r["immature"]
+                else ""
+            )
+            cells = [
+                html.escape(spec.label if spec else r["metric"]),
+                html.escape(r["owners"]),
+                html.escape(r["period_label"]),
+                *("<i>total</i>" if r["is_total"] else html.escape(str(r[d])) for d in dims),
+                format_value(r["value"], unit) + flag,
+                _plain(r["numerator"]),
+                _plain(r["denominator"]),
+                _plain(r["n"]),
+            ]
+            style = ' style="font-weight:bold"' if r["is_total"] and dims else ""
+            rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        more = len(self) - HTML_ROWS
+        foot = f"<p>… {more} more rows (use .to_pandas())</p>" if more > 0 else ""
+        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        return (
+            f"<p>{html.escape(repr(self))}</p><table><thead><tr>{header}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>{foot}"
+        )
+
+
+def _plain(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"

@@ -1,0 +1,334 @@
+"""What metrics read: canonical tables, a few derived relations, and virtual columns.
+
+Some KPIs need a fact that no single row holds: whether an opportunity is its account's first
+win (new customers), an account's revenue to date (CLV), a person's first sales activity after
+becoming an MQL (speed to lead), whether a webinar registrant attended, whether a deal is
+marketing-sourced, or one row per e-mail recipient (open rates by send date). Each is declared
+here once, as a typed *virtual column* or *relation* with the ibis expression that computes it,
+so specs can name it like any other column and every engine computes it the same way.
+
+Virtual columns are added to the whole table before any filter, so a window such as "first win
+of the account" always sees every row, whatever the query's filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from revteam.model import TABLES, ColumnType, enums
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+TableProvider = Callable[[str], "ir.Table"]
+"""Returns the ibis table of a canonical table name (bound to a backend, or unbound offline)."""
+
+SourcingRule = Literal["lead_source", "first_touch", "marketing_touch_before_sales"]
+
+MARKETING_CHANNELS: tuple[str, ...] = tuple(
+    c for c in enums.CHANNELS if c not in {"outbound", "partner", "other"}
+)
+"""Channels counted as marketing by default: all but outbound (Sales), partner and other."""
+
+
+class Sourcing(BaseModel):
+    """The named rule that decides whether a deal is *marketing-sourced* (KPIS.md).
+
+    ``lead_source``: the opportunity's own channel (lead-source field) is a marketing channel.
+    ``first_touch``: the channel of its contact's first touchpoint is a marketing channel.
+    ``marketing_touch_before_sales``: its contact had a marketing-channel touch before their
+    first sales activity (and before the deal was created).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: SourcingRule = "lead_source"
+    marketing_channels: tuple[str, ...] = MARKETING_CHANNELS
+    source: str = "shipped"
+
+    @field_validator("marketing_channels")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in value if c not in enums.CHANNELS]
+        if bad:
+            raise ValueError(f"unknown channels {bad}; allowed: {', '.join(enums.CHANNELS)}")
+        return value
+
+    def describe(self) -> str:
+        return f"{self.rule} with marketing channels {', '.join(self.marketing_channels)}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Constants a compiled query depends on besides the request itself."""
+
+    as_of: dt.datetime
+    """Cut-off for cohort conversions, revenue to date and maturity (see ``docs/metrics.md``)."""
+    gross_margin: float = 0.8
+    orders_loaded: bool = False
+    """Whether CLV counts orders (when the orders table has rows) or won deal amounts."""
+    sourcing: Sourcing = field(default_factory=Sourcing)
+
+
+Builder = Callable[["ir.Table", Context, TableProvider], "ir.Table"]
+
+
+@dataclass(frozen=True)
+class VirtualColumn:
+    name: str
+    type: ColumnType
+    description: str
+    build: Builder
+    needs: tuple[str, ...]
+    """Columns of the table the builder reads."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Something a metric can read: a canonical table or a derived relation."""
+
+    name: str
+    description: str
+    columns: Mapping[str, ColumnType]
+    reach_table: str
+    """The canonical table whose dimension paths this relation shares."""
+    build: Callable[[Context, TableProvider], ir.Table] | None = None
+    virtual: Mapping[str, VirtualColumn] = field(default_factory=dict)
+
+    def column_type(self, name: str) -> ColumnType | None:
+        if name in self.virtual:
+            return self.virtual[name].type
+        return self.columns.get(name)
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return (*self.columns, *self.virtual)
+
+    def enum(self, column: str) -> tuple[str, ...] | None:
+        if self.name in TABLES and column in TABLES[self.name].column_names:
+            return TABLES[self.name].column(column).enum
+        return None
+
+
+def _marketing_sourced(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
+    chs = list(ctx.sourcing.marketing_channels)
+    if ctx.sourcing.rule == "lead_source":
+        return o.mutate(marketing_sourced=o.channel.isin(chs).fill_null(False))
+    tp = tables("touchpoints")
+    if ctx.sourcing.rule == "first_touch":
+        rn = ibis.row_number().over(group_by=tp.person_id, order_by=[tp.occurred_at, tp.touch_id])
+        first = tp.mutate(_rn=rn).filter(lambda t: t._rn == 0)
+        first = first.select(_ft_person=first.person_id, _ft_channel=first.channel)
+        j = o.left_join(first, o.person_id == first._ft_person)
+        return j.mutate(marketing_sourced=j._ft_channel.isin(chs).fill_null(False)).drop(
+            "_ft_person", "_ft_channel"
+        )
+    sa = tables("sales_activities")
+    first_sale = sa.group_by(_fs_person=sa.person_id).aggregate(_fs_at=sa.occurred_at.min())
+    mt = tp.filter(tp.channel.isin(chs))
+    first_mkt = mt.group_by(_fm_person=mt.person_id).aggregate(_fm_at=mt.occurred_at.min())
+    j = o.left_join(first_mkt, o.person_id == first_mkt._fm_person)
+    j = j.left_join(first_sale, j.person_id == first_sale._fs_person)
+    sourced = (
+        j._fm_at.notnull()
+        & (j._fm_at <= j.created_at)
+        & (j._fs_at.isnull() | (j._fm_at < j._fs_at))
+    )
+    return j.mutate(marketing_sourced=sourced.fill_null(False)).drop(
+        "_fm_person", "_fm_at", "_fs_person", "_fs_at"
+    )
+
+
+def _is_first_win(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
+    rank = ibis.row_number().over(
+        group_by=[o.account_id, o.is_won], order_by=[o.closed_at, o.opportunity_id]
+    )
+    return o.mutate(is_first_win=(o.is_won & o.closed_at.notnull() & (rank == 0)).fill_null(False))
+
+
+def _account_revenue(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
+    cut = ibis.literal(ctx.as_of, type="timestamp")
+    if ctx.orders_loaded:
+        src = tables("orders")
+        src = src.filter(src.ordered_at <= cut)
+    else:
+        src = tables("opportunities")
+        src = src.filter(src.is_won & (src.closed_at <= cut))
+    rev = src.group_by(_rv_account=src.account_id).aggregate(_rv=src.amount.sum())
+    j = o.left_join(rev, o.account_id == rev._rv_account)
+    value = j._rv.cast("float64").fill_null(0.0)
+    return j.mutate(account_revenue_to_date=value).drop("_rv_account", "_rv")
+
+
+def _first_sales_activity(p: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
+    sa = tables("sales_activities")
+    mqls = p.filter(p.mql_at.notnull()).select(_sa_person=p.person_id, _sa_mql=p.mql_at)
+    j = mqls.join(sa, (mqls._sa_person == sa.person_id) & (sa.occurred_at >= mqls._sa_mql))
+    first = j.group_by("_sa_person").aggregate(_sa_first=j.occurred_at.min())
+    out = p.left_join(first, p.person_id == first._sa_person)
+    return out.mutate(first_sales_activity_at=out._sa_first).drop("_sa_person", "_sa_first")
+
+
+def _attended(tp: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
+    att = tables("touchpoints")
+    att = att.filter(
+        (att.type == "webinar_attended") & (att.occurred_at <= ibis.literal(ctx.as_of))
+    ).select(_wa_person=att.person_id, _wa_campaign=att.campaign_id, _wa_at=att.occurred_at)
+    reg = tables("touchpoints")
+    reg = reg.filter(reg.type == "webinar_registration")
+    j = reg.join(
+        att,
+        (reg.person_id == att._wa_person)
+        & reg.campaign_id.identical_to(att._wa_campaign)
+        & (att._wa_at >= reg.occurred_at),
+    )
+    hit = j.select(_wa_touch=j.touch_id).distinct()
+    out = tp.left_join(hit, tp.touch_id == hit._wa_touch)
+    return out.mutate(attended=out._wa_touch.notnull()).drop("_wa_touch")
+
+
+def _email_sends(ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
+    e = tables("email_events")
+    return e.group_by(["email_id", "person_id"]).aggregate(
+        campaign_id=e.campaign_id.max(),
+        sent_at=ibis.coalesce(e.occurred_at.min(where=e.type == "sent"), e.occurred_at.min()),
+        delivered=(e.type == "delivered").any(),
+        opened=(e.type == "open").any(),
+        clicked=(e.type == "click").any(),
+    )
+
+
+def _canonical(name: str, virtual: Iterable[VirtualColumn] = ()) -> Relation:
+    t = TABLES[name]
+    return Relation(
+        name,
+        t.description,
+        {c.name: c.type for c in t.columns},
+        name,
+        virtual={v.name: v for v in virtual},
+    )
+
+
+_VIRTUAL: dict[str, tuple[VirtualColumn, ...]] = {
+    "opportunities": (
+        VirtualColumn(
+            "marketing_sourced",
+            "boolean",
+            "Sourced by marketing under the catalogue's sourcing rule",
+            _marketing_sourced,
+            ("channel", "person_id", "created_at"),
+        ),
+        VirtualColumn(
+            "is_first_win",
+            "boolean",
+            "The account's first won opportunity (ties broken by opportunity id)",
+            _is_first_win,
+            ("account_id", "is_won", "closed_at", "opportunity_id"),
+        ),
+        VirtualColumn(
+            "account_revenue_to_date",
+            "float",
+            "The account's won amounts (or orders, where loaded) up to the as-of time",
+            _account_revenue,
+            ("account_id",),
+        ),
+    ),
+    "people": (
+        VirtualColumn(
+            "first_sales_activity_at",
+            "timestamp",
+            "First sales activity with the person at or after mql_at",
+            _first_sales_activity,
+            ("person_id", "mql_at"),
+        ),
+    ),
+    "touchpoints": (
+        VirtualColumn(
+            "attended",
+            "boolean",
+            "For a webinar registration: the person attended that campaign's webinar afterwards",
+            _attended,
+            ("touch_id",),
+        ),
+    ),
+}
+
+RELATIONS: dict[str, Relation] = {
+    **{name: _canonical(name, _VIRTUAL.get(name, ())) for name in TABLES},
+    "email_sends": Relation(
+        "email_sends",
+        "One row per e-mail and recipient: when it was sent and whether it was delivered, "
+        "opened (any open event) and clicked.",
+        {
+            "email_id": "string",
+            "person_id": "string",
+            "campaign_id": "string",
+            "sent_at": "timestamp",
+            "delivered": "boolean",
+            "opened": "boolean",
+            "clicked": "boolean",
+        },
+        "email_events",
+        build=_email_sends,
+    ),
+}
+"""Everything a spec's ``table`` may name."""
+
+
+def build_relation(
+    name: str, columns: Iterable[str], ctx: Context, tables: TableProvider
+) -> ir.Table:
+    """The ibis relation ``name`` with just ``columns``, virtual ones computed.
+
+    Selecting only what the query reads keeps the compiled SQL short and readable.
+    """
+    rel = RELATIONS[name]
+    wanted = set(columns)
+    virtual = sorted(wanted & set(rel.virtual))
+    base = (wanted - set(virtual)).union(*(rel.virtual[v].needs for v in virtual))
+    t = rel.build(ctx, tables) if rel.build else tables(name)
+    t = t.select(*(c for c in rel.columns if c in base))
+    for col in virtual:
+        t = rel.virtual[col].build(t, ctx, tables)
+    return t
+
+
+_IBIS_TYPES: dict[str, str] = {
+    "string": "string",
+    "integer": "int64",
+    "float": "float64",
+    "money": "decimal(18, 2)",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+def offline_tables() -> TableProvider:
+    """Unbound ibis tables of the canonical model, for compiling SQL without a database."""
+    import ibis
+
+    cache: dict[str, ir.Table] = {}
+
+    def provide(name: str) -> ir.Table:
+        if name not in cache:
+            schema = {c.name: _IBIS_TYPES[c.type] for c in TABLES[name].columns}
+            cache[name] = ibis.table(schema, name=name)
+        return cache[name]
+
+    return provide

@@ -1,0 +1,42 @@
+-- email_sends by sent_at (period; period only): email_open_rate__numerator, email_open_rate__denominator
+SELECT
+  "t2"."period",
+  COUNT(*) FILTER(WHERE
+    (
+      "t2"."delivered" = TRUE
+    ) AND (
+      "t2"."opened" = TRUE
+    )) AS "email_open_rate__numerator",
+  COUNT(*) FILTER(WHERE
+    "t2"."delivered" = TRUE) AS "email_open_rate__denominator"
+FROM (
+  SELECT
+    "t1"."sent_at",
+    "t1"."delivered",
+    "t1"."opened",
+    CAST(DATE_TRUNC('MONTH', "t1"."sent_at") AS DATE) AS "period"
+  FROM (
+    SELECT
+      "t0"."email_id",
+      "t0"."person_id",
+      MAX("t0"."campaign_id") AS "campaign_id",
+      COALESCE(
+        MIN("t0"."occurred_at") FILTER(WHERE
+          "t0"."type" = 'sent'),
+        MIN("t0"."occurred_at")
+      ) AS "sent_at",
+      BOOL_OR(CAST("t0"."type" = 'delivered' AS BOOLEAN)) AS "delivered",
+      BOOL_OR(CAST("t0"."type" = 'open' AS BOOLEAN)) AS "opened",
+      BOOL_OR(CAST("t0"."type" = 'click' AS BOOLEAN)) AS "clicked"
+    FROM "email_events" AS "t0"
+    GROUP BY
+      1,
+      2
+  ) AS "t1"
+  WHERE
+    "t1"."sent_at" IS NOT NULL
+    AND "t1"."sent_at" >= MAKE_TIMESTAMP(2025, 1, 1, 0, 0, 0.0)
+    AND "t1"."sent_at" < MAKE_TIMESTAMP(2026, 1, 1, 0, 0, 0.0)
+) AS "t2"
+GROUP BY
+  1;

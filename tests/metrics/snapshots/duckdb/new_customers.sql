@@ -1,0 +1,51 @@
+-- opportunities by closed_at (period; period only): new_customers
+SELECT
+  "t3"."period",
+  COUNT(*) FILTER(WHERE
+    "t3"."is_first_win" = TRUE) AS "new_customers"
+FROM (
+  SELECT
+    "t2"."opportunity_id",
+    "t2"."account_id",
+    "t2"."closed_at",
+    "t2"."is_won",
+    "t2"."is_first_win",
+    CAST(DATE_TRUNC('MONTH', "t2"."closed_at") AS DATE) AS "period"
+  FROM (
+    SELECT
+      "t1"."opportunity_id",
+      "t1"."account_id",
+      "t1"."closed_at",
+      "t1"."is_won",
+      COALESCE(
+        "t1"."is_won"
+        AND (
+          "t1"."closed_at" IS NOT NULL
+        )
+        AND (
+          (
+            ROW_NUMBER() OVER (
+              PARTITION BY "t1"."account_id", "t1"."is_won"
+              ORDER BY "t1"."closed_at" ASC, "t1"."opportunity_id" ASC
+              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            ) - 1
+          ) = 0
+        ),
+        FALSE
+      ) AS "is_first_win"
+    FROM (
+      SELECT
+        "t0"."opportunity_id",
+        "t0"."account_id",
+        "t0"."closed_at",
+        "t0"."is_won"
+      FROM "opportunities" AS "t0"
+    ) AS "t1"
+  ) AS "t2"
+  WHERE
+    "t2"."closed_at" IS NOT NULL
+    AND "t2"."closed_at" >= MAKE_TIMESTAMP(2025, 1, 1, 0, 0, 0.0)
+    AND "t2"."closed_at" < MAKE_TIMESTAMP(2026, 1, 1, 0, 0, 0.0)
+) AS "t3"
+GROUP BY
+  1;

@@ -1,0 +1,27 @@
+-- people by customer_at (period; period only): time_to_revenue_days__n, time_to_revenue_days
+SELECT
+  "t1"."period",
+  COUNT(
+    (
+      EPOCH(CAST("t1"."customer_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
+    ) / 86400.0
+  ) AS "time_to_revenue_days__n",
+  QUANTILE_CONT(
+    (
+      EPOCH(CAST("t1"."customer_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
+    ) / 86400.0,
+    0.5
+  ) AS "time_to_revenue_days"
+FROM (
+  SELECT
+    "t0"."created_at",
+    "t0"."customer_at",
+    CAST(DATE_TRUNC('MONTH', "t0"."customer_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."customer_at" IS NOT NULL
+    AND "t0"."customer_at" >= MAKE_TIMESTAMP(2025, 1, 1, 0, 0, 0.0)
+    AND "t0"."customer_at" < MAKE_TIMESTAMP(2026, 1, 1, 0, 0, 0.0)
+) AS "t1"
+GROUP BY
+  1;

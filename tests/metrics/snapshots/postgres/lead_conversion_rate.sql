@@ -1,0 +1,60 @@
+-- people by created_at (period; period only): lead_conversion_rate__cohort, lead_conversion_rate__reached
+SELECT
+  "t1"."period",
+  COUNT(*) FILTER(WHERE
+    "t1"."created_at" <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)) AS "lead_conversion_rate__cohort",
+  COUNT(*) FILTER(WHERE
+    (
+      "t1"."created_at" <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)
+    )
+    AND (
+      (
+        CASE
+          WHEN "t1"."opportunity_at" IS NULL
+          THEN "t1"."customer_at"
+          WHEN "t1"."customer_at" IS NULL
+          THEN "t1"."opportunity_at"
+          WHEN "t1"."customer_at" < "t1"."opportunity_at"
+          THEN "t1"."customer_at"
+          ELSE "t1"."opportunity_at"
+        END IS NOT NULL
+      )
+      AND (
+        CASE
+          WHEN "t1"."opportunity_at" IS NULL
+          THEN "t1"."customer_at"
+          WHEN "t1"."customer_at" IS NULL
+          THEN "t1"."opportunity_at"
+          WHEN "t1"."customer_at" < "t1"."opportunity_at"
+          THEN "t1"."customer_at"
+          ELSE "t1"."opportunity_at"
+        END <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)
+      )
+    )
+    AND (
+      CASE
+        WHEN "t1"."opportunity_at" IS NULL
+        THEN "t1"."customer_at"
+        WHEN "t1"."customer_at" IS NULL
+        THEN "t1"."opportunity_at"
+        WHEN "t1"."customer_at" < "t1"."opportunity_at"
+        THEN "t1"."customer_at"
+        ELSE "t1"."opportunity_at"
+      END <= (
+        "t1"."created_at" + INTERVAL '180 DAY'
+      )
+    )) AS "lead_conversion_rate__reached"
+FROM (
+  SELECT
+    "t0"."created_at",
+    "t0"."opportunity_at",
+    "t0"."customer_at",
+    CAST(DATE_TRUNC('MONTH', "t0"."created_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."created_at" IS NOT NULL
+    AND "t0"."created_at" >= CAST('2025-01-01T00:00:00' AS TIMESTAMP)
+    AND "t0"."created_at" < CAST('2026-01-01T00:00:00' AS TIMESTAMP)
+) AS "t1"
+GROUP BY
+  1;

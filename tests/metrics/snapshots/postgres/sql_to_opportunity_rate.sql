@@ -1,0 +1,35 @@
+-- people by sql_at (period; period only): sql_to_opportunity_rate__cohort, sql_to_opportunity_rate__reached
+SELECT
+  "t1"."period",
+  COUNT(*) FILTER(WHERE
+    "t1"."sql_at" <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)) AS "sql_to_opportunity_rate__cohort",
+  COUNT(*) FILTER(WHERE
+    (
+      "t1"."sql_at" <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)
+    )
+    AND (
+      (
+        "t1"."opportunity_at" IS NOT NULL
+      )
+      AND (
+        "t1"."opportunity_at" <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)
+      )
+    )
+    AND (
+      "t1"."opportunity_at" <= (
+        "t1"."sql_at" + INTERVAL '90 DAY'
+      )
+    )) AS "sql_to_opportunity_rate__reached"
+FROM (
+  SELECT
+    "t0"."sql_at",
+    "t0"."opportunity_at",
+    CAST(DATE_TRUNC('MONTH', "t0"."sql_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."sql_at" IS NOT NULL
+    AND "t0"."sql_at" >= CAST('2025-01-01T00:00:00' AS TIMESTAMP)
+    AND "t0"."sql_at" < CAST('2026-01-01T00:00:00' AS TIMESTAMP)
+) AS "t1"
+GROUP BY
+  1;

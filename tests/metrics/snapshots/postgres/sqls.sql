@@ -1,0 +1,16 @@
+-- people by sql_at (period; period only): sqls
+SELECT
+  "t1"."period",
+  COUNT(*) AS "sqls"
+FROM (
+  SELECT
+    "t0"."sql_at",
+    CAST(DATE_TRUNC('MONTH', "t0"."sql_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."sql_at" IS NOT NULL
+    AND "t0"."sql_at" >= CAST('2025-01-01T00:00:00' AS TIMESTAMP)
+    AND "t0"."sql_at" < CAST('2026-01-01T00:00:00' AS TIMESTAMP)
+) AS "t1"
+GROUP BY
+  1;

@@ -1,0 +1,58 @@
+-- people by mql_at (period; channel): disqualification_rate__cohort
+SELECT
+  "t1"."period",
+  "t1"."channel",
+  COUNT_IF("t1"."mql_at" <= TIMESTAMP_FROM_PARTS(2026, 6, 30, 23, 59, 59, 999999000)) AS "disqualification_rate__cohort"
+FROM (
+  SELECT
+    "t0"."channel",
+    "t0"."mql_at",
+    CAST(DATE_TRUNC('MONTH', "t0"."mql_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."mql_at" IS NOT NULL
+    AND "t0"."mql_at" >= TIMESTAMP_FROM_PARTS(2025, 1, 1, 0, 0, 0, 0)
+    AND "t0"."mql_at" < TIMESTAMP_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0)
+) AS "t1"
+GROUP BY
+  1,
+  2;
+
+-- people by mql_at (period; channel, disqualification_reason): disqualification_rate__reached
+SELECT
+  "t1"."period",
+  "t1"."channel",
+  "t1"."disqualification_reason",
+  COUNT_IF(
+    (
+      "t1"."mql_at" <= TIMESTAMP_FROM_PARTS(2026, 6, 30, 23, 59, 59, 999999000)
+    )
+    AND (
+      (
+        "t1"."disqualified_at" IS NOT NULL
+      )
+      AND (
+        "t1"."disqualified_at" <= TIMESTAMP_FROM_PARTS(2026, 6, 30, 23, 59, 59, 999999000)
+      )
+    )
+    AND (
+      "t1"."disqualified_at" <= DATEADD(DAY, '60', "t1"."mql_at")
+    )
+  ) AS "disqualification_rate__reached"
+FROM (
+  SELECT
+    "t0"."channel",
+    "t0"."mql_at",
+    "t0"."disqualified_at",
+    "t0"."disqualification_reason",
+    CAST(DATE_TRUNC('MONTH', "t0"."mql_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."mql_at" IS NOT NULL
+    AND "t0"."mql_at" >= TIMESTAMP_FROM_PARTS(2025, 1, 1, 0, 0, 0, 0)
+    AND "t0"."mql_at" < TIMESTAMP_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0)
+) AS "t1"
+GROUP BY
+  1,
+  2,
+  3;

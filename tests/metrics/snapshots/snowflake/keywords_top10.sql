@@ -1,0 +1,34 @@
+-- seo_rankings by date (last; period only): keywords_top10
+SELECT
+  "t3"."period",
+  COUNT_IF("t3"."position" <= 10) AS "keywords_top10"
+FROM (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "t1"."date",
+      "t1"."position",
+      "t1"."period",
+      MAX("t1"."date") OVER (
+        PARTITION BY "t1"."period"
+        ORDER BY NULL ASC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+      ) AS "_last"
+    FROM (
+      SELECT
+        "t0"."date",
+        "t0"."position",
+        CAST(DATE_TRUNC('MONTH', CAST("t0"."date" AS TIMESTAMP)) AS DATE) AS "period"
+      FROM "seo_rankings" AS "t0"
+      WHERE
+        "t0"."date" IS NOT NULL
+        AND "t0"."date" >= DATE_FROM_PARTS(2025, 1, 1)
+        AND "t0"."date" < DATE_FROM_PARTS(2026, 1, 1)
+    ) AS "t1"
+  ) AS "t2"
+  WHERE
+    "t2"."date" = "t2"."_last"
+) AS "t3"
+GROUP BY
+  1;

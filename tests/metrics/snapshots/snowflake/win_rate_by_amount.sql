@@ -1,0 +1,27 @@
+-- opportunities by closed_at (period; period only): win_rate_by_amount__numerator, win_rate_by_amount__denominator, win_rate_by_amount__rows
+SELECT
+  "t1"."period",
+  SUM(
+    IFF((
+      "t1"."is_closed" = TRUE
+    ) AND (
+      "t1"."is_won" = TRUE
+    ), "t1"."amount", NULL)
+  ) AS "win_rate_by_amount__numerator",
+  SUM(IFF("t1"."is_closed" = TRUE, "t1"."amount", NULL)) AS "win_rate_by_amount__denominator",
+  COUNT_IF("t1"."is_closed" = TRUE) AS "win_rate_by_amount__rows"
+FROM (
+  SELECT
+    "t0"."closed_at",
+    "t0"."is_closed",
+    "t0"."is_won",
+    "t0"."amount",
+    CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "period"
+  FROM "opportunities" AS "t0"
+  WHERE
+    "t0"."closed_at" IS NOT NULL
+    AND "t0"."closed_at" >= TIMESTAMP_FROM_PARTS(2025, 1, 1, 0, 0, 0, 0)
+    AND "t0"."closed_at" < TIMESTAMP_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0)
+) AS "t1"
+GROUP BY
+  1;

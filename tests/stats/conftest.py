@@ -1,0 +1,72 @@
+"""Generated companies loaded through ingest and the metric layer, once per session.
+
+50,000 leads is the smallest size at which the planted drop (one paid-social campaign, about
+25 MQLs a month) is reliably visible in monthly data; the steady twin has no planted change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import revteam
+from revteam.generate import Company, GeneratorConfig, generate_company
+from revteam.stats import StatsComponent
+from revteam.workspace import Workspace
+
+N_LEADS = 50_000
+SEED = 7
+
+
+def _load(company: Company, root: Path) -> Workspace:
+    company.write(root / "data")
+    ws = revteam.init(root / "ws")
+    ws.ingest.load_directory(root / "data")
+    return ws
+
+
+@pytest.fixture(scope="session")
+def planted_company() -> Company:
+    return generate_company(GeneratorConfig(n_leads=N_LEADS, seed=SEED))
+
+
+@pytest.fixture(scope="session")
+def planted(
+    planted_company: Company, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    ws = _load(planted_company, tmp_path_factory.mktemp("planted"))
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def steady_company() -> Company:
+    return generate_company(GeneratorConfig(n_leads=N_LEADS, seed=SEED, planted_changes=False))
+
+
+@pytest.fixture(scope="session")
+def steady(
+    steady_company: Company, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    ws = _load(steady_company, tmp_path_factory.mktemp("steady"))
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def stats(planted: Workspace) -> StatsComponent:
+    return StatsComponent(planted)
+
+
+@pytest.fixture(scope="session")
+def duck(planted_company: Company) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Plain DuckDB over the generated tables: the independent side of the checks."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name, table in planted_company.tables.items():
+        con.register(name, table)
+    yield con
+    con.close()
