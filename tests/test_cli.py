@@ -84,17 +84,17 @@ def test_version():
 
 def test_demo_builds_a_filled_workspace_and_refuses_to_overwrite(tmp_path: Path):
     target = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", str(target), "--leads", "2000"])
+    result = runner.invoke(app, ["demo", str(target), "--leads", "2000", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "Demo workspace ready" in result.stdout
     status = run(target, "status", "--format", "json")
     tables = json.loads(status.stdout)
     assert all(t["rows"] > 0 for t in tables), tables
     assert all(t["quarantined"] == 0 for t in tables)
-    again = runner.invoke(app, ["demo", str(target), "--leads", "2000"])
+    again = runner.invoke(app, ["demo", str(target), "--leads", "2000", "--no-serve"])
     assert again.exit_code == 2 and "--force" in again.output
     (target / "notes.txt").write_text("mine")
-    forced = runner.invoke(app, ["demo", str(target), "--leads", "2000", "--force"])
+    forced = runner.invoke(app, ["demo", str(target), "--leads", "2000", "--force", "--no-serve"])
     assert forced.exit_code == 0, forced.output
     assert (target / "notes.txt").read_text() == "mine"  # --force removes only what demo made
 

@@ -117,8 +117,12 @@ def demo(
     leads: Annotated[int, typer.Option(help="Number of leads.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     force: Annotated[bool, typer.Option(help="Rebuild an existing demo workspace.")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard when it is built.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8000,
 ) -> None:
-    """Build a demo workspace filled with a synthetic company."""
+    """Build a demo workspace filled with a synthetic company, then serve its dashboard."""
     started = time.perf_counter()
     if (directory / CONFIG_FILE).exists():
         if not force:
@@ -137,12 +141,17 @@ def demo(
     console.print(
         f"\n[bold green]Demo workspace ready[/] in {time.perf_counter() - started:.0f} s: "
         f"{ws.root}\nPlanted truth: {data / 'truth.json'}\n"
-        f"Next: `revteam -w {directory} status`"
+        f"Try: `revteam -w {directory} kpis sales_qualification_rate --by channel --ci`"
     )
+    if serve:
+        from revteam.cli.web import serve_demo
+
+        serve_demo(directory, port=port, announce=console.print)
 
 
 def _remove_demo(directory: Path) -> None:
     """Delete only what `demo` itself creates, never anything else in the folder."""
-    for name in (CONFIG_FILE, "warehouse.duckdb", "warehouse.duckdb.wal", "revteam.db"):
+    made = (CONFIG_FILE, "warehouse.duckdb", "warehouse.duckdb.wal", ".revteam-secret")
+    for name in (*made, "revteam.db", "revteam.db-wal", "revteam.db-shm"):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / "data", ignore_errors=True)

@@ -1,6 +1,8 @@
-"""Connections to the warehouse (and, later, the application database). Nothing else opens one."""
+"""Connections to the warehouse and the application database. Nothing else opens one."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from revteam.storage.warehouse import (
     META_TABLE,
@@ -11,11 +13,28 @@ from revteam.storage.warehouse import (
     parse_warehouse_url,
 )
 
+if TYPE_CHECKING:
+    from revteam.storage.appdb import AppDatabase, resolve_app_url
+
+_LAZY = {"AppDatabase", "resolve_app_url"}
+"""Imported on first use: SQLAlchemy is only needed by the web app and user commands."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from revteam.storage import appdb
+
+        return getattr(appdb, name)
+    raise AttributeError(f"module 'revteam.storage' has no attribute {name!r}")
+
+
 __all__ = [
     "META_TABLE",
     "QUARANTINE_TABLE",
     "RUNS_TABLE",
+    "AppDatabase",
     "TableInfo",
     "Warehouse",
     "parse_warehouse_url",
+    "resolve_app_url",
 ]

@@ -1,0 +1,189 @@
+"""Web-app commands: ``serve``, ``db upgrade``, ``users add|list|disable|reset-password``.
+
+The CLI never imports the web package (the two faces stay independent): ``serve`` hands uvicorn
+the app factory by its import string, after preparing what every worker needs (the migrated
+application database and the secret key) once, in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from revteam.cli._common import OutputFormat, console, emit, state
+from revteam.workspace import find_workspace
+
+APP_FACTORY = "revteam.web.app:app_from_env"
+
+users_app = typer.Typer(
+    help="Who can sign in to the web app and the REST API.", no_args_is_help=True
+)
+db_app = typer.Typer(
+    help="The application database (users, sessions, tokens, audit log).", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(users_app, name="users")
+
+
+def _prepare(path: Path | None) -> Path:
+    from revteam.app import load_secret_key, open_app
+
+    root = find_workspace(path)
+    open_app(root, upgrade=True).close()
+    load_secret_key(root)
+    return root
+
+
+def run_server(root: Path, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve the workspace's web app with uvicorn until interrupted."""
+    import uvicorn
+
+    os.environ["REVTEAM_WORKSPACE"] = str(root)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the dashboards and the REST API (sign-in required; see `revteam users add`)."""
+    root = _prepare(state.workspace)
+    console.print(f"Serving [bold]{root}[/] on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_server(root, host=host, port=port, workers=workers)
+
+
+def serve_demo(
+    ws_path: Path | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """For ``revteam demo``: create (or reset) the demo admin, print the sign-in, and serve."""
+    from revteam.app import demo_sign_in
+
+    root = _prepare(Path(ws_path))
+    email, password = demo_sign_in(root)
+    say = announce or console.print
+    say(f"Open http://{host}:{port}/ and sign in as {email} with password {password}")
+    run_server(root, host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the application database's migrations (also done when the server starts)."""
+    from revteam.app import current_revision, head_revision, open_app
+
+    with open_app(state.workspace, upgrade=True) as app:
+        revision = current_revision(app.db)
+        console.print(
+            f"Application database {app.db.display_url} is at revision {revision} "
+            f"(newest: {head_revision()})."
+        )
+
+
+def _password(from_stdin: bool) -> str | None:
+    if not from_stdin:
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _show_password(email: str, password: str | None) -> None:
+    if password:
+        console.print(f"Password for [bold]{email}[/] (shown once): {password}", highlight=False)
+
+
+Stdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input instead of "
+        "generating one (never pass passwords as arguments).",
+    ),
+]
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="E-mail address; the sign-in name.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    role: Annotated[str, typer.Option(help="admin, editor or viewer.")] = "viewer",
+    team: Annotated[str, typer.Option(help="sales, marketing, leadership or revops.")] = "revops",
+    password_stdin: Stdin = False,
+) -> None:
+    """Add a user; prints a random password unless --password-stdin is given."""
+    from revteam.app import open_app
+
+    with open_app(state.workspace) as app:
+        user, password = app.users.add(
+            email, name=name, role=role, team=team, password=_password(password_stdin)
+        )
+    console.print(f"Added {user.email} ({user.role}, {user.team}).")
+    _show_password(user.email, password)
+
+
+@users_app.command("list")
+def users_list(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table) -> None:
+    """List users with role, team, status and last sign-in."""
+    from revteam.app import open_app
+
+    with open_app(state.workspace) as app:
+        users = app.users.list()
+    rows = [
+        {
+            "email": u.email,
+            "name": u.name,
+            "role": u.role,
+            "team": u.team,
+            "active": u.is_active,
+            "last_login": u.last_login_at,
+        }
+        for u in users
+    ]
+    emit(
+        rows, fmt, title="Users", columns=["email", "name", "role", "team", "active", "last_login"]
+    )
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """Stop a user from signing in; ends their sessions and API tokens at once."""
+    from revteam.app import open_app
+
+    with open_app(state.workspace) as app:
+        user = app.users.disable(email)
+    console.print(f"Disabled {user.email}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    password_stdin: Stdin = False,
+) -> None:
+    """Give a user a new password (random unless --password-stdin) and end their sessions."""
+    from revteam.app import open_app
+
+    with open_app(state.workspace) as app:
+        user, password = app.users.reset_password(email, _password(password_stdin))
+    console.print(f"New password set for {user.email}; their sessions were ended.")
+    _show_password(user.email, password)

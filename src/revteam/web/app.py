@@ -1,0 +1,327 @@
+"""The FastAPI application: pages for people, ``/api/v1`` for programs, one OpenAPI document.
+
+``create_app(ws_path)`` opens the workspace's application database (migrating it unless told
+not to), loads or creates the secret key, and wires the routes; the warehouse is opened lazily
+and read-only (see :mod:`revteam.web.gate`). :func:`serve` runs it with uvicorn.
+
+Static assets are the app's own CSS/JS and the vega-embed bundle that ``vl_convert`` ships
+(Vega, Vega-Lite and vega-embed, ~900 kB): built on first use, kept in memory with its gzip
+form and served at a versioned URL with a one-year cache, so browsers fetch it once per
+vl-convert release and no CDN or npm build is involved.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import revteam
+from revteam.app import demo_sign_in, load_secret_key, open_app
+from revteam.web import errors
+from revteam.web.deps import get_principal
+from revteam.web.runtime import Runtime, WebOptions
+from revteam.web.schemas import ErrorOut
+from revteam.workspace import find_workspace
+
+STATIC_DIR = Path(__file__).parent / "static"
+YEAR = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Bundle:
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+_lock = threading.Lock()
+_bundle: Bundle | None = None
+
+
+@cache
+def vega_version() -> str:
+    import vl_convert
+
+    return str(getattr(vl_convert, "__version__", "0"))
+
+
+def vega_url() -> str:
+    return f"/vendor/vega-embed-{vega_version()}.js"
+
+
+def vega_bundle() -> Bundle:
+    """Build (once per process) and return the vega-embed bundle."""
+    global _bundle
+    with _lock:
+        if _bundle is None:
+            import vl_convert
+
+            body = vl_convert.javascript_bundle().encode()  # type: ignore[call-arg]
+            digest = hashlib.sha256(body).hexdigest()[:16]
+            _bundle = Bundle(body, gzip.compress(body, 6), f'"{digest}"')
+        return _bundle
+
+
+@cache
+def static_version() -> str:
+    """A digest of the app's own CSS and JS, appended to their URLs to bust caches."""
+    h = hashlib.sha256()
+    for p in sorted(STATIC_DIR.glob("*.*")):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:10]
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}?v={static_version()}"
+
+
+assets_router = APIRouter(include_in_schema=False)
+
+
+@assets_router.get("/vendor/vega-embed-{version}.js")
+def vega_script(version: str, request: Request) -> Response:
+    bundle = vega_bundle()
+    headers = {
+        "Cache-Control": f"public, max-age={YEAR}, immutable",
+        "ETag": bundle.etag,
+        "Vary": "Accept-Encoding",
+    }
+    if request.headers.get("if-none-match") == bundle.etag:
+        return Response(status_code=304, headers=headers)
+    media = "text/javascript; charset=utf-8"
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(bundle.gzipped, media_type=media, headers=headers)
+    return Response(bundle.body, media_type=media, headers=headers)
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)
+
+
+log = logging.getLogger("revteam.web")
+API_PREFIX = "/api/v1"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+CSP = (
+    "default-src 'self'; "
+    # Vega compiles its expression language with Function(): 'unsafe-eval', but no inline code.
+    "script-src 'self' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+PUBLIC = ("/static/", "/vendor/")
+"""Paths whose responses may be cached; everything else is business data: ``no-store``."""
+
+
+class SecurityHeaders:
+    """Adds security headers to every response (a plain ASGI middleware: cheap per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                names = {k.lower() for k, _ in message["headers"]}
+                message["headers"] += [(k, v) for k, v in HEADERS if k not in names]
+                if b"cache-control" not in names and not scope["path"].startswith(PUBLIC):
+                    message["headers"].append((b"cache-control", b"no-store"))
+                if scope.get("scheme") == "https":
+                    message["headers"].append((b"strict-transport-security", b"max-age=31536000"))
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _warm(app: FastAPI) -> None:
+    """Build the chart bundle and the default views before the first visitor asks."""
+    from revteam.web.pages import warm_views
+
+    try:
+        vega_bundle()
+        warm_views(app.state.runtime)
+    except Exception:  # a cold cache is slower, not broken: never fail start-up over it
+        log.warning("Warming the dashboard cache failed", exc_info=True)
+
+
+def templates() -> Jinja2Templates:
+    from revteam.web.pages.render import install_filters
+
+    t = Jinja2Templates(directory=TEMPLATES_DIR)
+    install_filters(t)
+    return t
+
+
+def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None = None) -> FastAPI:
+    """The web app of the workspace at ``ws_path`` (default: ``REVTEAM_WORKSPACE`` or ``.``)."""
+    from revteam.web import pages, routes
+
+    opts = options or WebOptions()
+    runtime = Runtime(ws_path, opts)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if opts.warm:
+            threading.Thread(target=_warm, args=(app,), name="warm", daemon=True).start()
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="revteam",
+        summary="Shared revenue KPIs for Sales and Marketing",
+        description="One set of KPI definitions, computed from the same data for both teams. "
+        "Authenticate with `Authorization: Bearer <token>` (create tokens on your Account page).",
+        version=revteam.__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.templates = templates()
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
+    app.include_router(assets_router)
+    app.mount("/static", static_files(), name="static")
+    api = APIRouter(prefix=API_PREFIX)
+    for router in routes.ROUTERS:
+        api.include_router(router)
+    api.add_api_route(
+        "/openapi.json",
+        lambda: _openapi(app),
+        include_in_schema=False,
+        dependencies=[Depends(get_principal)],
+    )
+    app.include_router(api)
+    for router in pages.ROUTERS:
+        app.include_router(router)
+    return app
+
+
+ERROR_STATUSES = {
+    "400": "Bad request (the message says what and how to fix it)",
+    "401": "Sign-in or API token missing or invalid",
+    "403": "The user's role does not allow this",
+    "404": "Not found",
+    "422": "Invalid parameters",
+    "503": "A data load holds the warehouse",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the bearer scheme and the error shape on every operation."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = app.openapi()
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token (create one on the Account page).",
+    }
+    components.setdefault("schemas", {})["ErrorOut"] = ErrorOut.model_json_schema()
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            if path != f"{API_PREFIX}/health":
+                operation["security"] = [{"bearer": []}]
+            for status, text in ERROR_STATUSES.items():
+                operation.setdefault("responses", {}).setdefault(
+                    status, {"description": text, **error}
+                )
+    return schema
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory revteam.web.app:app_from_env`` (reads REVTEAM_WORKSPACE)."""
+    return create_app()
+
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def prepare(ws_path: Path | str | None) -> Path:
+    """Migrate the application database and create the secret key; returns the workspace."""
+    root = find_workspace(ws_path)
+    open_app(root, upgrade=True).close()
+    load_secret_key(root)
+    return root
+
+
+def serve(
+    ws_path: Path | str | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    workers: int = 1,
+    access_log: bool = True,
+    forwarded_allow_ips: str | None = None,
+) -> None:
+    """Serve the workspace's web app until interrupted.
+
+    ``forwarded_allow_ips``: addresses of trusted reverse proxies whose ``X-Forwarded-Proto``
+    and ``X-Forwarded-For`` are believed (default: only 127.0.0.1), which also decides whether
+    cookies are marked ``Secure``.
+    """
+    import uvicorn
+
+    root = prepare(ws_path)
+    os.environ["REVTEAM_WORKSPACE"] = str(root)  # the factory in each worker reads it
+    uvicorn.run(
+        "revteam.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level="info",
+    )
+
+
+def serve_demo(
+    ws_path: Path | str,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Create (or reset) the demo admin, announce the URL and sign-in, then serve.
+
+    ``revteam demo`` calls this at its end; ``announce`` receives one line to print.
+    """
+    root = prepare(ws_path)
+    email, password = demo_sign_in(root)
+    announce(f"Dashboard: http://{host}:{port}/  ·  sign in as {email} / {password}")
+    serve(root, host=host, port=port)

@@ -1,0 +1,16 @@
+"""Server-rendered pages (Jinja2): one module per area, all behind sign-in except ``/login``."""
+
+from __future__ import annotations
+
+from revteam.web.pages import access, admin, analysis, dashboards, records
+from revteam.web.pages.dashboards import warm as warm_views
+
+ROUTERS = (
+    access.router,
+    dashboards.router,
+    analysis.router,
+    records.router,
+    admin.router,
+)
+
+__all__ = ["ROUTERS", "warm_views"]

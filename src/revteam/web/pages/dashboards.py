@@ -1,0 +1,165 @@
+"""The dashboards: the shared scorecard (Overview) and the Marketing and Sales pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from revteam.exceptions import UnsupportedDimensionError
+from revteam.web.deps import FiltersDep, PrincipalDep
+from revteam.web.filters import ViewFilters
+from revteam.web.pages.render import Page, render_view
+from revteam.web.runtime import Runtime
+from revteam.web.views import scorecard
+from revteam.web.views.detail import detail
+from revteam.web.views.funnel import funnel
+
+router = APIRouter(include_in_schema=False)
+
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Conversion and hand-off",
+        (
+            "lead_conversion_rate",
+            "lead_to_customer_rate",
+            "sales_qualification_rate",
+            "disqualification_rate",
+            "sql_to_opportunity_rate",
+            "sqls",
+            "speed_to_lead_hours",
+        ),
+    ),
+    (
+        "Pipeline and revenue",
+        (
+            "marketing_sourced_pipeline",
+            "marketing_sourced_share",
+            "marketing_sourced_revenue",
+            "time_to_revenue_days",
+        ),
+    ),
+    ("Unit economics", ("clv", "cac", "clv_to_cac", "marketing_roi", "total_cost")),
+)
+"""How the shared KPIs are grouped on the Overview; any other shared metric follows."""
+TEAM_EXTRA = {"sales": ("speed_to_lead_hours",)}
+"""Shared metrics that KPIS.md also lists in a team's table."""
+TEAM_TITLES = {"marketing": "Marketing", "sales": "Sales"}
+
+
+def overview_sections(page: Page, filters: ViewFilters) -> list[tuple[str, list[scorecard.Tile]]]:
+    ids = page.read(("shared-ids",), lambda ws: [s.id for s in ws.metrics.list(owners="shared")])
+    as_of = page.as_of().date()
+    tiles = page.read(
+        ("tiles", "shared", filters), lambda ws: scorecard.tiles(ws, ids, filters, as_of)
+    )
+    by_id = {t.metric: t for t in tiles}
+    out, seen = [], set()
+    for title, members in SECTIONS:
+        chosen = [by_id[m] for m in members if m in by_id]
+        seen |= {t.metric for t in chosen}
+        if chosen:
+            out.append((title, chosen))
+    rest = [t for t in tiles if t.metric not in seen]
+    if rest:
+        out.append(("More shared KPIs", rest))
+    return out
+
+
+def movers(
+    sections: list[tuple[str, list[scorecard.Tile]]], limit: int = 4
+) -> list[scorecard.Tile]:
+    """The tiles whose headline moved most against the period before (relative change)."""
+    moved = [
+        t
+        for _, tiles in sections
+        for t in tiles
+        if t.value is not None and t.previous not in (None, 0) and t.change
+    ]
+    return sorted(moved, key=lambda t: -abs((t.value or 0) / (t.previous or 1) - 1))[:limit]
+
+
+def warm(runtime: Runtime) -> None:
+    page = Page(runtime)
+    overview_sections(page, ViewFilters())
+    as_of = page.as_of()
+    page.read(("funnel", ViewFilters()), lambda ws: funnel(ws, ViewFilters(), as_of))
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, principal: PrincipalDep, filters: FiltersDep) -> HTMLResponse:
+    def build(page: Page) -> dict[str, Any]:
+        sections = overview_sections(page, filters)
+        as_of = page.as_of()
+        plain = filters.with_(by=None)
+        try:
+            flow = page.read(("funnel", plain), lambda ws: funnel(ws, plain, as_of))
+        except UnsupportedDimensionError:
+            flow = None  # leads cannot be filtered that way; the tiles say which metrics can
+        return {"sections": sections, "funnel": flow, "as_of": as_of, "movers": movers(sections)}
+
+    return render_view(
+        request,
+        "overview.html",
+        principal,
+        build=build,
+        title="Shared scorecard",
+        nav="overview",
+        filters=filters,
+    )
+
+
+def _team(
+    request: Request, principal: PrincipalDep, filters: ViewFilters, team: str, metric: str | None
+) -> HTMLResponse:
+    def build(page: Page) -> dict[str, Any]:
+        extra = TEAM_EXTRA.get(team, ())
+        ids = page.read(
+            ("team-ids", team),
+            lambda ws: [
+                *(s.id for s in ws.metrics.list(owners=team)),
+                *(m for m in extra if m in ws.metrics.catalogue),
+            ],
+        )
+        as_of = page.as_of().date()
+        plain = filters.with_(by=None)
+        tiles = page.read(("tiles", team, plain), lambda ws: scorecard.tiles(ws, ids, plain, as_of))
+        chosen = str(metric if metric in ids else ids[0])
+        focus = page.read(
+            ("detail", chosen, filters), lambda ws: detail(ws, chosen, filters, as_of)
+        )
+        return {
+            "team": team,
+            "title": TEAM_TITLES[team],
+            "tiles": tiles,
+            "focus": focus,
+            "as_of": page.as_of(),
+        }
+
+    return render_view(
+        request,
+        "team.html",
+        principal,
+        build=build,
+        title=TEAM_TITLES[team],
+        nav=team,
+        filters=filters,
+    )
+
+
+MetricParam = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/marketing", response_class=HTMLResponse)
+def marketing(
+    request: Request, principal: PrincipalDep, filters: FiltersDep, metric: MetricParam = None
+) -> HTMLResponse:
+    return _team(request, principal, filters, "marketing", metric)
+
+
+@router.get("/sales", response_class=HTMLResponse)
+def sales(
+    request: Request, principal: PrincipalDep, filters: FiltersDep, metric: MetricParam = None
+) -> HTMLResponse:
+    return _team(request, principal, filters, "sales", metric)

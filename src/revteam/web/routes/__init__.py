@@ -1,0 +1,18 @@
+"""The REST API under ``/api/v1``: one module per resource, one OpenAPI document."""
+
+from __future__ import annotations
+
+from revteam.web.routes import data, dimensions, health, metrics, query, records, tokens, users
+
+ROUTERS = (
+    health.router,
+    metrics.router,
+    query.router,
+    dimensions.router,
+    records.router,
+    users.router,
+    tokens.router,
+    data.router,
+)
+
+__all__ = ["ROUTERS"]

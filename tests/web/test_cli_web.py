@@ -1,0 +1,96 @@
+"""``revteam serve``, ``db upgrade`` and ``users …``: thin commands and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revteam.app import open_app
+from revteam.cli import app
+from revteam.cli import web as cli_web
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def ws_dir(tmp_path: Path) -> Path:
+    assert runner.invoke(app, ["init", str(tmp_path / "ws")]).exit_code == 0
+    return tmp_path / "ws"
+
+
+def run(ws: Path, *args: str, input: str | None = None):
+    return runner.invoke(app, ["-w", str(ws), *args], input=input)
+
+
+def test_users_add_list_disable_reset(ws_dir: Path):
+    added = run(ws_dir, "users", "add", "Boss@Example.com", "--role", "admin", "--team", "sales")
+    assert added.exit_code == 0, added.output
+    password = added.output.split("(shown once): ")[1].split()[0]
+    with open_app(ws_dir) as state:
+        assert state.users.authenticate("boss@example.com", password).role == "admin"
+    given = run(
+        ws_dir,
+        "users",
+        "add",
+        "v@example.com",
+        "--password-stdin",
+        input="a long enough passphrase\n",
+    )
+    assert given.exit_code == 0 and "shown once" not in given.output
+    listed = run(ws_dir, "users", "list", "--format", "json")
+    rows = json.loads(listed.stdout)
+    assert [(r["email"], r["role"]) for r in rows] == [
+        ("boss@example.com", "admin"),
+        ("v@example.com", "viewer"),
+    ]
+    assert run(ws_dir, "users", "disable", "v@example.com").exit_code == 0
+    reset = run(ws_dir, "users", "reset-password", "v@example.com")
+    assert reset.exit_code == 0 and "shown once" in reset.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["users", "add", "x@example.com", "--role", "owner"], 2, "Unknown role"),
+        (["users", "disable", "nobody@example.com"], 2, "No user"),
+        (["users", "reset-password", "nobody@example.com"], 2, "No user"),
+    ],
+)
+def test_user_errors_are_messages_with_exit_codes(ws_dir: Path, args, code, text):
+    result = run(ws_dir, *args)
+    assert result.exit_code == code and text in result.output
+
+
+def test_db_upgrade(ws_dir: Path):
+    result = run(ws_dir, "db", "upgrade")
+    assert result.exit_code == 0 and "revision 0001" in result.output
+
+
+def test_serve_prepares_once_then_hands_uvicorn_the_factory(ws_dir: Path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setenv("REVTEAM_WORKSPACE", "restored after the test")  # serve sets it
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: seen.update(target=target, **kw))
+    result = run(ws_dir, "serve", "--port", "8123", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert seen["target"] == "revteam.web.app:app_from_env" and seen["factory"] is True
+    assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 2)
+    assert (ws_dir / ".revteam-secret").exists() and (ws_dir / "revteam.db").exists()
+
+
+def test_serve_demo_prints_a_working_sign_in(ws_dir: Path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setenv("REVTEAM_WORKSPACE", "restored after the test")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    lines: list[str] = []
+    cli_web.serve_demo(ws_dir, port=8124, announce=lines.append)
+    [line] = lines
+    assert "http://127.0.0.1:8124/" in line
+    email, password = line.split(" as ")[1].split(" with password ")
+    with open_app(ws_dir) as state:
+        assert state.users.authenticate(email, password).role == "admin"

@@ -1,0 +1,194 @@
+"""Pure pieces of the web face: filters, formatting, roll-ups, comparisons, CSV safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+from starlette.datastructures import QueryParams
+
+from revteam.exceptions import MetricQueryError
+from revteam.metrics import shipped_catalogue
+from revteam.web.filters import ViewFilters
+from revteam.web.format import MISSING, change, compact, display
+from revteam.web.pages.records import defuse
+from revteam.web.pages.render import period_name, records_url
+from revteam.web.views.charts import sparkline
+from revteam.web.views.rollup import combinable, differences, linear, rollup
+from revteam.web.views.scorecard import Point
+
+AS_OF = dt.date(2026, 10, 31)
+
+
+def test_filters_round_trip_through_the_url():
+    f = ViewFilters.parse(
+        QueryParams("period=6m&grain=week&channel=email&channel=events&segment=smb&by=region")
+    )
+    assert f.where == (("channel", ("email", "events")), ("segment", ("smb",)))
+    assert ViewFilters.parse(QueryParams(f.query_string()[1:])) == f
+    assert ViewFilters.parse(QueryParams("")) == ViewFilters()
+    assert ViewFilters().query_string() == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "last"),
+    [
+        ("", dt.date(2025, 11, 1), AS_OF),
+        ("period=3m", dt.date(2026, 8, 1), AS_OF),
+        ("period=ytd", dt.date(2026, 1, 1), AS_OF),
+        ("period=all", None, AS_OF),
+        ("period=12m&grain=quarter", dt.date(2025, 10, 1), AS_OF),
+        ("start=2026-01-15&end=2027-01-01", dt.date(2026, 1, 15), AS_OF),
+    ],
+)
+def test_presets_resolve_against_the_as_of_date(query, first, last):
+    assert ViewFilters.parse(QueryParams(query)).range(AS_OF) == (first, last)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "grain=hour",
+        "period=5y",
+        "start=2026-02-30",
+        "start=2026-03-01&end=2026-01-01",
+        "by=colour",
+        "&".join(f"channel=c{i}" for i in range(60)),
+    ],
+)
+def test_bad_filters_name_the_problem(query):
+    with pytest.raises(MetricQueryError):
+        ViewFilters.parse(QueryParams(query))
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "short", "text"),
+    [
+        (0.12345, "percent", False, "12.3%"),
+        (1_234_567.8, "money", True, "$1.23M"),
+        (1_234_567.8, "money", False, "$1,234,568"),
+        (-4_321.0, "money", True, "-$4.32K"),
+        (999.0, "money", True, "$999"),
+        (8_863, "count", True, "8,863"),
+        (123_456, "count", True, "123K"),
+        (37.25, "days", False, "37.2 days"),
+        (None, "count", False, MISSING),
+        (float("nan"), "percent", False, MISSING),
+    ],
+)
+def test_display(value, unit, short, text):
+    assert display(value, unit, short=short) == text
+
+
+def test_change_is_points_for_rates_and_relative_otherwise():
+    assert change(0.25, 0.20, "percent")[1] == "+5.0 pp"
+    assert change(110, 100, "count")[1] == "+10.0%"
+    assert change(1, 0, "count") == (None, "")
+    assert compact(12_345) == "12.3K"
+
+
+def test_linear_formulas_roll_up_and_others_do_not():
+    assert linear("marketing_sourced_revenue * gross_margin - marketing_cost")
+    assert linear("marketing_cost")
+    assert not linear("opportunities_created * win_rate * avg_deal_size")
+    assert not linear("previous(revenue)")
+    cat = shipped_catalogue()
+    assert combinable(cat["marketing_roi"]) and combinable(cat["cac"])
+    assert not combinable(cat["pipeline_velocity"]) and not combinable(cat["sales_cycle_days"])
+
+
+def test_rollup_recomputes_ratios_from_parts_and_skips_immature_cohorts():
+    cat = shipped_catalogue()
+    rows = [
+        {
+            "period": dt.date(2026, 1, 1),
+            "value": 0.5,
+            "numerator": 1,
+            "denominator": 2,
+            "n": 2,
+            "immature": False,
+        },
+        {
+            "period": dt.date(2026, 2, 1),
+            "value": 0.1,
+            "numerator": 1,
+            "denominator": 10,
+            "n": 10,
+            "immature": False,
+        },
+        {
+            "period": dt.date(2026, 3, 1),
+            "value": 0.0,
+            "numerator": 0,
+            "denominator": 50,
+            "n": 50,
+            "immature": True,
+        },
+    ]
+    total = rollup(cat["lead_conversion_rate"], rows)
+    assert total.value == pytest.approx(2 / 12) and total.immature_left_out == 1
+    assert rollup(cat["sales_cycle_days"], rows).combinable is False
+    assert rollup(cat["leads"], [{**r, "immature": False} for r in rows]).value == pytest.approx(
+        0.6
+    )
+
+
+def test_differences_control_false_discoveries():
+    parts = {f"c{i}": (10.0, 100.0) for i in range(20)}
+    parts["best"] = (40.0, 100.0)
+    parts["tiny"] = (3.0, 5.0)
+    total = (sum(x for x, _ in parts.values()), sum(n for _, n in parts.values()))
+    found = differences(parts, total)
+    assert found["best"].direction == 1
+    assert all(found[f"c{i}"].direction == 0 for i in range(20))
+    assert "tiny" not in found  # too small to test
+
+
+def test_csv_export_defuses_spreadsheet_formulas():
+    table = pa.table({"name": ['=HYPERLINK("x")', "+1", "ok", None], "n": [1, -2, 3, 4]})
+    out = defuse(table).to_pylist()
+    assert [r["name"] for r in out] == ['\'=HYPERLINK("x")', "'+1", "ok", None]
+    assert [r["n"] for r in out] == [1, -2, 3, 4]
+
+
+def test_small_helpers():
+    assert period_name("2026-10") == "Oct 2026" and period_name("2026-Q3") == "2026-Q3"
+    url = records_url(
+        "leads",
+        ViewFilters(where=(("channel", ("email",)),)),
+        dt.date(2026, 3, 1),
+        dt.date(2026, 3, 31),
+        campaign="C1",
+    )
+    assert url == (
+        "/records?metric=leads&start=2026-03-01&end=2026-03-31&channel=email&campaign=C1"
+    )
+    points = [Point(dt.date(2026, m, 1), "", float(m), m > 4, False) for m in range(1, 7)]
+    svg = str(sparkline(points, "#2563eb", label="<x>"))
+    assert svg.count("<polyline") == 2 and "stroke-dasharray" in svg and "&lt;x&gt;" in svg
+
+
+def test_public_names_are_pinned():
+    import revteam.app
+    import revteam.web
+
+    assert set(revteam.web.__all__) == {
+        "API_PREFIX",
+        "WebOptions",
+        "create_app",
+        "serve",
+        "serve_demo",
+    }
+    assert {
+        "AppState",
+        "open_app",
+        "demo_sign_in",
+        "upgrade",
+        "load_secret_key",
+        "ThrottlePolicy",
+        "UserInfo",
+        "TokenInfo",
+    } <= set(revteam.app.__all__)
+    for module in (revteam.web, revteam.app):
+        assert all(hasattr(module, name) for name in module.__all__)
