@@ -108,3 +108,33 @@ def test_generate_writes_files_and_truth(tmp_path: Path):
     assert (out / "truth.json").exists() and (out / "people.csv").exists()
     bad = runner.invoke(app, ["generate", str(out), "--format", "xml"])
     assert bad.exit_code == 2 and "parquet or csv" in bad.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["hubspot", "salesforce"])
+def test_generate_crm_shape_and_load_reproduce_the_direct_load(tmp_path: Path, shape: str):
+    direct, via = tmp_path / "direct", tmp_path / "via"
+    for ws_dir in (direct, via):
+        assert runner.invoke(app, ["init", str(ws_dir)]).exit_code == 0
+    out = tmp_path / "gen"
+    args = ["generate", str(out), "--leads", "800", "--months", "6", "--format", "csv"]
+    made = run(via, *args, "--shape", shape, "--load")
+    assert made.exit_code == 0, made.output
+    loaded = run(direct, *args[:1], str(tmp_path / "gen2"), *args[2:], "--load")
+    assert loaded.exit_code == 0, loaded.output
+    kpis = ["kpis", "leads", "mqls", "revenue", "--format", "json"]
+    assert json.loads(run(via, *kpis).stdout) == json.loads(run(direct, *kpis).stdout)
+
+
+def test_ingest_dispatches_crm_sources(ws_dir: Path, tmp_path: Path):
+    export = write(
+        tmp_path / "contacts.csv",
+        "Record ID,First Name,Last Name,Email,Create Date,Lifecycle Stage\n"
+        "1,Ada,Lovelace,ada@example.com,2024-01-02 10:00,Lead\n",
+    )
+    result = run(ws_dir, "ingest", "hubspot", str(export), "--format", "json")
+    assert result.exit_code == 0, result.output
+    status = json.loads(run(ws_dir, "status", "--format", "json").stdout)
+    assert {t["table"]: t["rows"] for t in status}["people"] == 1
+    bad = run(ws_dir, "ingest", "salesforce", str(export), "--mapping", str(export))
+    assert bad.exit_code == 2 and "crm.yaml" in bad.output

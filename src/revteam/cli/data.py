@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import typer
 
 from revteam.cli._common import OutputFormat, console, emit, file_steps, open_ws, progress_bar
-from revteam.exceptions import SourceFileError
+from revteam.exceptions import ConfigError, SourceFileError
 from revteam.model import TABLES
 
+CRM_SYSTEMS = ("hubspot", "salesforce")
 EXIT_QUARANTINED = 5
 """Exit code of ``ingest --strict`` when rows were refused (everything else still loaded)."""
 
@@ -22,7 +23,10 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest(
-    table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.")],
+    table: Annotated[
+        str,
+        typer.Argument(help=f"Canonical table ({', '.join(TABLES)}), or hubspot / salesforce."),
+    ],
     files: Annotated[list[Path], typer.Argument(help="CSV, Parquet, JSON Lines or Excel files.")],
     mapping: Annotated[
         Path | None, typer.Option("--mapping", "-m", help="Column-mapping YAML file.")
@@ -32,7 +36,17 @@ def ingest(
     ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
-    """Load files into a canonical table; refused rows go to quarantine with their reasons."""
+    """Load files into a canonical table; refused rows go to quarantine with their reasons.
+
+    ``revteam ingest hubspot|salesforce PATH…`` reads CRM exports instead (``revteam crm ingest``).
+    """
+    if table in CRM_SYSTEMS:
+        from revteam.cli import crm
+
+        if mapping is not None:
+            raise ConfigError("CRM sources are mapped by crm.yaml, not --mapping (see docs/crm.md)")
+        crm.ingest(crm.System(table), files, strict=strict, fmt=fmt)
+        return
     with open_ws() as ws, progress_bar() as bar:
         task = bar.add_task("Loading", total=len(files))
         step = file_steps(bar, task)

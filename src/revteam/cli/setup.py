@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from revteam.generate import Company
 
 DEMO_DIR = Path("revteam-demo")
+SHAPES = ("canonical", "hubspot", "salesforce")
 
 
 def register(app: typer.Typer) -> None:
@@ -95,21 +96,43 @@ def generate(
         bool, typer.Option("--planted/--no-planted", help="Plant the SQR drop (see truth.json).")
     ] = True,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    shape: Annotated[
+        str,
+        typer.Option(help="canonical tables, or hubspot / salesforce exports of the same company."),
+    ] = "canonical",
     load: Annotated[bool, typer.Option(help="Also load the files into the workspace.")] = False,
 ) -> None:
     """Generate a synthetic B2B SaaS company (files plus truth.json)."""
     if fmt not in {"parquet", "csv"}:
         raise ConfigError(f"--format must be parquet or csv, not {fmt!r}")
+    if shape not in SHAPES:
+        raise ConfigError(f"--shape must be one of {', '.join(SHAPES)}, not {shape!r}")
     try:
         first = date.fromisoformat(start) if start else None
     except ValueError:
         raise ConfigError(f"--start must be a date like 2024-11-01, not {start!r}") from None
     started = time.perf_counter()
-    _generate(out, leads, months, seed, first, planted, fmt)
+    company = _generate(out, leads, months, seed, first, planted, fmt)
+    if shape != "canonical":
+        _write_exports(company, shape, out)
     console.print(f"Wrote {out} in {time.perf_counter() - started:.1f} s.")
     if load:
         with open_ws() as ws:
-            _load(ws, out)
+            if shape == "canonical":
+                _load(ws, out)
+            else:
+                results = ws.crm.load_exports_folder(shape, out / shape)
+                rows = sum(r.loaded for r in results)
+                console.print(f"Loaded {rows:,} rows from the {shape} exports.")
+
+
+def _write_exports(company: Company, shape: str, out: Path) -> None:
+    """Write the company as a CRM would export it, beside the canonical files (for round trips)."""
+    from revteam.crm import write_hubspot_exports, write_salesforce_exports
+
+    writer = write_hubspot_exports if shape == "hubspot" else write_salesforce_exports
+    writer(company, out / shape)
+    console.print(f"Wrote {shape}-shaped exports to {out / shape}.")
 
 
 def demo(

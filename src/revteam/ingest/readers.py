@@ -111,7 +111,10 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, nam
     rejects = [
         (int(line), str(csv_line or ""), _reject_reason(etype, msg, mapping))
         for line, csv_line, etype, msg in con.execute(
-            f"SELECT line, csv_line, error_type, error_message FROM {rej_t} ORDER BY line"
+            # DuckDB 2.0 may log one short record several times (once per missing column);
+            # one record is one reject, or the lines of the records after it would shift.
+            f"SELECT line, first(csv_line ORDER BY rowid), first(error_type ORDER BY rowid), "
+            f"first(error_message ORDER BY rowid) FROM {rej_t} GROUP BY line ORDER BY line"
         ).fetchall()
     ]
     con.execute(f"DROP TABLE IF EXISTS {rej_t}; DROP TABLE IF EXISTS {rej_s}")

@@ -36,6 +36,12 @@ _NUMBER_CLEAN = (
     "ELSE regexp_replace({x}, '\\s*[$€£¥]\\s*', '', 'g') END"
 )
 
+REFUSE_COLUMN = "_refuse"
+"""A source column that, when not empty, refuses its row with that text as the reason.
+
+Translators (e.g. ``revteam.crm``) use it for records they cannot place, so those reach the
+quarantine through the same transaction as everything else."""
+
 
 @dataclass
 class Plan:
@@ -95,7 +101,11 @@ def resolve_columns(table: Table, staged: Staged, mapping: Mapping, path: str) -
     ]
     if missing:
         raise MissingColumnsError(path, table.name, missing, staged.columns)
-    ignored = [c for c in staged.columns if c not in used and c != mapping.currency_column]
+    ignored = [
+        c
+        for c in staged.columns
+        if c not in used and c not in {mapping.currency_column, REFUSE_COLUMN}
+    ]
     return Plan("", source_of, ignored)
 
 
@@ -124,17 +134,24 @@ def build_plan(
             presence.append(f"_p_{col.name}")
         if err:
             errors.append(err)
+    # A translator's own reason for refusing a row comes first: it is the cause of the rest.
+    refuse = (
+        f"NULLIF(trim(CAST({_ident(REFUSE_COLUMN)} AS VARCHAR)), '')"
+        if REFUSE_COLUMN in types
+        else "CAST(NULL AS VARCHAR)"
+    )
     filled, fill_sql = _fill_chain(table)
     plan.filled_columns = filled
     rules = _rule_reasons(table)
     names = ", ".join(_ident(c) for c in table.column_names)
     plan.sql = f"""
 WITH c AS (SELECT _line, {", ".join(coerced)},
-                  NULLIF(concat_ws(chr(30), {", ".join(errors) or "NULL"}), '') AS _cerr
+                  NULLIF(concat_ws(chr(30), {", ".join(errors) or "NULL"}), '') AS _cerr,
+                  {refuse} AS _refused
            FROM {staged.relation}),
-f AS (SELECT _line, _cerr, {"".join(p + ", " for p in presence)}{fill_sql} FROM c)
+f AS (SELECT _line, _cerr, _refused, {"".join(p + ", " for p in presence)}{fill_sql} FROM c)
 SELECT _line, {names},
-       concat_ws(chr(30), {", ".join(rules) or "NULL"}, _cerr) AS _problems
+       concat_ws(chr(30), _refused, {", ".join(rules) or "NULL"}, _cerr) AS _problems
        {"".join(f", {col} IS DISTINCT FROM _orig_{col} AS _filled_{col}" for col in filled)}
 FROM f"""
     return plan

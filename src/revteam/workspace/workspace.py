@@ -48,6 +48,8 @@ class Workspace:
         self._status = StatusComponent(self)
         self._metrics: Any = None
         self._stats: Any = None
+        self._crm: Any = None
+        self._identity: Any = None
 
     @property
     def metrics(self) -> Any:
@@ -65,6 +67,20 @@ class Workspace:
             stats = importlib.import_module("revteam.stats")
             self._stats = stats.StatsComponent(self)
         return self._stats
+
+    @property
+    def crm(self) -> Any:
+        """``ws.crm``: HubSpot and Salesforce exports, API objects and connectors."""
+        if self._crm is None:
+            self._crm = importlib.import_module("revteam.crm").CrmComponent(self)
+        return self._crm
+
+    @property
+    def identity(self) -> Any:
+        """``ws.identity``: link the same person across sources (splink)."""
+        if self._identity is None:
+            self._identity = importlib.import_module("revteam.resolve").IdentityComponent(self)
+        return self._identity
 
     def status(self) -> Any:
         """Tables, row counts, time ranges, recent loads and quarantine: see ``WorkspaceStatus``."""

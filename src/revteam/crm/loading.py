@@ -1,0 +1,183 @@
+"""Load a translation through the ordinary ingest, then keep its unmapped fields aside.
+
+Translated tables are written to ``<workspace>/crm/staged/<system>-<shape>-<id>/<table>.parquet``
+(``<id>`` names the set of source files) and
+loaded in model order by :func:`revteam.ingest.load_file`, so validation, quarantine,
+idempotence and one transaction per table apply exactly as for any file. The staged files stay
+(they are what ``_source`` and the quarantine point at) and are replaced by the next load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revteam.crm import _private as P
+from revteam.crm.mapping import UnmappedValue
+from revteam.crm.translation import Translation
+from revteam.ingest import IngestResult, load_file
+from revteam.ingest import Mapping as IngestMapping
+from revteam.storage import QUARANTINE_TABLE
+
+if TYPE_CHECKING:
+    from revteam.workspace import Workspace
+
+EXTRA_TABLE = "crm_extra_fields"
+EXTRA_DDL = f"""CREATE TABLE IF NOT EXISTS {EXTRA_TABLE} (
+    system VARCHAR, object VARCHAR, record_id VARCHAR, canonical_table VARCHAR,
+    fields MAP(VARCHAR, VARCHAR), source VARCHAR, loaded_at TIMESTAMP)"""
+"""CRM fields that no canonical column takes: one row per source record, a map field → value."""
+
+_LINEAGE = {"_origin", "_raw", "_currency"}
+
+Progress = Callable[[str, str, float], None]
+"""Called with (table, phase, fraction of that table done)."""
+
+
+@dataclass(frozen=True)
+class CrmLoadResult:
+    """What one CRM load did: one ingest result per canonical table, plus what it set aside."""
+
+    system: str
+    shape: str
+    results: tuple[IngestResult, ...]
+    extra_fields: int
+    notes: tuple[str, ...]
+    unmapped: tuple[UnmappedValue, ...]
+
+    @property
+    def loaded(self) -> int:
+        return sum(r.loaded for r in self.results)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.quarantined for r in self.results)
+
+    def result(self, table: str) -> IngestResult:
+        for r in self.results:
+            if r.table == table:
+                return r
+        raise KeyError(table)
+
+    def rows(self) -> list[dict[str, object]]:
+        """One summary row per table, for the CLI and notebooks."""
+        return [
+            {
+                "table": r.table,
+                "read": r.rows_read,
+                "inserted": r.inserted,
+                "updated": r.updated,
+                "unchanged": r.unchanged,
+                "quarantined": r.quarantined,
+                "seconds": round(r.seconds, 2),
+            }
+            for r in self.results
+        ]
+
+
+def staging_folder(ws: Workspace, tr: Translation) -> Path:
+    """One folder per system, shape and set of source files (so a reload finds its own)."""
+    names = sorted(str(s.path.resolve()) for s in tr.sources)
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:10]
+    return ws.root / "crm" / "staged" / f"{tr.system}-{tr.shape}-{digest}"
+
+
+def load_translation(
+    ws: Workspace, tr: Translation, *, progress: Progress | None = None
+) -> CrmLoadResult:
+    """Load every translated table (model order, one transaction each), then the extras."""
+    folder = staging_folder(ws, tr)
+    files = tr.write(folder)
+    results = []
+    for table, path in files.items():
+
+        def phase(label: str, fraction: float, name: str = table) -> None:
+            if progress:
+                progress(name, label, fraction)
+
+        mapping = IngestMapping(currency_column="_currency") if _has_currency(tr, path) else None
+        result = load_file(
+            ws.warehouse, ws.settings, table, path, mapping or IngestMapping(), progress=phase
+        )
+        _forget_fixed(ws, result)
+        results.append(result)
+    extras = _write_extras(ws, tr, folder)
+    notes = [n for r in results for n in r.notes if not _lineage_note(n)]
+    return CrmLoadResult(
+        tr.system,
+        tr.shape,
+        tuple(results),
+        extras,
+        tuple(tr.notes + notes),
+        tuple(tr.unmapped),
+    )
+
+
+def _forget_fixed(ws: Workspace, result: IngestResult) -> None:
+    """Drop quarantine entries of earlier loads of the same source files.
+
+    Ingest replaces a file's entries when the same content is loaded again; a CRM export that
+    was corrected and translated again has new content, and its old refusals no longer hold.
+    """
+    with ws.warehouse.transaction() as con:
+        con.execute(
+            f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND source = ? "
+            "AND file_hash <> ?",
+            [result.table, result.source, result.file_hash],
+        )
+
+
+def _has_currency(tr: Translation, path: Path) -> bool:
+    sql = f"SELECT count(_currency) FROM read_parquet({P.lit(str(path))})"
+    return bool(P.rows(tr.con, sql)[0][0])
+
+
+def _lineage_note(note: str) -> bool:
+    """Ingest notes the lineage columns as "not loaded"; that is by design here."""
+    if "source column(s) not loaded" not in note:
+        return False
+    listed = {c.strip() for c in note.split(":", 1)[1].split(",")}
+    return listed <= _LINEAGE
+
+
+def _write_extras(ws: Workspace, tr: Translation, folder: Path) -> int:
+    """Replace the kept-aside fields of every record in this load, in one transaction."""
+    union = tr.extra_rows()
+    if union is None:
+        return 0
+    path = folder / "crm_extra_fields.parquet"
+    tr.con.execute(
+        f"COPY (SELECT * FROM ({union}) QUALIFY row_number() OVER "
+        "(PARTITION BY system, object, record_id ORDER BY source) = 1) "
+        f"TO {P.lit(str(path))} (FORMAT parquet)"
+    )
+    src = f"read_parquet({P.lit(str(path))})"
+    with ws.warehouse.transaction() as con:
+        con.execute(EXTRA_DDL)
+        con.execute(
+            f"DELETE FROM {EXTRA_TABLE} t USING {src} s WHERE t.system = s.system "
+            "AND t.object = s.object AND t.record_id = s.record_id"
+        )
+        n = con.execute(
+            f"INSERT INTO {EXTRA_TABLE} SELECT system, object, record_id, canonical_table, "
+            f"fields, source, CAST(current_timestamp AS TIMESTAMP) FROM {src} "
+            "WHERE cardinality(fields) > 0"
+        ).fetchall()
+    return int(n[0][0]) if n else 0
+
+
+def extra_fields(ws: Workspace, *, system: str | None = None, limit: int | None = None) -> object:
+    """The kept-aside CRM fields as a pyarrow table (fields as a JSON text column)."""
+    with ws.warehouse.transaction() as con:
+        con.execute(EXTRA_DDL)
+    where = "WHERE system = ?" if system else ""
+    lim = f"LIMIT {int(limit)}" if limit is not None else ""
+    return ws.warehouse.arrow(
+        f"SELECT system, object, record_id, canonical_table, CAST(to_json(fields) AS VARCHAR) "
+        f"AS fields, source, loaded_at FROM {EXTRA_TABLE} {where} "
+        f"ORDER BY system, object, record_id {lim}",
+        [system] if system else [],
+    )

@@ -1,0 +1,368 @@
+"""Translation: CRM records → canonical-shaped rows, written as files that ingest then loads.
+
+A reader stages each source file in a scratch DuckDB and describes every canonical table it can
+fill as an SQL query (a :class:`Part`). :meth:`Translation.write` materialises those queries as
+Parquet files with canonical column names, so that the ordinary ingest — validation, quarantine,
+idempotent upsert, one transaction per file — applies unchanged. Every translated row carries
+``_origin`` (source file and line) and ``_raw`` (the source record) for the quarantine, and rows
+the reader cannot place carry their reason in ``_refuse`` (ingest refuses them with it).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from revteam.crm import _private as P
+from revteam.crm.mapping import SETTING_OF, CrmMapping, UnmappedValue
+from revteam.ingest import Mapping as IngestMapping
+from revteam.ingest.readers import stage
+from revteam.model import TABLES, load_order
+
+Kind = Literal[
+    "text", "email", "domain", "country", "first_id", "timestamp", "money", "percent", "lower"
+]
+
+_DUPLICATE = re.compile(r"^(.*?)(?:_\d+| \(\d+\))$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one canonical column is read: the first non-empty of ``labels``, cleaned by ``kind``.
+
+    ``values`` names a :class:`CrmMapping` map applied afterwards. An unmapped value is kept
+    (validation then refuses the row, naming the value) unless ``keep_unmapped`` is false, in
+    which case it becomes ``fallback`` and the run's notes and unmapped report say so.
+    """
+
+    column: str
+    labels: tuple[str, ...]
+    kind: Kind = "text"
+    values: str | None = None
+    keep_unmapped: bool = True
+    fallback: str | None = None
+    pick: Literal["first", "earliest"] = "first"
+    """With several labels present: the first non-empty, or the earliest timestamp (for
+    several columns that each record entering the same stage)."""
+    enum: tuple[str, ...] = ()
+    """A closed vocabulary checked here: values outside it load empty (reported), so that an
+    odd persona or region never costs the whole record."""
+
+    def table(self, mapping: CrmMapping) -> dict[str, str] | None:
+        if self.enum:
+            return {P.norm_value(e): e for e in self.enum}
+        return dict(getattr(mapping, self.values)) if self.values else None
+
+    @property
+    def refuses(self) -> bool:
+        return self.keep_unmapped and not self.enum
+
+
+@dataclass
+class Source:
+    """One source file staged in the scratch database."""
+
+    path: Path
+    object: str
+    relation: str
+    columns: list[str]
+    rows: int
+    rejects: list[tuple[int, str, str]]
+    raw_column: str | None = None
+    """A column holding the record as it was read, once the columns have been renamed."""
+
+    def find(self, label: str) -> list[str]:
+        """Columns carrying ``label``: the column itself, then duplicates such as ``X (2)``."""
+        want = P.norm_label(label)
+        exact = [c for c in self.columns if P.norm_label(c) == want]
+        dupes = [
+            c
+            for c in self.columns
+            if (m := _DUPLICATE.match(c)) and P.norm_label(m.group(1)) == want and c not in exact
+        ]
+        return exact + dupes
+
+    def has(self, label: str) -> bool:
+        return bool(self.find(label))
+
+    @property
+    def origin(self) -> str:
+        return f"{P.lit(self.path.name + ':')} || CAST(_line AS VARCHAR)"
+
+    @property
+    def raw(self) -> str:
+        return P.ident(self.raw_column) if self.raw_column else P.raw_json_sql(self.columns)
+
+
+@dataclass(frozen=True)
+class Part:
+    """An SQL query giving rows of one canonical table (as text), plus lineage columns."""
+
+    table: str
+    sql: str
+    label: str
+
+
+@dataclass
+class Translation:
+    """What a reader made of a set of source files; close it to free the scratch database."""
+
+    system: str
+    shape: str
+    con: duckdb.DuckDBPyConnection
+    mapping: CrmMapping
+    parts: list[Part] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+    """Queries giving (object, record_id, canonical_table, fields, source) for kept-aside fields."""
+    notes: list[str] = field(default_factory=list)
+    unmapped: list[UnmappedValue] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    _workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    def stage(self, path: Path, obj: str) -> Source:
+        staged = stage(self.con, self._without_footer(path), IngestMapping())
+        rejects = [r for r in staged.rejects if not P.FOOTER.search(r[1].strip().strip('"'))]
+        if len(rejects) < len(staged.rejects):
+            self.notes.append(
+                f"{path.name}: {len(staged.rejects) - len(rejects)} report footer line(s) "
+                "skipped (totals, confidentiality notice)"
+            )
+        src = Source(path, obj, staged.relation, staged.columns, staged.rows, rejects)
+        self.sources.append(src)
+        return src
+
+    def rename(self, src: Source, names: Mapping[str, str]) -> None:
+        """Give ``src`` new column names (a view over the staged relation)."""
+        taken: dict[str, int] = {}
+        cols = []
+        for old in src.columns:
+            new = names.get(old, old)
+            taken[new] = taken.get(new, 0) + 1
+            if taken[new] > 1:
+                new = f"{new}_{taken[new] - 1}"  # a repeated field reads as a duplicate
+            cols.append((old, new))
+        view = f"{src.relation}_named"
+        sql = ", ".join(f"{P.ident(o)} AS {P.ident(n)}" for o, n in cols)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {sql}, _line, {src.raw} AS _src_raw "
+            f"FROM {src.relation}"
+        )
+        src.relation, src.columns = view, [n for _, n in cols]
+        src.raw_column = "_src_raw"
+
+    def _without_footer(self, path: Path) -> Path:
+        """Report exports end with totals and a notice; a copy without them reads as CSV."""
+        if path.suffix.lower() not in {".csv", ".txt", ".tsv"} or not path.is_file():
+            return path
+        cut = P.footer_start(path)
+        if cut is None:
+            return path
+        if self._workdir is None:
+            self._workdir = tempfile.TemporaryDirectory(prefix="revteam-crm-")
+        clean = Path(self._workdir.name) / f"{len(self.sources)}-{path.name}"
+        with path.open("rb") as src, clean.open("wb") as dst:
+            dst.write(src.read(cut))
+        self.notes.append(f"{path.name}: report footer (totals, notice) skipped")
+        return clean
+
+    def tables(self) -> list[str]:
+        present = {p.table for p in self.parts}
+        return [t for t in load_order() if t in present]
+
+    def rows_of(self, table: str) -> Iterator[str]:
+        return (p.sql for p in self.parts if p.table == table)
+
+    def write(self, folder: Path) -> dict[str, Path]:
+        """Write one Parquet file per canonical table, all columns as text, in load order."""
+        folder.mkdir(parents=True, exist_ok=True)
+        out: dict[str, Path] = {}
+        for table in self.tables():
+            union = " UNION ALL BY NAME ".join(f"({sql})" for sql in self.rows_of(table))
+            path = folder / f"{table}.parquet"
+            cols = ", ".join(
+                f"CAST({P.ident(c)} AS VARCHAR) AS {P.ident(c)}"
+                for c in (*TABLES[table].column_names, "_origin", "_raw", "_refuse", "_currency")
+            )
+            self.con.execute(
+                f"COPY (SELECT {cols} FROM ({_pad(union, table)})) TO {P.lit(str(path))} "
+                "(FORMAT parquet)"
+            )
+            count = P.rows(self.con, f"SELECT count(*) FROM read_parquet({P.lit(str(path))})")
+            if int(str(count[0][0])):
+                out[table] = path
+            else:
+                path.unlink()  # nothing to load: no empty run in the log
+        return out
+
+    def extra_rows(self) -> str | None:
+        if not self.extras:
+            return None
+        return " UNION ALL BY NAME ".join(f"({sql})" for sql in self.extras)
+
+    def close(self) -> None:
+        self.con.close()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+
+    def __enter__(self) -> Translation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building blocks for readers ------------------------------------------------------------
+    def formats(self) -> tuple[str, ...]:
+        return P.US_FORMATS if self.mapping.date_order == "mdy" else P.EU_FORMATS
+
+    def expr(self, src: Source, f: Field, used: set[str]) -> str | None:
+        """SQL for ``f`` over ``src``, or None when the file has none of its labels."""
+        cols = [c for label in f.labels for c in src.find(label)]
+        if not cols:
+            return None
+        used.update(cols)
+        cleaned = [self._clean(P.text(c), f.kind) for c in dict.fromkeys(cols)]
+        value = P.earliest_sql(cleaned) if f.pick == "earliest" else _coalesce(cleaned)
+        table = f.table(self.mapping)
+        if table is None:
+            return value
+        mapped = P.map_sql(value, table)
+        if f.refuses:
+            return mapped
+        known = ", ".join(P.lit(k) for k in table)
+        return (
+            f"(CASE WHEN {value} IS NULL THEN NULL WHEN {P.norm_sql(value)} IN ({known}) "
+            f"THEN {mapped} ELSE {P.lit(f.fallback)} END)"
+        )
+
+    def columns(self, src: Source, fields: tuple[Field, ...], used: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for f in fields:
+            sql = self.expr(src, f, used)
+            if sql is not None and f.column not in out:
+                out[f.column] = sql
+        return out
+
+    def check_values(self, src: Source, f: Field, where: str = "TRUE") -> None:
+        """Add the values of ``f`` that no mapping knows to the unmapped report."""
+        table = f.table(self.mapping)
+        cols = [c for label in f.labels for c in src.find(label)]
+        if table is None or not cols:
+            return
+        raw = _coalesce([self._clean(P.text(c), f.kind) for c in dict.fromkeys(cols)])
+        found = P.rows(
+            self.con,
+            f"SELECT v, count(*) FROM (SELECT {raw} AS v FROM {src.relation} WHERE {where}) "
+            "WHERE v IS NOT NULL GROUP BY v ORDER BY 2 DESC, 1",
+        )
+        outcome = (
+            "refused (quarantine)"
+            if f.refuses
+            else f"loaded as {f.fallback}"
+            if f.fallback
+            else "loaded empty"
+        )
+        kind = f.values or "enum:" + ", ".join(f.enum)
+        for value, n in found:
+            if P.norm_value(str(value)) not in table:
+                self.unmapped_value(src, f.column, str(value), int(str(n)), outcome, kind)
+
+    def unmapped_value(
+        self, src: Source, column: str, value: str, n: int, outcome: str, kind: str
+    ) -> None:
+        where = SETTING_OF.get(kind) or f"the CRM (allowed: {kind.removeprefix('enum:')})"
+        self.unmapped.append(
+            UnmappedValue(self.system, src.object, column, value, n, outcome, where)
+        )
+        if outcome != "refused (quarantine)":
+            self.notes.append(
+                f"{src.path.name}: {n} row(s) with {column} {value!r} {outcome} (fix: {where})"
+            )
+
+    def rejected_lines(self, src: Source, table: str) -> str | None:
+        """Rows for lines the reader could not split, refused with DuckDB's reason."""
+        if not src.rejects:
+            return None
+        values = ", ".join(
+            f"({P.lit(f'{src.path.name}:{line}')}, {P.lit(raw)}, {P.lit(reason)})"
+            for line, raw, reason in src.rejects
+        )
+        key = TABLES[table].key[0]
+        return (
+            f"SELECT o AS _origin, r AS _raw, reason AS _refuse, '?' AS {P.ident(key)} "
+            f"FROM (VALUES {values}) v(o, r, reason)"
+        )
+
+    def _clean(self, expr: str, kind: Kind) -> str:
+        match kind:
+            case "email" | "lower":
+                return f"lower({expr})"
+            case "domain":
+                return P.domain_sql(expr)
+            case "country":
+                return P.country_sql(expr)
+            case "first_id":
+                return P.first_id_sql(expr)
+            case "timestamp":
+                return P.timestamp_sql(expr, self.formats())
+            case "money":
+                return P.money_sql(expr)
+            case "percent":
+                return P.percent_sql(expr)
+        return expr
+
+
+def build(
+    system: str, shape: str, mapping: CrmMapping, timezone: str, fill: Callable[[Translation], None]
+) -> Translation:
+    """A translation filled by ``fill``; its scratch database is closed if filling fails."""
+    tr = Translation(system, shape, P.scratch(timezone), mapping)
+    try:
+        fill(tr)
+    except BaseException:
+        tr.close()
+        raise
+    return tr
+
+
+def _coalesce(exprs: list[str]) -> str:
+    return exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
+
+
+def _pad(union: str, table: str) -> str:
+    """Give the union every canonical and lineage column, NULL where a part lacks one."""
+    want = (*TABLES[table].column_names, "_origin", "_raw", "_refuse", "_currency")
+    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {P.ident(c)}" for c in want)
+    return f"SELECT * FROM (SELECT {nulls} WHERE FALSE) UNION ALL BY NAME ({union})"
+
+
+def select(
+    columns: Mapping[str, str], src: Source, *, where: str = "TRUE", refuse: str | None = None
+) -> str:
+    """``SELECT`` of canonical columns over a staged source, with its lineage columns."""
+    cols = ", ".join(f"{sql} AS {P.ident(c)}" for c, sql in columns.items())
+    return (
+        f"SELECT {cols}{', ' if cols else ''}{src.origin} AS _origin, {src.raw} AS _raw, "
+        f"{refuse or 'CAST(NULL AS VARCHAR)'} AS _refuse FROM {src.relation} WHERE {where}"
+    )
+
+
+def extras_sql(
+    system: str, src: Source, key: str, table: str, used: set[str], *, where: str = "TRUE"
+) -> str | None:
+    """Kept-aside fields: every non-empty source column that no canonical column used."""
+    skip = {c for c in src.columns if c.startswith("_fivetran") or c in used}
+    rest = [c for c in src.columns if c not in skip]
+    if not rest:
+        return None
+    return (
+        f"SELECT {P.lit(system)} AS system, {P.lit(src.object)} AS object, "
+        f"CAST({key} AS VARCHAR) AS record_id, {P.lit(table)} AS canonical_table, "
+        f"{P.fields_map_sql(rest)} AS fields, {P.lit(str(src.path))} AS source "
+        f"FROM {src.relation} WHERE {where} AND {key} IS NOT NULL"
+    )

@@ -1,0 +1,222 @@
+"""The Salesforce connector against a fake Salesforce on https://127.0.0.1 (self-signed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from pytest_httpserver import HTTPServer
+from tests.crm.conftest import crm, rows
+from tests.crm.fakes import FakeSalesforce
+
+from revteam.crm import Backoff
+from revteam.exceptions import CrmApiError, CrmAuthError
+from revteam.workspace import Workspace
+
+LOCALHOST = ipaddress.ip_address("127.0.0.1")
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(LOCALHOST)]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _stamp(day: int) -> str:
+    return f"2025-01-{day:02d}T10:00:00.000+0000"
+
+
+@pytest.fixture
+def salesforce(tmp_path: Path) -> Iterator[tuple[HTTPServer, FakeSalesforce, requests.Session]]:
+    cert, key = _certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    fake = FakeSalesforce()
+    fake.records = {
+        "Account": [
+            {
+                "Id": "001A",
+                "Name": "Acme",
+                "Website": "acme.com",
+                "CreatedDate": _stamp(1),
+                "IsDeleted": False,
+                "SystemModstamp": _stamp(1),
+            }
+        ],
+        "Lead": [
+            {
+                "Id": f"00Q{i}",
+                "Email": f"l{i}@acme.com",
+                "LastName": f"L{i}",
+                "Company": "Acme",
+                "LeadSource": "Web",
+                "Status": "Open - Not Contacted",
+                "IsConverted": False,
+                "CreatedDate": _stamp(2 + i),
+                "IsDeleted": False,
+                "SystemModstamp": _stamp(2 + i),
+            }
+            for i in range(5)
+        ],
+        "Opportunity": [
+            {
+                "Id": "006A",
+                "AccountId": "001A",
+                "Name": "Acme deal",
+                "StageName": "Closed Won",
+                "Amount": 1200.5,
+                "Probability": 100.0,
+                "CloseDate": "2025-01-20",
+                "CreatedDate": _stamp(10),
+                "IsClosed": True,
+                "IsWon": True,
+                "IsDeleted": False,
+                "SystemModstamp": _stamp(20),
+            }
+        ],
+        "OpportunityHistory": [
+            {
+                "Id": "008A",
+                "OpportunityId": "006A",
+                "StageName": "Prospecting",
+                "Amount": 1000.0,
+                "Probability": 10.0,
+                "CreatedDate": _stamp(10),
+                "IsDeleted": False,
+                "SystemModstamp": _stamp(10),
+            },
+            {
+                "Id": "008B",
+                "OpportunityId": "006A",
+                "StageName": "Closed Won",
+                "Amount": 1200.5,
+                "Probability": 100.0,
+                "CreatedDate": _stamp(19),
+                "IsDeleted": False,
+                "SystemModstamp": _stamp(19),
+            },
+        ],
+        "User": [
+            {
+                "Id": "005A",
+                "Name": "Ana Lima",
+                "Email": "ana@vendor.io",
+                "Department": "Sales",
+                "SystemModstamp": _stamp(1),
+            }
+        ],
+    }
+    server.expect_request(re.compile(".*")).respond_with_handler(fake)
+    session = requests.Session()
+    session.verify = str(cert)
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise replace verify
+    yield server, fake, session
+    server.clear()
+    server.stop()
+
+
+def _sync(ws: Workspace, server: HTTPServer, session: requests.Session, sid: str = "00Dgood"):
+    waits: list[float] = []
+    result = crm(ws).sync_salesforce(
+        instance_url=server.url_for("/").rstrip("/"),
+        session_id=sid,
+        session=session,
+        backoff=Backoff(attempts=3, base=0.001, sleep=waits.append),
+    )
+    return result, waits
+
+
+def test_first_sync_follows_next_records_url_and_loads(ws: Workspace, salesforce):
+    server, fake, session = salesforce
+    result, _ = _sync(ws, server, session)
+    assert result.fetched["Lead"] == 5
+    assert rows(ws, "people", ("person_id",)) == [(f"00Q{i}",) for i in range(5)]
+    [opp] = rows(ws, "opportunities", ("stage", "amount", "probability", "closed_at"))
+    assert (opp[0], float(opp[1]), opp[2]) == ("closed_won", 1200.5, 1.0)
+    assert opp[3] == dt.datetime(2025, 1, 19, 10)  # when the history says it was won
+    assert rows(ws, "users", ("user_id", "team")) == [("005A", "sales")]
+    assert all("ORDER BY SystemModstamp" in q and "WHERE" not in q for q in fake.queries)
+    assert result.marks["Lead"] == "2025-01-06T10:00:00Z"
+
+
+def test_next_sync_queries_from_the_high_water_mark(ws: Workspace, salesforce):
+    server, fake, session = salesforce
+    _sync(ws, server, session)
+    fake.queries.clear()
+    fake.records["Lead"][1] |= {"LastName": "Changed", "SystemModstamp": _stamp(25)}
+    result, _ = _sync(ws, server, session)
+    [lead_query] = [q for q in fake.queries if "FROM Lead" in q]
+    assert "WHERE SystemModstamp >= 2025-01-06T10:00:00Z" in lead_query
+    assert result.fetched["Lead"] == 2  # the last one again (>=) and the changed one
+    assert result.load.result("people").updated == 1
+    assert ("00Q1", "Changed") in rows(ws, "people", ("person_id", "last_name"))
+
+
+def test_request_limit_exceeded_is_retried(ws: Workspace, salesforce):
+    server, fake, session = salesforce
+    limit = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    fake.failures += [(r"FROM\+Lead|FROM%20Lead", 403, limit)] * 2
+    result, waits = _sync(ws, server, session)
+    assert len(waits) == 2 and result.load.result("people").inserted == 5
+
+
+def test_a_limit_that_does_not_clear_fails_cleanly(ws: Workspace, salesforce):
+    server, fake, session = salesforce
+    limit = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    fake.failures += [(r"FROM\+Opportunity\b|FROM%20Opportunity\b", 403, limit)] * 5
+    with pytest.raises(CrmApiError, match="REQUEST_LIMIT_EXCEEDED"):
+        _sync(ws, server, session)
+    assert rows(ws, "people") == []
+
+
+def test_expired_session_writes_nothing(ws: Workspace, salesforce):
+    server, _, session = salesforce
+    version = ws.data_version
+    with pytest.raises(CrmAuthError, match="SALESFORCE_SESSION_ID"):
+        _sync(ws, server, session, sid="00Dexpired")
+    assert ws.data_version == version and rows(ws, "accounts") == []
+    assert not (ws.root / "crm" / "salesforce" / "state.json").exists()
+
+
+def test_missing_credentials_name_the_variables(ws: Workspace, monkeypatch):
+    from revteam.exceptions import CrmConfigError
+
+    for name in ("SALESFORCE_INSTANCE_URL", "SALESFORCE_SESSION_ID", "SALESFORCE_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(CrmConfigError, match="SALESFORCE_SESSION_ID"):
+        crm(ws).sync_salesforce()
