@@ -122,8 +122,7 @@ def load_file(
             # A view, not a table: clean rows flow from the file straight into the warehouse,
             # and only refused (or stage-filled) rows are kept aside.
             con.execute(f"CREATE TEMP VIEW {tmp.valid} AS {plan.sql}")
-            with _watch(con, "validating", say):
-                _collect_refused(con, plan, tmp)
+            say("validating", _PHASES["validating"][0])
             try:
                 with _watch(con, "writing", say), warehouse.transaction():
                     result = _write(
@@ -141,6 +140,7 @@ def load_file(
                     _log_run(con, result, started_at, "ok", None)
             except _RepeatedKeys:
                 # Rare: the file repeats keys. Refuse the repeats and write again.
+                _collect_refused(con, plan, tmp)
                 _refuse_repeated_keys(con, table, tmp)
                 with _watch(con, "writing", say), warehouse.transaction():
                     result = _write(
@@ -223,13 +223,19 @@ class _Temp:
         return [f"VIEW {self.valid}", f"TABLE {self.refused}", f"TABLE {self.changed}"]
 
 
-def _collect_refused(con: duckdb.DuckDBPyConnection, plan: Plan, tmp: _Temp) -> None:
-    """One pass keeping the rows with problems, and those whose stages were filled (for notes)."""
+def _collect_refused(
+    con: duckdb.DuckDBPyConnection, plan: Plan, tmp: _Temp, *, none: bool = False
+) -> None:
+    """One pass keeping the rows with problems, and those whose stages were filled (for notes).
+
+    With ``none`` (every row is known to be clean) the table is only created, empty.
+    """
     flags = "".join(f", _filled_{c}" for c in plan.filled_columns)
     keep = "".join(f" OR _filled_{c}" for c in plan.filled_columns)
+    con.execute(f"DROP TABLE IF EXISTS {tmp.refused}")
     con.execute(
         f"CREATE TEMP TABLE {tmp.refused} AS SELECT _line, _problems{flags} FROM {tmp.valid} "
-        f"WHERE _problems <> ''{keep}"
+        + ("LIMIT 0" if none else f"WHERE _problems <> ''{keep}")
     )
 
 
@@ -291,13 +297,20 @@ def _write(
     source = str(path)
     insert = f"INSERT INTO {target} SELECT {cols}, ?, CAST(current_timestamp AS TIMESTAMP), ? "
     empty = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()
+    every_row_loaded = False
     if empty == [(0,)]:
         new = _insert(con, insert + f"FROM {tmp.valid} WHERE {good}", [source, run_id])
         changed = 0
         if not dedupe and _repeats(con, table, target):
             raise _RepeatedKeys
         _failpoint("after_delete")
+        # A first load that took every record needs no second pass to find refused rows.
+        every_row_loaded = not dedupe and new == staged.rows
+        if not dedupe:
+            _collect_refused(con, plan, tmp, none=every_row_loaded)
     else:
+        if not dedupe:
+            _collect_refused(con, plan, tmp)
         new, changed = _upsert(con, table, tmp, good, insert, [source, run_id], dedupe=dedupe)
     _failpoint("after_insert")
     con.execute(
@@ -316,12 +329,18 @@ def _write(
             f"INSERT INTO {QUARANTINE_TABLE} VALUES (?, ?, ?, ?, ?, ?, [?], {now})",
             [run_id, table.name, source, digest, line, raw, reason],
         )
-    filled = "".join(
-        f", count(*) FILTER (_problems = '' AND _filled_{c})" for c in plan.filled_columns
-    )
-    counts = con.execute(
-        f"SELECT count(*) FILTER (_problems <> ''){filled} FROM {tmp.refused}"
-    ).fetchall()[0]
+    if every_row_loaded:
+        # The refused table was skipped: count filled stages on the view, where (every row
+        # being clean) only the stage columns need computing.
+        flags = "".join(f", count(*) FILTER (_filled_{c})" for c in plan.filled_columns)
+        counts = con.execute(f"SELECT 0{flags} FROM {tmp.valid}").fetchall()[0]
+    else:
+        flags = "".join(
+            f", count(*) FILTER (_problems = '' AND _filled_{c})" for c in plan.filled_columns
+        )
+        counts = con.execute(
+            f"SELECT count(*) FILTER (_problems <> ''){flags} FROM {tmp.refused}"
+        ).fetchall()[0]
     refused = int(counts[0])
     version = warehouse.bump_data_version(con) if new or changed else warehouse.data_version
     _failpoint("before_commit")
