@@ -123,9 +123,10 @@ def load_file(
             # and only refused (or stage-filled) rows are kept aside.
             con.execute(f"CREATE TEMP VIEW {tmp.valid} AS {plan.sql}")
             say("validating", _PHASES["validating"][0])
-            try:
+
+            def write(*, dedupe: bool) -> IngestResult:
                 with _watch(con, "writing", say), warehouse.transaction():
-                    result = _write(
+                    done = _write(
                         warehouse,
                         table,
                         staged,
@@ -135,27 +136,18 @@ def load_file(
                         path,
                         digest,
                         started,
-                        dedupe=False,
+                        dedupe=dedupe,
                     )
-                    _log_run(con, result, started_at, "ok", None)
+                    _log_run(con, done, started_at, "ok", None)
+                return done
+
+            try:
+                result = write(dedupe=False)
             except _RepeatedKeys:
                 # Rare: the file repeats keys. Refuse the repeats and write again.
                 _collect_refused(con, plan, tmp)
                 _refuse_repeated_keys(con, table, tmp)
-                with _watch(con, "writing", say), warehouse.transaction():
-                    result = _write(
-                        warehouse,
-                        table,
-                        staged,
-                        plan,
-                        tmp,
-                        run_id,
-                        path,
-                        digest,
-                        started,
-                        dedupe=True,
-                    )
-                    _log_run(con, result, started_at, "ok", None)
+                result = write(dedupe=True)
             say("done", 1.0)
             return result
     except RevteamError:
