@@ -156,3 +156,33 @@ def test_timestamps_with_offsets_convert_to_workspace_zone(tmp_path: Path):
         assert got == [("A1", "2024-01-15 11:00:00"), ("A2", "2024-01-15 10:00:00")]
     finally:
         ws.close()
+
+
+def test_surrounding_spaces_are_trimmed_and_blank_is_missing(ws: Workspace, tmp_path: Path):
+    path = write(
+        tmp_path / "a.csv",
+        'account_id,name,domain,created_at\n" A1 ","  Acme ",acme.com,2024-01-01\n'
+        'A2,"   ",beta.com,2024-01-01\nA3,Gamma,"  ",2024-01-01\n',
+    )
+    ws.ingest.load("accounts", path)
+    assert rows(ws, "SELECT account_id, name, domain FROM accounts ORDER BY 1") == [
+        ("A1", "Acme", "acme.com"),
+        ("A3", "Gamma", None),
+    ]
+    assert reasons_by_line(ws, "accounts") == {3: ["name: required value is missing"]}
+
+
+@pytest.mark.parametrize("with_bad_row", [False, True])
+def test_filled_stages_are_counted_with_and_without_refused_rows(
+    accounts_loaded: Workspace, tmp_path: Path, with_bad_row: bool
+):
+    body = (
+        "P1,a@x.com,email,A1,2024-02-01,,2024-03-01\n"  # mql_at filled
+        "P2,b@x.com,email,A1,2024-02-01,2024-02-02,2024-03-01\n"  # nothing filled
+        "P3,c@x.com,email,A1,2024-02-01,,\n"  # nothing to fill
+    ) + ("P4,d@x.com,email,A9,2024-02-01,,2024-03-01\n" if with_bad_row else "")
+    [res] = accounts_loaded.ingest.load("people", write(tmp_path / "p.csv", PEOPLE_HEADER + body))
+    assert res.quarantined == int(with_bad_row)
+    assert [n for n in res.notes if "filled" in n] == [
+        "mql_at filled from a later stage on 1 row(s) (a later stage implies it)"
+    ]

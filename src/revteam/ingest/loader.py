@@ -322,10 +322,10 @@ def _write(
             [run_id, table.name, source, digest, line, raw, reason],
         )
     if every_row_loaded:
-        # The refused table was skipped: count filled stages on the view, where (every row
-        # being clean) only the stage columns need computing.
-        flags = "".join(f", count(*) FILTER (_filled_{c})" for c in plan.filled_columns)
-        counts = con.execute(f"SELECT 0{flags} FROM {tmp.valid}").fetchall()[0]
+        # The refused table was skipped: every row is clean, so the stages that were filled can
+        # be counted on the source columns alone, without the validation expressions.
+        extra = f", {plan.filled_on_source}" if plan.filled_on_source else ""
+        counts = con.execute(f"SELECT 0{extra} FROM {staged.relation}").fetchall()[0]
     else:
         flags = "".join(
             f", count(*) FILTER (_problems = '' AND _filled_{c})" for c in plan.filled_columns

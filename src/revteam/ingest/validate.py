@@ -51,6 +51,9 @@ class Plan:
     source_of: dict[str, str | None]
     ignored_columns: list[str]
     filled_columns: list[str] = field(default_factory=list)
+    filled_on_source: str = ""
+    """Aggregates over the staged source counting, per filled column, the rows where it will be
+    filled: exact when every row is clean (every present value then reads)."""
 
 
 def _lit(value: str) -> str:
@@ -142,6 +145,20 @@ def build_plan(
     )
     filled, fill_sql = _fill_chain(table)
     plan.filled_columns = filled
+    on_source = {
+        c: (
+            f"({_source_text(src, types[src])} IS NOT NULL)"
+            if (src := plan.source_of[c])
+            else ("TRUE" if c in mapping.defaults else "FALSE")
+        )
+        for c in table.fill_chain
+    }
+    chain = table.fill_chain
+    plan.filled_on_source = ", ".join(
+        f"count(*) FILTER (NOT {on_source[c]} AND "
+        f"({' OR '.join(on_source[later] for later in chain[chain.index(c) + 1 :])}))"
+        for c in filled
+    )
     rules = _rule_reasons(table)
     names = ", ".join(_ident(c) for c in table.column_names)
     plan.sql = f"""
@@ -158,7 +175,18 @@ FROM f"""
 
 
 def _source_text(src: str, src_type: str) -> str:
-    return f"NULLIF(trim({_ident(src)}), '')" if src_type == "VARCHAR" else _ident(src)
+    """A source value with surrounding spaces removed and empty text as NULL.
+
+    ``trim`` copies every string; testing the two ends first lets clean values (nearly all)
+    through untouched, which makes ingest of wide text tables markedly faster.
+    """
+    if src_type != "VARCHAR":
+        return _ident(src)
+    x = _ident(src)
+    return (
+        f"(CASE WHEN prefix({x}, ' ') OR suffix({x}, ' ') THEN NULLIF(trim({x}), '') "
+        f"ELSE NULLIF({x}, '') END)"
+    )
 
 
 def _coerce(
