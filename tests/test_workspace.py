@@ -35,6 +35,27 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert "0.65" not in (tmp_path / "ws" / CONFIG_FILE).read_text()
 
 
+def test_identity_engine_is_set_in_the_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    ws = revteam.init(tmp_path / "ws")
+    assert ws.settings.identity.engine == "duckdb"
+    ws.close()
+    text = (tmp_path / "ws" / CONFIG_FILE).read_text()
+    assert "[identity]" in text and 'engine = "duckdb"' in text  # the written defaults
+    (tmp_path / "ws" / CONFIG_FILE).write_text(
+        '[identity]\nengine = "spark"\nspark_master = "local[4]"\n'
+        'spark_conf = {"spark.driver.memory" = "8g"}\n'
+    )
+    with revteam.open(tmp_path / "ws") as ws:
+        assert ws.settings.identity.spark_master == "local[4]"
+        assert ws.settings.identity.spark_conf == {"spark.driver.memory": "8g"}
+    monkeypatch.setenv("REVTEAM_IDENTITY__ENGINE", "duckdb")
+    with revteam.open(tmp_path / "ws") as ws:
+        assert ws.settings.identity.engine == "duckdb"
+        assert ws.settings.identity.spark_master == "local[4]"  # the file's other values stay
+
+
 def test_open_finds_the_workspace_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     revteam.init(tmp_path / "ws").close()
     monkeypatch.chdir(tmp_path / "ws" / "metrics")
@@ -55,6 +76,8 @@ def test_missing_workspace_says_how_to_make_one(tmp_path: Path):
         ('channel_mapping = {"Google" = "search"}\n', "unknown channels"),
         ("colour = 3\n", "colour"),
         ("gross_margin = \n", "not valid TOML"),
+        ('[identity]\nengine = "hadoop"\n', "identity.engine"),
+        ("[identity]\nspark_cores = 4\n", "identity.spark_cores"),
     ],
 )
 def test_bad_settings_name_the_field(tmp_path: Path, text: str, problem: str):

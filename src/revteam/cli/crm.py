@@ -23,6 +23,11 @@ class System(StrEnum):
     salesforce = "salesforce"
 
 
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(crm_app)
     app.command("resolve")(resolve)
@@ -142,6 +147,10 @@ def resolve(
     review_low: Annotated[
         float, typer.Option(help="Pairs from this probability up to the threshold are listed.")
     ] = 0.2,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(help="Where the linker runs; default: the workspace's [identity] engine."),
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Link people across sources (splink): unified ids, review list, account links."""
@@ -152,6 +161,7 @@ def resolve(
         result = IdentityComponent(ws).run(
             threshold=threshold,
             review_low=review_low,
+            engine=engine.value if engine else None,
             progress=lambda phase, f: bar.update(task, description=phase, completed=f),
         )
     emit(result.rows(), fmt, title="Identity resolution")

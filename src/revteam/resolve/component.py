@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -61,9 +61,11 @@ class ResolveResult:
     threshold: float
     review_low: float
     seconds: float
+    engine: str = "duckdb"
 
     def rows(self) -> list[dict[str, object]]:
         return [
+            {"figure": "engine", "value": self.engine},
             {"figure": "people", "value": self.people},
             {"figure": "pairs compared", "value": self.pairs_compared},
             {"figure": "unified people (clusters)", "value": self.clusters},
@@ -87,10 +89,24 @@ class IdentityComponent:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         review_low: float = DEFAULT_REVIEW_LOW,
+        engine: Literal["duckdb", "spark"] | None = None,
         progress: Progress | None = None,
     ) -> ResolveResult:
-        """Link every person and replace the link tables (one transaction)."""
+        """Link every person and replace the link tables (one transaction).
+
+        ``engine`` overrides the workspace's ``[identity] engine`` setting; ``"spark"`` starts
+        (or joins) a session on ``[identity] spark_master``.
+        """
         started = time.perf_counter()
+        config = self._ws.settings.identity
+        engine = engine or config.engine
+        spark = None
+        if engine == "spark":
+            from revteam.resolve.spark import session
+
+            if progress:
+                progress("starting Spark", 0.01)
+            spark = session(config.spark_master, conf=config.spark_conf)
         wh = self._ws.warehouse
         records = wh.arrow(_RECORDS)
         sources = dict(
@@ -102,6 +118,7 @@ class IdentityComponent:
             threshold=threshold,
             review_low=review_low,
             progress=progress,
+            spark=spark,
         )
         if progress:
             progress("writing", 0.97)
@@ -120,6 +137,7 @@ class IdentityComponent:
             threshold,
             review_low,
             time.perf_counter() - started,
+            engine,
         )
 
     def _write(self, res: Resolution, sources: dict[str, Any], run_id: str) -> int:

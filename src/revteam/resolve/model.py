@@ -1,4 +1,4 @@
-"""Probabilistic record linkage of people with splink 5 on DuckDB.
+"""Probabilistic record linkage of people with splink 5, on DuckDB or on Spark.
 
 :func:`resolve_records` takes one table of person records (any mix of sources) with some of
 the columns ``first_name``, ``last_name``, ``email``, ``company``, ``dob``, ``city`` and links
@@ -16,6 +16,10 @@ References
 ----------
 Fellegi, I. P., & Sunter, A. B. (1969). A theory for record linkage. JASA 64(328), 1183-1210.
 Splink: https://moj-analytical-services.github.io/splink/
+
+The records are cleaned in DuckDB either way; the linker (pairs, training, prediction,
+clusters) runs on DuckDB by default, or on a Spark session for more people than one machine
+compares in good time (:mod:`revteam.resolve.spark`). The model and its settings are the same.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from revteam.exceptions import ResolveError
 from revteam.resolve import normalise as N
@@ -37,6 +42,41 @@ COLUMNS = ("first_name", "last_name", "email", "company", "dob", "city")
 """Identifying columns the model can use; at least two must have values."""
 
 Progress = Callable[[str, float], None]
+
+
+class Engine(Protocol):
+    """Where splink runs: its database API, the records handed to it, and reading results."""
+
+    def api(self) -> Any:
+        """A splink ``DatabaseAPI``."""
+        ...
+
+    def register(self, api: Any, people: pa.Table) -> Any:
+        """The prepared records as the linker's input table."""
+        ...
+
+    def arrow(self, sql: str) -> pa.Table:
+        """Run a query (Spark SQL and DuckDB share what is used here) and fetch it."""
+        ...
+
+
+class _DuckDBEngine:
+    """The embedded default: splink on the in-memory DuckDB that prepared the records."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def api(self) -> Any:
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection=self._con)
+
+    def register(self, api: Any, people: pa.Table) -> Any:
+        return api.register("_people")  # already a table of the connection
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self._con.sql(sql).to_arrow_table()
+
 
 PRIOR_M: dict[str, tuple[float, ...]] = {
     "name_or_swapped": (0.75, 0.05, 0.08, 0.04, 0.04, 0.04),
@@ -177,6 +217,7 @@ def _name_comparison(column: str, other: str | None, *, tf: bool) -> Any:
             cll.CustomLevel(
                 f'"{column}_l" = "{other}_r" OR "{column}_r" = "{other}_l"',
                 label_for_charts=f"{column} swapped with {other}",
+                base_dialect_str="duckdb",  # double quotes: identifiers, on Spark too
             )
         )
     levels += [cll.JaroWinklerLevel(column, t) for t in (0.92, 0.88, 0.7)]
@@ -215,16 +256,18 @@ SWAPPED = "l.first_name = r.last_name AND l.last_name = r.first_name"
 """Blocking rule for records whose first and last names were swapped."""
 
 
-def _rule(rule: tuple[str, ...] | str) -> Any:
+def _rule(rule: tuple[Any, ...] | str) -> Any:
     from splink import block_on
 
     return block_on(*rule) if isinstance(rule, tuple) else rule
 
 
-def _blocking(usable: list[str]) -> list[tuple[str, ...] | str]:
+def _blocking(usable: list[str]) -> list[tuple[Any, ...] | str]:
     """Blocking rules over the usable columns: every true pair should share one of them."""
+    from splink import ColumnExpression
+
     has = set(usable).__contains__
-    rules: list[tuple[str, ...] | str] = []
+    rules: list[tuple[Any, ...] | str] = []
     if has("email"):
         rules.append(("email",))
     if has("first_name") and has("last_name"):
@@ -234,7 +277,8 @@ def _blocking(usable: list[str]) -> list[tuple[str, ...] | str]:
     if has("dob"):
         rules.append(("dob",))
     if has("email") and has("first_name"):
-        rules.append(("first_name", "regexp_extract(email, '^[^@]+')"))
+        # splink writes the extraction in each engine's dialect (Spark needs a group index)
+        rules.append(("first_name", ColumnExpression("email").regex_extract("^[^@]+")))
     if has("first_name") and has("last_name"):
         rules.append(SWAPPED)
     if not rules:
@@ -272,6 +316,7 @@ def resolve_records(
     seed: int = 42,
     em: bool = False,
     progress: Progress | None = None,
+    spark: Any | None = None,
 ) -> Resolution:
     """Link person records; ``records`` needs ``record_id`` and identifying columns.
 
@@ -289,8 +334,11 @@ def resolve_records(
     em
         Also learn the ``m`` values by expectation maximisation, blocked on names and on dates
         of birth; for large data sets with an identifier independent of names.
+    spark
+        A ``SparkSession`` to run the linker on (see :func:`revteam.resolve.spark.session`);
+        ``None`` runs it on an in-memory DuckDB.
     """
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
 
     if "record_id" not in records.column_names:
         raise ResolveError("the records have no record_id column", "Name the id record_id.")
@@ -308,34 +356,59 @@ def resolve_records(
     try:
         say("preparing", 0.05)
         usable = prepare(con, records)
-        n = int(con.execute("SELECT count(*) FROM _people").fetchall()[0][0])
+        people = con.sql("SELECT * FROM _people").to_arrow_table()
+        n = people.num_rows
         if n < 2 or len(usable) < 2:
-            return _trivial(con, n, threshold)
-        db_api = DuckDBAPI(connection=con)
+            return _trivial(people, threshold)
+        engine: Engine
+        if spark is None:
+            engine = _DuckDBEngine(con)
+        else:
+            from revteam.resolve.spark import SparkEngine
+
+            engine = SparkEngine(spark)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # splink warns about untrained levels on tiny data
+            # splink warns about untrained levels on tiny data; pyspark leaves the sockets
+            # of fetched results to the garbage collector (ResourceWarning)
+            warnings.simplefilter("ignore")
+            db_api = engine.api()
             small = n < MIN_LEARN
             settings = _settings(usable, n=n)
-            linker = Linker(db_api.register("_people"), settings, log_level=None)
+            linker = Linker(engine.register(db_api, people), settings, log_level=None)
             say("training", 0.15)
             _train(linker, usable, seed, em=em and not small, small=small)
             say("predicting", 0.6)
             predictions = linker.inference.predict()
             table = predictions.physical_name
-            compared = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+            compared = _count(engine, table)
             say("clustering", 0.8)
             clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
                 predictions, threshold_match_probability=threshold
             )
-        say("collecting", 0.95)
-        return _collect(con, table, clusters.physical_name, n, compared, threshold, review_low)
+            say("collecting", 0.95)
+            result = _collect(
+                engine, table, clusters.physical_name, n, compared, threshold, review_low
+            )
+            linker.table_management.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+        return result
+    except Exception as exc:
+        if spark is not None:
+            from revteam.resolve.spark import failure
+
+            if (error := failure(exc)) is not None:
+                raise error from exc
+        raise
     finally:
         con.close()
         splink_log.setLevel(level)
 
 
+def _count(engine: Engine, table: str) -> int:
+    return int(engine.arrow(f"SELECT count(*) AS n FROM {table}").column(0)[0].as_py())
+
+
 def _collect(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     predictions: str,
     clusters: str,
     n: int,
@@ -343,29 +416,41 @@ def _collect(
     threshold: float,
     review_low: float,
 ) -> Resolution:
-    members = con.sql(f"""
-        SELECT unique_id AS record_id, min(unique_id) OVER w AS unified_id,
-               count(*) OVER w AS cluster_size
-        FROM {clusters} WINDOW w AS (PARTITION BY cluster_id) ORDER BY record_id
-    """).to_arrow_table()
-    pairs = con.sql(f"""
+    members = engine.arrow(f"""
+        SELECT unique_id AS record_id,
+               min(unique_id) OVER (PARTITION BY cluster_id) AS unified_id,
+               count(*) OVER (PARTITION BY cluster_id) AS cluster_size
+        FROM {clusters} ORDER BY record_id
+    """)
+    pairs = engine.arrow(f"""
         SELECT least(unique_id_l, unique_id_r) AS record_id_l,
                greatest(unique_id_l, unique_id_r) AS record_id_r, match_probability
         FROM {predictions} WHERE match_probability >= {review_low}
         ORDER BY match_probability DESC, record_id_l, record_id_r
-    """).to_arrow_table()
-    review = pairs.filter(pa.compute.less(pairs.column("match_probability"), threshold))
+    """)
+    members, pairs = _schema(members, _MEMBERS), _schema(pairs, _PAIRS)
+    review = pairs.filter(pc.less(pairs.column("match_probability"), threshold))
     return Resolution(members, pairs, review, n, compared, threshold)
 
 
-def _trivial(con: duckdb.DuckDBPyConnection, n: int, threshold: float) -> Resolution:
+_MEMBERS = pa.schema(
+    [("record_id", pa.string()), ("unified_id", pa.string()), ("cluster_size", pa.int64())]
+)
+_PAIRS = pa.schema(
+    [("record_id_l", pa.string()), ("record_id_r", pa.string()),
+     ("match_probability", pa.float64())]
+)  # fmt: skip
+"""The result tables' columns, the same whichever engine produced them."""
+
+
+def _schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    return table.select(schema.names).cast(schema)
+
+
+def _trivial(people: pa.Table, threshold: float) -> Resolution:
     """Fewer than two records or usable columns: everyone is their own cluster."""
-    members = con.sql(
-        "SELECT unique_id AS record_id, unique_id AS unified_id, 1 AS cluster_size "
-        "FROM _people ORDER BY 1"
-    ).to_arrow_table()
-    empty = pa.table(
-        {"record_id_l": pa.array([], pa.string()), "record_id_r": pa.array([], pa.string()),
-         "match_probability": pa.array([], pa.float64())}
-    )  # fmt: skip
-    return Resolution(members, empty, empty, n, 0, threshold)
+    ids = pc.sort_indices(people, [("unique_id", "ascending")])
+    uid = people.column("unique_id").take(ids)
+    members = pa.table([uid, uid, pa.array([1] * len(uid), pa.int64())], schema=_MEMBERS)
+    empty = _PAIRS.empty_table()
+    return Resolution(members, empty, empty, people.num_rows, 0, threshold)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from revteam.exceptions import ConfigError
@@ -29,6 +29,25 @@ DEFAULT_WINDOWS: dict[str, int] = {
     "sql_to_opportunity_rate": 90,
 }
 """Conversion windows in days of the cohort metrics of KPIS.md."""
+
+
+class IdentitySettings(BaseModel):
+    """Where identity resolution runs (``[identity]`` in ``revteam.toml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Run the linker on the embedded DuckDB, or on Spark for more people than "
+        "one machine links in good time (needs the spark extra and Java 17).",
+    )
+    spark_master: str = Field(
+        "local[*]", description="Spark master URL when engine is spark: local[N] or a cluster."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra Spark configuration, e.g. {"spark.driver.memory" = "8g"}.',
+    )
 
 
 class Settings(BaseSettings):
@@ -76,6 +95,10 @@ class Settings(BaseSettings):
     channel_mapping: dict[str, str] = Field(
         default_factory=dict,
         description="Source channel / lead-source values onto canonical channels.",
+    )
+
+    identity: IdentitySettings = Field(
+        default_factory=IdentitySettings, description="Identity resolution engine."
     )
 
     @field_validator("timezone")
@@ -152,7 +175,9 @@ def write_settings(root: Path, overrides: dict[str, Any]) -> Settings:
     _validated(overrides, path)
     # Write the defaults and the overrides, not whatever REVTEAM_* happens to say right now.
     fields = Settings.model_fields
-    data = {k: f.get_default(call_default_factory=True) for k, f in fields.items()} | overrides
+    defaults = {k: f.get_default(call_default_factory=True) for k, f in fields.items()}
+    data = {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in defaults.items()}
+    data |= overrides
     lines = ["# revteam workspace settings. REVTEAM_<FIELD> environment variables override them.\n"]
     path.write_text("".join(lines) + tomli_w.dumps(data), encoding="utf-8")
     return load_settings(root)
