@@ -32,6 +32,8 @@ class FakeHubSpot:
             "companies": [],
             "deals": [],
         }
+        self.archived: dict[str, list[dict[str, Any]]] = {k: [] for k in self.objects}
+        """Deleted records, listed only with ``archived=true``."""
         self.owners: list[dict[str, Any]] = []
         self.stages: list[dict[str, Any]] = []
         self.associations: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -74,7 +76,8 @@ class FakeHubSpot:
         if m := re.fullmatch(r"/crm/v3/objects/(\w+)/search", path):
             return _json(self._search(m.group(1), body or {}))
         if m := re.fullmatch(r"/crm/v3/objects/(\w+)", path):
-            return _json(self._page(self.objects[m.group(1)], args.get("after")))
+            store = self.archived if args.get("archived", "").lower() == "true" else self.objects
+            return _json(self._page(store[m.group(1)], args.get("after")))
         if m := re.fullmatch(r"/crm/v4/associations/(\w+)/(\w+)/batch/read", path):
             pairs = self.associations.get((m.group(1), m.group(2)), [])
             ids = [i["id"] for i in (body or {}).get("inputs", [])]

@@ -66,3 +66,44 @@ def test_the_fixture_list_in_the_docs_names_every_seed():
     text = DOCS.read_text(encoding="utf-8")
     missing = [p.name for s in SETS.values() for p in sorted(s.glob("*.csv")) if p.name not in text]
     assert missing == []
+
+
+def test_records_deleted_in_hubspot_leave_the_warehouse(ws: Workspace, tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    crm(ws).load("hubspot", _main("hubspot"))
+
+    def ids(table: str, key: str) -> set[str]:
+        return {r[0] for r in ws.warehouse.con.execute(f"SELECT {key} FROM {table}").fetchall()}
+
+    people, accounts = ids("people", "person_id"), ids("accounts", "account_id")
+    assert people and accounts
+
+    def flag(name: str, column: str, gone: str) -> Path:
+        """A later export of the same table in which one record is deleted."""
+        text = dict.fromkeys(("id", column), pa.string())
+        options = pacsv.ConvertOptions(column_types=text, strings_can_be_null=False)
+        table = pacsv.read_csv(SETS["hubspot"] / name, convert_options=options)
+        flags = [
+            "true" if i == gone else f
+            for i, f in zip(table["id"].to_pylist(), table[column].to_pylist(), strict=True)
+        ]
+        out = tmp_path / name
+        i = table.column_names.index(column)
+        pacsv.write_csv(table.set_column(i, column, pa.array(flags)), out)
+        return out
+
+    person, account = sorted(people)[0], sorted(accounts)[0]
+    version = ws.data_version
+    changed = [
+        flag("contact_data.csv", "_fivetran_deleted", person),
+        flag("company_data.csv", "is_deleted", account),
+    ]
+    result = crm(ws).load("hubspot", changed)
+    assert result.removed == {"people": 1, "accounts": 1}
+    assert ids("people", "person_id") == people - {person}
+    assert ids("accounts", "account_id") == accounts - {account}
+    assert ws.data_version > version
+    again = crm(ws).load("hubspot", changed)  # the same export again: nothing more to remove
+    assert again.removed == {}

@@ -165,6 +165,35 @@ def test_next_sync_asks_only_for_what_changed(ws: Workspace, hubspot):
     assert len(rows(ws, "people")) == 6  # the mirror keeps the contacts not fetched again
 
 
+def test_records_deleted_in_hubspot_leave_the_warehouse(ws: Workspace, hubspot):
+    server, fake = hubspot
+    _sync(ws, server)
+    assert len(rows(ws, "opportunities")) == 1 and len(rows(ws, "opportunity_stages")) == 2
+    version = ws.data_version
+    fake.requests.clear()
+    # archived since the last sync: gone from search, listed with archived=true
+    gone = fake.objects["contacts"].pop(2) | {"archived": True,
+                                              "archivedAt": "2025-03-05T00:00:00Z"}  # fmt: skip
+    fake.archived["contacts"] = [
+        gone,
+        # archived long before the last sync (and never loaded): not fetched as new
+        hs_record("99", "2024-01-01T00:00:00Z") | {"archived": True,
+                                                   "archivedAt": "2024-06-01T00:00:00Z"},
+    ]  # fmt: skip
+    fake.archived["deals"] = [
+        fake.objects["deals"].pop() | {"archived": True, "archivedAt": "2025-03-05T00:00:00Z"}
+    ]
+    result, _ = _sync(ws, server)
+    assert result.fetched["contact"] == 2  # the newest (searched with >=) and the deleted one
+    assert result.load.removed == {"people": 1, "opportunities": 1, "opportunity_stages": 2}
+    assert ("102",) not in rows(ws, "people", ("person_id",))
+    assert len(rows(ws, "people")) == 4
+    assert rows(ws, "opportunities") == [] and rows(ws, "opportunity_stages") == []
+    assert ws.data_version > version
+    # an incremental sync searches; its only list call is the one for archived records
+    assert ("GET", "/crm/v3/objects/contacts") in [(m, p) for m, p, _ in fake.requests]
+
+
 def test_rate_limits_are_waited_out(ws: Workspace, hubspot):
     server, fake = hubspot
     limit = {

@@ -220,3 +220,65 @@ def test_missing_credentials_name_the_variables(ws: Workspace, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(CrmConfigError, match="SALESFORCE_SESSION_ID"):
         crm(ws).sync_salesforce()
+
+
+def test_deleted_records_leave_the_warehouse_on_the_next_sync(ws: Workspace, salesforce):
+    server, fake, session = salesforce
+    _sync(ws, server, session)
+    assert len(rows(ws, "opportunity_stages", ("stage",))) == 2
+    version = ws.data_version
+    # queryAll returns what was deleted since, flagged IsDeleted
+    fake.records["Lead"][2] |= {"IsDeleted": True, "SystemModstamp": _stamp(26)}
+    fake.records["Opportunity"][0] |= {"IsDeleted": True, "SystemModstamp": _stamp(26)}
+    result, _ = _sync(ws, server, session)
+    assert result.load.removed == {"people": 1, "opportunities": 1, "opportunity_stages": 2}
+    assert ("00Q2",) not in rows(ws, "people", ("person_id",))
+    assert len(rows(ws, "people", ("person_id",))) == 4
+    assert rows(ws, "opportunities", ("opportunity_id",)) == []
+    assert rows(ws, "opportunity_stages", ("stage",)) == []  # a deal's history goes with it
+    assert ws.data_version > version
+    assert any("1 row(s) removed" in n for n in result.load.notes)
+    # the next sync sees the deleted records again (>= the mark): nothing left to remove
+    version = ws.data_version
+    again, _ = _sync(ws, server, session)
+    assert again.load.removed == {} and ws.data_version == version
+
+
+def test_a_converted_lead_is_its_contact_from_then_on(ws: Workspace, salesforce):
+    server, fake, session = salesforce
+    _sync(ws, server, session)
+    fake.records["Contact"] = [
+        {
+            "Id": "003A",
+            "Email": "l3@acme.com",
+            "LastName": "L3",
+            "AccountId": "001A",
+            "CreatedDate": _stamp(27),
+            "IsDeleted": False,
+            "SystemModstamp": _stamp(27),
+        }
+    ]
+    fake.records["Lead"][3] |= {
+        "IsConverted": True,
+        "ConvertedDate": "2025-01-27",
+        "ConvertedContactId": "003A",
+        "ConvertedAccountId": "001A",
+        "SystemModstamp": _stamp(27),
+    }
+    result, _ = _sync(ws, server, session)
+    assert result.load.removed == {"people": 1}
+    people = dict(rows(ws, "people", ("person_id", "created_at")))
+    assert "00Q3" not in people and "003A" in people  # one person, not two
+    assert people["003A"] == dt.datetime(2025, 1, 5, 10)  # created as the lead was
+
+
+def test_removal_spares_rows_another_source_loaded(ws: Workspace, salesforce, tmp_path: Path):
+    server, fake, session = salesforce
+    _sync(ws, server, session)
+    # the same id, loaded since from a plain file: that row is not Salesforce's any more
+    (tmp_path / "people.csv").write_text("person_id,email,created_at\n00Q2,x@acme.com,2025-01-01\n")
+    ws.ingest.load("people", tmp_path / "people.csv")
+    fake.records["Lead"][2] |= {"IsDeleted": True, "SystemModstamp": _stamp(26)}
+    result, _ = _sync(ws, server, session)
+    assert result.load.removed == {}
+    assert ("00Q2", "x@acme.com") in rows(ws, "people", ("person_id", "email"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from revteam.crm.mapping import UnmappedValue
 from revteam.crm.translation import Translation
 from revteam.ingest import IngestResult, load_file
 from revteam.ingest import Mapping as IngestMapping
+from revteam.model import TABLES
 from revteam.storage import QUARANTINE_TABLE
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class CrmLoadResult:
     extra_fields: int
     notes: tuple[str, ...]
     unmapped: tuple[UnmappedValue, ...]
+    removed: dict[str, int] = field(default_factory=dict)
+    """Rows removed per canonical table: records the source deleted or merged away."""
 
     @property
     def loaded(self) -> int:
@@ -72,6 +75,7 @@ class CrmLoadResult:
                 "updated": r.updated,
                 "unchanged": r.unchanged,
                 "quarantined": r.quarantined,
+                "removed": self.removed.get(r.table, 0),
                 "seconds": round(r.seconds, 2),
             }
             for r in self.results
@@ -105,15 +109,54 @@ def load_translation(
         _forget_fixed(ws, result)
         results.append(result)
     extras = _write_extras(ws, tr, folder)
+    removed, removal_notes = _remove(ws, tr)
     notes = [n for r in results for n in r.notes if not _lineage_note(n)]
     return CrmLoadResult(
         tr.system,
         tr.shape,
         tuple(results),
         extras,
-        tuple(tr.notes + notes),
+        tuple(tr.notes + notes + removal_notes),
         tuple(tr.unmapped),
+        removed,
     )
+
+
+_CHILDREN = {"opportunities": ("opportunity_stages", "opportunity_id")}
+"""Rows that only describe their parent (a deal's stage history) go with it."""
+
+
+def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
+    """Remove rows of records the source deleted or merged away (one transaction).
+
+    Only rows this system loaded are touched (their ``_source`` is its staging folder), so an
+    id that another source happens to use survives. Removing nothing changes nothing: a
+    re-load of the same files leaves the data version alone.
+    """
+    wanted = [(part, tr.con.sql(part.sql).to_arrow_table()) for part in tr.removals]
+    wanted = [(part, keys) for part, keys in wanted if keys.num_rows]
+    if not wanted:
+        return {}, []
+    mine = f"replace(_source, '\\', '/') LIKE '%crm/staged/{tr.system}-%'"
+    removed: dict[str, int] = {}
+    notes = []
+    with ws.warehouse.transaction() as con:
+        for part, keys in wanted:
+            con.register("_gone", keys.rename_columns(["key"]))
+            targets = [(part.table, TABLES[part.table].key[0])]
+            if child := _CHILDREN.get(part.table):
+                targets.insert(0, child)
+            for table, column in targets:
+                n = con.execute(
+                    f"DELETE FROM {table} WHERE {column} IN (SELECT key FROM _gone) AND {mine}"
+                ).fetchall()
+                if count := int(n[0][0]) if n else 0:
+                    removed[table] = removed.get(table, 0) + count
+                    notes.append(f"{table}: {count} row(s) removed ({part.label})")
+            con.unregister("_gone")
+        if removed:
+            ws.warehouse.bump_data_version(con)
+    return removed, notes
 
 
 def _forget_fixed(ws: Workspace, result: IngestResult) -> None:

@@ -120,6 +120,9 @@ class Translation:
     parts: list[Part] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
     """Queries giving (object, record_id, canonical_table, fields, source) for kept-aside fields."""
+    removals: list[Part] = field(default_factory=list)
+    """Queries giving the ``key`` of records the source deleted or merged away: rows of that
+    canonical table (single-column key) to remove once this translation has loaded."""
     notes: list[str] = field(default_factory=list)
     unmapped: list[UnmappedValue] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)

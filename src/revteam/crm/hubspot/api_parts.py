@@ -52,6 +52,14 @@ def accounts(tr: Translation) -> None:
     tr.parts.append(
         Part("accounts", "SELECT * EXCLUDE (_deleted) FROM _hs_company WHERE NOT _deleted", "")
     )
+    tr.removals.append(
+        Part(
+            "accounts",
+            "SELECT account_id AS key FROM _hs_company WHERE _deleted EXCEPT "
+            "SELECT account_id FROM _hs_company WHERE NOT _deleted",
+            "deleted companies",
+        )
+    )
 
 
 def people(tr: Translation) -> None:
@@ -90,6 +98,15 @@ def people(tr: Translation) -> None:
             "contacts",
         )
     )
+    tr.removals.append(
+        Part(
+            "people",
+            f"""SELECT person_id AS key FROM _hs_contact WHERE _deleted
+                UNION SELECT id FROM _hs_merged WHERE id IS NOT NULL
+                EXCEPT SELECT c.person_id FROM _hs_contact c WHERE {live}""",
+            "deleted or merged contacts",
+        )
+    )
 
 
 def deals(tr: Translation) -> None:
@@ -121,6 +138,15 @@ def deals(tr: Translation) -> None:
         WHERE NOT d._deleted AND d.opportunity_id NOT IN
             (SELECT merged_deal_id FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL)"""
     tr.parts.append(Part("opportunities", deal_outcome(inner), "deals"))
+    tr.removals.append(
+        Part(
+            "opportunities",
+            f"""SELECT opportunity_id AS key FROM _hs_deal WHERE _deleted
+                UNION SELECT merged_deal_id FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL
+                EXCEPT SELECT opportunity_id FROM ({inner})""",
+            "deleted or merged deals",
+        )
+    )
     if n := _count(tr, "SELECT 1 FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL"):
         tr.notes.append(f"{n} deal(s) merged into another deal skipped")
     _unmapped_stages(tr)

@@ -174,10 +174,13 @@ class HubSpotConnector:
             props = self.properties[kind]
             if kind == "deals":
                 props = (*props, *(f"hs_date_entered_{s}" for s in stages))
-            rows = self._objects(kind, props, marks.get(OBJECT_FILE[kind]))
+            mark = marks.get(OBJECT_FILE[kind])
+            rows = self._objects(kind, props, mark)
             batch.records[OBJECT_FILE[kind]] = [_flat(r) for r in rows]
             if rows:
                 batch.marks[OBJECT_FILE[kind]] = max(_modified(r, kind) for r in rows)
+            if mark is not None:  # what was deleted since: its rows leave the warehouse
+                batch.records[OBJECT_FILE[kind]] += [_flat(r) for r in self._archived(kind, mark)]
         deals = [r["id"] for r in batch.records.get("deal", [])]
         for to, name, column in (("companies", "deal_company", "company_id"),
                                  ("contacts", "deal_contact", "contact_id")):  # fmt: skip
@@ -238,6 +241,22 @@ class HubSpotConnector:
             if not after:
                 return list(found.values())
             mark = max(_modified(r, kind) for r in found.values())  # restart past the limit
+
+    def _archived(self, kind: str, mark: str) -> list[dict[str, Any]]:
+        """Records archived (deleted) at or after ``mark``; search never returns them.
+
+        HubSpot keeps archived records for 90 days, so the list stays short.
+        """
+        api = getattr(self.client.crm, kind)
+        rows = self._pages(
+            f"GET /crm/v3/objects/{kind}?archived=true",
+            lambda after: api.basic_api.get_page(
+                limit=PAGE, after=after, archived=True, _preload_content=False
+            ),
+        )
+        return [
+            r for r in rows if int(_modified({"updatedAt": r.get("archivedAt")}, kind)) >= int(mark)
+        ]
 
     def _associations(self, deals: list[str], to: str, column: str) -> list[Record]:
         api = self.client.crm.associations.v4.batch_api

@@ -173,6 +173,19 @@ def _people(tr: Translation) -> None:
             "leads and contacts",
         )
     )
+    # A converted lead is its contact now: a row loaded under the lead's id before the
+    # conversion would count the person twice, so it goes, like deleted leads and contacts.
+    tr.removals.append(
+        Part(
+            "people",
+            f"""SELECT id AS key FROM _sf_contact WHERE _deleted
+                UNION SELECT id FROM _sf_lead WHERE _deleted
+                UNION SELECT id FROM _sf_lead
+                      WHERE lower(is_converted) IN {TRUE} AND converted_contact_id IS NOT NULL
+                EXCEPT SELECT person_id FROM _sf_person_src""",
+            "deleted leads and contacts, converted leads",
+        )
+    )
     merged = P.rows(
         tr.con,
         "SELECT count(*) FROM _sf_lead WHERE NOT _deleted AND converted_contact_id IS NOT NULL "

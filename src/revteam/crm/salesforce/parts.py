@@ -68,6 +68,14 @@ def opportunities(tr: Translation) -> None:
     untyped = _count(tr, "SELECT 1 FROM _sf_opportunity WHERE NOT _deleted AND type IS NULL")
     _note(tr, untyped, "opportunity(ies) without a Type loaded as new_business")
     tr.parts.append(Part("opportunities", "SELECT * FROM _sf_opps", "opportunities"))
+    tr.removals.append(
+        Part(
+            "opportunities",
+            "SELECT id AS key FROM _sf_opportunity WHERE _deleted "
+            "EXCEPT SELECT opportunity_id FROM _sf_opps",
+            "deleted opportunities",
+        )
+    )
 
 
 def accounts(tr: Translation) -> None:
@@ -82,6 +90,14 @@ def accounts(tr: Translation) -> None:
             "accounts",
         )
     )
+    tr.removals.append(
+        Part(
+            "accounts",
+            "SELECT account_id AS key FROM _sf_account WHERE _deleted "
+            "EXCEPT SELECT account_id FROM _sf_account WHERE NOT _deleted",
+            "deleted accounts",
+        )
+    )
 
 
 def campaigns(tr: Translation) -> None:
@@ -92,6 +108,14 @@ def campaigns(tr: Translation) -> None:
             f"parent_id, start_date, end_date, budget, {_LINEAGE} "
             "FROM _sf_campaign WHERE NOT _deleted",
             "campaigns",
+        )
+    )
+    tr.removals.append(
+        Part(
+            "campaigns",
+            "SELECT campaign_id AS key FROM _sf_campaign WHERE _deleted "
+            "EXCEPT SELECT campaign_id FROM _sf_campaign WHERE NOT _deleted",
+            "deleted campaigns",
         )
     )
 
