@@ -23,11 +23,15 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from revteam.exceptions import ResolveError
+
+_LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+"""Quiet driver logging for local sessions: Spark's INFO lines would bury revteam's output."""
 
 INSTALL = "Install the Spark extra: pip install 'revteam[spark]' (needs Java 17)."
 
@@ -81,7 +85,8 @@ def session(
             {
                 "spark.driver.memory": _local_memory(),
                 # a JVM out of memory hangs pyspark; exiting lets the run fail with a message
-                "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
+                "spark.driver.extraJavaOptions": f"-XX:+ExitOnOutOfMemoryError "
+                f"-Dlog4j2.configurationFile={_LOG_CONFIG.as_uri()}",
             }
             if local
             else {}
