@@ -116,7 +116,7 @@ def test_first_sync_pages_through_everything_and_loads_it(ws: Workspace, hubspot
     assert waits == []
     assert result.fetched["contact"] == 5 and result.fetched["owner"] == 2
     gets = [p for m, p, _ in fake.requests if p == "/crm/v3/objects/contacts"]
-    assert len(gets) == 3  # 5 contacts in pages of 2
+    assert len(gets) == 3 + 1  # 5 contacts in pages of 2, and the (empty) list of archived ones
     assert rows(ws, "people", ("person_id", "account_id", "channel"))[0] == (
         "100",
         "11",
@@ -192,6 +192,17 @@ def test_records_deleted_in_hubspot_leave_the_warehouse(ws: Workspace, hubspot):
     assert ws.data_version > version
     # an incremental sync searches; its only list call is the one for archived records
     assert ("GET", "/crm/v3/objects/contacts") in [(m, p) for m, p, _ in fake.requests]
+
+
+def test_a_full_sync_removes_what_was_deleted_since(ws: Workspace, hubspot):
+    server, fake = hubspot
+    _sync(ws, server)
+    gone = fake.objects["contacts"].pop(0) | {"archived": True,
+                                              "archivedAt": "2025-03-05T00:00:00Z"}  # fmt: skip
+    fake.archived["contacts"] = [gone]
+    result, _ = _sync(ws, server, full=True)
+    assert result.load.removed == {"people": 1}
+    assert [r[0] for r in rows(ws, "people", ("person_id",))] == ["101", "102", "103", "104"]
 
 
 def test_rate_limits_are_waited_out(ws: Workspace, hubspot):

@@ -179,8 +179,8 @@ class HubSpotConnector:
             batch.records[OBJECT_FILE[kind]] = [_flat(r) for r in rows]
             if rows:
                 batch.marks[OBJECT_FILE[kind]] = max(_modified(r, kind) for r in rows)
-            if mark is not None:  # what was deleted since: its rows leave the warehouse
-                batch.records[OBJECT_FILE[kind]] += [_flat(r) for r in self._archived(kind, mark)]
+            # deleted since the mark (or still listed, on a full sync): their rows leave
+            batch.records[OBJECT_FILE[kind]] += [_flat(r) for r in self._archived(kind, mark)]
         deals = [r["id"] for r in batch.records.get("deal", [])]
         for to, name, column in (("companies", "deal_company", "company_id"),
                                  ("contacts", "deal_contact", "contact_id")):  # fmt: skip
@@ -242,10 +242,12 @@ class HubSpotConnector:
                 return list(found.values())
             mark = max(_modified(r, kind) for r in found.values())  # restart past the limit
 
-    def _archived(self, kind: str, mark: str) -> list[dict[str, Any]]:
-        """Records archived (deleted) at or after ``mark``; search never returns them.
+    def _archived(self, kind: str, mark: str | None) -> list[dict[str, Any]]:
+        """Records archived (deleted) at or after ``mark`` (all, without one).
 
-        HubSpot keeps archived records for 90 days, so the list stays short.
+        Search never returns them, and a full sync lists only live records, which would leave
+        rows of records deleted since the last sync in place. HubSpot keeps archived records
+        for 90 days, so the list stays short.
         """
         api = getattr(self.client.crm, kind)
         rows = self._pages(
@@ -254,6 +256,8 @@ class HubSpotConnector:
                 limit=PAGE, after=after, archived=True, _preload_content=False
             ),
         )
+        if mark is None:
+            return rows
         return [
             r for r in rows if int(_modified({"updatedAt": r.get("archivedAt")}, kind)) >= int(mark)
         ]
