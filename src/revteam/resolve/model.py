@@ -51,8 +51,8 @@ class Engine(Protocol):
         """A splink ``DatabaseAPI``."""
         ...
 
-    def register(self, api: Any, people: pa.Table) -> Any:
-        """The prepared records as the linker's input table."""
+    def register(self, api: Any, con: duckdb.DuckDBPyConnection) -> Any:
+        """The prepared records (``_people`` of ``con``) as the linker's input table."""
         ...
 
     def arrow(self, sql: str) -> pa.Table:
@@ -71,8 +71,8 @@ class _DuckDBEngine:
 
         return DuckDBAPI(connection=self._con)
 
-    def register(self, api: Any, people: pa.Table) -> Any:
-        return api.register("_people")  # already a table of the connection
+    def register(self, api: Any, con: duckdb.DuckDBPyConnection) -> Any:
+        return api.register("_people")  # already a table of this connection
 
     def arrow(self, sql: str) -> pa.Table:
         return self._con.sql(sql).to_arrow_table()
@@ -131,19 +131,14 @@ def prepare(con: duckdb.DuckDBPyConnection, records: pa.Table) -> list[str]:
         "dob": "NULLIF(trim(CAST(dob AS VARCHAR)), '')",
         "city": N.name_sql("city"),
     }
-    cols = ", ".join(f"{exprs[c]} AS {c}" for c in COLUMNS if c in have)
-    con.execute(
-        f"CREATE OR REPLACE TABLE _people AS SELECT CAST(record_id AS VARCHAR) AS unique_id, "
-        f"{cols} FROM _raw_people"
-    )
+    present = [c for c in COLUMNS if c in have]
+    cols = ["CAST(record_id AS VARCHAR) AS unique_id", *(f"{exprs[c]} AS {c}" for c in present)]
+    con.execute(f"CREATE OR REPLACE TABLE _people AS SELECT {', '.join(cols)} FROM _raw_people")
     con.unregister("_raw_people")
-    usable = []
-    for c in COLUMNS:
-        if c in have:
-            n = con.execute(f"SELECT count({c}) FROM _people").fetchall()[0][0]
-            if n:
-                usable.append(c)
-    return usable
+    counts = con.execute(
+        f"SELECT {', '.join(['0', *(f'count({c})' for c in present)])} FROM _people"
+    ).fetchall()[0][1:]
+    return [c for c, n in zip(present, counts, strict=True) if n]
 
 
 def _settings(usable: list[str], *, n: int) -> Any:
@@ -356,10 +351,9 @@ def resolve_records(
     try:
         say("preparing", 0.05)
         usable = prepare(con, records)
-        people = con.sql("SELECT * FROM _people").to_arrow_table()
-        n = people.num_rows
+        n = int(con.execute("SELECT count(*) FROM _people").fetchall()[0][0])
         if n < 2 or len(usable) < 2:
-            return _trivial(people, threshold)
+            return _trivial(con.sql("SELECT unique_id FROM _people").to_arrow_table(), threshold)
         engine: Engine
         if spark is None:
             engine = _DuckDBEngine(con)
@@ -374,7 +368,7 @@ def resolve_records(
             db_api = engine.api()
             small = n < MIN_LEARN
             settings = _settings(usable, n=n)
-            linker = Linker(engine.register(db_api, people), settings, log_level=None)
+            linker = Linker(engine.register(db_api, con), settings, log_level=None)
             say("training", 0.15)
             _train(linker, usable, seed, em=em and not small, small=small)
             say("predicting", 0.6)

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from revteam.exceptions import ResolveError
@@ -179,8 +180,8 @@ class SparkEngine:
             ) from exc
         return api
 
-    def register(self, api: Any, people: pa.Table) -> Any:
-        return api.register(people)
+    def register(self, api: Any, con: duckdb.DuckDBPyConnection) -> Any:
+        return api.register(con.sql("SELECT * FROM _people").to_arrow_table())
 
     def arrow(self, sql: str) -> pa.Table:
         with quiet():
