@@ -122,8 +122,17 @@ def load_translation(
     )
 
 
-_CHILDREN = {"opportunities": ("opportunity_stages", "opportunity_id")}
-"""Rows that only describe their parent (a deal's stage history) go with it."""
+def _children(table: str) -> list[tuple[str, str]]:
+    """(table, column) pairs whose key refers to ``table``: those rows go with its rows.
+
+    Such a row only describes a row of ``table`` (a deal's stage history, a campaign's costs).
+    """
+    return [
+        (child.name, c)
+        for child in TABLES.values()
+        for c in child.key
+        if (ref := child.column(c).references) is not None and ref.table == table
+    ]
 
 
 def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
@@ -143,9 +152,7 @@ def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
     with ws.warehouse.transaction() as con:
         for part, keys in wanted:
             con.register("_gone", keys.rename_columns(["key"]))
-            targets = [(part.table, TABLES[part.table].key[0])]
-            if child := _CHILDREN.get(part.table):
-                targets.insert(0, child)
+            targets = [*_children(part.table), (part.table, TABLES[part.table].key[0])]
             for table, column in targets:
                 n = con.execute(
                     f"DELETE FROM {table} WHERE {column} IN (SELECT key FROM _gone) AND {mine}"
