@@ -194,6 +194,36 @@ def test_records_deleted_in_hubspot_leave_the_warehouse(ws: Workspace, hubspot):
     assert ("GET", "/crm/v3/objects/contacts") in [(m, p) for m, p, _ in fake.requests]
 
 
+def test_rows_pointing_at_a_deleted_record_are_detached_or_go_with_it(ws: Workspace, hubspot):
+    server, fake = hubspot
+    _sync(ws, server)
+    extra = ws.warehouse.con.execute(
+        "SELECT count(*) FROM crm_extra_fields WHERE canonical_table = 'accounts' "
+        "AND record_id = '11'"
+    ).fetchall()
+    assert extra == [(1,)]
+    company = fake.objects["companies"].pop(0) | {"archived": True,
+                                                  "archivedAt": "2025-03-05T00:00:00Z"}  # fmt: skip
+    fake.archived["companies"] = [company]
+    result, _ = _sync(ws, server)
+    # the deal cannot exist without its company (account_id is required): it goes, with its
+    # stage history; the contacts stay, no longer pointing at the company
+    assert result.load.removed == {"accounts": 1, "opportunities": 1, "opportunity_stages": 2}
+    assert rows(ws, "accounts", ("account_id",)) == [("12",)]
+    assert rows(ws, "people", ("person_id", "account_id")) == [
+        (str(100 + i), None) for i in range(5)
+    ]
+    assert result.load.quarantined == 0 and ws.ingest.quarantine().num_rows == 0
+    summary = {r["table"]: r["removed"] for r in result.load.rows()}
+    assert summary["opportunities"] == 1 and summary["opportunity_stages"] == 2
+    assert ws.warehouse.con.execute(
+        "SELECT count(*) FROM crm_extra_fields WHERE canonical_table = 'accounts' "
+        "AND record_id = '11'"
+    ).fetchall() == [(0,)]
+    again, _ = _sync(ws, server)  # the mirror still holds them: nothing refused, nothing more
+    assert again.load.removed == {} and again.load.quarantined == 0
+
+
 def test_a_full_sync_removes_what_was_deleted_since(ws: Workspace, hubspot):
     server, fake = hubspot
     _sync(ws, server)

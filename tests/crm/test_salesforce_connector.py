@@ -242,6 +242,9 @@ def test_deleted_records_leave_the_warehouse_on_the_next_sync(ws: Workspace, sal
     version = ws.data_version
     again, _ = _sync(ws, server, session)
     assert again.load.removed == {} and ws.data_version == version
+    # the deleted deal's history is still in the mirror: not loaded, and not refused either
+    assert again.load.quarantined == 0 and ws.ingest.quarantine().num_rows == 0
+    assert any("opportunity_stages: 2 row(s) of removed records" in n for n in again.load.notes)
 
 
 def test_a_converted_lead_is_its_contact_from_then_on(ws: Workspace, salesforce):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from revteam.crm import _private as P
 from revteam.crm.mapping import UnmappedValue
-from revteam.crm.translation import Translation
+from revteam.crm.translation import Translation, dependents_of
 from revteam.ingest import IngestResult, load_file
 from revteam.ingest import Mapping as IngestMapping
 from revteam.model import TABLES
@@ -79,7 +79,12 @@ class CrmLoadResult:
                 "seconds": round(r.seconds, 2),
             }
             for r in self.results
-        ]
+        ] + [
+            {"table": t, "read": 0, "inserted": 0, "updated": 0, "unchanged": 0,
+             "quarantined": 0, "removed": n, "seconds": 0.0}
+            for t, n in self.removed.items()
+            if t not in {r.table for r in self.results}
+        ]  # fmt: skip
 
 
 def staging_folder(ws: Workspace, tr: Translation) -> Path:
@@ -122,44 +127,53 @@ def load_translation(
     )
 
 
-def _children(table: str) -> list[tuple[str, str]]:
-    """(table, column) pairs whose key refers to ``table``: those rows go with its rows.
-
-    Such a row only describes a row of ``table`` (a deal's stage history, a campaign's costs).
-    """
+def _owned_by(table: str) -> list[tuple[str, str]]:
+    """(child table, column) whose rows go with a removed row of ``table``."""
     return [
-        (child.name, c)
-        for child in TABLES.values()
-        for c in child.key
-        if (ref := child.column(c).references) is not None and ref.table == table
+        (child, column)
+        for child in TABLES
+        for parent, column, owned in dependents_of(child)
+        if parent == table and owned
     ]
 
 
 def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
     """Remove rows of records the source deleted or merged away (one transaction).
 
-    Only rows this system loaded are touched (their ``_source`` is its staging folder), so an
-    id that another source happens to use survives. Removing nothing changes nothing: a
-    re-load of the same files leaves the data version alone.
+    The keys are the translation's :attr:`~Translation.gone`; rows owned by a removed row go
+    with it, and so do the record's kept-aside fields. Only rows this system loaded are
+    touched (their ``_source`` is its staging folder), so an id that another source happens
+    to use survives. Removing nothing changes nothing: a re-load of the same files leaves the
+    data version alone.
     """
-    wanted = [(part, tr.con.sql(part.sql).to_arrow_table()) for part in tr.removals]
-    wanted = [(part, keys) for part, keys in wanted if keys.num_rows]
+    wanted = {
+        t: tr.con.sql(f"SELECT key FROM {name}").to_arrow_table() for t, name in tr.gone.items()
+    }
+    wanted = {t: keys for t, keys in wanted.items() if keys.num_rows}
     if not wanted:
         return {}, []
     mine = f"replace(_source, '\\', '/') LIKE '%crm/staged/{tr.system}-%'"
     removed: dict[str, int] = {}
     notes = []
     with ws.warehouse.transaction() as con:
-        for part, keys in wanted:
-            con.register("_gone", keys.rename_columns(["key"]))
-            targets = [*_children(part.table), (part.table, TABLES[part.table].key[0])]
-            for table, column in targets:
+        con.execute(EXTRA_DDL)
+        for table, keys in wanted.items():
+            con.register("_gone", keys)
+            label = (
+                ", ".join(p.label for p in tr.removals if p.table == table) or "went with others"
+            )
+            for target, column in [*_owned_by(table), (table, TABLES[table].key[0])]:
                 n = con.execute(
-                    f"DELETE FROM {table} WHERE {column} IN (SELECT key FROM _gone) AND {mine}"
+                    f"DELETE FROM {target} WHERE {column} IN (SELECT key FROM _gone) AND {mine}"
                 ).fetchall()
                 if count := int(n[0][0]) if n else 0:
-                    removed[table] = removed.get(table, 0) + count
-                    notes.append(f"{table}: {count} row(s) removed ({part.label})")
+                    removed[target] = removed.get(target, 0) + count
+                    notes.append(f"{target}: {count} row(s) removed ({label})")
+            con.execute(
+                f"DELETE FROM {EXTRA_TABLE} WHERE system = ? AND canonical_table = ? "
+                "AND record_id IN (SELECT key FROM _gone)",
+                [tr.system, table],
+            )
             con.unregister("_gone")
         if removed:
             ws.warehouse.bump_data_version(con)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from revteam.crm import _private as P
 from revteam.crm.loading import CrmLoadResult, Progress, load_translation
@@ -207,8 +206,3 @@ def _text(value: Any) -> str | None:
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)
     return str(value)
-
-
-def mirror_table(ws: Workspace, system: str, name: str) -> pa.Table:
-    """One mirrored object (for inspection and tests)."""
-    return pq.read_table(folder(ws, system) / "mirror" / f"{name}.parquet")

@@ -123,6 +123,8 @@ class Translation:
     removals: list[Part] = field(default_factory=list)
     """Queries giving the ``key`` of records the source deleted or merged away: rows of that
     canonical table (single-column key) to remove once this translation has loaded."""
+    gone: dict[str, str] = field(default_factory=dict)
+    """Per table with removals, the scratch table of its removed keys (filled by ``write``)."""
     notes: list[str] = field(default_factory=list)
     unmapped: list[UnmappedValue] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
@@ -182,26 +184,74 @@ class Translation:
         return (p.sql for p in self.parts if p.table == table)
 
     def write(self, folder: Path) -> dict[str, Path]:
-        """Write one Parquet file per canonical table, all columns as text, in load order."""
+        """Write one Parquet file per canonical table, all columns as text, in load order.
+
+        Tables are written parents first, and each table's removed keys (:attr:`gone`) are
+        settled right after it, so the rows of later tables that point at a removed record
+        are dealt with as :func:`dependents_of` says: dropped when they belong to it (and
+        removed in turn), else detached from it (the pointer set to NULL). Otherwise every
+        later load would refuse them as pointing at nothing.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         out: dict[str, Path] = {}
-        for table in self.tables():
-            union = " UNION ALL BY NAME ".join(f"({sql})" for sql in self.rows_of(table))
-            path = folder / f"{table}.parquet"
-            cols = ", ".join(
-                f"CAST({P.ident(c)} AS VARCHAR) AS {P.ident(c)}"
-                for c in (*TABLES[table].column_names, "_origin", "_raw", "_refuse", "_currency")
-            )
-            self.con.execute(
-                f"COPY (SELECT {cols} FROM ({_pad(union, table)})) TO {P.lit(str(path))} "
-                "(FORMAT parquet)"
-            )
-            count = P.rows(self.con, f"SELECT count(*) FROM read_parquet({P.lit(str(path))})")
-            if int(str(count[0][0])):
-                out[table] = path
-            else:
-                path.unlink()  # nothing to load: no empty run in the log
+        present = set(self.tables())
+        for table in load_order():
+            dropped = None
+            if table in present:
+                path = folder / f"{table}.parquet"
+                written, dropped = self._write_table(table, path)
+                if written:
+                    out[table] = path
+            self._settle_gone(table, out.get(table), dropped)
         return out
+
+    def _write_table(self, table: str, path: Path) -> tuple[bool, str | None]:
+        """Write the staged file: whether it has rows, and the keys dropped with removed rows."""
+        union = " UNION ALL BY NAME ".join(f"({sql})" for sql in self.rows_of(table))
+        cols, keep = [], []
+        for c in (*TABLES[table].column_names, "_origin", "_raw", "_refuse", "_currency"):
+            expr = P.ident(c)
+            for parent, column, owned in dependents_of(table):
+                if column == c and parent in self.gone:
+                    hit = f"{expr} IN (SELECT key FROM {self.gone[parent]})"
+                    if owned:
+                        keep.append(f"NOT COALESCE({hit}, FALSE)")
+                    else:
+                        expr = f"CASE WHEN {hit} THEN NULL ELSE {expr} END"
+            cols.append(f"CAST({expr} AS VARCHAR) AS {P.ident(c)}")
+        rows = f"SELECT * FROM ({_pad(union, table)})"
+        dropped = None
+        if keep:
+            kept = " AND ".join(keep)
+            if n := P.count(self.con, f"SELECT 1 FROM ({rows}) WHERE NOT ({kept})"):
+                self.notes.append(f"{table}: {n} row(s) of removed records not loaded")
+                if len(TABLES[table].key) == 1:
+                    key = P.ident(TABLES[table].key[0])
+                    dropped = f"SELECT {key} AS key FROM ({rows}) WHERE NOT ({kept})"
+            rows += f" WHERE {kept}"
+        self.con.execute(
+            f"COPY (SELECT {', '.join(cols)} FROM ({rows})) TO {P.lit(str(path))} (FORMAT parquet)"
+        )
+        count = P.rows(self.con, f"SELECT count(*) FROM read_parquet({P.lit(str(path))})")
+        if int(str(count[0][0])):
+            return True, dropped
+        path.unlink()  # nothing to load: no empty run in the log
+        return False, dropped
+
+    def _settle_gone(self, table: str, staged: Path | None, dropped: str | None) -> None:
+        """Keys of ``table`` removed (or gone with removed rows), less those still live."""
+        parts = [p.sql for p in self.removals if p.table == table] + ([dropped] if dropped else [])
+        if not parts:
+            return
+        name = f"_gone_{table}"
+        key = P.ident(TABLES[table].key[0])
+        live = f" EXCEPT SELECT {key} FROM read_parquet({P.lit(str(staged))})" if staged else ""
+        union = " UNION ".join(f"SELECT CAST(key AS VARCHAR) AS key FROM ({sql})" for sql in parts)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS "
+            f"SELECT key FROM ({union}) WHERE key IS NOT NULL{live}"
+        )
+        self.gone[table] = name
 
     def extra_rows(self) -> str | None:
         if not self.extras:
@@ -331,6 +381,21 @@ def build(
         tr.close()
         raise
     return tr
+
+
+def dependents_of(table: str) -> list[tuple[str, str, bool]]:
+    """(parent, column, owned) for each checked reference of ``table``.
+
+    A row is *owned* by the row it points at when the pointer is part of its key or required
+    (a deal's stage history, a touchpoint's person): it goes with that row. Otherwise the
+    pointer is only a detail (a contact's company) and is cleared when that row goes.
+    """
+    out = []
+    for col in TABLES[table].columns:
+        ref = col.references
+        if ref is not None and ref.checked and ref.table != table:
+            out.append((ref.table, col.name, col.name in TABLES[table].key or col.required))
+    return out
 
 
 def _coalesce(exprs: list[str]) -> str:

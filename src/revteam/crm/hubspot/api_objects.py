@@ -115,7 +115,7 @@ def _standardise(tr: Translation, src: Source, include_deleted: bool) -> str:
     if src.object == "contact":
         cols |= _stage_dates(tr, src, used)
     deleted = _deleted(src, include_deleted)
-    skipped = int(str(P.rows(tr.con, f"SELECT count(*) FROM {src.relation} WHERE {deleted}")[0][0]))
+    skipped = P.count(tr.con, f"SELECT 1 FROM {src.relation} WHERE {deleted}")
     if skipped:
         tr.notes.append(f"{src.path.name}: {skipped} deleted record(s) skipped")
     for f in fields:
@@ -140,7 +140,7 @@ def _stage_dates(tr: Translation, src: Source, used: set[str]) -> dict[str, str]
         stage = next(g for g in m.groups() if g)
         target = tr.mapping.lifecycle_stages.get(P.norm_value(stage))
         if target is None:
-            n = int(str(P.rows(tr.con, f"SELECT count({P.text(col)}) FROM {src.relation}")[0][0]))
+            n = P.count(tr.con, f"SELECT 1 FROM {src.relation} WHERE {P.text(col)} IS NOT NULL")
             if n:
                 tr.unmapped_value(src, col, stage, n, "not loaded (kept aside)", "lifecycle_stages")
             continue

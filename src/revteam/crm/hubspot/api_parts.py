@@ -19,10 +19,6 @@ def _first(assoc: str, column: str) -> str:
     return f"(SELECT min(a.to_id) FROM _hs_{assoc} a WHERE a.from_id = {column})"
 
 
-def _count(tr: Translation, sql: str) -> int:
-    return int(str(P.rows(tr.con, f"SELECT count(*) FROM ({sql})")[0][0]))
-
-
 def users(tr: Translation) -> None:
     """Owners, in the team of their primary HubSpot team where that maps onto a team."""
     team = P.map_sql("t.name", tr.mapping.teams)
@@ -30,7 +26,7 @@ def users(tr: Translation) -> None:
     teams = f"""(SELECT min(CASE WHEN {team} IN ({known}) THEN {team} END)
                  FROM _hs_owner_team ot JOIN _hs_team t ON t.id = ot.team_id
                  WHERE ot.owner_id = o.user_id)"""
-    n = _count(tr, f"SELECT 1 FROM _hs_owner o WHERE NOT o._deleted AND {teams} IS NULL")
+    n = P.count(tr.con, f"SELECT 1 FROM _hs_owner o WHERE NOT o._deleted AND {teams} IS NULL")
     if n:
         tr.notes.append(
             f"{n} owner(s) without a team that maps onto a revteam team loaded in team "
@@ -55,8 +51,7 @@ def accounts(tr: Translation) -> None:
     tr.removals.append(
         Part(
             "accounts",
-            "SELECT account_id AS key FROM _hs_company WHERE _deleted EXCEPT "
-            "SELECT account_id FROM _hs_company WHERE NOT _deleted",
+            "SELECT account_id AS key FROM _hs_company WHERE _deleted",
             "deleted companies",
         )
     )
@@ -74,7 +69,7 @@ def people(tr: Translation) -> None:
                CAST(min(TRY_CAST(h.timestamp AS TIMESTAMP)) AS VARCHAR) AS entered
         FROM _hs_contact_property_history h WHERE h.name = 'lifecyclestage' GROUP BY ALL""")
     live = "NOT c._deleted AND c.person_id NOT IN (SELECT id FROM _hs_merged WHERE id IS NOT NULL)"
-    if n := _count(tr, f"SELECT 1 FROM _hs_contact c WHERE NOT c._deleted AND NOT ({live})"):
+    if n := P.count(tr.con, f"SELECT 1 FROM _hs_contact c WHERE NOT c._deleted AND NOT ({live})"):
         tr.notes.append(f"{n} contact(s) merged into another contact skipped (the survivor stays)")
 
     def stamp(stage: str) -> str:
@@ -101,9 +96,8 @@ def people(tr: Translation) -> None:
     tr.removals.append(
         Part(
             "people",
-            f"""SELECT person_id AS key FROM _hs_contact WHERE _deleted
-                UNION SELECT id FROM _hs_merged WHERE id IS NOT NULL
-                EXCEPT SELECT c.person_id FROM _hs_contact c WHERE {live}""",
+            """SELECT person_id AS key FROM _hs_contact WHERE _deleted
+                UNION SELECT id FROM _hs_merged""",
             "deleted or merged contacts",
         )
     )
@@ -141,13 +135,12 @@ def deals(tr: Translation) -> None:
     tr.removals.append(
         Part(
             "opportunities",
-            f"""SELECT opportunity_id AS key FROM _hs_deal WHERE _deleted
-                UNION SELECT merged_deal_id FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL
-                EXCEPT SELECT opportunity_id FROM ({inner})""",
+            """SELECT opportunity_id AS key FROM _hs_deal WHERE _deleted
+                UNION SELECT merged_deal_id FROM _hs_merged_deal""",
             "deleted or merged deals",
         )
     )
-    if n := _count(tr, "SELECT 1 FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL"):
+    if n := P.count(tr.con, "SELECT 1 FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL"):
         tr.notes.append(f"{n} deal(s) merged into another deal skipped")
     _unmapped_stages(tr)
 
@@ -167,7 +160,7 @@ def _unmapped_stages(tr: Translation) -> None:
         "SELECT COALESCE(ps.label, d.stage_id), count(*) FROM (SELECT stage_id FROM _hs_deal "
         "WHERE NOT _deleted UNION ALL SELECT stage_id FROM _hs_deal_stage WHERE NOT _deleted) d "
         "LEFT JOIN _hs_stages ps ON ps.stage_id = d.stage_id WHERE d.stage_id IS NOT NULL "
-        "AND NOT COALESCE(lower(ps.is_closed) IN ('true', '1', 'yes', 't', 'y'), FALSE) "
+        f"AND NOT COALESCE(lower(ps.is_closed) IN {TRUE}, FALSE) "
         "GROUP BY 1 ORDER BY 2 DESC",
     )
     for value, n in found:
@@ -228,7 +221,7 @@ def email_events(tr: Translation) -> None:
                LEFT JOIN _hs_email_event_status_change s ON s.id = e.event_id
                WHERE NOT e._deleted"""
     filtered = f"lower(e.filtered) IN {TRUE}"
-    if skipped := _count(tr, f"SELECT 1 FROM ({rows}) e WHERE {filtered}"):
+    if skipped := P.count(tr.con, f"SELECT 1 FROM ({rows}) e WHERE {filtered}"):
         tr.notes.append(f"{skipped} e-mail event(s) that HubSpot filters from reporting skipped")
     for raw, n in P.rows(
         tr.con,

@@ -170,24 +170,26 @@ class HubSpotConnector:
         batch = Batch()
         stages = self._pipelines(batch)
         self._owners(batch)
+        live: dict[str, list[Record]] = {}
         for kind in ("companies", "contacts", "deals"):
             props = self.properties[kind]
             if kind == "deals":
                 props = (*props, *(f"hs_date_entered_{s}" for s in stages))
             mark = marks.get(OBJECT_FILE[kind])
             rows = self._objects(kind, props, mark)
-            batch.records[OBJECT_FILE[kind]] = [_flat(r) for r in rows]
+            live[kind] = [_flat(r) for r in rows]
             if rows:
                 batch.marks[OBJECT_FILE[kind]] = max(_modified(r, kind) for r in rows)
             # deleted since the mark (or still listed, on a full sync): their rows leave
-            batch.records[OBJECT_FILE[kind]] += [_flat(r) for r in self._archived(kind, mark)]
-        deals = [r["id"] for r in batch.records.get("deal", [])]
+            gone = [_flat(r) for r in self._archived(kind, mark)]
+            batch.records[OBJECT_FILE[kind]] = live[kind] + gone
+        deals = [r["id"] for r in live["deals"]]  # archived deals have no associations
         for to, name, column in (("companies", "deal_company", "company_id"),
                                  ("contacts", "deal_contact", "contact_id")):  # fmt: skip
             batch.records[name] = self._associations(deals, to, column)
         batch.records["deal_stage"] = [
             {"deal_id": r["id"], "date_entered": r[f"property_hs_date_entered_{s}"], "value": s}
-            for r in batch.records.get("deal", [])
+            for r in live["deals"]
             for s in stages
             if r.get(f"property_hs_date_entered_{s}")
         ]

@@ -91,7 +91,7 @@ def _standardise(tr: Translation, src: Source, include_deleted: bool) -> str:
     for f in fields:
         cols.setdefault(f.column, "CAST(NULL AS VARCHAR)")
     deleted = _deleted(src, include_deleted)
-    n = int(str(P.rows(tr.con, f"SELECT count(*) FROM {src.relation} WHERE {deleted}")[0][0]))
+    n = P.count(tr.con, f"SELECT 1 FROM {src.relation} WHERE {deleted}")
     if n:
         tr.notes.append(
             f"{src.path.name}: {n} deleted or superseded record(s) skipped "
@@ -181,8 +181,7 @@ def _people(tr: Translation) -> None:
             f"""SELECT id AS key FROM _sf_contact WHERE _deleted
                 UNION SELECT id FROM _sf_lead WHERE _deleted
                 UNION SELECT id FROM _sf_lead
-                      WHERE lower(is_converted) IN {TRUE} AND converted_contact_id IS NOT NULL
-                EXCEPT SELECT person_id FROM _sf_person_src""",
+                      WHERE lower(is_converted) IN {TRUE} AND converted_contact_id IS NOT NULL""",
             "deleted leads and contacts, converted leads",
         )
     )

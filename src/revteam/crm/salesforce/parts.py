@@ -16,10 +16,6 @@ from revteam.model import enums
 _LINEAGE = "_origin, _raw, _refuse"
 
 
-def _count(tr: Translation, sql: str) -> int:
-    return int(str(P.rows(tr.con, f"SELECT count(*) FROM ({sql})")[0][0]))
-
-
 def _note(tr: Translation, n: int, text: str) -> None:
     if n:
         tr.notes.append(f"{n} {text}")
@@ -33,10 +29,10 @@ def opportunities(tr: Translation) -> None:
                                        ORDER BY TRY_CAST(entered_at AS TIMESTAMP), _origin) AS prev
             FROM _sf_opportunity_history WHERE NOT _deleted)
         WHERE prev IS DISTINCT FROM stage""")
-    kept = _count(tr, "SELECT 1 FROM _sf_entries")
+    kept = P.count(tr.con, "SELECT 1 FROM _sf_entries")
     _note(
         tr,
-        _count(tr, "SELECT 1 FROM _sf_opportunity_history WHERE NOT _deleted") - kept,
+        P.count(tr.con, "SELECT 1 FROM _sf_opportunity_history WHERE NOT _deleted") - kept,
         "opportunity history row(s) changed amount, probability or close date but not the "
         "stage: not stage entries",
     )
@@ -65,14 +61,13 @@ def opportunities(tr: Translation) -> None:
             ON h.opportunity_id = o.id AND h.stage = o.stage
         WHERE NOT o._deleted"""
     tr.con.execute(f"CREATE OR REPLACE TEMP VIEW _sf_opps AS {deal_outcome(inner)}")
-    untyped = _count(tr, "SELECT 1 FROM _sf_opportunity WHERE NOT _deleted AND type IS NULL")
+    untyped = P.count(tr.con, "SELECT 1 FROM _sf_opportunity WHERE NOT _deleted AND type IS NULL")
     _note(tr, untyped, "opportunity(ies) without a Type loaded as new_business")
     tr.parts.append(Part("opportunities", "SELECT * FROM _sf_opps", "opportunities"))
     tr.removals.append(
         Part(
             "opportunities",
-            "SELECT id AS key FROM _sf_opportunity WHERE _deleted "
-            "EXCEPT SELECT opportunity_id FROM _sf_opps",
+            "SELECT id AS key FROM _sf_opportunity WHERE _deleted",
             "deleted opportunities",
         )
     )
@@ -93,8 +88,7 @@ def accounts(tr: Translation) -> None:
     tr.removals.append(
         Part(
             "accounts",
-            "SELECT account_id AS key FROM _sf_account WHERE _deleted "
-            "EXCEPT SELECT account_id FROM _sf_account WHERE NOT _deleted",
+            "SELECT account_id AS key FROM _sf_account WHERE _deleted",
             "deleted accounts",
         )
     )
@@ -113,8 +107,7 @@ def campaigns(tr: Translation) -> None:
     tr.removals.append(
         Part(
             "campaigns",
-            "SELECT campaign_id AS key FROM _sf_campaign WHERE _deleted "
-            "EXCEPT SELECT campaign_id FROM _sf_campaign WHERE NOT _deleted",
+            "SELECT campaign_id AS key FROM _sf_campaign WHERE _deleted",
             "deleted campaigns",
         )
     )
@@ -191,7 +184,7 @@ def users(tr: Translation) -> None:
     default = P.lit(tr.mapping.default_team)
     _note(
         tr,
-        _count(tr, "SELECT 1 FROM _sf_user WHERE NOT _deleted AND team IS NULL"),
+        P.count(tr.con, "SELECT 1 FROM _sf_user WHERE NOT _deleted AND team IS NULL"),
         f"user(s) without a known department loaded in team {tr.mapping.default_team} "
         "(set teams or default_team in crm.yaml)",
     )
@@ -215,7 +208,7 @@ def orders(tr: Translation) -> None:
     """Orders that are revenue: activated ones, not drafts."""
     _note(
         tr,
-        _count(tr, "SELECT 1 FROM _sf_order WHERE NOT _deleted AND status = 'draft'"),
+        P.count(tr.con, "SELECT 1 FROM _sf_order WHERE NOT _deleted AND status = 'draft'"),
         "draft order(s) skipped: not revenue until activated",
     )
     tr.parts.append(
