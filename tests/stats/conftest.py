@@ -21,9 +21,9 @@ N_LEADS = 50_000
 SEED = 7
 
 
-def _load(company: Company, root: Path) -> Workspace:
+def _load(company: Company, root: Path, **settings: object) -> Workspace:
     company.write(root / "data")
-    ws = revteam.init(root / "ws")
+    ws = revteam.init(root / "ws", **settings)
     ws.ingest.load_directory(root / "data")
     return ws
 
@@ -38,6 +38,16 @@ def planted(
     planted_company: Company, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workspace]:
     ws = _load(planted_company, tmp_path_factory.mktemp("planted"))
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def fiscal(
+    planted_company: Company, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    """The planted company in a workspace whose fiscal year starts in February."""
+    ws = _load(planted_company, tmp_path_factory.mktemp("fiscal"), fiscal_year_start_month=2)
     yield ws
     ws.close()
 

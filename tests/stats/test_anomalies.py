@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 from scipy import stats as sps
 
+from revteam.exceptions import StatsOptionError
 from revteam.stats import find_anomalies, rate_scores, robust_scores
-from revteam.stats.anomalies import binomial_lr
+from revteam.stats.anomalies import NULL_MEDIAN_CHI2, _scale, binomial_lr
 
 MONTHS = [dt.date(2024 + (m // 12), m % 12 + 1, 1) for m in range(24)]
 
@@ -116,3 +117,24 @@ def test_robust_method_in_find_anomalies():
     assert [(r["period"], r["kind"], r["direction"]) for r in flagged] == [
         (MONTHS[15], "spike", "up")
     ]
+
+
+def test_unknown_method_is_refused():
+    data = pa.table({"segment": ["total"] * 3, "period": MONTHS[:3], "value": [1.0, 2.0, 3.0]})
+    with pytest.raises(StatsOptionError, match=r"method 'poisson'.*binomial, robust"):
+        find_anomalies(data, method="poisson")
+
+
+def test_robust_scale_is_the_normal_consistent_mad():
+    """Hand formula: the MAD divided by the standard normal's 75 % quantile."""
+    y = np.array([10.0, 12.0, 9.0, 11.0, 30.0, 10.0, 13.0, 8.0, 11.0, 12.0])
+    expected, z = robust_scores(y, window=3, min_history=3)
+    resid = (y - expected)[np.isfinite(expected)]
+    mad = np.median(np.abs(resid - np.median(resid))) / sps.norm.ppf(0.75)
+    np.testing.assert_allclose(z[np.isfinite(z)], resid / mad)
+    np.testing.assert_allclose(NULL_MEDIAN_CHI2, sps.chi2.ppf(0.5, 1))
+
+
+def test_scale_falls_back_to_the_mean_deviation_when_the_mad_is_zero():
+    resid = np.array([0.0, 0.0, 0.0, 0.0, 4.0, np.nan])
+    assert _scale(resid) == pytest.approx(np.sqrt(np.pi / 2) * 4.0 / 5)

@@ -224,3 +224,30 @@ def test_refusals_name_what_would_work(stats):
         stats.drivers(SQR)
     with pytest.raises(StatsOptionError, match="period"):
         stats.drivers(SQR, by="channel", period="March")
+
+
+def test_fiscal_quarters_follow_the_workspace_fiscal_year(fiscal):
+    """A year from February: Feb-Apr 2026 is FY2027-Q1, as the metric layer labels it."""
+    stats = StatsComponent(fiscal)
+    quarters = {
+        r["period"]: r for r in fiscal.metrics.query(SQR, grain="quarter").totals().to_pylist()
+    }
+    assert quarters[dt.date(2026, 2, 1)]["period_label"] == "FY2027-Q1"
+
+    compared = meta_of(stats.compare(SQR, against="previous", grain="quarter", period="2026-03-15"))
+    assert (compared["period"], compared["baseline_period"]) == ("FY2027-Q1", "FY2026-Q4")
+
+    # An explicit baseline date floors to its fiscal quarter (Aug-Oct), not July.
+    meta = meta_of(
+        stats.drivers(SQR, by="channel", grain="quarter", period="2026-03-15", against="2025-08-20")
+    )
+    assert (meta["baseline_period"], meta["period"]) == ("FY2026-Q3", "FY2027-Q1")
+    assert meta["value_before"] == pytest.approx(quarters[dt.date(2025, 8, 1)]["value"])
+    assert meta["value_after"] == pytest.approx(quarters[dt.date(2026, 2, 1)]["value"])
+    pooled = meta_of(stats.drivers(SQR, by="channel", grain="quarter", period="2026-02", window=2))
+    assert pooled["baseline_period"] == "FY2026-Q3..FY2026-Q4"
+
+    found = stats.anomalies(SQR, grain="quarter", all_periods=True).to_pylist()
+    assert found and all(r["period_label"] == quarters[r["period"]]["period_label"] for r in found)
+    levers = meta_of(stats.drivers("pipeline_velocity", grain="quarter", period="2026-03"))
+    assert (levers["baseline_period"], levers["period"]) == ("FY2026-Q4", "FY2027-Q1")

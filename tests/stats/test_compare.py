@@ -116,3 +116,61 @@ def test_compare_samples_tests_durations():
 def test_bad_alpha_is_refused():
     with pytest.raises(StatsOptionError, match="alpha"):
         compare_rates(["a"], [1], [2], [1], [2], alpha=0.7)
+
+
+def test_welch_without_spread_is_not_tested():
+    assert all(np.isnan(welch_test([3.0, 3.0, 3.0], [3.0, 3.0])))
+
+
+def test_median_difference_interval_agrees_with_scipy_bootstrap():
+    """Each sample resampled on its own, as scipy does for unpaired samples."""
+    rng = np.random.default_rng(9)
+    x, y = rng.lognormal(3.4, 0.7, 120), rng.lognormal(3.0, 0.9, 90)
+    row = compare_samples(["a"], [x], [y], statistic="median").to_pylist()[0]
+
+    def diff(a, b, axis):
+        return np.median(a, axis=axis) - np.median(b, axis=axis)
+
+    ref = sps.bootstrap(
+        (x, y),
+        diff,
+        confidence_level=0.95,
+        method="percentile",
+        n_resamples=4000,
+        random_state=np.random.default_rng(10),
+    ).confidence_interval
+    spread = ref.high - ref.low
+    assert row["difference"] == pytest.approx(np.median(x) - np.median(y))
+    assert abs(row["diff_low"] - ref.low) < 0.15 * spread
+    assert abs(row["diff_high"] - ref.high) < 0.15 * spread
+
+
+def test_unknown_statistic_is_refused():
+    x = np.arange(10.0)
+    with pytest.raises(StatsOptionError, match=r"statistic 'mode'.*mean, median"):
+        compare_samples(["a"], [x], [x], statistic="mode")
+
+
+def test_bad_level_of_medians_is_refused():
+    x = np.arange(10.0)
+    with pytest.raises(StatsOptionError, match="level"):
+        compare_samples(["a"], [x], [x], statistic="median", level=1.5)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "k0", "n0", "option"),
+    [
+        (12, 10, 5, 10, "counts"),
+        (-1, 10, 5, 10, "counts"),
+        (3, -10, 5, 10, "counts"),
+        (3, 10, 11, 10, "baseline counts"),
+    ],
+)
+def test_rates_outside_zero_to_n_are_refused(k, n, k0, n0, option):
+    with pytest.raises(StatsOptionError, match=rf"Invalid {option} .*\(s1\)"):
+        compare_rates(["s0", "s1"], [1, k], [5, n], [1, k0], [5, n0])
+
+
+def test_segments_without_records_are_still_not_tested():
+    out = compare_rates(["a", "b"], [0, 3], [0, 10], [2, 4], [10, 10]).to_pylist()
+    assert out[0]["verdict"] == "not tested" and out[1]["test"] == "fisher"

@@ -20,22 +20,38 @@ from revteam.stats.intervals import binomial_rows
 Key = tuple[Any, ...]
 
 
+def with_records(table: pa.Table) -> pa.Table:
+    """Rows with a positive denominator: a period without records says nothing of the kind."""
+    return table.filter(pc.greater(pc.fill_null(table["denominator"], 0), 0))
+
+
+def is_binomial(table: pa.Table) -> bool:
+    """Whether ``table`` is a rate of records: some rows have records, and all those are k of n.
+
+    Rows without records are left out first, so one empty segment or period cannot turn a
+    rate of records into a "ratio of amounts".
+    """
+    rows = with_records(table)
+    return rows.num_rows > 0 and bool(binomial_rows(rows).all())
+
+
 def binomial(metric: str, kind: str, table: pa.Table) -> pa.Table:
     """``table``'s rows with records; refuses rates that are not shares of records."""
-    rows = table.filter(pc.greater(pc.fill_null(table["denominator"], 0), 0))
-    if not binomial_rows(rows).all():
+    rows = with_records(table)
+    if rows.num_rows and not is_binomial(rows):
         raise UnsupportedStatisticError(
             "This test", metric, f"{kind} of amounts", "rates of records (k of n)"
         )
     return rows
 
 
-def baseline(against: DateLike, when: dt.date, g: periods.Grain) -> dt.date:
+def baseline(against: DateLike, when: dt.date, g: periods.Grain, fy_start: int) -> dt.date:
+    """The first day of the baseline period; a given date is floored in the fiscal calendar."""
     if against == "previous":
         return periods.shift(when, g, -1)
     if against == "last_year":
         return periods.year_ago(when, g)
-    return periods.floor(parse_period(against, "against"), g)
+    return periods.floor(parse_period(against, "against"), g, fy_start)
 
 
 def rows_of(table: pa.Table, totals: bool) -> pa.Table:
@@ -158,12 +174,12 @@ def rate_pairs(
 
 
 def windows(
-    when: dt.date, against: DateLike, g: periods.Grain, size: int
+    when: dt.date, against: DateLike, g: periods.Grain, size: int, fy_start: int
 ) -> tuple[list[dt.date], list[dt.date]]:
     """The ``size`` periods from ``when`` on, and as many baseline periods."""
     after = [periods.shift(when, g, i) for i in range(size)]
     previous = against == "previous"
-    start = periods.shift(when, g, -size) if previous else baseline(against, when, g)
+    start = periods.shift(when, g, -size) if previous else baseline(against, when, g, fy_start)
     return after, [periods.shift(start, g, i) for i in range(size)]
 
 
@@ -191,8 +207,9 @@ def pooled_value(cell: dict[str, float], ratio: bool) -> float | None:
     return cell["numerator"] / cell["denominator"] if cell["denominator"] else None
 
 
-def span_label(window: Sequence[dt.date], g: periods.Grain) -> str:
-    first, last = periods.label(window[0], g), periods.label(window[-1], g)
+def span_label(window: Sequence[dt.date], g: periods.Grain, fy_start: int) -> str:
+    """``first..last`` label of a pooled window (one label for one period)."""
+    first, last = periods.label(window[0], g, fy_start), periods.label(window[-1], g, fy_start)
     return first if first == last else f"{first}..{last}"
 
 

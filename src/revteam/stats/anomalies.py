@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from scipy import stats as sps  # type: ignore[import-untyped]
 from scipy.special import xlogy  # type: ignore[import-untyped]
 
+from revteam.exceptions import StatsOptionError
 from revteam.stats._private import Float, check_alpha, floats, nullable
 from revteam.stats.compare import benjamini_hochberg
 
@@ -46,14 +47,14 @@ SEASONS = {"day": 7, "week": 52, "month": 12, "quarter": 4}
 """Seasonal period per grain for the STL decomposition."""
 MIN_HISTORY = 3
 """Periods of history needed before a period is scored."""
-NULL_MEDIAN_CHI2 = 0.4549
+NULL_MEDIAN_CHI2 = float(sps.chi2.median(1))
 """Median of a chi-square with one degree of freedom (the statistics' value with no anomaly)."""
-MAD_SCALE = 1.4826
-"""Makes the median absolute deviation a consistent estimate of a normal standard deviation."""
-MEAN_AD_SCALE = 1.2533
-"""The same for the mean absolute deviation (sqrt(pi/2)), the fallback when the MAD is 0."""
+MEAN_AD_SCALE = float(np.sqrt(np.pi / 2))
+"""Makes the mean absolute deviation a consistent estimate of a normal standard deviation;
+the fallback when the MAD is 0."""
 
 Method = Literal["binomial", "robust"]
+METHODS: tuple[str, ...] = ("binomial", "robust")
 Ints = npt.NDArray[np.int64]
 
 
@@ -161,9 +162,10 @@ def _scale(resid: Float) -> float:
     finite = resid[np.isfinite(resid)]
     if not finite.size:
         return np.nan
-    centred = np.abs(finite - np.median(finite))
-    scale = MAD_SCALE * float(np.median(centred))
-    return scale if scale > 0 else MEAN_AD_SCALE * float(np.mean(centred)) or np.nan
+    scale = float(sps.median_abs_deviation(finite, scale="normal"))
+    if scale > 0:
+        return scale
+    return MEAN_AD_SCALE * float(np.mean(np.abs(finite - np.median(finite)))) or np.nan
 
 
 def find_anomalies(
@@ -185,6 +187,8 @@ def find_anomalies(
     ``direction`` and ``flagged``.
     """
     alpha = check_alpha(alpha)
+    if method not in METHODS:
+        raise StatsOptionError("method", method, f"one of {', '.join(METHODS)}")
     window = window or WINDOWS.get(grain, 6)
     series = series.sort_by([("segment", "ascending"), ("period", "ascending")])
     runs = _runs(series["segment"].to_pylist())

@@ -17,13 +17,15 @@ import numpy.typing as npt
 import pyarrow as pa
 from scipy import stats as sps  # type: ignore[import-untyped]
 
+from revteam.exceptions import StatsOptionError
 from revteam.stats._private import Float, check_alpha, check_level, floats, nullable
-from revteam.stats.intervals import wilson_interval
+from revteam.stats.intervals import N_RESAMPLES, resampled_medians, wilson_interval
 
 MIN_EXPECTED = 5.0
 """Smallest expected cell count for the z-test; below it Fisher's exact test is used."""
 
 Statistic = Literal["mean", "median"]
+STATISTICS: tuple[str, ...] = ("mean", "median")
 
 
 def two_proportion_ztest(k1: object, n1: object, k2: object, n2: object) -> tuple[Float, Float]:
@@ -83,18 +85,13 @@ def welch_test(x: object, y: object, level: float = 0.95) -> tuple[float, float,
     Welch, B. L. (1947). The generalization of 'Student's' problem when several different
     population variances are involved. *Biometrika* 34(1-2), 28-35.
     """
+    level = check_level(level)
     a, b = _finite(x), _finite(y)
-    if a.size < 2 or b.size < 2:
+    if a.size < 2 or b.size < 2 or a.var() + b.var() == 0:  # no spread: nothing to scale by
         return np.nan, np.nan, np.nan, np.nan
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    if va + vb == 0:
-        return np.nan, np.nan, np.nan, np.nan
-    se = np.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    diff = a.mean() - b.mean()
-    t = diff / se
-    half = sps.t.ppf(0.5 + check_level(level) / 2, df) * se
-    return float(t), float(2 * sps.t.sf(abs(t), df)), float(diff - half), float(diff + half)
+    res = sps.ttest_ind(a, b, equal_var=False)
+    ci = res.confidence_interval(level)
+    return float(res.statistic), float(res.pvalue), float(ci.low), float(ci.high)
 
 
 def mann_whitney_test(x: object, y: object) -> tuple[float, float]:
@@ -125,13 +122,9 @@ def benjamini_hochberg(p_values: object) -> Float:
     """
     p = floats(p_values)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = sps.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
     return out
 
 
@@ -153,6 +146,8 @@ def compare_rates(
     ``verdict``.
     """
     k, n, k0, n0 = (np.array(a) for a in np.broadcast_arrays(*map(floats, (k, n, k0, n0))))
+    _check_counts(segments, k, n)
+    _check_counts(segments, k0, n0, "baseline ")
     z, p = two_proportion_ztest(k, n, k0, n0)
     pooled = (k + k0) / np.maximum(n + n0, 1)
     small = np.minimum.reduce([n * pooled, n * (1 - pooled), n0 * pooled, n0 * (1 - pooled)])
@@ -182,6 +177,9 @@ def compare_samples(
     The interval of a median difference is a percentile bootstrap (each sample resampled on
     its own).
     """
+    if statistic not in STATISTICS:
+        raise StatsOptionError("statistic", statistic, f"one of {', '.join(STATISTICS)}")
+    level = check_level(level)
     rows = len(segments)
     value, base, low, high, stat, p = (np.full(rows, np.nan) for _ in range(6))
     n, n0 = np.zeros(rows), np.zeros(rows)
@@ -206,14 +204,25 @@ def compare_samples(
 def _median_difference(
     a: Float, b: Float, level: float, rng: np.random.Generator
 ) -> tuple[float, float]:
+    """Percentile-bootstrap interval of ``median(a) - median(b)``, each resampled on its own."""
     if a.size < 2 or b.size < 2:
         return np.nan, np.nan
-    reps = 1000
-    da = np.median(a[rng.integers(0, a.size, (reps, a.size))], axis=1)
-    db = np.median(b[rng.integers(0, b.size, (reps, b.size))], axis=1)
+    diff = resampled_medians(a, N_RESAMPLES, rng) - resampled_medians(b, N_RESAMPLES, rng)
     tail = (1 - level) / 2
-    lo, hi = np.quantile(da - db, [tail, 1 - tail])
+    lo, hi = np.quantile(diff, [tail, 1 - tail])
     return float(lo), float(hi)
+
+
+def _check_counts(segments: Sequence[str], k: Float, n: Float, side: str = "") -> None:
+    """Refuse a rate that is not ``k`` of ``n`` records; a missing count (NaN) is not tested."""
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero((k < 0) | (n < 0) | (k > n))
+    if bad.size:
+        i = int(bad[0])
+        name = segments[i] if i < len(segments) else str(i)
+        raise StatsOptionError(
+            f"{side}counts", f"{k[i]:g} of {n[i]:g} ({name})", "0 <= k <= n for every segment"
+        )
 
 
 def _tested(

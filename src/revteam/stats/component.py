@@ -32,7 +32,7 @@ from revteam.stats.anomalies import ALPHA, find_anomalies
 from revteam.stats.cohorts import REFERENCE_COHORTS, cohort_curves, cohort_projection, follow_up
 from revteam.stats.compare import compare_rates, compare_samples
 from revteam.stats.drivers import LEVERS, additive, lmdi, mix_rate, ranked_effects
-from revteam.stats.intervals import MIN_N, RateMethod, binomial_rows
+from revteam.stats.intervals import MIN_N, RateMethod
 from revteam.stats.rank import PriorMethod, rank_rates
 
 if TYPE_CHECKING:
@@ -104,9 +104,8 @@ class StatsComponent:
             raise StatsOptionError("against", against, "'previous' or 'last_year' without by")
         spec, kind = self._spec(metric, "A comparison", ("rate", "mean", "median"))
         g, when, as_of_ = self._period(metric, period, grain, as_of)
-        base = {"rest": when, "previous": periods.shift(when, g, -1)}.get(
-            against, periods.year_ago(when, g)
-        )
+        fy = self._fy
+        base = when if against == "rest" else tb.baseline(against, when, g, fy)
         result = self._query(metric, dims, g, base, when, where, as_of_)
         if kind == "rate":
             table = tb.binomial(metric, spec.kind, result.to_arrow())
@@ -119,7 +118,10 @@ class StatsComponent:
             stat: Literal["mean", "median"] = "mean" if kind == "mean" else "median"
             table = compare_samples(labels, xs, ys, statistic=stat, alpha=alpha, level=level)
         meta = {"metric": metric, "unit": spec.unit, "against": against, "alpha": alpha}
-        names = {"period": periods.label(when, g), "baseline_period": periods.label(base, g)}
+        names = {
+            "period": periods.label(when, g, fy),
+            "baseline_period": periods.label(base, g, fy),
+        }
         return with_meta(table, meta | names)
 
     def rank(
@@ -245,12 +247,10 @@ class StatsComponent:
             for p, imm in zip(table["period"].to_pylist(), tb.immature(table), strict=True)
         ]
         table = table.filter(pa.array(keep, type=pa.bool_()))
-        valid = table.filter(pc.greater(pc.fill_null(table["denominator"], 0), 0))
-        binomial = valid.num_rows > 0 and bool(binomial_rows(valid).all())
         series = tb.series(table, dims, kind=spec.kind)
         found = find_anomalies(
             series,
-            method="binomial" if binomial else "robust",
+            method="binomial" if tb.is_binomial(table) else "robust",
             grain=g,
             alpha=alpha,
             window=window,
@@ -258,7 +258,7 @@ class StatsComponent:
         if not all_periods:
             found = found.filter(found["flagged"])
         found = found.sort_by([("p_adjusted", "ascending"), ("segment", "ascending")])
-        labels = [periods.label(p, g) for p in found["period"].to_pylist()]
+        labels = [periods.label(p, g, self._fy) for p in found["period"].to_pylist()]
         found = found.add_column(2, "period_label", pa.array(labels, type=pa.string()))
         return with_meta(found, {"metric": metric, "unit": spec.unit, "grain": g, "alpha": alpha})
 
@@ -287,8 +287,10 @@ class StatsComponent:
         spec = self._ws.metrics.get(metric)
         dims = request.as_list(by)
         g, when, as_of_ = self._period(metric, period, grain, as_of)
+        fy = self._fy
         if metric in LEVERS:
-            return self._levers(metric, dims, g, when, tb.baseline(against, when, g), where, as_of_)
+            base = tb.baseline(against, when, g, fy)
+            return self._levers(metric, dims, g, when, base, where, as_of_)
         kind = rec.kind_of(spec)
         ratio = (kind in ("rate", "mean") or spec.kind == "ratio") and not (
             set(dims) & set(spec.breakdowns)
@@ -299,7 +301,7 @@ class StatsComponent:
             )
         if not dims:
             raise StatsOptionError("by", by, "a dimension to split the change by")
-        after_w, before_w = tb.windows(when, against, g, max(1, window))
+        after_w, before_w = tb.windows(when, against, g, max(1, window), fy)
         span = sorted(after_w + before_w)
         table = self._query(metric, dims, g, span[0], span[-1], where, as_of_).to_arrow()
         table = table.filter(pc.invert(pa.array(tb.immature(table), type=pa.bool_())))
@@ -311,7 +313,7 @@ class StatsComponent:
             return [seg[i].get(k, {}).get(c, 0.0) for k in keys]
 
         if ratio:
-            test = kind == "rate" and bool(binomial_rows(table).all())
+            test = kind == "rate" and tb.is_binomial(table)
             parts = (col(i, c) for i in (0, 1) for c in ("numerator", "denominator"))
             wide = mix_rate(labels, *parts, test=test)
         else:
@@ -320,7 +322,7 @@ class StatsComponent:
             tb.pool(tb.rows_of(table, totals=True), (), w).get((), {}) for w in (before_w, after_w)
         ]
         before, after = (tb.pooled_value(t, ratio) for t in totals)
-        spans = (tb.span_label(before_w, g), tb.span_label(after_w, g))
+        spans = (tb.span_label(before_w, g, fy), tb.span_label(after_w, g, fy))
         meta = tb.change_meta(metric, spec.unit, spans, (before, after))
         return with_meta(
             ranked_effects(wide, alpha=alpha),
@@ -328,6 +330,11 @@ class StatsComponent:
         )
 
     # -- internals -----------------------------------------------------------------------------
+    @property
+    def _fy(self) -> int:
+        """First month of the fiscal year: quarters, years and their labels follow it."""
+        return int(self._ws.settings.fiscal_year_start_month)
+
     def _levers(
         self,
         metric: str,
@@ -348,7 +355,7 @@ class StatsComponent:
         before = {m: values.get((m, base)) or 0.0 for m in names}
         after = {m: values.get((m, when)) or 0.0 for m in names}
         unit = self._ws.metrics.get(metric).unit
-        labels = (periods.label(base, g), periods.label(when, g))
+        labels = (periods.label(base, g, self._fy), periods.label(when, g, self._fy))
         meta = tb.change_meta(metric, unit, labels, (before[metric], after[metric]))
         return with_meta(lmdi(before, after, LEVERS[metric]), meta | {"method": "lmdi"})
 
@@ -367,7 +374,7 @@ class StatsComponent:
     ) -> tuple[periods.Grain, dt.date, dt.datetime]:
         g = periods.check_grain(grain)
         as_of_ = rec.as_of_of(self._ws, as_of)
-        fy = self._ws.settings.fiscal_year_start_month
+        fy = self._fy
         if period is None:
             window = self._ws.metrics.get(metric).window_days
             return g, rec.latest_period(as_of_, g, fy, window), as_of_

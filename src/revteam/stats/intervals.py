@@ -118,15 +118,34 @@ def t_interval(values: object, level: float = 0.95) -> tuple[float, float]:
     return float(x.mean() - half), float(x.mean() + half)
 
 
+def resampled_medians(
+    x: Float, n_resamples: int = N_RESAMPLES, rng: np.random.Generator | None = None
+) -> Float:
+    """Medians of ``n_resamples`` resamples (with replacement) of ``x``.
+
+    Resamples are drawn in batches of at most about two million values, so a large sample
+    does not need an ``n_resamples x n`` index matrix in memory.
+    """
+    rng = rng or np.random.default_rng(0)
+    chunk = max(1, 2_000_000 // max(x.size, 1))
+    return np.concatenate(
+        [
+            np.median(
+                x[rng.integers(0, x.size, size=(min(chunk, n_resamples - i), x.size))], axis=1
+            )
+            for i in range(0, n_resamples, chunk)
+        ]
+    )
+
+
 def bootstrap_interval(
     values: object,
     level: float = 0.95,
     *,
-    statistic: Literal["median", "mean"] = "median",
     n_resamples: int = N_RESAMPLES,
     rng: np.random.Generator | None = None,
 ) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the median (or mean) of ``values``.
+    """Percentile-bootstrap interval of the median of ``values``.
 
     Resamples with replacement ``n_resamples`` times and takes the central ``level`` share of
     the resampled statistics; no distributional assumption, which suits skewed durations.
@@ -140,17 +159,8 @@ def bootstrap_interval(
     x = x[np.isfinite(x)]
     if x.size < 2:
         return np.nan, np.nan
-    rng = rng or np.random.default_rng(0)
-    func = np.median if statistic == "median" else np.mean
-    chunk = max(1, 2_000_000 // x.size)  # bound memory: chunk x n indices at a time
-    out = np.concatenate(
-        [
-            func(x[rng.integers(0, x.size, size=(min(chunk, n_resamples - i), x.size))], axis=1)
-            for i in range(0, n_resamples, chunk)
-        ]
-    )
     tail = (1 - check_level(level)) / 2
-    low, high = np.quantile(out, [tail, 1 - tail])
+    low, high = np.quantile(resampled_medians(x, n_resamples, rng), [tail, 1 - tail])
     return float(low), float(high)
 
 
