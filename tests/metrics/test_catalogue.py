@@ -11,7 +11,7 @@ from tests.metrics.conftest import Ref
 from revteam.exceptions import CatalogueError
 from revteam.metrics import MetricSpec, load_catalogue, shipped_catalogue
 from revteam.metrics.spec import KINDS, OWNERS, UNITS
-from revteam.workspace import Workspace
+from revteam.workspace import DEFAULT_WINDOWS, Workspace
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -30,6 +30,14 @@ def test_shipped_catalogue_is_valid_and_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
         cat["leads"].label = "x"  # type: ignore[misc]
     assert {s.kind for s in cat} == set(KINDS)
+
+
+def test_default_windows_are_the_shipped_window_days() -> None:
+    # settings.DEFAULT_WINDOWS restates the YAML's windows (for settings without a catalogue);
+    # read straight from the shipped files, so a change to either side must be made to both
+    cohorts = {s.id: s.window_days for s in shipped_catalogue() if s.kind == "cohort_rate"}
+    assert all(cohorts.values()), "every shipped cohort rate declares its window"
+    assert cohorts == DEFAULT_WINDOWS
 
 
 def test_workspace_adds_and_overrides(tmp_path: Path) -> None:

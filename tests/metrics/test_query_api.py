@@ -182,6 +182,12 @@ def test_totals_can_be_left_out(tws: Workspace) -> None:
         (lambda m: m.query("leads", where={"channel": "emial"}), MetricQueryError, "paid_search"),
         (lambda m: m.query("leads", where={"channel": 3}), MetricQueryError, "a string"),
         (lambda m: m.query([]), MetricQueryError, "at least one"),
+        # the whole text is parsed: a valid day before a broken time is not enough
+        (lambda m: m.query("leads", start="2024-01-01T99:00"), MetricQueryError, "T99:00"),
+        (lambda m: m.query("leads", end="2024-01-01xyz"), MetricQueryError, "2025-01-31"),
+        (lambda m: m.query("leads", as_of="2024-02-30"), MetricQueryError, "2024-02-30"),
+        (lambda m: m.query(["leads", None]), MetricQueryError, "Invalid metric None"),
+        (lambda m: m.query(["leads", 3]), MetricQueryError, "a metric id (a string)"),
         (lambda m: m.get("nope"), KeyError, "Known metrics"),
     ],
 )
@@ -255,3 +261,86 @@ def test_list_and_get(tws: Workspace) -> None:
     spec = tws.metrics.get("cac")
     assert spec.source == "shipped" and spec.unit == "money"
     assert tws.metrics.dimensions("disqualification_rate")[-1] == "disqualification_reason"
+
+
+def test_full_timestamps_are_still_accepted_as_dates(tws: Workspace) -> None:
+    # a timestamp's day is used, as before the strict parsing
+    days = values(tws, "leads", grain="day", start="2024-01-05T23:59:59", end="2024-01-05T00:00")
+    assert days == {("2024-01-05", True): 1}
+
+
+def test_where_values_are_normalised(tws: Workspace, tmp_path: Path) -> None:
+    from revteam.metrics.request import build_query
+
+    cat = tws.metrics.catalogue
+    spellings: list[object] = [
+        ["email", "paid_search"],
+        ["paid_search", "email"],
+        ("email", "paid_search", "email"),
+        {"paid_search", "email"},
+        frozenset({"email", "paid_search"}),
+    ]
+    keys = {build_query(cat, "leads", where={"channel": v}) for v in spellings}
+    assert len(keys) == 1
+    assert next(iter(keys)).where == (("channel", ("email", "paid_search")),)
+    with_none = build_query(cat, "leads", where={"channel": [None, "email", None, "direct"]})
+    assert with_none.where == (("channel", ("direct", "email", None)),)
+    # one cached result and one SQL text for every spelling
+    first = tws.metrics.query("leads", where={"channel": ["paid_search", "email"]})
+    assert tws.metrics.query("leads", where={"channel": {"email", "paid_search"}}) is first
+    sqls = {tws.metrics.sql("leads", where={"channel": v}) for v in spellings}
+    assert len(sqls) == 1
+    # the values are the TINY people counted by hand: P1 paid_search and P2 email in January
+    assert {r["period_label"]: r["value"] for r in first.to_pylist()} == {
+        "2024-01": 2,
+        "2024-02": 1,
+    }
+
+
+def test_context_is_what_queries_use(tws: Workspace) -> None:
+    ctx = tws.metrics.context()
+    # the latest event in TINY: O4 closed on 2024-04-10; TINY has no orders
+    assert ctx.as_of == dt.datetime(2024, 4, 10) == tws.metrics.as_of()
+    assert not ctx.orders_loaded
+    assert ctx.gross_margin == tws.settings.gross_margin
+    assert ctx.sourcing == tws.metrics.catalogue.sourcing
+    assert tws.metrics.query("leads").as_of == ctx.as_of
+    later = tws.metrics.context("2024-05-01")
+    assert later.as_of == dt.datetime.combine(dt.date(2024, 5, 1), dt.time.max)
+    assert tws.metrics.query("leads", as_of="2024-05-01").as_of == later.as_of
+    assert tws.metrics.context() == ctx
+
+
+def test_a_query_reads_the_catalogue_and_data_version_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from revteam.storage.warehouse import Warehouse
+
+    ws = tiny(tmp_path / "io")
+    (ws.root / "metrics" / "ours.yaml").write_text("metrics: []\n", encoding="utf-8")
+    versions: list[int] = []
+    stats: list[Path] = []
+    read_version = Warehouse.data_version.fget
+    real_stat = Path.stat
+
+    def counted_version(self: Warehouse) -> int:
+        versions.append(read_version(self))
+        return versions[-1]
+
+    def counted_stat(self: Path, **kwargs: bool) -> object:
+        if self.suffix == ".yaml":
+            stats.append(self)
+        return real_stat(self, **kwargs)
+
+    try:
+        monkeypatch.setattr(Warehouse, "data_version", property(counted_version))
+        monkeypatch.setattr(Path, "stat", counted_stat)
+        first = ws.metrics.query("leads")  # loads the catalogue and the warehouse facts
+        assert (len(versions), len(stats)) == (1, 1)
+        versions.clear()
+        stats.clear()
+        assert ws.metrics.query("leads") is first
+        assert (len(versions), len(stats)) == (1, 1)
+    finally:
+        monkeypatch.undo()
+        ws.close()

@@ -56,6 +56,10 @@ CASES += [
 ]
 
 
+TOTAL = object()
+"""The dimension value of a grouped query's total rows in :meth:`Results.rows`."""
+
+
 class Results:
     """One query per dimension with every metric tested on it (also exercises fusion)."""
 
@@ -72,9 +76,9 @@ class Results:
         result = self.ws.metrics.query(metrics, by=(dim,) if dim else (), as_of=self.as_of)
         out = {}
         for r in result.to_pylist():
-            if dim and r["is_total"]:
-                continue
-            out[(r["metric"], r["period"], r[dim] if dim else None)] = r["value"]
+            # a grouped query's totals are keyed apart: a group's value may itself be None
+            value = TOTAL if dim and r["is_total"] else (r[dim] if dim else None)
+            out[(r["metric"], r["period"], value)] = r["value"]
         return out
 
 
@@ -119,8 +123,13 @@ def test_metric_matches_reference(
 ) -> None:
     expected = reference.run(ref, metric, dim, as_of)
     rows = results.rows(dim)
-    actual = {(p, d): v for (m, p, d), v in rows.items() if m == metric}
+    actual = {(p, d): v for (m, p, d), v in rows.items() if m == metric and d is not TOTAL}
     assert_same(actual, expected)
+    if dim is not None:
+        # the grouped query's totals (not sums of groups for medians, snapshots and cohorts)
+        # equal the reference computed without the dimension
+        totals = {(p, None): v for (m, p, d), v in rows.items() if m == metric and d is TOTAL}
+        assert_same(totals, reference.run(ref, metric, None, as_of))
 
 
 def _growth(rev: dict[tuple[dt.date, Any], float | None], months: int) -> dict:
@@ -188,6 +197,14 @@ def test_derived_metric_matches_its_reference_parts(
         {k: v for k, v in expected.items() if v is not None}
         | {k: None for k, v in expected.items() if v is None and k in actual},
     )
+    if by:
+        totals = {(r["period"], None): r["value"] for r in result.to_pylist() if r["is_total"]}
+        whole = _combine(ref, as_of, None, parts, fn)
+        assert_same(
+            totals,
+            {k: v for k, v in whole.items() if v is not None}
+            | {k: None for k, v in whole.items() if v is None and k in totals},
+        )
 
 
 def test_default_as_of_is_the_latest_event(loaded: Workspace, company: Company) -> None:

@@ -36,11 +36,10 @@ from pydantic import ValidationError
 from revteam.exceptions import CatalogueError, CatalogueProblem, UnknownMetricError
 from revteam.metrics.checks import check_catalogue, supported_dimensions
 from revteam.metrics.sources import Sourcing
-from revteam.metrics.spec import MetricSpec
+from revteam.metrics.spec import OVERRIDE, MetricSpec
 
 SHIPPED = "shipped"
 WORKSPACE = "workspace"
-OVERRIDE = "workspace (overrides shipped)"
 _TOP_LEVEL = ("metrics", "sourcing")
 _LOADER_FIELDS = ("source", "path")
 _FILE_ORDER = {"sales.yaml": 0, "marketing.yaml": 1, "shared.yaml": 2}

@@ -66,11 +66,13 @@ class MetricsComponent:
     def catalogue(self) -> Catalogue:
         """Shipped plus workspace metrics, with the workspace's conversion windows applied.
 
-        Reloaded when a file in ``<workspace>/metrics`` changes.
+        Reloaded when a file in ``<workspace>/metrics`` changes. Each access lists and stats
+        that folder, so a request reads it once and passes the catalogue down.
         """
         folder = self._ws.root / "metrics"
         files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
-        signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        stats = [(p, p.stat()) for p in files]
+        signature = tuple((str(p), st.st_mtime_ns, st.st_size) for p, st in stats)
         if self._catalogue is None or signature != self._signature:
             loaded = load_catalogue(folder)
             self._catalogue = loaded.with_windows(self._ws.settings.conversion_windows)
@@ -86,7 +88,8 @@ class MetricsComponent:
 
     def dimensions(self, metric: str, /) -> tuple[str, ...]:
         """Dimensions ``metric`` can be grouped and filtered by (plus its breakdowns)."""
-        return (*self.catalogue.dimensions(metric), *self.catalogue[metric].breakdowns)
+        cat = self.catalogue
+        return (*cat.dimensions(metric), *cat[metric].breakdowns)
 
     # -- queries -------------------------------------------------------------------------------
     def query(
@@ -129,15 +132,17 @@ class MetricsComponent:
         as_of: DateLike | None,
         totals: bool,
     ) -> MetricResult:
-        query, ctx = self._prepare(metrics, by, grain, start, end, where, as_of, totals)
-        request_key = (query, ctx, self.catalogue.fingerprint)
-        key = (*request_key, self._ws.warehouse.data_version)
+        # One catalogue and one data version for the whole request, so its parts agree.
+        cat, version = self.catalogue, self._ws.warehouse.data_version
+        query, ctx = self._prepare(
+            cat, version, metrics, by, grain, start, end, where, as_of, totals
+        )
+        request_key = (query, ctx, cat.fingerprint)
+        key = (*request_key, version)
         result = _cached(self._results, key)
         if result is None:
             compiled = _cached(self._compiled, request_key) or _store(
-                self._compiled,
-                request_key,
-                compile_request(self.catalogue, query, ctx, self._tables, dialect="duckdb"),
+                self._compiled, request_key, compile_request(cat, query, ctx, self._tables)
             )
             result = _store(self._results, key, run(compiled, ctx, self._ws.warehouse.arrow))
         return result
@@ -162,17 +167,27 @@ class MetricsComponent:
         dialect: str = "duckdb",
     ) -> str:
         """The SQL that :meth:`query` runs for the same options, one statement per group."""
-        query, ctx = self._prepare(metrics, by, grain, start, end, where, as_of, True)
-        plan = plan_query(self.catalogue, query, ctx)
-        return to_sql(plan, ctx, self._tables, dialect=dialect)
+        cat, version = self.catalogue, self._ws.warehouse.data_version
+        query, ctx = self._prepare(cat, version, metrics, by, grain, start, end, where, as_of, True)
+        return to_sql(plan_query(cat, query, ctx), ctx, self._tables, dialect=dialect)
 
     def as_of(self) -> dt.datetime:
         """The default as-of time: the latest event timestamp in the warehouse, else now."""
-        return self._data_facts()[1]
+        return self._data_facts(self._ws.warehouse.data_version)[1]
+
+    def context(self, as_of: DateLike | None = None) -> Context:
+        """The constants a query at ``as_of`` (default :meth:`as_of`) is computed with.
+
+        For record-level readers that must agree with the metric layer; the warehouse facts
+        behind it are cached per data version, like a query's.
+        """
+        return self._context(self.catalogue, self._ws.warehouse.data_version, as_of)
 
     # -- internals -----------------------------------------------------------------------------
     def _prepare(
         self,
+        cat: Catalogue,
+        version: int,
         metrics: str | Iterable[str],
         by: str | Iterable[str],
         grain: str,
@@ -182,34 +197,34 @@ class MetricsComponent:
         as_of: DateLike | None,
         totals: bool,
     ) -> tuple[Query, Context]:
-        settings = self._ws.settings
         query = request.build_query(
-            self.catalogue,
+            cat,
             metrics,
             by=by,
             grain=grain,
             start=start,
             end=end,
             where=where,
-            fy_start=settings.fiscal_year_start_month,
+            fy_start=self._ws.settings.fiscal_year_start_month,
             totals=totals,
         )
-        _, default_as_of, orders = self._data_facts()
-        ctx = request.context(
+        return query, self._context(cat, version, as_of)
+
+    def _context(self, cat: Catalogue, version: int, as_of: DateLike | None) -> Context:
+        _, default_as_of, orders = self._data_facts(version)
+        return request.context(
             request.to_as_of(as_of) or default_as_of,
-            gross_margin=settings.gross_margin,
+            gross_margin=self._ws.settings.gross_margin,
             orders_loaded=orders,
-            sourcing=self.catalogue.sourcing,
+            sourcing=cat.sourcing,
         )
-        return query, ctx
 
     def _tables(self, name: str) -> ir.Table:
         # The model declares every warehouse table's schema, so no DESCRIBE round trip is
         # needed: unbound tables compile to the same SQL and run on the warehouse backend.
         return self._offline(name)
 
-    def _data_facts(self) -> tuple[int, dt.datetime, bool]:
-        version = self._ws.warehouse.data_version
+    def _data_facts(self, version: int) -> tuple[int, dt.datetime, bool]:
         if self._facts is None or self._facts[0] != version:
             import ibis
 
@@ -260,10 +275,11 @@ class Compiled:
 
 
 def compile_request(
-    catalogue: Catalogue, query: Query, ctx: Context, tables: TableProvider, *, dialect: str
+    catalogue: Catalogue, query: Query, ctx: Context, tables: TableProvider
 ) -> Compiled:
+    """Plan and compile for DuckDB, the warehouse's engine."""
     plan = plan_query(catalogue, query, ctx)
-    return Compiled(plan, statements(plan, ctx, tables, dialect=dialect))
+    return Compiled(plan, statements(plan, ctx, tables, dialect="duckdb"))
 
 
 def run(compiled: Compiled, ctx: Context, execute: Callable[[str], pa.Table]) -> MetricResult:

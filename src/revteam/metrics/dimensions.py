@@ -145,10 +145,6 @@ class Path:
     hops: tuple[Hop, ...]
     column: str
 
-    def describe(self) -> str:
-        steps = [f"{h.column} → {h.table}" for h in self.hops]
-        return " → ".join([*steps, self.column]) if steps else self.column
-
 
 def parse_path(dimension: str, text: str) -> Path:
     """Parse ``"a_id->table.b_id->other.col"`` into a :class:`Path`."""
@@ -162,10 +158,9 @@ def parse_path(dimension: str, text: str) -> Path:
     return Path(dimension, tuple(hops), column)
 
 
-def reach(table: str, reach_like: Mapping[str, str] | None = None) -> dict[str, Path]:
+def reach(table: str) -> dict[str, Path]:
     """Every dimension (and breakdown) ``table`` reaches, with its path."""
-    declared = reach_like if reach_like is not None else REACH.get(table, {})
-    return {dim: parse_path(dim, text) for dim, text in declared.items()}
+    return {dim: parse_path(dim, text) for dim, text in REACH.get(table, {}).items()}
 
 
 def conformed(paths: Mapping[str, Path]) -> tuple[str, ...]:

@@ -13,8 +13,6 @@ from revteam.metrics.sources import RELATIONS
 from revteam.metrics.spec import Filter, MetricSpec, Part
 from revteam.workspace.settings import DEFAULT_WINDOWS
 
-_AGG = {"count": "count", "sum": "sum", "mean": "mean"}
-
 
 def _where(filters: tuple[Filter, ...]) -> str:
     return f" where {' and '.join(f.describe() for f in filters)}" if filters else ""
@@ -58,7 +56,7 @@ def formula_in_words(spec: MetricSpec) -> str:
         )
     if spec.kind == "snapshot":
         assert spec.snapshot
-        what = f"{_AGG[spec.aggregate or 'count']} {measure}".strip()
+        what = f"{spec.aggregate or 'count'} {measure}".strip()
         if spec.snapshot.open_until:
             return (
                 f"{what} of {rows} open at the end of the period (`{spec.time}` before "

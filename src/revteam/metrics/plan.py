@@ -111,10 +111,6 @@ class Group:
         return set().union(*(a.columns for a in self.atoms))
 
 
-Ref = Atom | str
-"""A recipe part: an atom, or (in derived formulas) another metric's id."""
-
-
 @dataclass(frozen=True)
 class Recipe:
     """How one metric's value, numerator, denominator and n come out of atoms."""

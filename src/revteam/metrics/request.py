@@ -26,12 +26,16 @@ def as_list(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def to_date(value: DateLike | None, option: str) -> dt.date | None:
+    """The day of ``value``; the whole text is parsed, so ``2024-01-01T99:00`` is refused."""
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, dt.datetime):
         return value.date()
+    text = str(value)
     try:
-        return dt.date.fromisoformat(str(value)[:10])
+        if len(text) > 10:
+            return dt.datetime.fromisoformat(text).date()
+        return dt.date.fromisoformat(text)
     except ValueError:
         raise MetricQueryError(option, value, "a date such as 2025-01-31") from None
 
@@ -65,7 +69,12 @@ def build_query(
     totals: bool = True,
 ) -> Query:
     """Validate a request against the catalogue; ``start``/``end`` widen to whole periods."""
-    ids = tuple(dict.fromkeys(as_list(metrics)))
+    requested = as_list(metrics)
+    for m in requested:
+        # Checked before lookup: a non-string id would break UnknownMetricError's message.
+        if not isinstance(m, str):
+            raise MetricQueryError("metric", m, "a metric id (a string)")
+    ids = tuple(dict.fromkeys(requested))
     if not ids:
         raise MetricQueryError("metrics", metrics, "at least one metric id")
     specs = [catalogue[m] for m in ids]
@@ -108,8 +117,13 @@ def _where(where: Mapping[str, WhereValue]) -> tuple[tuple[str, tuple[str | None
         bad = [v for v in values if allowed and v is not None and v not in allowed]
         if bad:
             raise MetricQueryError(f"where[{dim!r}]", bad[0], f"one of {', '.join(allowed or ())}")
-        out.append((dim, tuple(v for v in values if v is None or isinstance(v, str))))
+        out.append((dim, _canonical(v for v in values if v is None or isinstance(v, str))))
     return tuple(out)
+
+
+def _canonical(values: Iterable[str | None]) -> tuple[str | None, ...]:
+    """Unique and sorted (None last): equal filters give one cache key and stable SQL."""
+    return tuple(sorted(set(values), key=lambda v: (v is None, v or "")))
 
 
 def context(

@@ -27,6 +27,8 @@ UNITS: tuple[str, ...] = get_args(Unit)
 FILTER_OPS: tuple[str, ...] = get_args(FilterOp)
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+OVERRIDE = "workspace (overrides shipped)"
+"""``source`` of a workspace spec that replaces a shipped one (set by the catalogue loader)."""
 
 
 class Filter(BaseModel):
@@ -233,7 +235,7 @@ class MetricSpec(BaseModel):
 
     @property
     def is_override(self) -> bool:
-        return self.source == "workspace (overrides shipped)"
+        return self.source == OVERRIDE
 
     def references(self) -> tuple[str, ...]:
         """Ids of the metrics this one is computed from."""

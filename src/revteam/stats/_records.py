@@ -151,13 +151,7 @@ def _source(ws: Workspace, result: MetricResult, metric: str, role: str) -> tupl
     catalogue = ws.metrics.catalogue
     # Without totals a group compiles to one plain aggregation, whose input we reuse.
     query = replace(result.query, metrics=(metric,), totals=False)
-    orders = ws.warehouse.arrow("SELECT count(*) AS n FROM (SELECT 1 FROM orders LIMIT 1)")
-    ctx = request.context(
-        result.as_of,
-        gross_margin=ws.settings.gross_margin,
-        orders_loaded=orders["n"][0].as_py() > 0,
-        sourcing=catalogue.sourcing,
-    )
+    ctx = ws.metrics.context(result.as_of)
     plan = Planner(catalogue.specs, query, ctx.gross_margin).plan()
     recipe = plan.recipes[metric]
     atom = getattr(recipe, role)

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from revteam.exceptions import UnsupportedDimensionError
-from revteam.metrics import request as metric_request
 from revteam.metrics.dimensions import VALUES, Hop, reach
 from revteam.metrics.sources import RELATIONS, Context, TableProvider, offline_tables
 from revteam.metrics.spec import Filter
@@ -46,13 +45,8 @@ def run(ws: Workspace, expr: ir.Table) -> pa.Table:
 
 def context(ws: Workspace) -> Context:
     """The same constants the metric layer uses (as-of time, margin, sourcing rule)."""
-    orders = ws.warehouse.arrow("SELECT count(*) AS n FROM (SELECT 1 FROM orders LIMIT 1)")
-    return metric_request.context(
-        ws.metrics.as_of(),
-        gross_margin=ws.settings.gross_margin,
-        orders_loaded=bool(orders.to_pylist()[0]["n"]),
-        sourcing=ws.metrics.catalogue.sourcing,
-    )
+    ctx: Context = ws.metrics.context()
+    return ctx
 
 
 def check_dims(relation: str, dims: Iterable[str], metric: str) -> None:
