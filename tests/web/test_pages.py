@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import html
 import io
 import re
 
@@ -220,3 +222,88 @@ def test_assets_are_served_with_caching(anon: TestClient):
     assert "vegaEmbed" in js.text and js.headers.get("content-encoding") == "gzip"
     again = anon.get("/vendor/vega-embed-1.js", headers={"if-none-match": js.headers["etag"]})
     assert again.status_code == 304
+
+
+def _complete_mature_month(rows: list[dict], as_of: dt.date) -> str:
+    """Newest monthly total that has ended by the as-of date and is not immature (by hand)."""
+    done = []
+    for r in rows:
+        first = dt.date.fromisoformat(r["period"])
+        nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        if r["is_total"] and not r["immature"] and nxt <= as_of + dt.timedelta(days=1):
+            done.append(r["period"])
+    return max(done)
+
+
+@pytest.mark.parametrize("period", ["3m", "6m", "12m"])
+@pytest.mark.parametrize(("team", "metric"), [("marketing", "mql_rate"), ("sales", "win_rate")])
+def test_tile_and_detail_headline_the_same_period(
+    browser_of, api: TestClient, team, metric, period
+):
+    page = browser_of["viewer"].get(f"/{team}?metric={metric}&period={period}").text
+    detail = re.search(r'id="focus" data-period="([^"]*)"', page).group(1)
+    tile = re.search(rf'id="tile-{metric}".*?start=(\d{{4}}-\d\d-\d\d)', page, flags=re.S)
+    assert tile and detail == tile.group(1), (metric, period, detail)
+    # ... and it is the newest complete, mature month, whatever the range's start.
+    everything = api.get("/api/v1/query", params={"metrics": metric, "start": "2000-01-01"}).json()
+    as_of = dt.datetime.fromisoformat(everything["as_of"]).date()
+    assert detail == _complete_mature_month(everything["rows"], as_of)
+
+
+@pytest.mark.parametrize(
+    ("team", "metric", "by"),
+    [
+        ("marketing", "mql_rate", "channel"),
+        ("marketing", "leads", "region"),
+        ("sales", "win_rate", "segment"),
+    ],
+)
+def test_detail_split_is_the_apis(browser_of, api: TestClient, team, metric, by):
+    page = browser_of["viewer"].get(f"/{team}?metric={metric}&by={by}").text
+    period = re.search(r'id="focus" data-period="([^"]+)"', page).group(1)
+    shown = {
+        html.unescape(name): float(value)
+        for name, value in re.findall(
+            r'<tr data-group="([^"]*)">.*?data-value="([^"]+)"', page, flags=re.S
+        )
+    }
+    rows = api.get(
+        "/api/v1/query", params={"metrics": metric, "by": by, "start": period, "end": period}
+    ).json()["rows"]
+    expected = {
+        r["dimensions"][by] or "(none)": r["value"]
+        for r in rows
+        if not r["is_total"] and r["period"] == period and r["value"] is not None
+    }
+    assert len(shown) >= 2 and shown.keys() == expected.keys()
+    for name, value in shown.items():
+        assert value == pytest.approx(expected[name]), name
+
+
+@pytest.mark.parametrize(
+    "query", ["period=6m", "period=12m&channel=email", "period=ytd&grain=quarter"]
+)
+def test_funnel_leads_are_the_leads_metric(browser_of, api: TestClient, query):
+    page = browser_of["viewer"].get(f"/funnel?{query}").text
+    leads = re.search(r'Leads</td>\s*<td class="num strong">([\d,]+)</td>', page).group(1)
+    start, end = re.search(
+        r'href="/records\?metric=leads[^"]*start=([\d-]+)&amp;end=([\d-]+)', page
+    ).groups()
+    params = dict(p.split("=") for p in query.split("&") if not p.startswith("period"))
+    rows = api.get(
+        "/api/v1/query", params={"metrics": "leads", "start": start, "end": end, **params}
+    ).json()["rows"]
+    expected = sum(r["value"] or 0 for r in rows if r["is_total"])
+    assert int(leads.replace(",", "")) == expected > 0
+    records = api.get(
+        "/api/v1/records",
+        params={"metric": "leads", "start": start, "end": end, "channel": params.get("channel")},
+    ).json()
+    assert records["total"] == expected
+
+
+def test_too_long_page_filters_are_refused_not_cut(browser_of):
+    r = browser_of["viewer"].get("/", params={"campaign": "x" * 201})
+    assert r.status_code == 400 and "at most 200 characters" in r.text
+    spaced = browser_of["viewer"].get("/?channel=%20%20email").text
+    assert "channel: <strong>email</strong>" in spaced

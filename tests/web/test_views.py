@@ -10,7 +10,7 @@ from starlette.datastructures import QueryParams
 
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import shipped_catalogue
-from revteam.web.filters import ViewFilters
+from revteam.web.filters import MAX_VALUES, ViewFilters, parse_where
 from revteam.web.format import MISSING, change, compact, display
 from revteam.web.pages.records import defuse
 from revteam.web.pages.render import period_name, records_url
@@ -192,3 +192,18 @@ def test_public_names_are_pinned():
     } <= set(revteam.app.__all__)
     for module in (revteam.web, revteam.app):
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_one_filter_parser_for_pages_and_apis():
+    assert parse_where({"segment": [" smb", "smb ", "", "mid"], "channel": ["email"]}) == (
+        ("channel", ("email",)),
+        ("segment", ("smb", "mid")),
+    )
+    page = ViewFilters.parse(QueryParams("segment=%20smb&segment=mid&channel=email"))
+    assert page.where == parse_where({"channel": ["email"], "segment": ["smb", "mid"]})
+    assert len(parse_where({"campaign": [f"c{i}" for i in range(MAX_VALUES)]})[0][1]) == 50
+    for bad in ({"campaign": [f"c{i}" for i in range(MAX_VALUES + 1)]}, {"campaign": ["x" * 201]}):
+        with pytest.raises(MetricQueryError):
+            parse_where(bad)
+    with pytest.raises(MetricQueryError, match="dimension"):
+        parse_where({"colour": ["red"]})

@@ -89,10 +89,6 @@ class AuditLog:
         with self._db.session() as s:
             return int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
-    def write(self, actor: Actor, action: str, target: str | None = None, **detail: Any) -> None:
-        with self._db.session(write=True) as s:
-            record(s, actor, action, target, **detail)
-
 
 def _entry(e: AuditEvent) -> AuditEntry:
     detail = json.loads(e.detail) if e.detail else {}
@@ -193,12 +189,10 @@ class UserStore:
             record(s, actor, "user.add", email, role=role, team=team)
             return info(user), generated
 
-    def list(self, *, include_disabled: bool = True) -> list[UserInfo]:
-        stmt = select(User).order_by(User.email)
-        if not include_disabled:
-            stmt = stmt.where(User.is_active)
+    def list(self) -> list[UserInfo]:
+        """Every user, disabled ones too (admins re-enable them from the list)."""
         with self._db.session() as s:
-            return [info(u) for u in s.scalars(stmt)]
+            return [info(u) for u in s.scalars(select(User).order_by(User.email))]
 
     def count(self) -> int:
         with self._db.session() as s:

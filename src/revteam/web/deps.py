@@ -29,10 +29,9 @@ from revteam.app import ROLE_RANK, Actor, UserInfo
 from revteam.exceptions import (
     AuthenticationError,
     CsrfError,
-    MetricQueryError,
     PermissionDeniedError,
 )
-from revteam.web.filters import FILTER_DIMENSIONS, MAX_VALUES, ViewFilters, Where
+from revteam.web.filters import MAX_VALUES, ViewFilters, Where, parse_where
 from revteam.web.runtime import Runtime
 
 SESSION_COOKIE = "revteam_session"
@@ -244,16 +243,7 @@ def _where_dependency() -> Callable[..., Where]:
     ]
 
     def where(**chosen: list[str] | None) -> Where:
-        out = []
-        for dim in FILTER_DIMENSIONS:
-            values = tuple(dict.fromkeys(v for v in chosen.get(dim) or () if v.strip()))
-            if any(len(v) > 200 for v in values):
-                raise MetricQueryError(
-                    dim, values[0][:40] + "…", "values of at most 200 characters"
-                )
-            if values:
-                out.append((dim, values))
-        return tuple(out)
+        return parse_where({d: v for d, v in chosen.items() if v})
 
     where.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return where

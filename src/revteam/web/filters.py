@@ -30,8 +30,35 @@ _MONTHS = {"3m": 3, "6m": 6, "12m": 12, "24m": 24}
 FILTER_DIMENSIONS: tuple[str, ...] = (*DIMENSIONS, *BREAKDOWNS)
 MAX_VALUES = 50
 """Values per dimension filter; more is almost certainly not a person's request."""
+MAX_VALUE_LENGTH = 200
+"""Characters per filter value; no dimension value is longer."""
 
 Where = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def parse_where(chosen: Mapping[str, Iterable[str]]) -> Where:
+    """Dimension filters from raw values, checked the same way for pages, GET and POST APIs.
+
+    Values are stripped (a pasted `` email`` means ``email``), blanks and repeats dropped;
+    unknown dimensions, too many values and too long values are refused by name rather than
+    silently cut, so a caller never gets numbers for a filter other than the one they sent.
+    """
+    unknown = [d for d in chosen if d not in FILTER_DIMENSIONS]
+    if unknown:
+        raise MetricQueryError("dimension", unknown[0], f"one of {', '.join(FILTER_DIMENSIONS)}")
+    out = []
+    for dim in FILTER_DIMENSIONS:
+        values = tuple(dict.fromkeys(v.strip() for v in chosen.get(dim, ()) if v.strip()))
+        if len(values) > MAX_VALUES:
+            raise MetricQueryError(dim, f"{len(values)} values", f"at most {MAX_VALUES}")
+        long = next((v for v in values if len(v) > MAX_VALUE_LENGTH), None)
+        if long is not None:
+            raise MetricQueryError(
+                dim, long[:40] + "…", f"values of at most {MAX_VALUE_LENGTH} characters"
+            )
+        if values:
+            out.append((dim, values))
+    return tuple(out)
 
 
 def parse_date(value: str | None, option: str) -> dt.date | None:
@@ -55,9 +82,7 @@ class ViewFilters:
     by: str | None = None
 
     @classmethod
-    def parse(
-        cls, params: Mapping[str, str] | object, *, default_period: str = "12m"
-    ) -> ViewFilters:
+    def parse(cls, params: Mapping[str, str] | object) -> ViewFilters:
         """Read filters from query parameters (a Starlette ``QueryParams`` or a mapping)."""
         get_list = getattr(params, "getlist", None)
 
@@ -71,7 +96,7 @@ class ViewFilters:
             found = values(name)
             return found[-1].strip() if found else None
 
-        period = one("period") or default_period
+        period = one("period") or "12m"
         if period not in PRESETS:
             raise MetricQueryError("period", period, f"one of {', '.join(PRESETS)}")
         grain = P.check_grain(one("grain") or "month")
@@ -83,14 +108,8 @@ class ViewFilters:
         by = one("by")
         if by is not None and by not in FILTER_DIMENSIONS:
             raise MetricQueryError("by", by, f"one of {', '.join(FILTER_DIMENSIONS)}")
-        where = []
-        for dim in FILTER_DIMENSIONS:
-            chosen = tuple(dict.fromkeys(v.strip()[:200] for v in values(dim)))
-            if len(chosen) > MAX_VALUES:
-                raise MetricQueryError(dim, f"{len(chosen)} values", f"at most {MAX_VALUES}")
-            if chosen:
-                where.append((dim, chosen))
-        return cls(period, grain, start, end, tuple(where), by)
+        where = parse_where({dim: values(dim) for dim in FILTER_DIMENSIONS})
+        return cls(period, grain, start, end, where, by)
 
     @property
     def where_dims(self) -> tuple[str, ...]:

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Path as PathParam
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from revteam.web.filters import MAX_VALUE_LENGTH, MAX_VALUES, parse_where
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 MAX_ID = 2**31 - 1
@@ -72,11 +74,21 @@ class QueryIn(BaseModel):
     grain: Grain = "month"
     start: dt.date | None = None
     end: dt.date | None = None
-    where: dict[str, list[str]] = Field(default_factory=dict)
+    where: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=f"Dimension → values to keep (at most {MAX_VALUES}, each at most "
+        f"{MAX_VALUE_LENGTH} characters; surrounding spaces are ignored).",
+    )
     as_of: dt.date | None = None
     totals: bool = True
     limit: int = Field(1000, ge=1, le=10_000)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """The same checks as the GET parameters and the pages (an invalid one is a 422)."""
+        return {d: list(v) for d, v in parse_where(value)}
 
 
 class QueryRow(BaseModel):

@@ -33,6 +33,26 @@ def safe_next(target: str | None) -> str:
     return target if target and _SAFE_NEXT.match(target) and len(target) < 2000 else "/"
 
 
+def _start_session(request: Request, runtime: Runtime, user_id: int) -> str:
+    """A new session for ``user_id`` (never a reused one: no fixation); returns its id."""
+    return runtime.app.sessions.create(
+        user_id, ip=security.client_ip(request), user_agent=request.headers.get("user-agent")
+    )
+
+
+def _issue_session_cookie(
+    request: Request, runtime: Runtime, response: Response, session_id: str
+) -> None:
+    """The signed session cookie, living exactly as long as the session itself."""
+    security.set_cookie(
+        request,
+        response,
+        security.SESSION_COOKIE,
+        security.sign_session(runtime.secret, session_id),
+        int(runtime.app.sessions.lifetime.total_seconds()),
+    )
+
+
 def _form(
     request: Request,
     runtime: RuntimeDep,
@@ -95,18 +115,8 @@ def login(
         return _form(
             request, runtime, next_url=target, email=email, status=401, message=GENERIC_FAILURE
         )
-    session_id = runtime.app.sessions.create(
-        user.id, ip=security.client_ip(request), user_agent=request.headers.get("user-agent")
-    )
     response = RedirectResponse(target, status_code=303)
-    max_age = int(runtime.app.sessions.lifetime.total_seconds())
-    security.set_cookie(
-        request,
-        response,
-        security.SESSION_COOKIE,
-        security.sign_session(runtime.secret, session_id),
-        max_age,
-    )
+    _issue_session_cookie(request, runtime, response, _start_session(request, runtime, user.id))
     security.clear_cookie(request, response, security.LOGIN_COOKIE)
     return response
 
@@ -191,9 +201,7 @@ def change_password(
     except (AuthenticationError, UserError) as exc:
         return _page(request, runtime, principal, message=str(exc), status=400)
     runtime.app.sessions.end_all(principal.user.id)  # sign out every other browser
-    session_id = runtime.app.sessions.create(
-        principal.user.id, ip=principal.ip, user_agent=request.headers.get("user-agent")
-    )
+    session_id = _start_session(request, runtime, principal.user.id)
     fresh = Principal(
         principal.user,
         "session",
@@ -202,11 +210,5 @@ def change_password(
         principal.ip,
     )
     response = _page(request, runtime, fresh, message="Password changed; other sessions ended.")
-    security.set_cookie(
-        request,
-        response,
-        security.SESSION_COOKIE,
-        security.sign_session(runtime.secret, session_id),
-        int(runtime.app.sessions.lifetime.total_seconds()),
-    )
+    _issue_session_cookie(request, runtime, response, session_id)
     return response

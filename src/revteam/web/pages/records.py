@@ -46,9 +46,10 @@ def records_page(
     def build(page: Page) -> dict[str, Any]:
         req = request_for(page, metric, filters, part)
         offset = (page_no - 1) * PAGE_SIZE
+        total = page.read(("records-total", req), lambda ws: records.count(ws, req))
         found = page.read(
             ("records", req, offset),
-            lambda ws: records.page(ws, req, limit=PAGE_SIZE, offset=offset),
+            lambda ws: records.page(ws, req, limit=PAGE_SIZE, offset=offset, total=total),
         )
         spec = page.read(("spec", found.source), lambda ws: ws.metrics.get(found.source))
         pages = max(1, -(-found.total // PAGE_SIZE))

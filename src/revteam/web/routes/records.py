@@ -48,9 +48,10 @@ def list_records(
     as_of = runtime.read(("as_of",), lambda ws: ws.metrics.as_of()).value.date()
     first, last = filters.range(as_of, runtime.settings.fiscal_year_start_month)
     req = records.RecordsRequest(metric, first, last, where, part)
+    total = runtime.read(("records-total", req), lambda ws: records.count(ws, req)).value
     found = runtime.read(
         ("records", req, offset, limit),
-        lambda ws: records.page(ws, req, limit=limit, offset=offset),
+        lambda ws: records.page(ws, req, limit=limit, offset=offset, total=total),
     ).value
     return RecordsOut(
         metric=metric,

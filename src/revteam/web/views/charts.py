@@ -140,7 +140,6 @@ def bars(
     unit: str,
     owners: str,
     currency: str = "USD",
-    x_title: str = "",
 ) -> dict[str, Any]:
     """One horizontal bar per dimension value; ``rows`` have name, value, text."""
     import altair as alt
@@ -149,9 +148,7 @@ def bars(
     height = max(120, 26 * len(rows))
     base = alt.Chart(data).encode(
         y=alt.Y("name:N", title=None, sort="-x", axis=alt.Axis(labelLimit=180)),
-        x=alt.X(
-            "value:Q", title=x_title or None, axis=alt.Axis(format=axis_format(unit, currency))
-        ),
+        x=alt.X("value:Q", title=None, axis=alt.Axis(format=axis_format(unit, currency))),
         tooltip=[alt.Tooltip("name:N", title="Group"), alt.Tooltip("text:N", title="Value")],
     )
     bar = base.mark_bar(

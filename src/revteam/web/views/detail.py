@@ -1,8 +1,9 @@
 """One metric in depth: over time (optionally split by a dimension) and by dimension value.
 
-The split by dimension is shown for the metric's headline period (the newest complete, and for
-cohorts mature, period), with ``n`` and the ratio's parts beside every value so that a reader
-can tell a solid number from a small sample, and drill into the records behind it.
+The split by dimension is shown for the metric's headline period, the one its tile headlines
+(:func:`~revteam.web.views.scorecard.headline`), with ``n`` and the ratio's parts beside every
+value so that a reader can tell a solid number from a small sample, and drill into the records
+behind it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from revteam.metrics import MetricSpec, periods
 from revteam.web.filters import ViewFilters
 from revteam.web.views import charts
+from revteam.web.views.scorecard import headline, lookback, query_start
 from revteam.workspace import Workspace
 
 DEFAULT_BY = ("channel", "segment", "region", "network", "keyword_group", "team")
@@ -73,19 +75,18 @@ def detail(ws: Workspace, metric: str, filters: ViewFilters, as_of: dt.date) -> 
         [metric],
         by=[by] if by else [],
         grain=filters.grain,
-        start=start,
+        start=query_start(start, lookback(ws, [metric])),
         end=end,
         where=filters.where_dict() or None,
     )
-    rows = sorted(result.to_pylist(), key=lambda r: r["period"])
+    every = sorted(result.to_pylist(), key=lambda r: r["period"])
+    all_totals = [r for r in every if r["is_total"]]
+    i = headline(all_totals, filters.grain, as_of)
+    head = all_totals[i] if i is not None else None
+    # The periods before the range were only queried so that a cohort can be headlined.
+    rows = [r for r in every if start is None or r["period"] >= start]
     totals = [r for r in rows if r["is_total"]]
     last_day = as_of + dt.timedelta(days=1)
-    ready = [
-        r
-        for r in totals
-        if not r["immature"] and periods.end(r["period"], filters.grain) <= last_day
-    ]
-    head = ready[-1] if ready else (totals[-1] if totals else None)
     currency = ws.settings.currency
     trend_rows = [_trend_row(r, "Total", filters.grain, last_day) for r in totals]
     if by:
@@ -104,7 +105,7 @@ def detail(ws: Workspace, metric: str, filters: ViewFilters, as_of: dt.date) -> 
     groups: tuple[GroupValue, ...] = ()
     bars = None
     if by and head is not None:
-        at = [r for r in rows if not r["is_total"] and r["period"] == head["period"]]
+        at = [r for r in every if not r["is_total"] and r["period"] == head["period"]]
         groups = tuple(
             sorted(
                 (

@@ -154,9 +154,18 @@ def _period(t: ir.Table, spec: MetricSpec, req: RecordsRequest, as_of: dt.dateti
     return t
 
 
-def page(ws: Workspace, req: RecordsRequest, *, limit: int, offset: int) -> RecordsPage:
+def count(ws: Workspace, req: RecordsRequest) -> int:
+    """How many records there are.
+
+    Callers cache it per request, not per page, so paging through a large table counts once.
+    """
+    expr, _, _ = expression(ws, req)
+    return int(rel.run(ws, expr.aggregate(n=expr.count())).to_pylist()[0]["n"])
+
+
+def page(ws: Workspace, req: RecordsRequest, *, limit: int, offset: int, total: int) -> RecordsPage:
+    """One page of records; ``total`` is :func:`count` of the same request."""
     expr, spec, text = expression(ws, req)
-    total = int(rel.run(ws, expr.aggregate(n=expr.count())).to_pylist()[0]["n"])
     rows = rel.run(ws, expr.limit(limit, offset=offset)).to_pylist()
     return RecordsPage(
         req.metric,

@@ -104,7 +104,6 @@ FDR = 0.05
 class Difference:
     direction: int
     """+1 significantly higher than the rest, -1 lower, 0 not significant."""
-    p_value: float | None
 
 
 def _p_two_sided(x1: float, n1: float, x0: float, n0: float) -> float | None:
@@ -137,7 +136,4 @@ def differences(
         if tested[key][0] <= FDR * i / m:
             cutoff = i
     significant = set(ranked[:cutoff])
-    return {
-        key: Difference(tested[key][1] if key in significant else 0, tested[key][0])
-        for key in tested
-    }
+    return {key: Difference(tested[key][1] if key in significant else 0) for key in tested}

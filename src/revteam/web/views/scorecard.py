@@ -8,7 +8,7 @@ window has not had time to convert, so its rate is drawn in the sparkline but ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,34 @@ def supported(ws: Workspace, metric: str, dims: Sequence[str]) -> bool:
     return all(d in ws.metrics.dimensions(metric) for d in dims)
 
 
+def lookback(ws: Workspace, metrics: Sequence[str]) -> int:
+    """Days to start a query early: the longest conversion window of ``metrics``.
+
+    A cohort metric whose window is longer than the range still has a mature cohort to headline.
+    """
+    return max((ws.metrics.get(m).window_days or 0 for m in metrics), default=0)
+
+
+def query_start(start: dt.date | None, lookback_days: int) -> dt.date | None:
+    return start - dt.timedelta(days=lookback_days) if start is not None else None
+
+
+def headline(rows: Sequence[Mapping[str, Any]], grain: periods.Grain, as_of: dt.date) -> int | None:
+    """Index of the newest complete and mature row of ``rows`` (total rows, oldest first).
+
+    Tiles and the detail panel both headline this period, so the two never disagree; a running
+    period would look like a collapse and an immature cohort has not had time to convert, so
+    neither is ever headlined (``None`` when no period qualifies).
+    """
+    last_day = as_of + dt.timedelta(days=1)
+    ready = [
+        i
+        for i, r in enumerate(rows)
+        if not r["immature"] and periods.end(r["period"], grain) <= last_day
+    ]
+    return ready[-1] if ready else None
+
+
 def query_totals(
     ws: Workspace,
     metrics: Sequence[str],
@@ -71,18 +99,15 @@ def query_totals(
 ) -> list[dict[str, Any]]:
     """Total rows of ``metrics`` over the filters' range, oldest period first.
 
-    ``lookback_days`` starts the query that much earlier, so that cohort metrics whose window
-    is longer than the range still have a mature cohort to show.
+    ``lookback_days`` starts the query that much earlier (see :func:`lookback`).
     """
     if not metrics:
         return []
     start, end = filters.range(as_of, ws.settings.fiscal_year_start_month)
-    if start is not None and lookback_days:
-        start -= dt.timedelta(days=lookback_days)
     result = ws.metrics.query(
         list(metrics),
         grain=filters.grain,
-        start=start,
+        start=query_start(start, lookback_days),
         end=end,
         where=filters.where_dict() or None,
     )
@@ -94,8 +119,7 @@ def tiles(
 ) -> list[Tile]:
     """One tile per metric, in the order given."""
     usable = [m for m in metrics if supported(ws, m, filters.where_dims)]
-    windows = [ws.metrics.get(m).window_days or 0 for m in usable]
-    rows = query_totals(ws, usable, filters, as_of, lookback_days=max(windows, default=0))
+    rows = query_totals(ws, usable, filters, as_of, lookback_days=lookback(ws, usable))
     start, _ = filters.range(as_of, ws.settings.fiscal_year_start_month)
     by_metric: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -145,11 +169,10 @@ def _tile(
         for r in rows
     ]
     points = tuple(p for p in every if start is None or p.period >= start)
-    ready = [i for i, p in enumerate(every) if not p.partial and not p.immature]
-    if not ready:
+    i = headline(rows, grain, as_of)
+    if i is None:
         note = "No complete period yet." if points else "No data in this range."
         return _replace(base, points=points, note=note)
-    i = ready[-1]
     row, prev = rows[i], rows[i - 1] if i > 0 else None
     delta, text = change(row["value"], prev["value"] if prev else None, base.unit)
     good = None if delta is None or delta == 0 else (delta > 0) == (base.direction == "higher")
