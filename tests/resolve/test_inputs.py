@@ -14,6 +14,22 @@ def test_records_without_an_id_are_refused():
         resolve_records(pa.table({"email": ["a@x.com", "a@x.com"]}))
 
 
+@pytest.mark.parametrize(
+    ("ids", "problem"),
+    [(["a", None], r"1 record\(s\) without a record_id"), (["a", "a"], r"1 repeated record_id")],
+)
+def test_missing_or_repeated_ids_are_refused(ids: list[str | None], problem: str):
+    records = pa.table({"record_id": ids, "email": ["a@x.com", "a@x.com"], "last_name": ["Li"] * 2})
+    with pytest.raises(ResolveError, match=problem):
+        resolve_records(records)
+
+
+def test_columns_no_blocking_rule_fits_are_refused():
+    records = pa.table({"record_id": ["1", "2"], "company": ["Acme"] * 2, "city": ["Oslo"] * 2})
+    with pytest.raises(ResolveError, match=r"no blocking rule fits.*e-mail"):
+        resolve_records(records)
+
+
 @pytest.mark.parametrize(("low", "high"), [(0.0, 0.5), (0.6, 0.5), (0.2, 1.5)])
 def test_a_review_band_outside_zero_to_one_is_refused(low: float, high: float):
     records = pa.table({"record_id": ["1", "2"], "email": ["a@x.com", "a@x.com"]})

@@ -49,6 +49,15 @@ def test_results_are_in_the_warehouse_and_stable(resolved):
     )
     assert again.clusters == result.clusters and again.pairs_compared == result.pairs_compared
     assert result.people == len(people) + 100
+    # the printed figures, recounted from what was written
+    unified = links_of(ws)
+    sizes = Counter(unified.values())
+    assert result.clusters == len(sizes)
+    assert result.merged_people == sum(n for n in sizes.values() if n > 1)
+    review = IdentityComponent(ws).review().to_pylist()
+    assert result.review_pairs == len(review)
+    assert all(0.2 <= r["match_probability"] < 0.5 for r in review)
+    assert result.account_links == IdentityComponent(ws).account_links().num_rows
     accounts = IdentityComponent(ws).account_links().to_pylist()
     assert accounts and Counter(a["method"] for a in accounts)["email_domain"] > 0
     assert all(a["agrees_with_source"] for a in accounts if a["method"] == "email_domain")
@@ -61,6 +70,7 @@ def test_results_are_in_the_warehouse_and_stable(resolved):
         ("a.n.a.lima@googlemail.com", "analima@gmail.com"),
         ("ana.lima@acme.com", "ana.lima@acme.com"),
         ("not an address", None),
+        ("Ana.Lima@googlemail.com.au", "ana.lima@googlemail.com.au"),  # only googlemail.com
     ],
 )
 def test_email_normalisation(email: str, expected: str | None):
@@ -69,7 +79,12 @@ def test_email_normalisation(email: str, expected: str | None):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("The Acme Corp.", "acme"), ("ACME, Inc", "acme"), ("Müller GmbH & Co. KG", "muller gmbh co")],
+    [
+        ("The Acme Corp.", "acme"),
+        ("ACME, Inc", "acme"),
+        ("Müller GmbH & Co. KG", "muller gmbh co"),
+        ("Bank of the West", "bank of the west"),  # only a leading "the" goes
+    ],
 )
 def test_company_normalisation(name: str, expected: str):
     assert duckdb.sql(f"SELECT {N.company_sql(repr(name))}").fetchall() == [(expected,)]

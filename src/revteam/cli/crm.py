@@ -10,6 +10,7 @@ import typer
 
 from revteam.cli._common import OutputFormat, console, emit, open_ws, progress_bar
 from revteam.cli.data import EXIT_QUARANTINED
+from revteam.resolve.model import DEFAULT_REVIEW_LOW, DEFAULT_THRESHOLD
 
 crm_app = typer.Typer(
     name="crm",
@@ -143,10 +144,10 @@ def extra(
 def resolve(
     threshold: Annotated[
         float, typer.Option(help="Match probability from which two records are one person.")
-    ] = 0.5,
+    ] = DEFAULT_THRESHOLD,
     review_low: Annotated[
         float, typer.Option(help="Pairs from this probability up to the threshold are listed.")
-    ] = 0.2,
+    ] = DEFAULT_REVIEW_LOW,
     engine: Annotated[
         Engine | None,
         typer.Option(help="Where the linker runs; default: the workspace's [identity] engine."),
@@ -154,11 +155,9 @@ def resolve(
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Link people across sources (splink): unified ids, review list, account links."""
-    from revteam.resolve import IdentityComponent
-
     with open_ws() as ws, progress_bar() as bar:
         task = bar.add_task("Resolving identities", total=1.0)
-        result = IdentityComponent(ws).run(
+        result = ws.identity.run(
             threshold=threshold,
             review_low=review_low,
             engine=engine.value if engine else None,

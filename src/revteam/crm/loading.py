@@ -94,6 +94,16 @@ def staging_folder(ws: Workspace, tr: Translation) -> Path:
     return ws.root / "crm" / "staged" / f"{tr.system}-{tr.shape}-{digest}"
 
 
+def staged_system_sql(column: str) -> str:
+    """SQL for the CRM system whose staging folder a ``_source`` path names, else NULL.
+
+    Rows a CRM load put in the warehouse keep their staged file as ``_source`` (see
+    :func:`staging_folder`); separators are unified so Windows paths match too.
+    """
+    path = f"replace({column}, '\\', '/')"
+    return f"NULLIF(regexp_extract({path}, 'crm/staged/([a-z]+)-', 1), '')"
+
+
 def load_translation(
     ws: Workspace, tr: Translation, *, progress: Progress | None = None
 ) -> CrmLoadResult:
@@ -152,7 +162,7 @@ def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
     wanted = {t: keys for t, keys in wanted.items() if keys.num_rows}
     if not wanted:
         return {}, []
-    mine = f"replace(_source, '\\', '/') LIKE '%crm/staged/{tr.system}-%'"
+    mine = f"{staged_system_sql('_source')} = {P.lit(tr.system)}"
     removed: dict[str, int] = {}
     notes = []
     with ws.warehouse.transaction() as con:

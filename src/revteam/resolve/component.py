@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
+from revteam.crm.loading import staged_system_sql
 from revteam.resolve import normalise as N
-from revteam.resolve.model import Resolution, resolve_records
+from revteam.resolve.model import (
+    DEFAULT_REVIEW_LOW,
+    DEFAULT_THRESHOLD,
+    Progress,
+    Resolution,
+    resolve_records,
+)
 
 if TYPE_CHECKING:
     from revteam.workspace import Workspace
@@ -33,15 +39,12 @@ if TYPE_CHECKING:
 LINKS = "person_links"
 REVIEW = "identity_review"
 ACCOUNT_LINKS = "person_account_links"
-DEFAULT_THRESHOLD = 0.5
-DEFAULT_REVIEW_LOW = 0.2
 
-Progress = Callable[[str, float], None]
 
-_RECORDS = """
+_RECORDS = f"""
 SELECT p.person_id AS record_id, p.first_name, p.last_name, p.email,
        COALESCE(p.company_name, a.name) AS company,
-       COALESCE(NULLIF(regexp_extract(p._source, 'crm/staged/([a-z]+)-', 1), ''),
+       COALESCE({staged_system_sql("p._source")},
                 regexp_extract(p._source, '[^/\\\\]+$')) AS source
 FROM people p LEFT JOIN accounts a ON a.account_id = p.account_id
 """
@@ -109,10 +112,6 @@ class IdentityComponent:
             spark = session(config.spark_master, conf=config.spark_conf)
         wh = self._ws.warehouse
         records = wh.arrow(_RECORDS)
-        sources = dict(
-            zip(records.column("record_id").to_pylist(), records.column("source").to_pylist(),
-                strict=True)
-        )  # fmt: skip
         resolution = resolve_records(
             records.drop_columns(["source"]),
             threshold=threshold,
@@ -123,7 +122,7 @@ class IdentityComponent:
         if progress:
             progress("writing", 0.97)
         run_id = uuid.uuid4().hex[:16]
-        accounts = self._write(resolution, sources, run_id)
+        accounts = self._write(resolution, records, run_id)
         if progress:
             progress("done", 1.0)
         return ResolveResult(
@@ -140,31 +139,30 @@ class IdentityComponent:
             engine,
         )
 
-    def _write(self, res: Resolution, sources: dict[str, Any], run_id: str) -> int:
-        links = res.clusters.append_column(
-            "source", pa.array([sources.get(r) for r in res.clusters["record_id"].to_pylist()])
-        )
+    def _write(self, res: Resolution, records: pa.Table, run_id: str) -> int:
+        """Replace the link tables, joined to the records the model compared (one join each)."""
         con = self._ws.warehouse.con
         with self._ws.warehouse.transaction():
-            con.register("_links", links)
+            con.register("_links", res.clusters)
             con.register("_review", res.review)
+            con.register("_records", records)
             con.execute(f"""CREATE OR REPLACE TABLE {LINKS} AS
-                SELECT record_id AS person_id, unified_id, cluster_size, source,
+                SELECT l.record_id AS person_id, l.unified_id, l.cluster_size, r.source,
                        CAST(current_timestamp AS TIMESTAMP) AS resolved_at, '{run_id}' AS run_id
-                FROM _links""")
+                FROM _links l LEFT JOIN _records r USING (record_id)""")
             con.execute(f"""CREATE OR REPLACE TABLE {REVIEW} AS
-                SELECT r.record_id_l AS person_id_l, r.record_id_r AS person_id_r,
-                       r.match_probability,
-                       l.email AS email_l, rr.email AS email_r,
+                SELECT v.record_id_l AS person_id_l, v.record_id_r AS person_id_r,
+                       v.match_probability,
+                       l.email AS email_l, r.email AS email_r,
                        concat_ws(' ', l.first_name, l.last_name) AS name_l,
-                       concat_ws(' ', rr.first_name, rr.last_name) AS name_r,
-                       l.company_name AS company_l, rr.company_name AS company_r,
+                       concat_ws(' ', r.first_name, r.last_name) AS name_r,
+                       l.company AS company_l, r.company AS company_r,
                        CAST(current_timestamp AS TIMESTAMP) AS resolved_at, '{run_id}' AS run_id
-                FROM _review r JOIN people l ON l.person_id = r.record_id_l
-                JOIN people rr ON rr.person_id = r.record_id_r""")
+                FROM _review v JOIN _records l ON l.record_id = v.record_id_l
+                JOIN _records r ON r.record_id = v.record_id_r""")
             con.execute(f"CREATE OR REPLACE TABLE {ACCOUNT_LINKS} AS {_account_links(run_id)}")
-            con.unregister("_links")
-            con.unregister("_review")
+            for name in ("_links", "_review", "_records"):
+                con.unregister(name)
             n = con.execute(f"SELECT count(*) FROM {ACCOUNT_LINKS}").fetchall()
         return int(n[0][0])
 

@@ -42,6 +42,12 @@ COLUMNS = ("first_name", "last_name", "email", "company", "dob", "city")
 """Identifying columns the model can use; at least two must have values."""
 
 Progress = Callable[[str, float], None]
+"""Called with the phase's name and the fraction of the run done."""
+
+DEFAULT_THRESHOLD = 0.5
+"""Match probability from which two records are one person: more likely the same than not."""
+DEFAULT_REVIEW_LOW = 0.2
+"""Lower edge of the band of uncertain pairs listed for review."""
 
 
 class Engine(Protocol):
@@ -122,6 +128,16 @@ class Resolution:
 def prepare(con: duckdb.DuckDBPyConnection, records: pa.Table) -> list[str]:
     """Register the records as ``_people`` with cleaned columns; return the usable columns."""
     con.register("_raw_people", records)
+    missing, repeated = con.execute(
+        "SELECT count(*) FILTER (WHERE record_id IS NULL), "
+        "count(record_id) - count(DISTINCT record_id) FROM _raw_people"
+    ).fetchall()[0]
+    if missing or repeated:
+        con.unregister("_raw_people")
+        raise ResolveError(
+            f"{missing} record(s) without a record_id and {repeated} repeated record_id(s)",
+            "Give every record its own id (a repeated id would merge two records unseen).",
+        )
     have = set(records.column_names)
     exprs = {
         "first_name": N.name_sql("first_name"),
@@ -149,24 +165,22 @@ def _settings(usable: list[str], *, n: int) -> Any:
     small = n < MIN_LEARN
     comparisons: list[Any] = []
     for c in usable:
+        key = c
         if c in ("first_name", "last_name"):
+            key = "name_or_swapped" if names else "name"
             other = "last_name" if c == "first_name" else "first_name"
             comparison = _name_comparison(c, other if names else None, tf=not small)
-            prior = PRIOR_M["name_or_swapped" if names else "name"]
         elif c == "email":
-            comparison, prior = _email_comparison(), PRIOR_M[c]
+            comparison = _email_comparison()
         elif c == "company":
-            comparison, prior = cl.JaroWinklerAtThresholds(c, [0.95]), PRIOR_M[c]
+            comparison = cl.JaroWinklerAtThresholds(c, [0.95])
         elif c == "dob":
             comparison = cl.DateOfBirthComparison(c, input_is_string=True)
-            prior = PRIOR_M[c]
         else:
             comparison = cl.JaroWinklerAtThresholds(c, [0.9]).configure(
                 term_frequency_adjustments=not small
             )
-            prior = PRIOR_M[c]
-        options: dict[str, Any] = {"m_probabilities": list(prior)}
-        key = ("name_or_swapped" if names else "name") if c in ("first_name", "last_name") else c
+        options: dict[str, Any] = {"m_probabilities": list(PRIOR_M[key])}
         if small or c in ("email", "company"):  # levels random pairs rarely reach
             options["u_probabilities"] = list(PRIOR_U[key])
         comparisons.append(comparison.configure(**options))
@@ -306,8 +320,8 @@ def resolve_records(
     records: pa.Table,
     /,
     *,
-    threshold: float = 0.5,
-    review_low: float = 0.2,
+    threshold: float = DEFAULT_THRESHOLD,
+    review_low: float = DEFAULT_REVIEW_LOW,
     seed: int = 42,
     em: bool = False,
     progress: Progress | None = None,
@@ -370,7 +384,7 @@ def resolve_records(
             settings = _settings(usable, n=n)
             linker = Linker(engine.register(db_api, con), settings, log_level=None)
             say("training", 0.15)
-            _train(linker, usable, seed, em=em and not small, small=small)
+            _train(linker, usable, seed, em=em, small=small)
             say("predicting", 0.6)
             predictions = linker.inference.predict()
             table = predictions.physical_name

@@ -30,7 +30,8 @@ LEGAL_FORMS = (
 def email_sql(column: str) -> str:
     """SQL for the canonical form of an e-mail address (NULL when it has no ``@``)."""
     e = f"lower(trim({column}))"
-    domain = f"replace(split_part({e}, '@', 2), 'googlemail.com', 'gmail.com')"
+    host = f"split_part({e}, '@', 2)"
+    domain = f"CASE WHEN {host} = 'googlemail.com' THEN 'gmail.com' ELSE {host} END"
     local = f"regexp_replace(split_part({e}, '@', 1), '\\+.*$', '')"
     gmail_local = (
         f"CASE WHEN {domain} = 'gmail.com' THEN replace({local}, '.', '') ELSE {local} END"
@@ -53,5 +54,5 @@ def name_sql(column: str) -> str:
 def company_sql(column: str) -> str:
     words = "|".join(LEGAL_FORMS)
     cleaned = f"regexp_replace(strip_accents(lower(trim({column}))), '[^a-z0-9 ]+', ' ', 'g')"
-    stripped = f"regexp_replace({cleaned}, '(^| )(the)( |$)|( ({words}))+\\s*$', ' ', 'g')"
+    stripped = f"regexp_replace({cleaned}, '^the( |$)|( ({words}))+\\s*$', ' ', 'g')"
     return f"NULLIF(trim(regexp_replace({stripped}, '\\s+', ' ', 'g')), '')"

@@ -88,13 +88,13 @@ def session(
                 # a JVM out of memory hangs pyspark; exiting lets the run fail with a message
                 "spark.driver.extraJavaOptions": f"-XX:+ExitOnOutOfMemoryError "
                 f"-Dlog4j2.configurationFile={_LOG_CONFIG.as_uri()}",
+                "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1)),
+                "spark.ui.enabled": "false",
             }
             if local
-            else {}
+            else {}  # a cluster keeps its own defaults (spark-defaults.conf)
         ),
         "spark.jars": similarity_jar(),
-        "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1)) if local else "200",
-        "spark.ui.enabled": "false" if local else "true",
         "spark.ui.showConsoleProgress": "false",  # revteam shows its own progress
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
