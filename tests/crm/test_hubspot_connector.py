@@ -196,6 +196,7 @@ def test_records_deleted_in_hubspot_leave_the_warehouse(ws: Workspace, hubspot):
 
 def test_rows_pointing_at_a_deleted_record_are_detached_or_go_with_it(ws: Workspace, hubspot):
     server, fake = hubspot
+    fake.objects["companies"][0]["properties"]["tier"] = "gold"  # a field kept aside
     _sync(ws, server)
     extra = ws.warehouse.con.execute(
         "SELECT count(*) FROM crm_extra_fields WHERE canonical_table = 'accounts' "
@@ -222,6 +223,25 @@ def test_rows_pointing_at_a_deleted_record_are_detached_or_go_with_it(ws: Worksp
     ).fetchall() == [(0,)]
     again, _ = _sync(ws, server)  # the mirror still holds them: nothing refused, nothing more
     assert again.load.removed == {} and again.load.quarantined == 0
+
+
+def test_sync_bookkeeping_is_not_kept_aside_as_fields(ws: Workspace, hubspot):
+    server, _ = hubspot
+    _sync(ws, server)
+    kept = ws.warehouse.con.execute(
+        "SELECT DISTINCT unnest(map_keys(fields)) FROM crm_extra_fields"
+    ).fetchall()
+    assert not {k for (k,) in kept} & {"is_deleted", "updated_at"}
+
+
+def test_an_archived_record_without_an_archive_time_is_still_removed(ws: Workspace, hubspot):
+    server, fake = hubspot
+    _sync(ws, server)
+    gone = fake.objects["contacts"].pop(1) | {"archived": True}  # no archivedAt
+    fake.archived["contacts"] = [gone]
+    result, _ = _sync(ws, server)
+    assert result.load.removed == {"people": 1}
+    assert ("101",) not in rows(ws, "people", ("person_id",))
 
 
 def test_a_full_sync_removes_what_was_deleted_since(ws: Workspace, hubspot):

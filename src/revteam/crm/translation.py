@@ -420,11 +420,17 @@ def select(
     )
 
 
+SYNC = frozenset(
+    {"is_deleted", "is_archived", "archived", "updated_at", "system_modstamp", "systemmodstamp"}
+)
+"""Columns that say how a record was synced, not what it is: never kept aside as fields."""
+
+
 def extras_sql(
     system: str, src: Source, key: str, table: str, used: set[str], *, where: str = "TRUE"
 ) -> str | None:
     """Kept-aside fields: every non-empty source column that no canonical column used."""
-    skip = {c for c in src.columns if c.startswith("_fivetran") or c in used}
+    skip = {c for c in src.columns if c.startswith("_fivetran") or c in used or c.lower() in SYNC}
     rest = [c for c in src.columns if c not in skip]
     if not rest:
         return None

@@ -260,8 +260,12 @@ class HubSpotConnector:
         )
         if mark is None:
             return rows
+        # without an archive time the record cannot be placed before the mark: keep it
         return [
-            r for r in rows if int(_modified({"updatedAt": r.get("archivedAt")}, kind)) >= int(mark)
+            r
+            for r in rows
+            if not r.get("archivedAt")
+            or int(_modified({"updatedAt": r["archivedAt"]}, kind)) >= int(mark)
         ]
 
     def _associations(self, deals: list[str], to: str, column: str) -> list[Record]:
