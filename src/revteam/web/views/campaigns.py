@@ -1,7 +1,7 @@
 """The campaign table: one row per campaign, its funnel, money and efficiency over the range.
 
 Every number comes from the metric layer by ``campaign`` and is rolled up over the range from
-its parts (:mod:`~revteam.web.views.rollup`). Rates with fewer than ``MIN_SAMPLE`` records are
+its parts (:mod:`~revteam.web.views.rollup`). Rates with fewer than ``MIN_N`` records are
 marked as small samples; rates that differ from the other campaigns beyond chance are marked
 higher or lower (:func:`~revteam.web.views.rollup.differences`).
 """
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from revteam.metrics import MetricSpec
+from revteam.stats import MIN_N
 from revteam.web.filters import ViewFilters
-from revteam.web.views.rollup import MIN_SAMPLE, Total, differences, rollup
+from revteam.web.views.rollup import Total, differences, rollup
 from revteam.workspace import Workspace
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -69,7 +70,7 @@ class CampaignTable:
 
 def _cell(spec: MetricSpec, total: Total) -> Cell:
     rate = spec.kind in {"ratio", "cohort_rate"} and spec.unit == "percent"
-    small = rate and total.value is not None and (total.denominator or 0) < MIN_SAMPLE
+    small = rate and total.value is not None and (total.denominator or 0) < MIN_N
     return Cell(
         total.value, total.n, total.numerator, total.denominator, small, 0, total.immature_left_out
     )

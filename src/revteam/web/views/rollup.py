@@ -13,7 +13,6 @@ table of forty campaigns does not light up two "significant" cells by luck alone
 from __future__ import annotations
 
 import ast
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,9 +94,8 @@ def rollup(spec: MetricSpec, rows: Sequence[dict[str, Any]]) -> Total:
     return Total(value, num, den, n, left_out)
 
 
-MIN_SAMPLE = 30
-"""Below this many records a rate is marked as a small sample and not tested."""
 FDR = 0.05
+"""False-discovery rate across the groups of one table (Benjamini-Hochberg)."""
 
 
 @dataclass(frozen=True)
@@ -106,34 +104,31 @@ class Difference:
     """+1 significantly higher than the rest, -1 lower, 0 not significant."""
 
 
-def _p_two_sided(x1: float, n1: float, x0: float, n0: float) -> float | None:
-    if n1 <= 0 or n0 <= 0:
-        return None
-    pooled = (x1 + x0) / (n1 + n0)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
-    if se == 0:
-        return None
-    z = (x1 / n1 - x0 / n0) / se
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
 def differences(
     parts: Mapping[str, tuple[float, float]], total: tuple[float, float]
 ) -> dict[str, Difference]:
-    """Test each group's ``(numerator, denominator)`` against the rest of ``total``."""
-    tested: dict[str, tuple[float, int]] = {}
-    for key, (x, n) in parts.items():
-        if n < MIN_SAMPLE:
-            continue
-        p = _p_two_sided(x, n, total[0] - x, total[1] - n)
-        if p is not None:
-            rest = (total[0] - x) / (total[1] - n) if total[1] > n else 0.0
-            tested[key] = (p, 1 if x / n > rest else -1)
-    ranked = sorted(tested, key=lambda k: tested[k][0])
-    m = len(ranked)
-    cutoff = 0
-    for i, key in enumerate(ranked, start=1):
-        if tested[key][0] <= FDR * i / m:
-            cutoff = i
-    significant = set(ranked[:cutoff])
-    return {key: Difference(tested[key][1] if key in significant else 0) for key in tested}
+    """Test each group's ``(numerator, denominator)`` against the rest of ``total``.
+
+    The test is :func:`revteam.stats.compare_rates` (z-test, Fisher's exact test for small
+    counts, Benjamini-Hochberg across groups); groups under :data:`revteam.stats.MIN_N`
+    records are not tested, and neither is a group that is the whole total.
+    """
+    from revteam.stats import MIN_N, compare_rates
+
+    keys = [key for key, (_, n) in parts.items() if n >= MIN_N and total[1] > n]
+    if not keys:
+        return {}
+    x, n = ([parts[key][i] for key in keys] for i in (0, 1))
+    result = compare_rates(
+        keys,
+        x,
+        n,
+        [total[0] - v for v in x],
+        [total[1] - v for v in n],
+        alpha=FDR,
+    ).to_pylist()
+    return {
+        r["segment"]: Difference((1 if r["difference"] > 0 else -1) if r["significant"] else 0)
+        for r in result
+        if r["p_value"] is not None
+    }
