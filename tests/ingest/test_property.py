@@ -29,6 +29,19 @@ CORRUPTIONS = {
     "comma_in_value": ("email", '"a,b@y.com"'),  # quoted: a good row despite the comma
 }
 
+
+def _state(ws: revteam.Workspace) -> tuple[object, ...]:
+    """The rows, the quarantine (less its run and time) and the data version, to compare."""
+    con = ws.warehouse.con
+    return (
+        con.execute("SELECT * FROM people ORDER BY person_id").fetchall(),
+        con.execute(
+            "SELECT line, record, reasons FROM quarantine WHERE table_name = 'people' ORDER BY line"
+        ).fetchall(),
+        ws.data_version,
+    )
+
+
 row = st.tuples(st.sampled_from([None, *CORRUPTIONS]), st.booleans())
 
 
@@ -60,11 +73,20 @@ def test_no_good_row_lost_no_bad_row_loaded(spec: list[tuple[str | None, bool]])
                 r[0] for r in ws.warehouse.con.execute("SELECT person_id FROM people").fetchall()
             }
             quarantined = {r["line"]: r for r in ws.ingest.quarantine(table="people").to_pylist()}
+            before = _state(ws)
+            [again] = ws.ingest.load("people", tmp / "p.csv")
+            after = _state(ws)
         assert loaded == good
         assert set(quarantined) == set(bad)
         for line, pid in bad.items():
             assert f'"person_id":"{pid}"' in quarantined[line]["record"]
             assert quarantined[line]["reasons"]
         assert res.rows_read == len(spec) == res.loaded + res.quarantined
+        assert (res.inserted, res.updated, res.unchanged) == (len(good), 0, 0)
+        assert res.quarantined == len(bad)
+        # Loading the same file again changes nothing: not the rows, nor the quarantine.
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(good))
+        assert again.quarantined == len(bad)
+        assert after == before
     finally:
         shutil.rmtree(tmp)

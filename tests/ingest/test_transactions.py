@@ -111,3 +111,38 @@ def test_a_killed_load_leaves_the_warehouse_as_before(tmp_path: Path):
         assert _snapshot(again) == before
         [res] = again.ingest.load("people", changed)  # and the warehouse still works
         assert (res.inserted, res.updated) == (1, 1)
+
+
+def test_a_file_with_an_exact_repeat_loads_twice_without_change(
+    accounts_loaded: Workspace, tmp_path: Path
+):
+    body = "P1,a@x.com,email,A1,2024-02-01,,\nP1,a@x.com,email,A1,2024-02-01,,\n"
+    path = write(tmp_path / "p.csv", PEOPLE_HEADER + body)
+    [first] = accounts_loaded.ingest.load("people", path)
+    before = _snapshot(accounts_loaded)
+    [second] = accounts_loaded.ingest.load("people", path)
+    assert (first.inserted, first.unchanged, first.quarantined) == (1, 0, 1)
+    # The repeat is refused again, even though its key is already in the warehouse.
+    assert (second.inserted, second.updated, second.unchanged, second.quarantined) == (0, 0, 1, 1)
+    assert before[1] == [("people", 3, ["exact duplicate of line 2"], before[1][0][3])]
+    assert _snapshot(accounts_loaded) == before
+
+
+def test_rows_that_disagree_are_refused_even_if_one_matches_the_warehouse(
+    accounts_loaded: Workspace, tmp_path: Path
+):
+    accounts_loaded.ingest.load("people", write(tmp_path / "p.csv", PEOPLE_HEADER + BODY))
+    people = rows(accounts_loaded, "SELECT * FROM people ORDER BY person_id")
+    version = accounts_loaded.data_version
+    body = "P1,a@x.com,email,A1,2024-02-01,,\nP1,z@x.com,email,A1,2024-02-01,,\n"
+    [res] = accounts_loaded.ingest.load("people", write(tmp_path / "p2.csv", PEOPLE_HEADER + body))
+    assert (res.inserted, res.updated, res.unchanged, res.quarantined) == (0, 0, 0, 2)
+    reasons = {
+        r["line"]: r["reasons"]
+        for r in accounts_loaded.ingest.quarantine(table="people").to_pylist()
+        if r["source"].endswith("p2.csv")
+    }
+    assert sorted(reasons) == [2, 3]
+    assert all("appears on several lines" in r[0] for r in reasons.values())
+    assert rows(accounts_loaded, "SELECT * FROM people ORDER BY person_id") == people
+    assert accounts_loaded.data_version == version

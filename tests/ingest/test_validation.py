@@ -186,3 +186,33 @@ def test_filled_stages_are_counted_with_and_without_refused_rows(
     assert [n for n in res.notes if "filled" in n] == [
         "mql_at filled from a later stage on 1 row(s) (a later stage implies it)"
     ]
+
+
+def test_many_malformed_records_keep_their_lines(accounts_loaded: Workspace, tmp_path: Path):
+    """Malformed records (some in runs, first and last) shift no other record's line."""
+    lines, malformed, refused, good = [], set(), set(), set()
+    for n in range(2, 302):  # n is the record's line in the file; its email repeats it
+        if n % 7 in (0, 1) or n in (2, 301):
+            lines.append(f"P{n},l{n}@x.com,email,A1,2024-02-01,,,extra")
+            malformed.add(n)
+        elif n % 3:
+            lines.append(f"P{n},l{n}@x.com,nope,A1,2024-02-01,,")
+            refused.add(n)
+        else:
+            lines.append(f"P{n},l{n}@x.com,email,A1,2024-02-01,,")
+            good.add(f"P{n}")
+    path = write(tmp_path / "p.csv", PEOPLE_HEADER + "\n".join(lines) + "\n")
+    [res] = accounts_loaded.ingest.load("people", path)
+    entries = accounts_loaded.ingest.quarantine(table="people", limit=1000).to_pylist()
+    assert sorted(e["line"] for e in entries) == sorted(malformed | refused)
+    for e in entries:
+        assert f"l{e['line']}@x.com" in e["record"]
+        kind = "malformed CSV record" if e["line"] in malformed else "channel: 'nope'"
+        assert e["reasons"][0].startswith(kind), e
+    assert (res.inserted, res.quarantined) == (len(good), len(malformed) + len(refused))
+    assert {r[0] for r in rows(accounts_loaded, "SELECT person_id FROM people")} == good
+    quarantine = "SELECT line, record, reasons FROM quarantine ORDER BY line"
+    before = rows(accounts_loaded, quarantine), accounts_loaded.data_version
+    [again] = accounts_loaded.ingest.load("people", path)
+    assert (again.inserted, again.updated, again.quarantined) == (0, 0, res.quarantined)
+    assert (rows(accounts_loaded, quarantine), accounts_loaded.data_version) == before

@@ -20,7 +20,6 @@ A mapping file is YAML::
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +51,6 @@ class Mapping(BaseModel):
     currency_column: str | None = Field(None, description="Source column with each row's currency.")
     encoding: str = Field("utf-8", description=f"Text encoding: {', '.join(ENCODINGS)}.")
     delimiter: str | None = Field(None, description="CSV delimiter; detected when absent.")
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
 def load_mapping(path: Path | str | None) -> Mapping:

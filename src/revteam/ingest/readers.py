@@ -120,18 +120,28 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, nam
     con.execute(f"DROP TABLE IF EXISTS {rej_t}; DROP TABLE IF EXISTS {rej_s}")
     # Records keep file order (DuckDB preserves insertion order), so a record's rowid gives its
     # line; records DuckDB rejected while splitting shift the lines of those after them.
-    if rejects:
-        adj = ", ".join(f"({line - 2 - i})" for i, (line, _, _) in enumerate(rejects))
-        line_sql = (
-            f"rowid + 2 + (SELECT count(*) FROM (VALUES {adj}) v(a) WHERE v.a <= {raw}.rowid)"
-        )
-    else:
-        line_sql = "rowid + 2"
-    con.execute(f"CREATE TEMP VIEW {name} AS SELECT *, {line_sql} AS _line FROM {raw}")
     rows = _count(con, raw)
-    return Staged(
-        name, columns, rows, "csv", _raw_json(columns), rejects, [f"VIEW {name}", f"TABLE {raw}"]
-    )
+    if not rejects:
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT *, rowid + 2 AS _line FROM {raw}")
+        drop = [f"VIEW {name}", f"TABLE {raw}"]
+    else:
+        # The shift is the number of rejects before a record: one as-of join on the rowid where
+        # the shift grows, done once into a table (per record and per scan it was quadratic).
+        starts = [line - 2 - i for i, (line, _, _) in enumerate(rejects)]
+        con.execute(
+            f"""CREATE TEMP TABLE {name} AS
+            SELECT r.*, r.rowid + 2 + COALESCE(s.shift, 0) AS _line FROM {raw} r
+            ASOF LEFT JOIN (
+                SELECT start, max(shift) AS shift
+                FROM (SELECT unnest($1::BIGINT[]) AS start, generate_subscripts($1, 1) AS shift)
+                GROUP BY start
+            ) s ON r.rowid >= s.start
+            ORDER BY r.rowid""",
+            [starts],
+        )
+        con.execute(f"DROP TABLE {raw}")
+        drop = [f"TABLE {name}"]
+    return Staged(name, columns, rows, "csv", _raw_json(columns), rejects, drop)
 
 
 def _reject_reason(etype: str, message: str, mapping: Mapping) -> str:
