@@ -1,165 +1,38 @@
 """The FastAPI application: pages for people, ``/api/v1`` for programs, one OpenAPI document.
 
 ``create_app(ws_path)`` opens the workspace's application database (migrating it unless told
-not to), loads or creates the secret key, and wires the routes; the warehouse is opened lazily
-and read-only (see :mod:`revteam.web.gate`). :func:`serve` runs it with uvicorn.
-
-Static assets are the app's own CSS/JS and the vega-embed bundle that ``vl_convert`` ships
-(Vega, Vega-Lite and vega-embed, ~900 kB): built on first use, kept in memory with its gzip
-form and served at a versioned URL with a one-year cache, so browsers fetch it once per
-vl-convert release and no CDN or npm build is involved.
+not to), loads or creates the secret key, and wires the routes, the static assets
+(:mod:`revteam.web.assets`) and the security headers (:mod:`revteam.web.middleware`); the
+warehouse is opened lazily and read-only (see :mod:`revteam.web.gate`). :func:`serve` runs it
+with uvicorn.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import revteam
 from revteam.app import demo_sign_in, load_secret_key, open_app
 from revteam.web import errors
+from revteam.web.assets import assets_router, static_files, vega_bundle
 from revteam.web.deps import get_principal
+from revteam.web.middleware import SecurityHeaders
 from revteam.web.runtime import Runtime, WebOptions
 from revteam.web.schemas import ErrorOut
 from revteam.workspace import find_workspace
 
-STATIC_DIR = Path(__file__).parent / "static"
-YEAR = 365 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class Bundle:
-    body: bytes
-    gzipped: bytes
-    etag: str
-
-
-_lock = threading.Lock()
-_bundle: Bundle | None = None
-
-
-@cache
-def vega_version() -> str:
-    import vl_convert
-
-    return str(getattr(vl_convert, "__version__", "0"))
-
-
-def vega_url() -> str:
-    return f"/vendor/vega-embed-{vega_version()}.js"
-
-
-def vega_bundle() -> Bundle:
-    """Build (once per process) and return the vega-embed bundle."""
-    global _bundle
-    with _lock:
-        if _bundle is None:
-            import vl_convert
-
-            body = vl_convert.javascript_bundle().encode()  # type: ignore[call-arg]
-            digest = hashlib.sha256(body).hexdigest()[:16]
-            _bundle = Bundle(body, gzip.compress(body, 6), f'"{digest}"')
-        return _bundle
-
-
-@cache
-def static_version() -> str:
-    """A digest of the app's own CSS and JS, appended to their URLs to bust caches."""
-    h = hashlib.sha256()
-    for p in sorted(STATIC_DIR.glob("*.*")):
-        h.update(p.read_bytes())
-    return h.hexdigest()[:10]
-
-
-def static_url(name: str) -> str:
-    return f"/static/{name}?v={static_version()}"
-
-
-assets_router = APIRouter(include_in_schema=False)
-
-
-@assets_router.get("/vendor/vega-embed-{version}.js")
-def vega_script(version: str, request: Request) -> Response:
-    bundle = vega_bundle()
-    headers = {
-        "Cache-Control": f"public, max-age={YEAR}, immutable",
-        "ETag": bundle.etag,
-        "Vary": "Accept-Encoding",
-    }
-    if request.headers.get("if-none-match") == bundle.etag:
-        return Response(status_code=304, headers=headers)
-    media = "text/javascript; charset=utf-8"
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(bundle.gzipped, media_type=media, headers=headers)
-    return Response(bundle.body, media_type=media, headers=headers)
-
-
-def static_files() -> StaticFiles:
-    return StaticFiles(directory=STATIC_DIR)
-
-
 log = logging.getLogger("revteam.web")
 API_PREFIX = "/api/v1"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-CSP = (
-    "default-src 'self'; "
-    # Vega compiles its expression language with Function(): 'unsafe-eval', but no inline code.
-    "script-src 'self' 'unsafe-eval'; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
-HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-]
-
-
-PUBLIC = ("/static/", "/vendor/")
-"""Paths whose responses may be cached; everything else is business data: ``no-store``."""
-
-
-class SecurityHeaders:
-    """Adds security headers to every response (a plain ASGI middleware: cheap per request)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                names = {k.lower() for k, _ in message["headers"]}
-                message["headers"] += [(k, v) for k, v in HEADERS if k not in names]
-                if b"cache-control" not in names and not scope["path"].startswith(PUBLIC):
-                    message["headers"].append((b"cache-control", b"no-store"))
-                if scope.get("scheme") == "https":
-                    message["headers"].append((b"strict-transport-security", b"max-age=31536000"))
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def _warm(app: FastAPI) -> None:

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from revteam.metrics.dimensions import VALUES
 from revteam.web import format
-from revteam.web.app import static_url, vega_url
+from revteam.web.assets import static_url, vega_url
 from revteam.web.deps import Principal
 from revteam.web.filters import FILTER_DIMENSIONS, PRESETS, ViewFilters
 from revteam.web.runtime import Cached, Runtime
