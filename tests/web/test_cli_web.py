@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from revteam.app import open_app
+from revteam.app import open_app, server
 from revteam.cli import app
-from revteam.cli import web as cli_web
 
 runner = CliRunner()
 
@@ -79,7 +78,34 @@ def test_serve_prepares_once_then_hands_uvicorn_the_factory(ws_dir: Path, monkey
     assert result.exit_code == 0, result.output
     assert seen["target"] == "revteam.web.app:app_from_env" and seen["factory"] is True
     assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 2)
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] is None
     assert (ws_dir / ".revteam-secret").exists() and (ws_dir / "revteam.db").exists()
+    assert f"Serving {ws_dir}" in result.output.replace("\n", "")
+
+
+def test_serve_trusts_the_reverse_proxies_it_is_told(ws_dir: Path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setenv("REVTEAM_WORKSPACE", "restored after the test")
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: seen.update(target=target, **kw))
+    result = run(ws_dir, "serve", "--forwarded-allow-ips", "10.0.0.5,10.0.0.6")
+    assert result.exit_code == 0, result.output
+    assert seen["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6"
+
+
+def test_one_serve_for_both_faces():
+    import ast
+
+    import revteam.web
+    from revteam.cli import web
+
+    assert revteam.web.serve is server.serve and revteam.web.serve_demo is server.serve_demo
+    assert not hasattr(web, "serve_demo") and not hasattr(web, "run_server")
+    tree = ast.parse(Path(server.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.startswith(("revteam.web", "revteam.cli"))}
 
 
 def test_serve_demo_prints_a_working_sign_in(ws_dir: Path, monkeypatch):
@@ -88,7 +114,7 @@ def test_serve_demo_prints_a_working_sign_in(ws_dir: Path, monkeypatch):
     monkeypatch.setenv("REVTEAM_WORKSPACE", "restored after the test")
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
     lines: list[str] = []
-    cli_web.serve_demo(ws_dir, port=8124, announce=lines.append)
+    server.serve_demo(ws_dir, port=8124, announce=lines.append)
     [line] = lines
     assert "http://127.0.0.1:8124/" in line
     email, password = line.split(" as ")[1].split(" with password ")

@@ -167,7 +167,7 @@ def demo(
         f"Try: `revteam -w {directory} kpis sales_qualification_rate --by channel --ci`"
     )
     if serve:
-        from revteam.cli.web import serve_demo
+        from revteam.app.server import serve_demo
 
         serve_demo(directory, port=port, announce=console.print)
 

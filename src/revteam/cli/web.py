@@ -1,24 +1,17 @@
 """Web-app commands: ``serve``, ``db upgrade``, ``users add|list|disable|reset-password``.
 
-The CLI never imports the web package (the two faces stay independent): ``serve`` hands uvicorn
-the app factory by its import string, after preparing what every worker needs (the migrated
-application database and the secret key) once, in this process.
+The CLI never imports the web package (the two faces stay independent): ``serve`` calls
+:mod:`revteam.app.server`, which hands uvicorn the app factory by its import string.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from revteam.cli._common import OutputFormat, console, emit, state
-from revteam.workspace import find_workspace
-
-APP_FACTORY = "revteam.web.app:app_from_env"
 
 users_app = typer.Typer(
     help="Who can sign in to the web app and the REST API.", no_args_is_help=True
@@ -34,59 +27,31 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
 
 
-def _prepare(path: Path | None) -> Path:
-    from revteam.app import load_secret_key, open_app
-
-    root = find_workspace(path)
-    open_app(root, upgrade=True).close()
-    load_secret_key(root)
-    return root
-
-
-def run_server(root: Path, *, host: str, port: int, workers: int = 1) -> None:
-    """Serve the workspace's web app with uvicorn until interrupted."""
-    import uvicorn
-
-    os.environ["REVTEAM_WORKSPACE"] = str(root)
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
-
-
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of trusted reverse proxies whose X-Forwarded-* headers are "
+            "believed (comma-separated, * for any). Default: only this machine (127.0.0.1).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboards and the REST API (sign-in required; see `revteam users add`)."""
-    root = _prepare(state.workspace)
-    console.print(f"Serving [bold]{root}[/] on http://{host}:{port}/ (Ctrl+C to stop)")
-    run_server(root, host=host, port=port, workers=workers)
+    from revteam.app import server
 
-
-def serve_demo(
-    ws_path: Path | str,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    announce: Callable[[str], None] | None = None,
-) -> None:
-    """For ``revteam demo``: create (or reset) the demo admin, print the sign-in, and serve."""
-    from revteam.app import demo_sign_in
-
-    root = _prepare(Path(ws_path))
-    email, password = demo_sign_in(root)
-    say = announce or console.print
-    say(f"Open http://{host}:{port}/ and sign in as {email} with password {password}")
-    run_server(root, host=host, port=port)
+    server.serve(
+        state.workspace,
+        host=host,
+        port=port,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        announce=console.print,
+    )
 
 
 @db_app.command("upgrade")

@@ -3,16 +3,15 @@
 ``create_app(ws_path)`` opens the workspace's application database (migrating it unless told
 not to), loads or creates the secret key, and wires the routes, the static assets
 (:mod:`revteam.web.assets`) and the security headers (:mod:`revteam.web.middleware`); the
-warehouse is opened lazily and read-only (see :mod:`revteam.web.gate`). :func:`serve` runs it
-with uvicorn.
+warehouse is opened lazily and read-only (see :mod:`revteam.web.gate`). Uvicorn runs it by its
+import string ``revteam.web.app:app_from_env`` (see :mod:`revteam.app.server`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.templating import Jinja2Templates
 
 import revteam
-from revteam.app import demo_sign_in, load_secret_key, open_app
 from revteam.web import errors
 from revteam.web.assets import assets_router, static_files, vega_bundle
 from revteam.web.deps import get_principal
 from revteam.web.middleware import SecurityHeaders
 from revteam.web.runtime import Runtime, WebOptions
 from revteam.web.schemas import ErrorOut
-from revteam.workspace import find_workspace
 
 log = logging.getLogger("revteam.web")
 API_PREFIX = "/api/v1"
@@ -137,64 +134,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory revteam.web.app:app_from_env`` (reads REVTEAM_WORKSPACE)."""
     return create_app()
-
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-
-
-def prepare(ws_path: Path | str | None) -> Path:
-    """Migrate the application database and create the secret key; returns the workspace."""
-    root = find_workspace(ws_path)
-    open_app(root, upgrade=True).close()
-    load_secret_key(root)
-    return root
-
-
-def serve(
-    ws_path: Path | str | None = None,
-    *,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    workers: int = 1,
-    access_log: bool = True,
-    forwarded_allow_ips: str | None = None,
-) -> None:
-    """Serve the workspace's web app until interrupted.
-
-    ``forwarded_allow_ips``: addresses of trusted reverse proxies whose ``X-Forwarded-Proto``
-    and ``X-Forwarded-For`` are believed (default: only 127.0.0.1), which also decides whether
-    cookies are marked ``Secure``.
-    """
-    import uvicorn
-
-    root = prepare(ws_path)
-    os.environ["REVTEAM_WORKSPACE"] = str(root)  # the factory in each worker reads it
-    uvicorn.run(
-        "revteam.web.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        log_level="info",
-    )
-
-
-def serve_demo(
-    ws_path: Path | str,
-    *,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    announce: Callable[[str], None] = print,
-) -> None:
-    """Create (or reset) the demo admin, announce the URL and sign-in, then serve.
-
-    ``revteam demo`` calls this at its end; ``announce`` receives one line to print.
-    """
-    root = prepare(ws_path)
-    email, password = demo_sign_in(root)
-    announce(f"Dashboard: http://{host}:{port}/  ·  sign in as {email} / {password}")
-    serve(root, host=host, port=port)
