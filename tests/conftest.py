@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,47 @@ from revteam.workspace import Workspace
 for _name in [n for n in os.environ if n.startswith("REVTEAM_")]:
     del os.environ[_name]
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "fixtures"
+# Third-party fixtures (with their licences) and the KPI specification, kept in the repository:
+# see tests/fixtures/README.md.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+KPIS = FIXTURES / "KPIS.md"
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    reason = report.longrepr
+    if isinstance(reason, tuple):  # a skip's (path, line number, reason)
+        reason = reason[2]
+    return str(reason).removeprefix("Skipped: ")
+
+
+def _fail_skips_on_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Under CI=true a skip is a failure that names its reason: CI never silently tests less.
+
+    xfail outcomes (reported as skipped with `wasxfail`) are left as they are.
+    """
+    if os.environ.get("CI") != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI=true, where nothing may be skipped: {_skip_reason(report)}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _fail_skips_on_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    # A whole module skipped at import (pytest.importorskip, allow_module_level skips).
+    report = yield
+    _fail_skips_on_ci(report)
+    return report
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every Fivetran seed under shared/fixtures/crm loads, or is reported as not needed."""
+"""Every Fivetran seed under tests/fixtures/crm loads, or is reported as not needed."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ SETS = {
     "hubspot": CRM_FIXTURES / "hubspot_api_fivetran" / "seeds",
     "salesforce": CRM_FIXTURES / "salesforce_api_fivetran" / "seeds",
 }
-
-pytestmark = pytest.mark.skipif(not CRM_FIXTURES.is_dir(), reason="shared fixtures not present")
 
 
 def _main(system: str) -> list[Path]:

@@ -9,7 +9,6 @@ from tests.conftest import FIXTURES
 from revteam.resolve import pairwise_scores, resolve_records
 
 DATA = FIXTURES / "identity" / "fake_1000.csv"
-pytestmark = pytest.mark.skipif(not DATA.is_file(), reason="shared fixtures not present")
 
 
 def _truth_and_records():

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from tests.resolve.conftest import company_with_duplicates, indistinguishable, links_of
-from tests.resolve.test_fake_1000 import DATA, _truth_and_records
+from tests.resolve.test_fake_1000 import _truth_and_records
 
 import revteam
 from revteam.exceptions import ResolveError
@@ -19,15 +19,12 @@ from revteam.resolve import IdentityComponent, pairwise_scores, resolve_records
 
 pytestmark = pytest.mark.slow  # a Spark session (JVM) and several linker runs on it
 
-needs_fixture = pytest.mark.skipif(not DATA.is_file(), reason="shared fixtures not present")
-
 
 def _probabilities(pairs: pa.Table) -> dict[tuple[str, str], float]:
     rows = pairs.to_pylist()
     return {(r["record_id_l"], r["record_id_r"]): r["match_probability"] for r in rows}
 
 
-@needs_fixture
 def test_engines_agree_when_nothing_is_learnt(spark: Any):
     # Under 200 records the model is its priors: both engines compute the same model. Only the
     # fuzzy levels may differ: splink's Spark Jaro-Winkler counts half transpositions without
@@ -46,7 +43,6 @@ def test_engines_agree_when_nothing_is_learnt(spark: Any):
     assert on_spark.pairs.schema == on_duckdb.pairs.schema
 
 
-@needs_fixture
 def test_fake_1000_on_spark_meets_the_quality_bar(spark: Any, capsys: pytest.CaptureFixture[str]):
     truth, records = _truth_and_records()
     result = resolve_records(records, spark=spark)
