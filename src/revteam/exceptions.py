@@ -4,7 +4,7 @@ The tree::
 
     RevteamError
     ├── ConfigError (ValueError)               bad revteam.toml / environment / argument
-    │   └── WorkspaceNotFoundError (FileNotFoundError)
+    ├── WorkspaceNotFoundError (FileNotFoundError)  no revteam.toml where one was expected
     ├── ModelError (KeyError)                  unknown canonical table or column
     ├── IngestError                            a load that cannot start or was rolled back
     │   ├── SourceFileError (ValueError)       unreadable file, unknown format, bad mapping file
@@ -39,7 +39,8 @@ The tree::
     └── ResolveError                           identity resolution cannot run on this data
 
 Each exception keeps its inputs as attributes and builds its own message, which names what was
-wrong and what would fix it. The CLI maps them to exit codes in one place (``revteam.cli``).
+wrong and what would fix it. The faces translate them at their edges, each in one place: the CLI
+to exit codes (``revteam.cli._errors``), the web app to HTTP statuses (``revteam.web.errors``).
 """
 
 from __future__ import annotations
@@ -53,19 +54,13 @@ from pathlib import Path
 class RevteamError(Exception):
     """Root of every error revteam raises on purpose."""
 
-    exit_code: int = 1
-
 
 class ConfigError(ValueError, RevteamError):
     """A setting, argument or configuration file is invalid."""
 
-    exit_code = 2
-
 
 class WorkspaceNotFoundError(FileNotFoundError, RevteamError):
     """No ``revteam.toml`` where a workspace was expected."""
-
-    exit_code = 3
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -79,8 +74,6 @@ class WorkspaceNotFoundError(FileNotFoundError, RevteamError):
 class ModelError(KeyError, RevteamError):
     """An unknown canonical table or column was named."""
 
-    exit_code = 2
-
     def __init__(self, kind: str, name: str, allowed: Iterable[str]) -> None:
         self.kind, self.name, self.allowed = kind, name, tuple(allowed)
         super().__init__(name)
@@ -91,8 +84,6 @@ class ModelError(KeyError, RevteamError):
 
 class IngestError(RevteamError):
     """A load could not start, or failed and was rolled back (the warehouse is unchanged)."""
-
-    exit_code = 4
 
 
 class SourceFileError(ValueError, IngestError):
@@ -122,13 +113,9 @@ class MissingColumnsError(ValueError, IngestError):
 class GeneratorError(ValueError, RevteamError):
     """The synthetic-company configuration cannot be generated."""
 
-    exit_code = 2
-
 
 class MetricError(RevteamError):
     """The metric layer refused a request or a catalogue."""
-
-    exit_code = 2
 
 
 class UnknownMetricError(KeyError, MetricError):
@@ -201,8 +188,6 @@ class CatalogueError(ValueError, MetricError):
 class StatsError(RevteamError):
     """The statistics layer refused a request."""
 
-    exit_code = 2
-
 
 class StatsOptionError(ValueError, StatsError):
     """An option of a statistical analysis is invalid (level, alpha, against, period …)."""
@@ -233,8 +218,6 @@ class InsufficientDataError(ValueError, StatsError):
 class MissingDependencyError(ImportError, RevteamError):
     """An optional package needed for this call is not installed."""
 
-    exit_code = 2
-
     def __init__(self, package: str, purpose: str) -> None:
         self.package, self.purpose = package, purpose
         super().__init__(
@@ -245,8 +228,6 @@ class MissingDependencyError(ImportError, RevteamError):
 class AppDatabaseError(RevteamError):
     """The application database cannot be reached, or its schema is not at this version's."""
 
-    exit_code = 7
-
     def __init__(self, url: str, problem: str, fix: str) -> None:
         self.url, self.problem, self.fix = url, problem, fix
         super().__init__(f"Application database {url}: {problem}. {fix}")
@@ -254,8 +235,6 @@ class AppDatabaseError(RevteamError):
 
 class WarehouseBusyError(RevteamError):
     """The warehouse is locked by another process (usually a load); retry in a moment."""
-
-    exit_code = 8
 
     def __init__(self, path: object, retry_after: int = 5) -> None:
         self.path, self.retry_after = path, retry_after
@@ -267,8 +246,6 @@ class WarehouseBusyError(RevteamError):
 
 class AccessError(RevteamError):
     """Sign-in or permission problems of the web app and REST API."""
-
-    exit_code = 6
 
 
 class AuthenticationError(AccessError):
@@ -316,8 +293,6 @@ class CsrfError(AccessError):
 class UserError(ValueError, RevteamError):
     """User management refused a change."""
 
-    exit_code = 2
-
 
 class UnknownUserError(KeyError, UserError):
     """No user (or API token) with that e-mail or id."""
@@ -355,13 +330,9 @@ class PasswordPolicyError(UserError):
 class CrmError(RevteamError):
     """A CRM source or connection could not be used; the warehouse is unchanged."""
 
-    exit_code = 4
-
 
 class CrmConfigError(ValueError, CrmError):
     """``crm.yaml``, a CRM option or the credentials are wrong or missing."""
-
-    exit_code = 2
 
     def __init__(self, where: Path | str, problems: Sequence[str]) -> None:
         self.where, self.problems = str(where), tuple(problems)
@@ -398,8 +369,6 @@ class CrmApiError(CrmError):
 
 class ResolveError(RevteamError):
     """Identity resolution cannot run on this data."""
-
-    exit_code = 2
 
     def __init__(self, problem: str, fix: str) -> None:
         self.problem, self.fix = problem, fix

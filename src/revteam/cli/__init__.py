@@ -1,7 +1,8 @@
 """The ``revteam`` command line: thin commands over library calls.
 
 Errors derived from ``RevteamError`` become a one-line message with the fix and a stable exit
-code (see ``docs/cli.md``); ``--debug`` shows the traceback instead.
+code (the table is ``revteam.cli._errors.EXIT_CODES``, documented in ``docs/cli.md``);
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typer.core import TyperGroup
 import revteam
 from revteam.cli import _common
 from revteam.cli._common import err_console, state
+from revteam.cli._errors import exit_code_of
 from revteam.exceptions import RevteamError
 
 
@@ -28,7 +30,7 @@ class _Group(TyperGroup):
             if state.debug:
                 raise
             err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(exit_code_of(exc)) from None
 
 
 app = typer.Typer(

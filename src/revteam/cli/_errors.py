@@ -1,0 +1,69 @@
+"""The one place where errors become exit codes (documented in ``docs/cli.md``).
+
+Library code raises :class:`~revteam.exceptions.RevteamError` subclasses that already say what
+was wrong and how to fix it; the CLI only picks the exit code, as the web face picks the HTTP
+status in ``revteam.web.errors``. The first matching entry wins, so specific classes come
+before the classes they derive from; :class:`RevteamError` itself is the last resort. Code 5
+is not an error: ``ingest --strict`` exits with it (``revteam.cli.data.EXIT_QUARANTINED``) when
+the file loaded but some rows were refused.
+"""
+
+from __future__ import annotations
+
+from revteam.exceptions import (
+    AccessError,
+    AppDatabaseError,
+    ConfigError,
+    CrmConfigError,
+    CrmError,
+    GeneratorError,
+    IngestError,
+    MetricError,
+    MissingDependencyError,
+    ModelError,
+    ResolveError,
+    RevteamError,
+    StatsError,
+    UserError,
+    WarehouseBusyError,
+    WorkspaceNotFoundError,
+)
+
+OTHER = 1
+"""Any other revteam error."""
+BAD_INPUT = 2
+"""A bad argument, setting, configuration or request (unknown table, bad revteam.toml …)."""
+NO_WORKSPACE = 3
+"""No workspace where one was expected."""
+LOAD_FAILED = 4
+"""A load could not start or was rolled back (the warehouse is unchanged)."""
+ACCESS_DENIED = 6
+"""Sign-in or permission refused."""
+APP_DATABASE = 7
+"""The application database is unreachable or not migrated."""
+WAREHOUSE_BUSY = 8
+"""Another process holds the warehouse (a load)."""
+
+EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (WorkspaceNotFoundError, NO_WORKSPACE),
+    (ConfigError, BAD_INPUT),
+    (ModelError, BAD_INPUT),
+    (GeneratorError, BAD_INPUT),
+    (MetricError, BAD_INPUT),
+    (StatsError, BAD_INPUT),
+    (UserError, BAD_INPUT),
+    (ResolveError, BAD_INPUT),
+    (MissingDependencyError, BAD_INPUT),
+    (CrmConfigError, BAD_INPUT),  # a CrmError, but the fix is in crm.yaml or the options
+    (CrmError, LOAD_FAILED),
+    (IngestError, LOAD_FAILED),
+    (AccessError, ACCESS_DENIED),
+    (AppDatabaseError, APP_DATABASE),
+    (WarehouseBusyError, WAREHOUSE_BUSY),
+    (RevteamError, OTHER),
+)
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code for an error: the first entry of :data:`EXIT_CODES` it is an instance of."""
+    return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), OTHER)
