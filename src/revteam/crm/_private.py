@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from revteam.model.enums import OPPORTUNITY_STAGES
+from revteam.storage import quote_ident, quote_literal
 
 US_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p",
@@ -65,19 +66,14 @@ def snake(name: str) -> str:
     return name.lower()
 
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def lit(value: str | None) -> str:
-    if value is None:
-        return "NULL"
-    return "'" + value.replace("'", "''") + "'"
+    """A text constant, or NULL where a mapped value may be missing."""
+    return "NULL" if value is None else quote_literal(value)
 
 
 def text(col: str) -> str:
     """A source column as trimmed text, NULL when empty."""
-    return f"NULLIF(trim(CAST({ident(col)} AS VARCHAR)), '')"
+    return f"NULLIF(trim(CAST({quote_ident(col)} AS VARCHAR)), '')"
 
 
 def norm_sql(expr: str) -> str:
@@ -165,7 +161,7 @@ def fields_map_sql(columns: Iterable[str]) -> str:
 
 
 def raw_json_sql(columns: Iterable[str]) -> str:
-    pairs = ", ".join(f"{lit(c)}: {ident(c)}" for c in columns)
+    pairs = ", ".join(f"{lit(c)}: {quote_ident(c)}" for c in columns)
     return f"CAST(to_json({{{pairs}}}) AS VARCHAR)" if pairs else "'{}'"
 
 

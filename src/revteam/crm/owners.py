@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from revteam.crm import _private as P
 from revteam.crm.translation import Translation
+from revteam.storage import quote_ident
 
 OWNERS = "_owner_keys"
 
@@ -66,8 +67,8 @@ def unresolved_note(tr: Translation, table: str, column: str, path: str) -> None
     """Note owner values that are neither known ids nor resolvable names."""
     n = P.rows(
         tr.con,
-        f"SELECT count(*) FROM ({table}) t WHERE {P.ident(column)} IS NOT NULL AND "
-        f"lower({P.ident(column)}) NOT IN (SELECT k FROM {OWNERS} WHERE k IS NOT NULL)",
+        f"SELECT count(*) FROM ({table}) t WHERE {quote_ident(column)} IS NOT NULL AND "
+        f"lower({quote_ident(column)}) NOT IN (SELECT k FROM {OWNERS} WHERE k IS NOT NULL)",
     )
     count = int(str(n[0][0]))
     if count:

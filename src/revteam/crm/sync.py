@@ -33,6 +33,7 @@ from revteam.crm import _private as P
 from revteam.crm.loading import CrmLoadResult, Progress, load_translation
 from revteam.crm.mapping import System, workspace_mapping
 from revteam.crm.translation import Translation
+from revteam.storage import quote_ident
 
 if TYPE_CHECKING:
     from revteam.workspace import Workspace
@@ -172,7 +173,7 @@ def _merge(
                 con.register("_new", _arrow(new))
                 parts.append("SELECT * FROM _new")
             if keep_old:
-                key = P.ident(obj.replace_by)
+                key = quote_ident(obj.replace_by)
                 parts.append(
                     f"SELECT * FROM read_parquet({P.lit(str(old))})"
                     + (f" WHERE {key} NOT IN (SELECT {key} FROM _new)" if new else "")

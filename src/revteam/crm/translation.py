@@ -24,6 +24,7 @@ from revteam.crm.mapping import SETTING_OF, CrmMapping, UnmappedValue
 from revteam.ingest import Mapping as IngestMapping
 from revteam.ingest.readers import stage
 from revteam.model import TABLES, load_order
+from revteam.storage import quote_ident
 
 Kind = Literal[
     "text", "email", "domain", "country", "first_id", "timestamp", "money", "percent", "lower"
@@ -97,7 +98,7 @@ class Source:
 
     @property
     def raw(self) -> str:
-        return P.ident(self.raw_column) if self.raw_column else P.raw_json_sql(self.columns)
+        return quote_ident(self.raw_column) if self.raw_column else P.raw_json_sql(self.columns)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class Translation:
                 new = f"{new}_{taken[new] - 1}"  # a repeated field reads as a duplicate
             cols.append((old, new))
         view = f"{src.relation}_named"
-        sql = ", ".join(f"{P.ident(o)} AS {P.ident(n)}" for o, n in cols)
+        sql = ", ".join(f"{quote_ident(o)} AS {quote_ident(n)}" for o, n in cols)
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {sql}, _line, {src.raw} AS _src_raw "
             f"FROM {src.relation}"
@@ -210,7 +211,7 @@ class Translation:
         union = " UNION ALL BY NAME ".join(f"({sql})" for sql in self.rows_of(table))
         cols, keep = [], []
         for c in (*TABLES[table].column_names, "_origin", "_raw", "_refuse", "_currency"):
-            expr = P.ident(c)
+            expr = quote_ident(c)
             for parent, column, owned in dependents_of(table):
                 if column == c and parent in self.gone:
                     hit = f"{expr} IN (SELECT key FROM {self.gone[parent]})"
@@ -218,7 +219,7 @@ class Translation:
                         keep.append(f"NOT COALESCE({hit}, FALSE)")
                     else:
                         expr = f"CASE WHEN {hit} THEN NULL ELSE {expr} END"
-            cols.append(f"CAST({expr} AS VARCHAR) AS {P.ident(c)}")
+            cols.append(f"CAST({expr} AS VARCHAR) AS {quote_ident(c)}")
         rows = f"SELECT * FROM ({_pad(union, table)})"
         dropped = None
         if keep:
@@ -226,7 +227,7 @@ class Translation:
             if n := P.count(self.con, f"SELECT 1 FROM ({rows}) WHERE NOT ({kept})"):
                 self.notes.append(f"{table}: {n} row(s) of removed records not loaded")
                 if len(TABLES[table].key) == 1:
-                    key = P.ident(TABLES[table].key[0])
+                    key = quote_ident(TABLES[table].key[0])
                     dropped = f"SELECT {key} AS key FROM ({rows}) WHERE NOT ({kept})"
             rows += f" WHERE {kept}"
         self.con.execute(
@@ -244,7 +245,7 @@ class Translation:
         if not parts:
             return
         name = f"_gone_{table}"
-        key = P.ident(TABLES[table].key[0])
+        key = quote_ident(TABLES[table].key[0])
         live = f" EXCEPT SELECT {key} FROM read_parquet({P.lit(str(staged))})" if staged else ""
         union = " UNION ".join(f"SELECT CAST(key AS VARCHAR) AS key FROM ({sql})" for sql in parts)
         self.con.execute(
@@ -347,7 +348,7 @@ class Translation:
         )
         key = TABLES[table].key[0]
         return (
-            f"SELECT o AS _origin, r AS _raw, reason AS _refuse, '?' AS {P.ident(key)} "
+            f"SELECT o AS _origin, r AS _raw, reason AS _refuse, '?' AS {quote_ident(key)} "
             f"FROM (VALUES {values}) v(o, r, reason)"
         )
 
@@ -405,7 +406,7 @@ def _coalesce(exprs: list[str]) -> str:
 def _pad(union: str, table: str) -> str:
     """Give the union every canonical and lineage column, NULL where a part lacks one."""
     want = (*TABLES[table].column_names, "_origin", "_raw", "_refuse", "_currency")
-    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {P.ident(c)}" for c in want)
+    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(c)}" for c in want)
     return f"SELECT * FROM (SELECT {nulls} WHERE FALSE) UNION ALL BY NAME ({union})"
 
 
@@ -413,7 +414,7 @@ def select(
     columns: Mapping[str, str], src: Source, *, where: str = "TRUE", refuse: str | None = None
 ) -> str:
     """``SELECT`` of canonical columns over a staged source, with its lineage columns."""
-    cols = ", ".join(f"{sql} AS {P.ident(c)}" for c, sql in columns.items())
+    cols = ", ".join(f"{sql} AS {quote_ident(c)}" for c, sql in columns.items())
     return (
         f"SELECT {cols}{', ' if cols else ''}{src.origin} AS _origin, {src.raw} AS _raw, "
         f"{refuse or 'CAST(NULL AS VARCHAR)'} AS _refuse FROM {src.relation} WHERE {where}"

@@ -24,10 +24,10 @@ import duckdb
 from revteam.exceptions import IngestError, RevteamError, SourceFileError
 from revteam.ingest.mapping import Mapping
 from revteam.ingest.readers import Staged, detect_format, stage
-from revteam.ingest.validate import Plan, _ident, build_plan
+from revteam.ingest.validate import Plan, build_plan
 from revteam.model import Table
 from revteam.model import table as model_table
-from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, Warehouse
+from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, Warehouse, quote_ident
 from revteam.workspace.settings import Settings
 
 Progress = Callable[[str, float], None]
@@ -79,7 +79,7 @@ def file_hash(path: Path) -> str:
 
 def _key_match(table: Table, left: str, right: str) -> str:
     return " AND ".join(
-        f"{left}.{_ident(k)} IS NOT DISTINCT FROM {right}.{_ident(k)}" for k in table.key
+        f"{left}.{quote_ident(k)} IS NOT DISTINCT FROM {right}.{quote_ident(k)}" for k in table.key
     )
 
 
@@ -232,10 +232,10 @@ def _refuse_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table, tmp: _Te
 
     When rows with one key disagree, nothing says which is right, so none of them loads.
     """
-    keys = ", ".join(_ident(k) for k in table.key)
-    cols = ", ".join(_ident(c) for c in table.column_names)
+    keys = ", ".join(quote_ident(k) for k in table.key)
+    cols = ", ".join(quote_ident(c) for c in table.column_names)
     key_text = " || ', ' || ".join(
-        f"'{k}=' || COALESCE(CAST({_ident(k)} AS VARCHAR), 'NULL')" for k in table.key
+        f"'{k}=' || COALESCE(CAST({quote_ident(k)} AS VARCHAR), 'NULL')" for k in table.key
     )
     con.execute(f"""
         CREATE TEMP TABLE {tmp.refused}_keys AS
@@ -275,8 +275,8 @@ def _write(
     dedupe: bool,
 ) -> IngestResult:
     con = warehouse.con
-    target = _ident(table.name)
-    cols = ", ".join(_ident(c) for c in table.column_names)
+    target = quote_ident(table.name)
+    cols = ", ".join(quote_ident(c) for c in table.column_names)
     good = "_problems = ''" + (
         f" AND _line NOT IN (SELECT _line FROM {tmp.refused} WHERE _problems <> '')"
         if dedupe
@@ -373,7 +373,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def _repeats(table: Table, relation: str) -> str:
     """SQL counting the rows of ``relation`` that repeat a key of an earlier row."""
-    keys = ", ".join(_ident(k) for k in table.key)
+    keys = ", ".join(quote_ident(k) for k in table.key)
     return f"SELECT count(*) - count(DISTINCT ({keys})) FROM {relation}"
 
 
@@ -388,10 +388,10 @@ def _upsert(
     dedupe: bool,
 ) -> tuple[int, int]:
     """Replace rows whose values changed and add new ones; leave identical rows untouched."""
-    target = _ident(table.name)
+    target = quote_ident(table.name)
     differs = (
         " OR ".join(
-            f"v.{_ident(c)} IS DISTINCT FROM t.{_ident(c)}"
+            f"v.{quote_ident(c)} IS DISTINCT FROM t.{quote_ident(c)}"
             for c in table.column_names
             if c not in table.key
         )

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from revteam.exceptions import SourceFileError
 from revteam.ingest.mapping import Mapping
+from revteam.storage import quote_ident, quote_literal
 
 Format = Literal["csv", "parquet", "jsonl", "excel"]
 
@@ -82,7 +83,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> Stage
 
 
 def _raw_json(columns: list[str]) -> str:
-    pairs = ", ".join(f"'{_lit(c)}': s.\"{_ident(c)}\"" for c in columns)
+    pairs = ", ".join(f"{quote_literal(c)}: s.{quote_ident(c)}" for c in columns)
     return f"CAST(to_json({{{pairs}}}) AS VARCHAR)"
 
 
@@ -94,10 +95,10 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, nam
         "store_rejects=true",
         f"rejects_table='{rej_t}'",
         f"rejects_scan='{rej_s}'",
-        f"encoding='{_lit(mapping.encoding.lower())}'",
+        f"encoding={quote_literal(mapping.encoding.lower())}",
     ]
     if mapping.delimiter:
-        opts.append(f"delim='{_lit(mapping.delimiter)}'")
+        opts.append(f"delim={quote_literal(mapping.delimiter)}")
     elif path.suffix.lower() == ".tsv":
         opts.append("delim='\\t'")
     raw = f"{name}_raw"
@@ -157,7 +158,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Sta
     try:
         con.execute(
             f"CREATE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
-            f"file_row_number + 1 AS _line FROM read_parquet('{_lit(str(path))}', "
+            f"file_row_number + 1 AS _line FROM read_parquet({quote_literal(str(path))}, "
             "file_row_number=true)"
         )
         columns = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall() if r[0] != "_line"]
@@ -262,11 +263,3 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _lit(value: str) -> str:
-    return value.replace("'", "''")
-
-
-def _ident(value: str) -> str:
-    return value.replace('"', '""')

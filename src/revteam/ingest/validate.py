@@ -17,6 +17,7 @@ from revteam.exceptions import ConfigError, MissingColumnsError, SourceFileError
 from revteam.ingest.mapping import Mapping
 from revteam.ingest.readers import Staged
 from revteam.model import Column, Table
+from revteam.storage import quote_ident, quote_literal
 from revteam.workspace.settings import Settings
 
 _TYPE_WORDS = {
@@ -54,14 +55,6 @@ class Plan:
     filled_on_source: str = ""
     """Aggregates over the staged source counting, per filled column, the rows where it will be
     filled: exact when every row is clean (every present value then reads)."""
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _quoted(expr: str) -> str:
@@ -128,7 +121,7 @@ def build_plan(
     presence: list[str] = []
     for col in table.columns:
         expr, err = _coerce(col, plan.source_of[col.name], types, mapping, settings, rate)
-        coerced.append(f"{expr} AS {_ident(col.name)}")
+        coerced.append(f"{expr} AS {quote_ident(col.name)}")
         if col.name in table.required_columns:
             # Lets "required value is missing" stay silent when the value was there but unreadable.
             src = plan.source_of[col.name]
@@ -139,7 +132,7 @@ def build_plan(
             errors.append(err)
     # A translator's own reason for refusing a row comes first: it is the cause of the rest.
     refuse = (
-        f"NULLIF(trim(CAST({_ident(REFUSE_COLUMN)} AS VARCHAR)), '')"
+        f"NULLIF(trim(CAST({quote_ident(REFUSE_COLUMN)} AS VARCHAR)), '')"
         if REFUSE_COLUMN in types
         else "CAST(NULL AS VARCHAR)"
     )
@@ -160,7 +153,7 @@ def build_plan(
         for c in filled
     )
     rules = _rule_reasons(table)
-    names = ", ".join(_ident(c) for c in table.column_names)
+    names = ", ".join(quote_ident(c) for c in table.column_names)
     plan.sql = f"""
 WITH c AS (SELECT _line, {", ".join(coerced)},
                   NULLIF(concat_ws(chr(30), {", ".join(errors) or "NULL"}), '') AS _cerr,
@@ -181,8 +174,8 @@ def _source_text(src: str, src_type: str) -> str:
     through untouched, which makes ingest of wide text tables markedly faster.
     """
     if src_type != "VARCHAR":
-        return _ident(src)
-    x = _ident(src)
+        return quote_ident(src)
+    x = quote_ident(src)
     return (
         f"(CASE WHEN prefix({x}, ' ') OR suffix({x}, ' ') THEN NULLIF(trim({x}), '') "
         f"ELSE NULLIF({x}, '') END)"
@@ -203,7 +196,7 @@ def _coerce(
         default = mapping.defaults.get(col.name)
         if default is None:
             return f"CAST(NULL AS {target})", None
-        value = _lit(str(default).lower() if isinstance(default, bool) else str(default))
+        value = quote_literal(str(default).lower() if isinstance(default, bool) else str(default))
         return f"TRY_CAST({value} AS {target})", None
     src_type = types[src]
     v = _source_text(src, src_type)
@@ -218,7 +211,7 @@ def _coerce(
         expr = f"CAST(round({expr} * {rate}, 2) AS {target})"
     if col.type == "string" and src_type == "VARCHAR":
         return expr, None  # text is always readable as text
-    shown = f"left(CAST({_ident(src)} AS VARCHAR), 60)"
+    shown = f"left(CAST({quote_ident(src)} AS VARCHAR), 60)"
     what = _TYPE_WORDS[col.type]
     err = (
         f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN "
@@ -240,12 +233,13 @@ def _map_values(col: Column, v: str, mapping: Mapping, settings: Settings) -> st
     values |= mapping.values.get(col.name, {})
     if values:
         cases = " ".join(
-            f"WHEN {_lit(k.strip().lower())} THEN {_lit(t)}" for k, t in values.items()
+            f"WHEN {quote_literal(k.strip().lower())} THEN {quote_literal(t)}"
+            for k, t in values.items()
         )
         v = f"(CASE lower({v}) {cases} ELSE {v} END)"
     if col.enum is not None:
         # "Paid Social", "mid-market" -> paid_social, mid_market; valid values skip the regex.
-        allowed = ", ".join(_lit(e) for e in col.enum)
+        allowed = ", ".join(quote_literal(e) for e in col.enum)
         v = (
             f"(CASE WHEN {v} IN ({allowed}) THEN {v} "
             f"ELSE lower(regexp_replace({v}, '[\\s\\-/]+', '_', 'g')) END)"
@@ -260,7 +254,7 @@ def _parse_text(col: Column, v: str, mapping: Mapping) -> str:
             div = "1000.0" if fmt == "epoch_ms" else "1.0"
             ts = f"CAST(to_timestamp(TRY_CAST({v} AS DOUBLE) / {div}) AS TIMESTAMP)"
         else:
-            ts = f"CAST(try_strptime({v}, {_lit(fmt)}) AS TIMESTAMP)"
+            ts = f"CAST(try_strptime({v}, {quote_literal(fmt)}) AS TIMESTAMP)"
         return ts if col.type == "timestamp" else f"CAST({ts} AS DATE)"
     if col.type == "timestamp":
         # An explicit offset (Z, +02:00) is converted to the workspace zone; plain text is local.
@@ -295,9 +289,9 @@ def _rate_expr(
     if mapping.currency_column:
         if mapping.currency_column not in types:
             raise SourceFileError(path, f"currency column {mapping.currency_column!r} not in file")
-        cases = " ".join(f"WHEN {_lit(k)} THEN {v!r}" for k, v in rates.items())
-        cur = f"upper(trim({_ident(mapping.currency_column)}))"
-        default = _lit((mapping.currency or settings.currency).upper())
+        cases = " ".join(f"WHEN {quote_literal(k)} THEN {v!r}" for k, v in rates.items())
+        cur = f"upper(trim({quote_ident(mapping.currency_column)}))"
+        default = quote_literal((mapping.currency or settings.currency).upper())
         return f"(CASE COALESCE(NULLIF({cur}, ''), {default}) {cases} END)"
     if mapping.currency and mapping.currency.upper() != settings.currency.upper():
         if mapping.currency.upper() not in rates:
@@ -318,28 +312,26 @@ def _fill_chain(table: Table) -> tuple[list[str], str]:
     for col in table.column_names:
         # The first stamp is required and the last has nothing later to be filled from.
         if col in chain[1:-1]:
-            later = chain[chain.index(col) + 1 :]
-            names.append(
-                f"COALESCE({', '.join(_ident(c) for c in (col, *later))}) AS {_ident(col)}"
-            )
-            names.append(f"{_ident(col)} AS _orig_{col}")
+            stamps = ", ".join(quote_ident(c) for c in chain[chain.index(col) :])
+            names.append(f"COALESCE({stamps}) AS {quote_ident(col)}")
+            names.append(f"{quote_ident(col)} AS _orig_{col}")
             filled.append(col)
         else:
-            names.append(_ident(col))
+            names.append(quote_ident(col))
     return filled, ", ".join(names)
 
 
 def _rule_reasons(table: Table) -> list[str]:
     out: list[str] = []
     for col in table.columns:
-        c = _ident(col.name)
+        c = quote_ident(col.name)
         if col.name in table.required_columns:
             out.append(
                 f"CASE WHEN {c} IS NULL AND NOT _p_{col.name} "
                 f"THEN '{col.name}: required value is missing' END"
             )
         if col.enum is not None:
-            allowed = ", ".join(_lit(e) for e in col.enum)
+            allowed = ", ".join(quote_literal(e) for e in col.enum)
             out.append(
                 f"CASE WHEN {c} NOT IN ({allowed}) THEN '{col.name}: ' || {_quoted(c)} || "
                 f"' is not one of {', '.join(col.enum)} (map it under values: in a mapping "
@@ -358,8 +350,8 @@ def _rule_reasons(table: Table) -> list[str]:
             )
         ref = col.references
         if ref is not None and ref.checked:
-            k = _ident(ref.column)
-            keys = f"SELECT {k} FROM {_ident(ref.table)}"
+            k = quote_ident(ref.column)
+            keys = f"SELECT {k} FROM {quote_ident(ref.table)}"
             if ref.table == table.name:
                 keys += f" UNION ALL SELECT {k} FROM f"
             out.append(
@@ -367,5 +359,5 @@ def _rule_reasons(table: Table) -> list[str]:
                 f"IS NOT NULL) THEN '{col.name}: ' || {_quoted(c)} || ' not found in "
                 f"{ref.table} (load {ref.table} first)' END"
             )
-    out += [f"CASE WHEN NOT ({c.sql}) THEN {_lit(c.message)} END" for c in table.checks]
+    out += [f"CASE WHEN NOT ({c.sql}) THEN {quote_literal(c.message)} END" for c in table.checks]
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from revteam.storage.sql import quote_ident, quote_literal
 from revteam.storage.warehouse import (
     META_TABLE,
     QUARANTINE_TABLE,
@@ -36,5 +37,7 @@ __all__ = [
     "TableInfo",
     "Warehouse",
     "parse_warehouse_url",
+    "quote_ident",
+    "quote_literal",
     "resolve_app_url",
 ]

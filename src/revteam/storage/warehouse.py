@@ -18,6 +18,7 @@ import duckdb
 
 from revteam.exceptions import ConfigError
 from revteam.model import TABLES
+from revteam.storage.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     import ibis.backends.duckdb
@@ -84,7 +85,7 @@ class Warehouse:
                 f"Cannot open the warehouse {target}: {exc}. If another revteam process is "
                 "loading data, wait for it to finish."
             ) from exc
-        self.con.execute(f"SET TimeZone = '{_quote_literal(timezone)}'")
+        self.con.execute(f"SET TimeZone = {quote_literal(timezone)}")
         self._lock = threading.RLock()
         self._ibis: ibis.backends.duckdb.Backend | None = None
         if not read_only:
@@ -134,8 +135,9 @@ class Warehouse:
         out = []
         for t in TABLES.values():
             tc = t.time_column
-            agg = f'min("{tc}"), max("{tc}")' if tc else "NULL, NULL"
-            row = self.con.execute(f'SELECT count(*), {agg} FROM "{t.name}"').fetchall()[0]
+            agg = f"min({quote_ident(tc)}), max({quote_ident(tc)})" if tc else "NULL, NULL"
+            sql = f"SELECT count(*), {agg} FROM {quote_ident(t.name)}"
+            row = self.con.execute(sql).fetchall()[0]
             assert row is not None
             out.append(TableInfo(t.name, int(row[0]), row[1], row[2]))
         return out
@@ -156,7 +158,3 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
-
-
-def _quote_literal(value: str) -> str:
-    return value.replace("'", "''")

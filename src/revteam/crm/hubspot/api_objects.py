@@ -20,6 +20,7 @@ from revteam.crm.hubspot import api_fields as F
 from revteam.crm.hubspot import api_parts as parts
 from revteam.crm.mapping import CrmMapping
 from revteam.crm.translation import Part, Source, Translation, build, extras_sql, select
+from revteam.storage import quote_ident
 
 _VARIANT = re.compile(r"(_postgres|_snowflake|_databricks|_redshift|_bigquery|__from_.*)$")
 _LOOKUP_COLUMNS = {
@@ -158,7 +159,7 @@ def _create_views(tr: Translation, views: dict[str, list[str]]) -> None:
     for obj in F.FIELDS.keys() | _LOOKUP_COLUMNS.keys():
         cols = specs.get(obj) or list(_LOOKUP_COLUMNS[obj])
         extra = ["_origin", "_raw", "_refuse"] if obj in F.FIELDS else []
-        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {P.ident(c)}" for c in cols + extra)
+        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(c)}" for c in cols + extra)
         body = f"SELECT {empty}{', FALSE AS _deleted' if extra else ''} WHERE FALSE"
         for query in views.get(obj, []):
             body += f" UNION ALL BY NAME ({query})"

@@ -18,6 +18,7 @@ from revteam.crm._private import TRUE
 from revteam.crm.salesforce import parts
 from revteam.crm.salesforce.fields import FIELDS
 from revteam.crm.translation import Field, Part, Source, Translation, extras_sql, select
+from revteam.storage import quote_ident
 
 CANONICAL = {
     "lead": "people", "contact": "people", "account": "accounts",
@@ -43,7 +44,7 @@ def translate(tr: Translation, sources: Sequence[Source], *, include_deleted: bo
         views.setdefault(src.object, []).append(_standardise(tr, src, include_deleted))
     for obj, fields in FIELDS.items():
         cols = [f.column for f in fields] + ["_origin", "_raw", "_refuse", "_deleted"]
-        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {P.ident(c)}" for c in cols[:-1])
+        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(c)}" for c in cols[:-1])
         union = " UNION ALL BY NAME ".join(f"({q})" for q in views.get(obj, []))
         body = f"SELECT {empty}, FALSE AS _deleted WHERE FALSE"
         if union:
