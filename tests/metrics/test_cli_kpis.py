@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 
 import revteam
 from revteam.cli import app
-from revteam.cli.kpis import parse_where
+from revteam.cli._common import OutputFormat
+from revteam.cli.kpis import parse_where, result_rows
 from revteam.exceptions import MetricQueryError
 from revteam.generate import GeneratorConfig, generate_company
+from revteam.metrics.format import display
 
 runner = CliRunner()
 
@@ -72,6 +74,18 @@ def test_kpis_table_shows_owners_and_flags(loaded: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "marketing" in result.stdout and "shared" in result.stdout
     assert "immature" in result.stdout and "2026-Q3" in result.stdout
+
+
+def test_kpis_table_writes_numbers_like_the_dashboards(loaded: Path) -> None:
+    with revteam.open(loaded, read_only=True) as ws:
+        lib = ws.metrics.query(["marketing_cost", "speed_to_lead_hours"], grain="year")
+    rows = result_rows(lib, OutputFormat.table, currency="EUR")
+    expected = [display(r["value"], r["unit"], currency="EUR") for r in lib.to_pylist()]
+    assert [r["value"] for r in rows] == expected
+    assert any(v.startswith("€") for v in expected) and any(v.endswith(" h") for v in expected)
+    result = run(loaded, "kpis", "marketing_cost", "--grain", "year")
+    assert result.exit_code == 0, result.output
+    assert "$" in result.stdout  # the workspace's currency (USD)
 
 
 def test_kpis_csv_and_default_metrics(loaded: Path) -> None:

@@ -8,8 +8,9 @@ import typer
 
 from revteam.cli._common import OutputFormat, console, emit, open_ws
 from revteam.exceptions import MetricQueryError
-from revteam.metrics import DIMENSIONS, GRAINS, MetricResult, format_value
+from revteam.metrics import DIMENSIONS, GRAINS, MetricResult
 from revteam.metrics.docs import formula_in_words
+from revteam.metrics.format import display
 
 metrics_app = typer.Typer(
     name="metrics",
@@ -36,8 +37,11 @@ def parse_where(items: list[str]) -> dict[str, list[str | None]]:
     return out
 
 
-def result_rows(result: MetricResult, fmt: OutputFormat) -> list[dict[str, Any]]:
-    """Rows to print: formatted values beside their owners for people, raw ones for scripts."""
+def result_rows(result: MetricResult, fmt: OutputFormat, *, currency: str) -> list[dict[str, Any]]:
+    """Rows to print: formatted values beside their owners for people, raw ones for scripts.
+
+    ``currency`` is the workspace's, in which money values are written.
+    """
     dims = list(result.query.by)
     rows = []
     for r in result.to_pylist():
@@ -45,9 +49,12 @@ def result_rows(result: MetricResult, fmt: OutputFormat) -> list[dict[str, Any]]
         row |= {d: "total" if r["is_total"] and fmt is OutputFormat.table else r[d] for d in dims}
         if fmt is OutputFormat.table:
             flag = f"immature ({r['age_days']} d)" if r["immature"] else ""
-            row |= {"value": format_value(r["value"], r["unit"]), "n": r["n"], "flag": flag}
+            value = display(r["value"], r["unit"], currency=currency)
+            row |= {"value": value, "n": r["n"], "flag": flag}
             if "ci_low" in r:
-                low, high = (format_value(r[c], r["unit"]) for c in ("ci_low", "ci_high"))
+                low, high = (
+                    display(r[c], r["unit"], currency=currency) for c in ("ci_low", "ci_high")
+                )
                 row["interval"] = f"{low} to {high}" if r["ci_method"] else ""
                 if r["small_sample"]:
                     row["flag"] = ", ".join(f for f in (flag, "small sample") if f)
@@ -112,8 +119,9 @@ def kpis(
             intervals=ci,
             level=level,
         )
+        currency = ws.settings.currency
     emit(
-        result_rows(result, fmt),
+        result_rows(result, fmt, currency=currency),
         fmt,
         title=f"KPIs per {grain}, as of {result.as_of:%Y-%m-%d %H:%M}",
     )

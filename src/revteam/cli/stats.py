@@ -14,7 +14,7 @@ import typer
 
 from revteam.cli._common import OutputFormat, console, emit, open_ws
 from revteam.cli.kpis import parse_where
-from revteam.metrics import format_value
+from revteam.metrics.format import display
 from revteam.stats import describe_drivers, meta_of
 from revteam.stats.drivers import number
 
@@ -100,6 +100,7 @@ def compare(
             as_of=as_of,
             alpha=alpha,
         )
+        currency = ws.settings.currency
     meta = meta_of(table)
     title = f"{metric}: {meta['period']} against {against} ({meta['baseline_period']})"
     columns = [
@@ -115,7 +116,7 @@ def compare(
         "p_adjusted",
         "verdict",
     ]
-    emit(table_rows(table, fmt, columns), fmt, title=title)
+    emit(table_rows(table, fmt, columns, currency=currency), fmt, title=title)
 
 
 def anomalies(
@@ -145,6 +146,7 @@ def anomalies(
             window=window,
             all_periods=all_periods,
         )
+        currency = ws.settings.currency
     columns = [
         "segment",
         "period_label",
@@ -162,7 +164,7 @@ def anomalies(
     if not table.num_rows and fmt is OutputFormat.table:
         console.print(f"{metric}: no anomalies per {grain} at a false-discovery rate of {alpha}.")
         return
-    emit(table_rows(table, fmt, columns), fmt, title=title)
+    emit(table_rows(table, fmt, columns, currency=currency), fmt, title=title)
 
 
 def drivers(
@@ -189,6 +191,7 @@ def drivers(
             where=parse_where(where or []),
             as_of=as_of,
         )
+        currency = ws.settings.currency
     if fmt is OutputFormat.table:
         console.print(describe_drivers(table), highlight=False, soft_wrap=True)
     columns = None
@@ -203,7 +206,11 @@ def drivers(
             "value_after",
             "p_adjusted",
         ]
-    emit(table_rows(table.slice(0, top), fmt, columns), fmt, title=f"{metric}: drivers")
+    emit(
+        table_rows(table.slice(0, top), fmt, columns, currency=currency),
+        fmt,
+        title=f"{metric}: drivers",
+    )
 
 
 def rank(
@@ -232,6 +239,7 @@ def rank(
             level=level,
             prior=cast("Any", prior.value),
         )
+        currency = ws.settings.currency
     prior_fit = meta_of(table)["prior"]
     title = (
         f"{metric} by {', '.join(by or ['campaign'])}: prior Beta({prior_fit['alpha']:.3g}, "
@@ -249,7 +257,11 @@ def rank(
         "ci_high",
         "small_sample",
     ]
-    emit(table_rows(table.slice(0, top) if top else table, fmt, columns), fmt, title=title)
+    emit(
+        table_rows(table.slice(0, top) if top else table, fmt, columns, currency=currency),
+        fmt,
+        title=title,
+    )
 
 
 def cohorts(
@@ -275,17 +287,21 @@ def cohorts(
             as_of=as_of,
             level=level,
         )
+        currency = ws.settings.currency
     emit(
-        table_rows(table, fmt),
+        table_rows(table, fmt, currency=currency),
         fmt,
         title=f"{metric}: cohorts at {meta_of(table)['window_days']} days",
     )
 
 
 def table_rows(
-    table: pa.Table, fmt: OutputFormat, columns: Sequence[str] | None = None
+    table: pa.Table, fmt: OutputFormat, columns: Sequence[str] | None = None, *, currency: str
 ) -> list[dict[str, Any]]:
-    """Rows of a statistics table; for people, the ``columns`` that matter, formatted."""
+    """Rows of a statistics table; for people, the ``columns`` that matter, formatted.
+
+    ``currency`` is the workspace's, in which money values are written.
+    """
     unit = meta_of(table).get("unit", "number")
     rows: list[dict[str, Any]] = table.to_pylist()
     if fmt is not OutputFormat.table:
@@ -300,7 +316,7 @@ def table_rows(
             elif isinstance(v, float) and c in COUNT_COLUMNS:
                 v = int(v)
             elif isinstance(v, float) and c in VALUE_COLUMNS:
-                v = format_value(v, unit)
+                v = display(v, unit, currency=currency)
             elif isinstance(v, float) and c in CHANGE_COLUMNS:
                 v = f"{v * 100:+.1f} pts" if unit == "percent" else number(v, signed=True)
             elif isinstance(v, float) and c.startswith("p_"):
