@@ -117,17 +117,20 @@ class Assembler:
         with data; for snapshots, the period of the as-of time).
         """
         q = self.q
+        if q.whole:
+            assert q.first_period is not None
+            return [q.first_period]
         seen = sorted(self.periods)
         first = q.start or (seen[0] if seen else None)
         if q.end is not None:
             last: dt.date | None = q.end
         elif snapshot:
-            last = periods.floor(self.ctx.as_of.date(), q.grain, q.fy_start)
+            last = periods.floor(self.ctx.as_of.date(), q.calendar, q.fy_start)
         else:
             last = seen[-1] if seen else None
         if first is None or last is None:
             return []
-        return periods.spine(first, last, q.grain)
+        return q.spine(first, last)
 
     # -- atom lookups --------------------------------------------------------------------------
     def get(self, atom: Atom | None, key: Key) -> float | None:
@@ -191,7 +194,8 @@ class Assembler:
     def _flags(self, recipe: Recipe, key: Key, **row: Any) -> Row:
         spec = recipe.spec
         if spec.is_cohort:
-            period_end = dt.datetime.combine(periods.end(key[0], self.q.grain), dt.time())
+            after = self.q.period_end(key[0])
+            period_end = dt.datetime.combine(after, dt.time()) if after else self.ctx.as_of
             age = max(0, (self.ctx.as_of - period_end).days)
             row["age_days"] = age
             row["window_days"] = spec.window_days
@@ -230,11 +234,12 @@ class Assembler:
         def lookup(name: str, shift: str | None) -> float | None:
             if name == "gross_margin":
                 return self.ctx.gross_margin
-            period = key[0]
-            if shift == "previous":
-                period = periods.shift(period, self.q.grain, -1)
-            elif shift == "year_ago":
-                period = periods.year_ago(period, self.q.grain)
+            period: dt.date | None = key[0]
+            if shift is not None:
+                period = self.q.shifted(key[0], shift)
+                if period is None:
+                    return None  # no earlier period to a whole range
+            assert period is not None
             row = self.rows(name).get((period, key[1], key[2]))
             if row is None:
                 recipe = self.plan.recipes[name]
@@ -279,14 +284,14 @@ def to_arrow(asm: Assembler) -> pa.Table:
         spec = asm.plan.recipes[metric].spec
         for key in sorted(asm.rows(metric), key=_sort_key):
             period, dims, total = key
-            if (q.start and period < q.start) or (q.end and period > q.end):
+            if not q.whole and ((q.start and period < q.start) or (q.end and period > q.end)):
                 continue
             if total and q.by and not q.totals:
                 continue
             row = asm.rows(metric)[key]
             cols[PERIOD].append(period)
             if period not in labels:
-                labels[period] = periods.label(period, q.grain, q.fy_start)
+                labels[period] = q.label(period)
             cols["period_label"].append(labels[period])
             for d, v in zip(q.by, dims, strict=True):
                 cols[d].append(v)

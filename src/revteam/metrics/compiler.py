@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import operator
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from revteam.metrics import periods
@@ -24,6 +25,57 @@ if TYPE_CHECKING:
 PERIOD = "period"
 
 
+@dataclass(frozen=True)
+class Rows:
+    """The records a group reads: its relation with the dimensions joined on, and filters.
+
+    ``table`` holds the relation's rows in the request's range and dimension filters, with
+    ``period`` (for snapshots of open records: no range and no period, see :func:`rows`);
+    ``dims`` maps each dimension of the request (grouping and filters) to its column. The
+    reduction (:func:`compile_group`) and the records behind a number
+    (:mod:`revteam.metrics.records`) both start here, so they cannot disagree.
+    """
+
+    table: ir.Table
+    dims: Mapping[str, str]
+    where: tuple[ir.BooleanValue, ...] = ()
+    """Dimension filters not yet applied (open snapshots apply them to both moves)."""
+
+
+def rows(
+    group: Group,
+    query: Query,
+    ctx: Context,
+    tables: TableProvider,
+    *,
+    columns: Iterable[str] = (),
+    dims: Iterable[str] = (),
+) -> Rows:
+    """The rows behind ``group`` for ``query``, with ``columns`` and ``dims`` also available."""
+    where_dims = [d for d, _ in query.where]
+    wanted = list(dict.fromkeys((*group.dims, *dims, *where_dims)))
+    paths = reach(RELATIONS[group.relation].reach_table)
+    first_hops = {(p.hops[0].column if p.hops else p.column) for d in wanted for p in [paths[d]]}
+    t = build_relation(group.relation, group.columns | first_hops | set(columns), ctx, tables)
+    t, dim_cols = _attach(t, group.relation, wanted, tables)
+    where = tuple(_where(t[dim_cols[d]], values) for d, values in query.where)
+    if group.mode == "open":
+        return Rows(t, dim_cols, where)
+    t = t.filter(*_range(t, group.relation, group.time, group.start, query.end_exclusive), *where)
+    t = t.mutate(**{PERIOD: period_of(t[group.time], query)})
+    return Rows(t, dim_cols)
+
+
+def period_of(value: ir.Value, query: Query) -> ir.DateValue:
+    """The start of the request's period that holds each value (one period for ``all``)."""
+    import ibis
+
+    if query.whole:
+        return ibis.literal(query.first_period, type="date")
+    assert query.grain != "all"
+    return periods.truncate(value, query.grain, query.fy_start)
+
+
 def compile_group(group: Group, query: Query, ctx: Context, tables: TableProvider) -> ir.Table:
     """The ibis expression of one group: ``period``, the group's dimensions, one column per atom.
 
@@ -31,21 +83,11 @@ def compile_group(group: Group, query: Query, ctx: Context, tables: TableProvide
     """
     import ibis
 
-    where_dims = [d for d, _ in query.where]
-    paths = reach(RELATIONS[group.relation].reach_table)
-    first_hops = {
-        (p.hops[0].column if p.hops else p.column)
-        for d in (*group.dims, *where_dims)
-        for p in [paths[d]]
-    }
-    t = build_relation(group.relation, group.columns | first_hops, ctx, tables)
-    t, dim_cols = _attach(t, group.relation, [*group.dims, *where_dims], tables)
-    where = [_where(t[dim_cols[d]], values) for d, values in query.where]
+    source = rows(group, query, ctx, tables)
     if group.mode == "open":
-        return _open(group, query, ctx, t, dim_cols, where)
-    t = t.filter(*_range(t, group.relation, group.time, group.start, query.end_exclusive), *where)
-    t = t.mutate(**{PERIOD: periods.truncate(t[group.time], query.grain, query.fy_start)})
-    grouped = _grouped(group, ctx, t, [t[dim_cols[d]].name(d) for d in group.dims])
+        return _open(group, query, ctx, source.table, source.dims, list(source.where))
+    t = source.table
+    grouped = _grouped(group, ctx, t, [t[source.dims[d]].name(d) for d in group.dims])
     if not group.totals:
         return grouped
     # One statement for groups and totals: the engine shares the scan (a CTE), as GROUPING
@@ -109,15 +151,15 @@ def _open(
     end = query.end_exclusive
 
     def moves(column: str, sign: int) -> ir.Table:
-        rows = t.filter(*_range(t, group.relation, column, None, end))
-        cols: dict[str, Any] = {PERIOD: periods.truncate(rows[column], query.grain, query.fy_start)}
-        cols |= {d: rows[dim_cols[d]] for d in group.dims}
+        moved = t.filter(*_range(t, group.relation, column, None, end))
+        cols: dict[str, Any] = {PERIOD: period_of(moved[column], query)}
+        cols |= {d: moved[dim_cols[d]] for d in group.dims}
         for atom, name in group.atoms.items():
-            cond = _condition(atom, rows, ctx)
-            one = ibis.literal(1) if atom.agg == "count" else _measure(atom.measure, rows)
+            cond = condition(atom, moved, ctx)
+            one = ibis.literal(1) if atom.agg == "count" else measure_of(atom.measure, moved)
             amount = one if cond is None else ibis.ifelse(cond, one, 0)
             cols[name] = (amount * sign).cast("float64")
-        return rows.select(**cols)
+        return moved.select(**cols)
 
     both = ibis.union(moves(group.time, 1), moves(group.open_until, -1), distinct=False)
     return both.aggregate(
@@ -127,10 +169,10 @@ def _open(
 
 
 def _aggregate(atom: Atom, t: ir.Table, ctx: Context) -> ir.Scalar:
-    cond = _condition(atom, t, ctx)
+    cond = condition(atom, t, ctx)
     if atom.agg == "count":
         return t.count(where=cond)
-    value = _measure(atom.measure, t)
+    value = measure_of(atom.measure, t)
     if atom.agg == "sum":
         return value.sum(where=cond)
     if atom.agg == "count_measure":
@@ -140,7 +182,7 @@ def _aggregate(atom: Atom, t: ir.Table, ctx: Context) -> ir.Scalar:
     return value.cast("float64").median(where=cond)
 
 
-def _condition(atom: Atom, t: ir.Table, ctx: Context) -> ir.BooleanValue | None:
+def condition(atom: Atom, t: ir.Table, ctx: Context) -> ir.BooleanValue | None:
     import ibis
 
     conds = [_filter(f, t) for f in atom.filters]
@@ -148,14 +190,14 @@ def _condition(atom: Atom, t: ir.Table, ctx: Context) -> ir.BooleanValue | None:
     if atom.as_of_cut:
         conds.append(t[atom.time] <= as_of)
     if atom.reached:
-        first = _earliest([t[c] for c in atom.reached])
+        first = earliest([t[c] for c in atom.reached])
         conds.append(first.notnull() & (first <= as_of))
         if atom.window is not None:
             conds.append(first <= t[atom.time] + ibis.interval(days=atom.window))
     return functools.reduce(operator.and_, conds) if conds else None
 
 
-def _earliest(cols: list[ir.Value]) -> ir.Value:
+def earliest(cols: list[ir.Value]) -> ir.Value:
     """The earliest non-empty value (LEAST ignores NULLs on some engines, not on others)."""
     import ibis
 
@@ -167,7 +209,7 @@ def _earliest(cols: list[ir.Value]) -> ir.Value:
     return first
 
 
-def _measure(measure: Measure | None, t: ir.Table) -> ir.NumericValue:
+def measure_of(measure: Measure | None, t: ir.Table) -> ir.NumericValue:
     assert measure is not None
     if measure.column:
         return t[measure.column]

@@ -18,6 +18,7 @@ from revteam.metrics.assemble import Assembler, to_arrow
 from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalogue
 from revteam.metrics.compiler import statements, to_sql
 from revteam.metrics.plan import Plan, Planner, Query
+from revteam.metrics.records import Records, order_by, plan_records
 from revteam.metrics.request import DateLike, WhereValue
 from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import Context, TableProvider, offline_tables
@@ -146,6 +147,81 @@ class MetricsComponent:
             )
             result = _store(self._results, key, run(compiled, ctx, self._ws.warehouse.arrow))
         return result
+
+    def records(
+        self,
+        metric: str,
+        /,
+        *,
+        part: str = "all",
+        by: str | Iterable[str] = (),
+        grain: str = "month",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        where: Mapping[str, WhereValue] | None = None,
+        as_of: DateLike | None = None,
+        columns: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pa.Table:
+        """The records behind ``metric`` for the same options as :meth:`query`, newest first.
+
+        Columns: ``period`` (the period each record counts in), the ``by`` and ``where``
+        dimensions, the record's own columns (or just ``columns``), ``value`` where the part
+        sums, averages or ranks a measure (scaled like the metric), and with ``part="all"``
+        for metrics with a numerator and a denominator, ``in_numerator`` and
+        ``in_denominator``. Recomputing the metric from them gives :meth:`query`'s numbers;
+        see docs/metrics.md ("Records behind a number").
+        """
+        found = self._records(metric, part, by, grain, start, end, where, as_of, columns)
+        expr = found.expr.order_by(order_by(found))
+        if limit is not None:
+            expr = expr.limit(limit, offset=offset)
+        return self._run(expr)
+
+    def count_records(
+        self,
+        metric: str,
+        /,
+        *,
+        part: str = "all",
+        by: str | Iterable[str] = (),
+        grain: str = "month",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        where: Mapping[str, WhereValue] | None = None,
+        as_of: DateLike | None = None,
+    ) -> int:
+        """How many rows :meth:`records` returns for the same options (without a limit)."""
+        found = self._records(metric, part, by, grain, start, end, where, as_of, None)
+        return int(self._run(found.expr.aggregate(n=found.expr.count())).to_pylist()[0]["n"])
+
+    def describe_records(self, metric: str, /, *, part: str = "all") -> Records:
+        """Which metric's records stand behind ``part`` of ``metric``, and a sentence saying so."""
+        return self._records(metric, part, (), "month", None, None, None, None, None)
+
+    def _records(
+        self,
+        metric: str,
+        part: str,
+        by: str | Iterable[str],
+        grain: str,
+        start: DateLike | None,
+        end: DateLike | None,
+        where: Mapping[str, WhereValue] | None,
+        as_of: DateLike | None,
+        columns: Iterable[str] | None,
+    ) -> Records:
+        cat, version = self.catalogue, self._ws.warehouse.data_version
+        query, ctx = self._prepare(cat, version, metric, by, grain, start, end, where, as_of, False)
+        cols = None if columns is None else tuple(columns)
+        return plan_records(cat, query, ctx, self._tables, metric, part, columns=cols)
+
+    def _run(self, expr: ir.Table) -> pa.Table:
+        import ibis
+
+        table: pa.Table = self._ws.warehouse.arrow(ibis.to_sql(expr, dialect="duckdb"))
+        return table
 
     def clear_cache(self, *, compiled: bool = True) -> None:
         """Forget cached results (and compiled SQL); results are also keyed by data version."""

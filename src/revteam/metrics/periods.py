@@ -20,15 +20,29 @@ if TYPE_CHECKING:
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = get_args(Grain)
+QueryGrain = Literal["day", "week", "month", "quarter", "year", "all"]
+"""What a metric query may ask for: a calendar grain, or ``all`` (one period over the range)."""
+QUERY_GRAINS: tuple[str, ...] = get_args(QueryGrain)
+ALL = "all"
+EVERYTHING = dt.date(1970, 1, 1)
+"""The start that labels a ``grain="all"`` period of a query without a ``start``."""
 
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 _UNIT = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 
 def check_grain(grain: str) -> Grain:
+    """A calendar grain (periods that follow each other), or a clear error."""
     if grain not in GRAINS:
         raise MetricQueryError("grain", grain, f"one of {', '.join(GRAINS)}")
     return cast(Grain, grain)
+
+
+def check_query_grain(grain: str) -> QueryGrain:
+    """A calendar grain or ``all`` (one value over the whole range)."""
+    if grain not in QUERY_GRAINS:
+        raise MetricQueryError("grain", grain, f"one of {', '.join(QUERY_GRAINS)}")
+    return cast(QueryGrain, grain)
 
 
 def truncate(value: ir.Value, grain: Grain, fy_start: int = 1) -> ir.DateValue:
@@ -121,3 +135,34 @@ def label(start: dt.date, grain: Grain, fy_start: int = 1) -> str:
         return f"{prefix}{year}"
     quarter = (start.month - fy_start) % 12 // 3 + 1
     return f"{prefix}{year}-Q{quarter}"
+
+
+def complete(start: dt.date, grain: Grain, as_of: dt.datetime) -> bool:
+    """Whether the period starting on ``start`` is over by ``as_of``.
+
+    The data's as-of time is its latest event, so the as-of *day* counts as complete: a month
+    whose last event came in on its last evening is a whole month of data. A period still
+    running would look like a collapse next to whole ones, so headlines and comparisons skip it.
+    """
+    return end(start, grain) <= as_of.date() + dt.timedelta(days=1)
+
+
+def latest_complete(
+    as_of: dt.datetime, grain: Grain, fy_start: int = 1, window: int | None = None
+) -> dt.date:
+    """The newest complete period by ``as_of``; with a cohort ``window``, the newest mature one.
+
+    A cohort is mature when its youngest members have had the whole window to convert
+    (``as_of`` at least ``window`` days after the period's end), as the metric layer flags it.
+    """
+    start = floor(as_of.date(), grain, fy_start)
+    while not complete(start, grain, as_of) or not mature(start, grain, as_of, window):
+        start = shift(start, grain, -1)
+    return start
+
+
+def mature(start: dt.date, grain: Grain, as_of: dt.datetime, window: int | None) -> bool:
+    """Whether a cohort of the period starting on ``start`` has had ``window`` days to convert."""
+    if not window:
+        return True
+    return (as_of - dt.datetime.combine(end(start, grain), dt.time())).days >= window

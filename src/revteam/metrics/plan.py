@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from revteam.metrics import derived, periods
-from revteam.metrics.periods import Grain
+from revteam.metrics.periods import Grain, QueryGrain
 from revteam.metrics.spec import Filter, Measure, MetricSpec, Part
 
 Mode = Literal["period", "open", "last"]
@@ -30,18 +30,66 @@ class Query:
 
     metrics: tuple[str, ...]
     by: tuple[str, ...] = ()
-    grain: Grain = "month"
+    grain: QueryGrain = "month"
     start: dt.date | None = None
-    """First period start (inclusive), already aligned to the grain."""
+    """First period start (inclusive), already aligned to the grain (``all``: the first day)."""
     end: dt.date | None = None
-    """Last period start (inclusive), already aligned to the grain."""
+    """Last period start (inclusive), already aligned to the grain (``all``: the last day)."""
     where: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
     fy_start: int = 1
     totals: bool = True
 
     @property
+    def whole(self) -> bool:
+        """One period over the whole range (``grain="all"``)."""
+        return self.grain == periods.ALL
+
+    @property
+    def calendar(self) -> Grain:
+        """The grain of a request whose periods follow each other (not ``all``)."""
+        return periods.check_grain(self.grain)
+
+    @property
     def end_exclusive(self) -> dt.date | None:
-        return periods.end(self.end, self.grain) if self.end else None
+        if self.end is None:
+            return None
+        if self.grain == periods.ALL:
+            return self.end + dt.timedelta(days=1)
+        return periods.end(self.end, self.calendar)
+
+    def period_end(self, start: dt.date) -> dt.date | None:
+        """The first day after the period starting on ``start`` (``None``: open-ended)."""
+        if self.grain == periods.ALL:
+            return self.end_exclusive
+        return periods.end(start, self.calendar)
+
+    def shifted(self, start: dt.date, shift: str) -> dt.date | None:
+        """The period ``previous`` or ``year_ago`` of ``start`` (none for a whole range)."""
+        if self.grain == periods.ALL:
+            return None
+        if shift == "year_ago":
+            return periods.year_ago(start, self.calendar)
+        return periods.shift(start, self.calendar, -1)
+
+    def label(self, start: dt.date) -> str:
+        if self.grain != periods.ALL:
+            return periods.label(start, self.calendar, self.fy_start)
+        if self.start is None and self.end is None:
+            return "all"
+        first = self.start.isoformat() if self.start else "…"
+        last = self.end.isoformat() if self.end else "…"
+        return f"{first} to {last}"
+
+    def spine(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """Every period start from ``first`` to ``last`` (one for a whole range)."""
+        if self.grain == periods.ALL:
+            return [first]
+        return periods.spine(first, last, self.calendar)
+
+    @property
+    def first_period(self) -> dt.date | None:
+        """The first period's start; a whole range without a start still has one period."""
+        return self.start or (periods.EVERYTHING if self.grain == periods.ALL else None)
 
 
 @dataclass(frozen=True)
@@ -260,9 +308,9 @@ class Planner:
     def _extend(self, recipe: Recipe, shifts: set[str]) -> None:
         """Start the groups of a shifted metric early enough to hold its earlier periods."""
         start = self.query.start
-        if start is None:
+        if start is None or self.query.whole:
             return
-        grain = self.query.grain
+        grain = self.query.calendar
         earliest = min(
             periods.year_ago(start, grain) if s == "year_ago" else periods.shift(start, grain, -1)
             for s in shifts

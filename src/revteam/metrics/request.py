@@ -78,7 +78,7 @@ def build_query(
     if not ids:
         raise MetricQueryError("metrics", metrics, "at least one metric id")
     specs = [catalogue[m] for m in ids]
-    g = periods.check_grain(grain)
+    g = periods.check_query_grain(grain)
     dims = tuple(dict.fromkeys(as_list(by)))
     filters = _where(where or {})
     for spec in specs:
@@ -93,12 +93,16 @@ def build_query(
     first, last = to_date(start, "start"), to_date(end, "end")
     if first and last and first > last:
         raise MetricQueryError("range", f"{first} .. {last}", "start on or before end")
+    if g != periods.ALL:
+        cal = periods.check_grain(g)
+        first = periods.floor(first, cal, fy_start) if first else None
+        last = periods.floor(last, cal, fy_start) if last else None
     return Query(
         metrics=ids,
         by=dims,
         grain=g,
-        start=periods.floor(first, g, fy_start) if first else None,
-        end=periods.floor(last, g, fy_start) if last else None,
+        start=first,
+        end=last,
         where=filters,
         fy_start=fy_start,
         totals=totals,

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from revteam.exceptions import MissingDependencyError
+from revteam.exceptions import MetricQueryError, MissingDependencyError
+from revteam.metrics import periods
 from revteam.metrics.plan import Query
 from revteam.metrics.spec import MetricSpec
 
@@ -78,6 +79,36 @@ class MetricResult:
         return MetricResult(
             self.table.filter(pc.field("is_total")), self.query, self.specs, self.as_of
         )
+
+    def headline(self, metric: str | None = None, **dims: str | None) -> dict[str, Any] | None:
+        """The row a dashboard headlines: the newest complete and mature period of ``metric``.
+
+        A period still running would look like a collapse and a cohort younger than its
+        window has not had time to convert, so neither is headlined (the rule is
+        :func:`revteam.metrics.periods.complete` and the ``immature`` flag; ``None`` when no
+        period qualifies). Total rows unless ``dims`` name a group; ``metric`` may be left
+        out when the result holds one metric.
+        """
+        ids = self.query.metrics
+        chosen = metric if metric is not None else (ids[0] if len(ids) == 1 else None)
+        if chosen is None:
+            raise MetricQueryError("metric", None, f"one of {', '.join(ids)}")
+        ready = [
+            r
+            for r in self.to_pylist()
+            if r["metric"] == chosen
+            and (r["is_total"] if not dims else all(r.get(d) == v for d, v in dims.items()))
+            and not r["immature"]
+            and self._complete(r["period"])
+        ]
+        return max(ready, key=lambda r: r["period"]) if ready else None
+
+    def _complete(self, start: dt.date) -> bool:
+        q = self.query
+        if q.whole:
+            end = q.end_exclusive
+            return end is None or end <= self.as_of.date() + dt.timedelta(days=1)
+        return periods.complete(start, q.calendar, self.as_of)
 
     def value(self, metric: str, period: dt.date | str | None = None, **dims: str | None) -> Any:
         """One value: the total of ``metric`` (for ``period``, or the only/last period)."""

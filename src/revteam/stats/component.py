@@ -243,7 +243,7 @@ class StatsComponent:
             self._query(metric, dims, g, start, end, where, as_of_).to_arrow(), not dims
         )
         keep = [
-            rec.complete(p, g, as_of_) and not imm
+            periods.complete(p, g, as_of_) and not imm
             for p, imm in zip(table["period"].to_pylist(), tb.immature(table), strict=True)
         ]
         table = table.filter(pa.array(keep, type=pa.bool_()))
@@ -377,7 +377,7 @@ class StatsComponent:
         fy = self._fy
         if period is None:
             window = self._ws.metrics.get(metric).window_days
-            return g, rec.latest_period(as_of_, g, fy, window), as_of_
+            return g, periods.latest_complete(as_of_, g, fy, window), as_of_
         return g, periods.floor(parse_period(period), g, fy), as_of_
 
     def _query(

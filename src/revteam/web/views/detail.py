@@ -1,7 +1,7 @@
 """One metric in depth: over time (optionally split by a dimension) and by dimension value.
 
 The split by dimension is shown for the metric's headline period, the one its tile headlines
-(:func:`~revteam.web.views.scorecard.headline`), with ``n`` and the ratio's parts beside every
+(:meth:`~revteam.metrics.MetricResult.headline`), with ``n`` and the ratio's parts beside every
 value so that a reader can tell a solid number from a small sample, and drill into the records
 behind it.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from revteam.metrics import MetricSpec, periods
 from revteam.web.filters import ViewFilters
 from revteam.web.views import charts
-from revteam.web.views.scorecard import headline, lookback, query_start
+from revteam.web.views.scorecard import lookback, query_start
 from revteam.workspace import Workspace
 
 DEFAULT_BY = ("channel", "segment", "region", "network", "keyword_group", "team")
@@ -80,18 +80,17 @@ def detail(ws: Workspace, metric: str, filters: ViewFilters, as_of: dt.date) -> 
         where=filters.where_dict() or None,
     )
     every = sorted(result.to_pylist(), key=lambda r: r["period"])
-    all_totals = [r for r in every if r["is_total"]]
-    i = headline(all_totals, filters.grain, as_of)
-    head = all_totals[i] if i is not None else None
+    head = result.headline(metric)
     # The periods before the range were only queried so that a cohort can be headlined.
     rows = [r for r in every if start is None or r["period"] >= start]
     totals = [r for r in rows if r["is_total"]]
-    last_day = as_of + dt.timedelta(days=1)
     currency = ws.settings.currency
-    trend_rows = [_trend_row(r, "Total", filters.grain, last_day) for r in totals]
+    trend_rows = [_trend_row(r, "Total", filters.grain, result.as_of) for r in totals]
     if by:
         split = [
-            _trend_row(r, _name(r[by]), filters.grain, last_day) for r in rows if not r["is_total"]
+            _trend_row(r, _name(r[by]), filters.grain, result.as_of)
+            for r in rows
+            if not r["is_total"]
         ]
         if len({r["series"] for r in split}) > 1:  # one group is the total again
             trend_rows = charts.keep_largest(trend_rows + split)
@@ -157,9 +156,9 @@ def _name(value: object) -> str:
 
 
 def _trend_row(
-    r: dict[str, Any], series: str, grain: periods.Grain, last_day: dt.date
+    r: dict[str, Any], series: str, grain: periods.Grain, as_of: dt.datetime
 ) -> dict[str, Any]:
-    partial = periods.end(r["period"], grain) > last_day
+    partial = not periods.complete(r["period"], grain, as_of)
     note = "immature cohort" if r["immature"] else "period in progress" if partial else ""
     return {
         "period": r["period"].isoformat(),

@@ -1,18 +1,18 @@
 """KPI tiles: the latest complete period's value, its change, a sparkline and honest notes.
 
-The headline of a tile is the newest *complete* period (the running one would look like a
-collapse), and for cohort metrics the newest *mature* one: a cohort younger than its conversion
-window has not had time to convert, so its rate is drawn in the sparkline but never headlined.
+The headline of a tile is the metric layer's (:meth:`~revteam.metrics.MetricResult.headline`):
+the newest *complete* period, and for cohort metrics the newest *mature* one. A cohort younger
+than its conversion window is drawn in the sparkline but never headlined.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from revteam.metrics import periods
+from revteam.metrics import MetricResult, periods
 from revteam.web.filters import ViewFilters
 from revteam.web.format import change
 from revteam.workspace import Workspace
@@ -73,22 +73,6 @@ def query_start(start: dt.date | None, lookback_days: int) -> dt.date | None:
     return start - dt.timedelta(days=lookback_days) if start is not None else None
 
 
-def headline(rows: Sequence[Mapping[str, Any]], grain: periods.Grain, as_of: dt.date) -> int | None:
-    """Index of the newest complete and mature row of ``rows`` (total rows, oldest first).
-
-    Tiles and the detail panel both headline this period, so the two never disagree; a running
-    period would look like a collapse and an immature cohort has not had time to convert, so
-    neither is ever headlined (``None`` when no period qualifies).
-    """
-    last_day = as_of + dt.timedelta(days=1)
-    ready = [
-        i
-        for i, r in enumerate(rows)
-        if not r["immature"] and periods.end(r["period"], grain) <= last_day
-    ]
-    return ready[-1] if ready else None
-
-
 def query_totals(
     ws: Workspace,
     metrics: Sequence[str],
@@ -96,22 +80,22 @@ def query_totals(
     as_of: dt.date,
     *,
     lookback_days: int = 0,
-) -> list[dict[str, Any]]:
-    """Total rows of ``metrics`` over the filters' range, oldest period first.
+) -> MetricResult | None:
+    """The total rows of ``metrics`` over the filters' range (``None`` without metrics).
 
     ``lookback_days`` starts the query that much earlier (see :func:`lookback`).
     """
     if not metrics:
-        return []
+        return None
     start, end = filters.range(as_of, ws.settings.fiscal_year_start_month)
-    result = ws.metrics.query(
+    result: MetricResult = ws.metrics.query(
         list(metrics),
         grain=filters.grain,
         start=query_start(start, lookback_days),
         end=end,
         where=filters.where_dict() or None,
     )
-    return sorted(result.totals().to_pylist(), key=lambda r: r["period"])
+    return result.totals()
 
 
 def tiles(
@@ -119,10 +103,10 @@ def tiles(
 ) -> list[Tile]:
     """One tile per metric, in the order given."""
     usable = [m for m in metrics if supported(ws, m, filters.where_dims)]
-    rows = query_totals(ws, usable, filters, as_of, lookback_days=lookback(ws, usable))
+    result = query_totals(ws, usable, filters, as_of, lookback_days=lookback(ws, usable))
     start, _ = filters.range(as_of, ws.settings.fiscal_year_start_month)
     by_metric: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
+    for r in sorted(result.to_pylist() if result else [], key=lambda r: r["period"]):
         by_metric.setdefault(r["metric"], []).append(r)
     out = []
     for m in metrics:
@@ -140,7 +124,8 @@ def tiles(
             dims = ", ".join(d for d in filters.where_dims if d not in ws.metrics.dimensions(m))
             out.append(_replace(base, unavailable=f"Not available when filtering by {dims}."))
             continue
-        out.append(_tile(base, by_metric.get(m, []), filters.grain, as_of, start))
+        head = result.headline(m) if result else None
+        out.append(_tile(base, by_metric.get(m, []), head, filters.grain, as_of, start))
     return out
 
 
@@ -153,27 +138,29 @@ def _replace(tile: Tile, **changes: Any) -> Tile:
 def _tile(
     base: Tile,
     rows: list[dict[str, Any]],
+    head: dict[str, Any] | None,
     grain: periods.Grain,
     as_of: dt.date,
     start: dt.date | None,
 ) -> Tile:
-    last_day = as_of + dt.timedelta(days=1)
+    cut = dt.datetime.combine(as_of, dt.time())
     every = [
         Point(
             r["period"],
             r["period_label"],
             r["value"],
             bool(r["immature"]),
-            periods.end(r["period"], grain) > last_day,
+            not periods.complete(r["period"], grain, cut),
         )
         for r in rows
     ]
     points = tuple(p for p in every if start is None or p.period >= start)
-    i = headline(rows, grain, as_of)
-    if i is None:
+    if head is None:
         note = "No complete period yet." if points else "No data in this range."
         return _replace(base, points=points, note=note)
-    row, prev = rows[i], rows[i - 1] if i > 0 else None
+    row = head
+    earlier = [r for r in rows if r["period"] < row["period"]]
+    prev = earlier[-1] if earlier else None
     delta, text = change(row["value"], prev["value"] if prev else None, base.unit)
     good = None if delta is None or delta == 0 else (delta > 0) == (base.direction == "higher")
     note = ""
