@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from revteam.ingest.loader import IngestResult, load_file
+from revteam.ingest.loader import load_file
 from revteam.ingest.mapping import Mapping, load_mapping
 from revteam.ingest.readers import detect_format
+from revteam.ingest.runlog import IngestResult
 
 __all__ = ["IngestResult", "Mapping", "detect_format", "load_file", "load_mapping"]

@@ -103,16 +103,27 @@ class Warehouse:
             )
 
     @contextmanager
+    def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Keep the connection to this thread for a block: other threads' statements wait.
+
+        For work that spans several statements and transactions on one connection, such as a
+        load's temporary views that a later transaction reads. Re-entrant: :meth:`transaction`
+        may be used inside.
+        """
+        with self._lock:
+            yield self.con
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block in one transaction: all of it is committed, or none of it."""
-        with self._lock:
-            self.con.execute("BEGIN TRANSACTION")
+        with self.exclusive() as con:
+            con.execute("BEGIN TRANSACTION")
             try:
-                yield self.con
+                yield con
             except BaseException:
-                self.con.execute("ROLLBACK")
+                con.execute("ROLLBACK")
                 raise
-            self.con.execute("COMMIT")
+            con.execute("COMMIT")
 
     @property
     def data_version(self) -> int:
