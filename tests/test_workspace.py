@@ -6,7 +6,7 @@ import pytest
 
 import revteam
 from revteam.exceptions import ConfigError, WorkspaceNotFoundError
-from revteam.workspace import CONFIG_FILE, DEFAULT_WINDOWS
+from revteam.settings import CONFIG_FILE, DEFAULT_WINDOWS
 
 
 def test_init_writes_settings_and_creates_every_table(tmp_path: Path):

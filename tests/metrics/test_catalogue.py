@@ -11,7 +11,8 @@ from tests.metrics.conftest import Ref
 from revteam.exceptions import CatalogueError
 from revteam.metrics import MetricSpec, load_catalogue, shipped_catalogue
 from revteam.metrics.spec import KINDS, OWNERS, UNITS
-from revteam.workspace import DEFAULT_WINDOWS, Workspace
+from revteam.settings import DEFAULT_WINDOWS
+from revteam.workspace import Workspace
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from revteam.crm._private import norm_value
 from revteam.exceptions import CrmConfigError
 from revteam.model import enums
-from revteam.workspace.settings import Settings
+from revteam.settings import Settings
 
 System = Literal["hubspot", "salesforce"]
 CRM_FILE = "crm.yaml"

@@ -28,8 +28,8 @@ from revteam.ingest.runlog import IngestResult, log_failure, log_run
 from revteam.ingest.upsert import RepeatedKeys, Temp, collect_refused, refuse_repeated_keys, write
 from revteam.ingest.validate import build_plan
 from revteam.model import table as model_table
+from revteam.settings import Settings
 from revteam.storage import Warehouse
-from revteam.workspace.settings import Settings
 
 Progress = Callable[[str, float], None]
 """Called with the phase ("reading", "validating", "writing", "done") and the fraction of the

@@ -17,8 +17,8 @@ from revteam.exceptions import ConfigError, MissingColumnsError, SourceFileError
 from revteam.ingest.mapping import Mapping
 from revteam.ingest.readers import Staged
 from revteam.model import Column, Table
+from revteam.settings import Settings
 from revteam.storage import quote_ident, quote_literal
-from revteam.workspace.settings import Settings
 
 _TYPE_WORDS = {
     "string": "text",

@@ -1,183 +1,25 @@
-"""Workspace settings: ``revteam.toml``, overridden by ``REVTEAM_*`` environment variables.
+"""Moved to :mod:`revteam.settings`; import from there.
 
-Nested fields are overridden with a double underscore, e.g.
-``REVTEAM_CONVERSION_WINDOWS__MQL_RATE=60``.
+This re-export stays until every package imports ``revteam.settings`` (the metric layer does
+not yet), then goes.
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from revteam.settings import (
+    CONFIG_FILE,
+    DEFAULT_WINDOWS,
+    IdentitySettings,
+    Settings,
+    load_settings,
+    write_settings,
+)
 
-import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
-from revteam.exceptions import ConfigError
-from revteam.model import enums
-
-CONFIG_FILE = "revteam.toml"
-
-DEFAULT_WINDOWS: dict[str, int] = {
-    "mql_rate": 90,
-    "lead_conversion_rate": 180,
-    "lead_to_customer_rate": 365,
-    "sales_qualification_rate": 60,
-    "disqualification_rate": 60,
-    "sql_to_opportunity_rate": 90,
-}
-"""Conversion windows in days of the cohort metrics of KPIS.md."""
-
-
-class IdentitySettings(BaseModel):
-    """Where identity resolution runs (``[identity]`` in ``revteam.toml``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    engine: Literal["duckdb", "spark"] = Field(
-        "duckdb",
-        description="Run the linker on the embedded DuckDB, or on Spark for more people than "
-        "one machine links in good time (needs the spark extra and Java 17).",
-    )
-    spark_master: str = Field(
-        "local[*]", description="Spark master URL when engine is spark: local[N] or a cluster."
-    )
-    spark_conf: dict[str, str] = Field(
-        default_factory=dict,
-        description='Extra Spark configuration, e.g. {"spark.driver.memory" = "8g"}.',
-    )
-
-
-class Settings(BaseSettings):
-    """Everything a workspace can be told; each field is documented where it is declared."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="REVTEAM_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
-
-    warehouse: str = Field(
-        "warehouse.duckdb",
-        description="Warehouse: a DuckDB file (relative to the workspace) or a duckdb:// URL.",
-    )
-    app_database: str = Field(
-        "sqlite:///revteam.db",
-        description="Application database (users, goals, alerts) as an SQLAlchemy URL; "
-        "relative SQLite paths are relative to the workspace.",
-    )
-    currency: str = Field(
-        "USD", description="Workspace currency (ISO 4217); money is stored in it."
-    )
-    exchange_rates: dict[str, float] = Field(
-        default_factory=dict,
-        description="Units of the workspace currency per unit of another currency, used at "
-        "ingest, e.g. {EUR = 1.08}.",
-    )
-    fiscal_year_start_month: int = Field(
-        1, ge=1, le=12, description="First month of the fiscal year (1 = January)."
-    )
-    timezone: str = Field(
-        "UTC", description="IANA time zone; timestamps with an offset are converted to it."
-    )
-    gross_margin: float = Field(
-        0.8, gt=0, le=1, description="Gross margin applied to revenue in CLV and ROI."
-    )
-    conversion_windows: dict[str, int] = Field(
-        default_factory=lambda: dict(DEFAULT_WINDOWS),
-        description="Conversion window in days per cohort metric.",
-    )
-    stage_mapping: dict[str, str] = Field(
-        default_factory=dict,
-        description="Source lifecycle-stage names onto canonical stages "
-        f"({', '.join(enums.LIFECYCLE_STAGES)}).",
-    )
-    channel_mapping: dict[str, str] = Field(
-        default_factory=dict,
-        description="Source channel / lead-source values onto canonical channels.",
-    )
-
-    identity: IdentitySettings = Field(
-        default_factory=IdentitySettings, description="Identity resolution engine."
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as 'UTC'"
-            ) from None
-        return value
-
-    @field_validator("channel_mapping")
-    @classmethod
-    def _known_channels(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = sorted({v for v in value.values() if v not in enums.CHANNELS})
-        if bad:
-            raise ValueError(f"unknown channels {bad}; allowed: {', '.join(enums.CHANNELS)}")
-        return value
-
-    @field_validator("stage_mapping")
-    @classmethod
-    def _known_stages(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = sorted({v for v in value.values() if v not in enums.LIFECYCLE_STAGES})
-        if bad:
-            raise ValueError(f"unknown stages {bad}; allowed: {', '.join(enums.LIFECYCLE_STAGES)}")
-        return value
-
-    @field_validator("conversion_windows")
-    @classmethod
-    def _merge_windows(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = {k: v for k, v in value.items() if v <= 0}
-        if bad:
-            raise ValueError(f"conversion windows must be positive days, got {bad}")
-        return {**DEFAULT_WINDOWS, **value}
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init arguments; the environment must beat them.
-        return (env_settings, init_settings)
-
-
-def load_settings(root: Path) -> Settings:
-    """Read ``root/revteam.toml`` and apply the environment on top."""
-    path = root / CONFIG_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return _validated(data, path)
-
-
-def _validated(data: dict[str, Any], path: Path) -> Settings:
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
-
-
-def write_settings(root: Path, overrides: dict[str, Any]) -> Settings:
-    """Write ``revteam.toml`` with the defaults plus ``overrides`` (validated first)."""
-    path = root / CONFIG_FILE
-    _validated(overrides, path)
-    # Write the defaults and the overrides, not whatever REVTEAM_* happens to say right now.
-    fields = Settings.model_fields
-    defaults = {k: f.get_default(call_default_factory=True) for k, f in fields.items()}
-    data = {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in defaults.items()}
-    data |= overrides
-    lines = ["# revteam workspace settings. REVTEAM_<FIELD> environment variables override them.\n"]
-    path.write_text("".join(lines) + tomli_w.dumps(data), encoding="utf-8")
-    return load_settings(root)
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_WINDOWS",
+    "IdentitySettings",
+    "Settings",
+    "load_settings",
+    "write_settings",
+]

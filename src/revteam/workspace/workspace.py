@@ -13,8 +13,8 @@ from types import TracebackType
 from typing import Any
 
 from revteam.exceptions import ConfigError, WorkspaceNotFoundError
+from revteam.settings import CONFIG_FILE, Settings, load_settings, write_settings
 from revteam.storage import Warehouse, parse_warehouse_url
-from revteam.workspace.settings import CONFIG_FILE, Settings, load_settings, write_settings
 
 
 def find_workspace(path: Path | str | None = None) -> Path:
