@@ -38,7 +38,7 @@ def rows(ws: Workspace, name: str, columns: tuple[str, ...] | None = None) -> li
 
 
 def crm(ws: Workspace) -> CrmComponent:
-    return CrmComponent(ws)
+    return ws.crm
 
 
 def reasons(ws: Workspace, name: str) -> list[list[str]]:

@@ -36,7 +36,7 @@ def test_every_seed_loads_or_is_reported(ws: Workspace, system: str, include_del
         staged = {s.path.name for s in tr.sources}
         from revteam.crm.loading import load_translation
 
-        result = load_translation(ws, tr)
+        result = load_translation(tr, root=ws.root, warehouse=ws.warehouse, ingest=ws.ingest)
     for path in files:
         assert path.name in staged or any(
             n.startswith(f"{path.name}: not loaded") for n in result.notes

@@ -14,7 +14,6 @@ import pytest
 
 import revteam
 from revteam.generate import GeneratorConfig, generate_company
-from revteam.resolve import IdentityComponent
 from revteam.workspace import Workspace
 
 
@@ -66,13 +65,13 @@ def company_with_duplicates(root: Path) -> tuple[Workspace, list[dict], list[tup
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory: pytest.TempPathFactory):
     ws, people, dups = company_with_duplicates(tmp_path_factory.mktemp("dups"))
-    result = IdentityComponent(ws).run()
+    result = ws.identity.run()
     yield ws, people, dups, result
     ws.close()
 
 
 def links_of(ws: Workspace) -> dict[str, str]:
-    return {r["person_id"]: r["unified_id"] for r in IdentityComponent(ws).links().to_pylist()}
+    return {r["person_id"]: r["unified_id"] for r in ws.identity.links().to_pylist()}
 
 
 def indistinguishable(a: dict, b: dict) -> bool:

@@ -8,7 +8,6 @@ import duckdb
 import pytest
 from tests.resolve.conftest import indistinguishable, links_of
 
-from revteam.resolve import IdentityComponent
 from revteam.resolve import normalise as N
 
 pytestmark = pytest.mark.slow  # a generated company and two resolution runs
@@ -41,9 +40,9 @@ def test_distinct_people_are_not_merged(resolved):
 
 def test_results_are_in_the_warehouse_and_stable(resolved):
     ws, people, _, result = resolved
-    before = IdentityComponent(ws).links()
-    again = IdentityComponent(ws).run()
-    after = IdentityComponent(ws).links()
+    before = ws.identity.links()
+    again = ws.identity.run()
+    after = ws.identity.links()
     assert before.select(["person_id", "unified_id"]).equals(
         after.select(["person_id", "unified_id"])
     )
@@ -54,11 +53,11 @@ def test_results_are_in_the_warehouse_and_stable(resolved):
     sizes = Counter(unified.values())
     assert result.clusters == len(sizes)
     assert result.merged_people == sum(n for n in sizes.values() if n > 1)
-    review = IdentityComponent(ws).review().to_pylist()
+    review = ws.identity.review().to_pylist()
     assert result.review_pairs == len(review)
     assert all(0.2 <= r["match_probability"] < 0.5 for r in review)
-    assert result.account_links == IdentityComponent(ws).account_links().num_rows
-    accounts = IdentityComponent(ws).account_links().to_pylist()
+    assert result.account_links == ws.identity.account_links().num_rows
+    accounts = ws.identity.account_links().to_pylist()
     assert accounts and Counter(a["method"] for a in accounts)["email_domain"] > 0
     assert all(a["agrees_with_source"] for a in accounts if a["method"] == "email_domain")
 

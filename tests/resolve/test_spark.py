@@ -15,7 +15,7 @@ from tests.resolve.test_fake_1000 import _truth_and_records
 
 import revteam
 from revteam.exceptions import ResolveError
-from revteam.resolve import IdentityComponent, pairwise_scores, resolve_records
+from revteam.resolve import pairwise_scores, resolve_records
 
 pytestmark = pytest.mark.slow  # a Spark session (JVM) and several linker runs on it
 
@@ -67,7 +67,7 @@ def test_fake_1000_on_spark_meets_the_quality_bar(spark: Any, capsys: pytest.Cap
 def test_a_workspace_resolves_on_spark(spark: Any, tmp_path: Path):
     ws, people, dups = company_with_duplicates(tmp_path)
     try:
-        result = IdentityComponent(ws).run(engine="spark")
+        result = ws.identity.run(engine="spark")
         assert result.engine == "spark" and result.people == len(people) + len(dups)
         links = links_of(ws)
         missed = [o for o, d in dups if links[o] != links[d["person_id"]]]
@@ -84,7 +84,7 @@ def test_a_workspace_resolves_on_spark(spark: Any, tmp_path: Path):
             if not indistinguishable(by_id[a], by_id[b])
         ]
         assert wrong == []
-        review = IdentityComponent(ws).review().to_pylist()
+        review = ws.identity.review().to_pylist()
         assert len(review) == result.review_pairs
         assert all(0.2 <= r["match_probability"] < 0.5 for r in review)
     finally:
@@ -135,7 +135,7 @@ def test_spark_that_cannot_start_fails_cleanly_from_the_cli(tmp_path: Path):
     assert "Traceback" not in run.stderr
     ws = revteam.open(root)
     try:
-        assert IdentityComponent(ws).links().num_rows == 0  # nothing written
+        assert ws.identity.links().num_rows == 0  # nothing written
     finally:
         ws.close()
 

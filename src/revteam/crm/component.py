@@ -12,13 +12,13 @@ from revteam.crm.mapping import CrmMapping, System, UnmappedValue, workspace_map
 from revteam.crm.retry import Backoff
 from revteam.crm.translation import Translation
 from revteam.exceptions import CrmConfigError
-from revteam.ingest import IngestResult
+from revteam.ingest import IngestComponent, IngestResult
 from revteam.model import TABLES
+from revteam.settings import Settings
+from revteam.storage import Warehouse
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from revteam.workspace import Workspace
 
 PathsLike = Path | str | Sequence[Path | str]
 
@@ -28,14 +28,23 @@ def _paths(paths: PathsLike) -> list[Path]:
 
 
 class CrmComponent:
-    """The workspace's CRM integration (``ws.crm``)."""
+    """The workspace's CRM integration (``ws.crm``).
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    ``root`` is the workspace folder (``crm.yaml``, staged files, sync state); every load goes
+    through ``ingest`` into ``warehouse``.
+    """
+
+    def __init__(
+        self, *, root: Path, settings: Settings, warehouse: Warehouse, ingest: IngestComponent
+    ) -> None:
+        self._root = root
+        self._settings = settings
+        self._warehouse = warehouse
+        self._ingest = ingest
 
     def mapping(self, system: System) -> CrmMapping:
         """The value maps in force: defaults, ``crm.yaml``, then ``revteam.toml``."""
-        return workspace_mapping(_system(system), self._ws.root, self._ws.settings)
+        return workspace_mapping(_system(system), self._root, self._settings)
 
     def translate(
         self, system: System, paths: PathsLike, /, *, include_deleted: bool = False
@@ -45,7 +54,7 @@ class CrmComponent:
             _system(system),
             _paths(paths),
             mapping=self.mapping(system),
-            timezone=self._ws.settings.timezone,
+            timezone=self._settings.timezone,
             users=self._users(),
             include_deleted=include_deleted,
         )
@@ -65,7 +74,13 @@ class CrmComponent:
         with their reasons.
         """
         with self.translate(system, paths, include_deleted=include_deleted) as tr:
-            return loading.load_translation(self._ws, tr, progress=progress)
+            return loading.load_translation(
+                tr,
+                root=self._root,
+                warehouse=self._warehouse,
+                ingest=self._ingest,
+                progress=progress,
+            )
 
     def load_hubspot(self, paths: PathsLike, /, **options: Any) -> CrmLoadResult:
         """HubSpot UI exports (contacts, companies, deals, users) or API object tables."""
@@ -82,7 +97,7 @@ class CrmComponent:
 
     def extra_fields(self, *, system: str | None = None, limit: int | None = None) -> pa.Table:
         """CRM fields kept aside because no canonical column takes them."""
-        table: pa.Table = loading.extra_fields(self._ws, system=system, limit=limit)
+        table: pa.Table = loading.extra_fields(self._warehouse, system=system, limit=limit)
         return table
 
     def sync_hubspot(
@@ -105,7 +120,7 @@ class CrmComponent:
             backoff=backoff,
             extra_properties=extra_properties,
         )
-        return sync.run_sync(self._ws, connector, read_api_objects, full=full, progress=progress)
+        return self._sync(connector, read_api_objects, full=full, progress=progress)
 
     def sync_salesforce(
         self,
@@ -131,29 +146,48 @@ class CrmComponent:
             session=session,
             **(credentials or credentials_from_env()),
         )
-        return sync.run_sync(self._ws, connector, read_api_objects, full=full, progress=progress)
+        return self._sync(connector, read_api_objects, full=full, progress=progress)
 
     def load_exports_folder(
-        self, system: System, folder: Path | str, /, *, progress: Progress | None = None
+        self, system: str, folder: Path | str, /, *, progress: Progress | None = None
     ) -> list[IngestResult]:
         """Load a folder written by ``write_hubspot_exports`` / ``write_salesforce_exports``.
 
-        Its CRM files go through the CRM reader, the canonical tables beside them load
-        directly, each before the tables that point at it.
+        Its CRM files go through the CRM reader of ``system`` (hubspot or salesforce), the
+        canonical tables beside them load directly, each before the tables that point at it.
         """
         folder = Path(folder)
         canonical = {p.stem: p for p in sorted((folder / "canonical").glob("*.csv"))}
         crm = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix == ".csv"]
         first = [t for t in ("campaigns",) if t in canonical]
-        results = [r for t in first for r in self._ws.ingest.load(t, canonical[t])]
-        results += list(self.load(system, crm, progress=progress).results)
+        results = [r for t in first for r in self._ingest.load(t, canonical[t])]
+        results += list(self.load(_system(system), crm, progress=progress).results)
         for table in TABLES:
             if table in canonical and table not in first:
-                results += self._ws.ingest.load(table, canonical[table])
+                results += self._ingest.load(table, canonical[table])
         return results
 
+    def _sync(
+        self,
+        connector: sync.Connector,
+        reader: sync.Reader,
+        *,
+        full: bool,
+        progress: Progress | None,
+    ) -> sync.SyncResult:
+        return sync.run_sync(
+            connector,
+            reader,
+            root=self._root,
+            settings=self._settings,
+            warehouse=self._warehouse,
+            ingest=self._ingest,
+            full=full,
+            progress=progress,
+        )
+
     def _users(self) -> list[tuple[str, str | None, str | None]]:
-        rows = self._ws.warehouse.con.execute("SELECT user_id, name, email FROM users").fetchall()
+        rows = self._warehouse.con.execute("SELECT user_id, name, email FROM users").fetchall()
         return [(str(r[0]), r[1], r[2]) for r in rows]
 
 

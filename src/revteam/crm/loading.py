@@ -2,7 +2,7 @@
 
 Translated tables are written to ``<workspace>/crm/staged/<system>-<shape>-<id>/<table>.parquet``
 (``<id>`` names the set of source files) and
-loaded in model order by :func:`revteam.ingest.load_file`, so validation, quarantine,
+loaded in model order through :class:`revteam.ingest.IngestComponent`, so validation, quarantine,
 idempotence and one transaction per table apply exactly as for any file. The staged files stay
 (they are what ``_source`` and the quarantine point at) and are replaced by the next load.
 """
@@ -13,18 +13,14 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from revteam.crm import _private as P
 from revteam.crm.mapping import UnmappedValue
 from revteam.crm.translation import Translation, dependents_of
-from revteam.ingest import IngestResult, load_file
+from revteam.ingest import IngestComponent, IngestResult
 from revteam.ingest import Mapping as IngestMapping
 from revteam.model import TABLES
-from revteam.storage import QUARANTINE_TABLE
-
-if TYPE_CHECKING:
-    from revteam.workspace import Workspace
+from revteam.storage import QUARANTINE_TABLE, Warehouse
 
 EXTRA_TABLE = "crm_extra_fields"
 EXTRA_DDL = f"""CREATE TABLE IF NOT EXISTS {EXTRA_TABLE} (
@@ -87,11 +83,11 @@ class CrmLoadResult:
         ]  # fmt: skip
 
 
-def staging_folder(ws: Workspace, tr: Translation) -> Path:
+def staging_folder(root: Path, tr: Translation) -> Path:
     """One folder per system, shape and set of source files (so a reload finds its own)."""
     names = sorted(str(s.path.resolve()) for s in tr.sources)
     digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:10]
-    return ws.root / "crm" / "staged" / f"{tr.system}-{tr.shape}-{digest}"
+    return root / "crm" / "staged" / f"{tr.system}-{tr.shape}-{digest}"
 
 
 def staged_system_sql(column: str) -> str:
@@ -105,26 +101,34 @@ def staged_system_sql(column: str) -> str:
 
 
 def load_translation(
-    ws: Workspace, tr: Translation, *, progress: Progress | None = None
+    tr: Translation,
+    /,
+    *,
+    root: Path,
+    warehouse: Warehouse,
+    ingest: IngestComponent,
+    progress: Progress | None = None,
 ) -> CrmLoadResult:
-    """Load every translated table (model order, one transaction each), then the extras."""
-    folder = staging_folder(ws, tr)
+    """Load every translated table (model order, one transaction each), then the extras.
+
+    The staged files go under the workspace folder ``root``; ``ingest`` loads them into
+    ``warehouse``, where the extras and removals are then written.
+    """
+    folder = staging_folder(root, tr)
     files = tr.write(folder)
     results = []
     for table, path in files.items():
 
-        def phase(label: str, fraction: float, name: str = table) -> None:
+        def phase(_file: str, label: str, fraction: float, name: str = table) -> None:
             if progress:
                 progress(name, label, fraction)
 
         mapping = IngestMapping(currency_column="_currency") if _has_currency(tr, path) else None
-        result = load_file(
-            ws.warehouse, ws.settings, table, path, mapping or IngestMapping(), progress=phase
-        )
-        _forget_fixed(ws, result)
+        [result] = ingest.load(table, path, mapping=mapping or IngestMapping(), progress=phase)
+        _forget_fixed(warehouse, result)
         results.append(result)
-    extras = _write_extras(ws, tr, folder)
-    removed, removal_notes = _remove(ws, tr)
+    extras = _write_extras(warehouse, tr, folder)
+    removed, removal_notes = _remove(warehouse, tr)
     notes = [n for r in results for n in r.notes if not _lineage_note(n)]
     return CrmLoadResult(
         tr.system,
@@ -147,7 +151,7 @@ def _owned_by(table: str) -> list[tuple[str, str]]:
     ]
 
 
-def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
+def _remove(warehouse: Warehouse, tr: Translation) -> tuple[dict[str, int], list[str]]:
     """Remove rows of records the source deleted or merged away (one transaction).
 
     The keys are the translation's :attr:`~Translation.gone`; rows owned by a removed row go
@@ -165,7 +169,7 @@ def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
     mine = f"{staged_system_sql('_source')} = {P.lit(tr.system)}"
     removed: dict[str, int] = {}
     notes = []
-    with ws.warehouse.transaction() as con:
+    with warehouse.transaction() as con:
         con.execute(EXTRA_DDL)
         for table, keys in wanted.items():
             con.register("_gone", keys)
@@ -186,17 +190,17 @@ def _remove(ws: Workspace, tr: Translation) -> tuple[dict[str, int], list[str]]:
             )
             con.unregister("_gone")
         if removed:
-            ws.warehouse.bump_data_version(con)
+            warehouse.bump_data_version(con)
     return removed, notes
 
 
-def _forget_fixed(ws: Workspace, result: IngestResult) -> None:
+def _forget_fixed(warehouse: Warehouse, result: IngestResult) -> None:
     """Drop quarantine entries of earlier loads of the same source files.
 
     Ingest replaces a file's entries when the same content is loaded again; a CRM export that
     was corrected and translated again has new content, and its old refusals no longer hold.
     """
-    with ws.warehouse.transaction() as con:
+    with warehouse.transaction() as con:
         con.execute(
             f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND source = ? "
             "AND file_hash <> ?",
@@ -217,7 +221,7 @@ def _lineage_note(note: str) -> bool:
     return listed <= _LINEAGE
 
 
-def _write_extras(ws: Workspace, tr: Translation, folder: Path) -> int:
+def _write_extras(warehouse: Warehouse, tr: Translation, folder: Path) -> int:
     """Replace the kept-aside fields of every record in this load, in one transaction."""
     union = tr.extra_rows()
     if union is None:
@@ -229,7 +233,7 @@ def _write_extras(ws: Workspace, tr: Translation, folder: Path) -> int:
         f"TO {P.lit(str(path))} (FORMAT parquet)"
     )
     src = f"read_parquet({P.lit(str(path))})"
-    with ws.warehouse.transaction() as con:
+    with warehouse.transaction() as con:
         con.execute(EXTRA_DDL)
         con.execute(
             f"DELETE FROM {EXTRA_TABLE} t USING {src} s WHERE t.system = s.system "
@@ -243,13 +247,15 @@ def _write_extras(ws: Workspace, tr: Translation, folder: Path) -> int:
     return int(n[0][0]) if n else 0
 
 
-def extra_fields(ws: Workspace, *, system: str | None = None, limit: int | None = None) -> object:
+def extra_fields(
+    warehouse: Warehouse, *, system: str | None = None, limit: int | None = None
+) -> object:
     """The kept-aside CRM fields as a pyarrow table (fields as a JSON text column)."""
-    with ws.warehouse.transaction() as con:
+    with warehouse.transaction() as con:
         con.execute(EXTRA_DDL)
     where = "WHERE system = ?" if system else ""
     lim = f"LIMIT {int(limit)}" if limit is not None else ""
-    return ws.warehouse.arrow(
+    return warehouse.arrow(
         f"SELECT system, object, record_id, canonical_table, CAST(to_json(fields) AS VARCHAR) "
         f"AS fields, source, loaded_at FROM {EXTRA_TABLE} {where} "
         f"ORDER BY system, object, record_id {lim}",

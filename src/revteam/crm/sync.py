@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -33,10 +33,9 @@ from revteam.crm import _private as P
 from revteam.crm.loading import CrmLoadResult, Progress, load_translation
 from revteam.crm.mapping import System, workspace_mapping
 from revteam.crm.translation import Translation
-from revteam.storage import quote_ident
-
-if TYPE_CHECKING:
-    from revteam.workspace import Workspace
+from revteam.ingest import IngestComponent
+from revteam.settings import Settings
+from revteam.storage import Warehouse, quote_ident
 
 STATE_FILE = "state.json"
 Record = dict[str, Any]
@@ -90,8 +89,8 @@ class SyncResult:
         ]
 
 
-def folder(ws: Workspace, system: str) -> Path:
-    return ws.root / "crm" / system
+def folder(root: Path, system: str) -> Path:
+    return root / "crm" / system
 
 
 def read_state(path: Path) -> dict[str, str]:
@@ -109,15 +108,23 @@ def _write_state(path: Path, marks: dict[str, str]) -> None:
 
 
 def run_sync(
-    ws: Workspace,
     connector: Connector,
     reader: Reader,
+    /,
     *,
+    root: Path,
+    settings: Settings,
+    warehouse: Warehouse,
+    ingest: IngestComponent,
     full: bool = False,
     progress: Progress | None = None,
 ) -> SyncResult:
-    """Fetch, merge, translate and load; see the module docstring for what a failure leaves."""
-    home = folder(ws, connector.system)
+    """Fetch, merge, translate and load; see the module docstring for what a failure leaves.
+
+    State and mirror live under the workspace folder ``root``; ``ingest`` loads into
+    ``warehouse``.
+    """
+    home = folder(root, connector.system)
     old_marks = read_state(home)
     batch = connector.fetch({} if full else old_marks)
     home.mkdir(parents=True, exist_ok=True)
@@ -125,10 +132,12 @@ def run_sync(
     shutil.rmtree(staged, ignore_errors=True)
     try:
         paths = _merge(home / "mirror", staged, connector.objects, batch, full=full)
-        mapping = workspace_mapping(connector.system, ws.root, ws.settings)
-        users = ws.warehouse.con.execute("SELECT user_id, name, email FROM users").fetchall()
-        with reader(paths, mapping=mapping, timezone=ws.settings.timezone, users=users) as tr:
-            result = load_translation(ws, tr, progress=progress)
+        mapping = workspace_mapping(connector.system, root, settings)
+        users = warehouse.con.execute("SELECT user_id, name, email FROM users").fetchall()
+        with reader(paths, mapping=mapping, timezone=settings.timezone, users=users) as tr:
+            result = load_translation(
+                tr, root=root, warehouse=warehouse, ingest=ingest, progress=progress
+            )
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

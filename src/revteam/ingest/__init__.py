@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from revteam.ingest.component import IngestComponent
 from revteam.ingest.loader import load_file
 from revteam.ingest.mapping import Mapping, load_mapping
 from revteam.ingest.readers import detect_format
 from revteam.ingest.runlog import IngestResult
+from revteam.ingest.status import WorkspaceStatus, collect_status
 
-__all__ = ["IngestResult", "Mapping", "detect_format", "load_file", "load_mapping"]
+__all__ = [
+    "IngestComponent",
+    "IngestResult",
+    "Mapping",
+    "WorkspaceStatus",
+    "collect_status",
+    "detect_format",
+    "load_file",
+    "load_mapping",
+]

@@ -1,6 +1,6 @@
 """Identity resolution: one person per person across HubSpot, Salesforce and files (splink).
 
-``IdentityComponent(ws).run()`` (``ws.identity`` once attached; ``revteam resolve`` on the
+``ws.identity.run()`` (an :class:`IdentityComponent`; ``revteam resolve`` on the
 command line) writes ``person_links``, ``identity_review`` and ``person_account_links`` to the
 warehouse; :func:`resolve_records` links any table of person records. See ``docs/identity.md``.
 """

@@ -1,8 +1,8 @@
 """Identity resolution over the warehouse: one unified id per person, across every source.
 
-``IdentityComponent(ws).run()`` reads ``people`` (with their account's name), links them with
-:func:`revteam.resolve.model.resolve_records`, links people to accounts by e-mail domain and
-company name, and replaces three warehouse tables in one transaction:
+``ws.identity.run()`` (an :class:`IdentityComponent`) reads ``people`` (with their account's
+name), links them with :func:`revteam.resolve.model.resolve_records`, links people to accounts
+by e-mail domain and company name, and replaces three warehouse tables in one transaction:
 
 - ``person_links``: every person id with its ``unified_id`` — the smallest person id of its
   cluster, so it stays the same from run to run as long as the cluster does;
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pyarrow as pa
 
@@ -32,9 +32,8 @@ from revteam.resolve.model import (
     Resolution,
     resolve_records,
 )
-
-if TYPE_CHECKING:
-    from revteam.workspace import Workspace
+from revteam.settings import Settings
+from revteam.storage import Warehouse
 
 LINKS = "person_links"
 REVIEW = "identity_review"
@@ -84,8 +83,9 @@ class ResolveResult:
 class IdentityComponent:
     """``ws.identity``: resolve people across sources and read the links."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __init__(self, *, settings: Settings, warehouse: Warehouse) -> None:
+        self._settings = settings
+        self._warehouse = warehouse
 
     def run(
         self,
@@ -101,7 +101,7 @@ class IdentityComponent:
         (or joins) a session on ``[identity] spark_master``.
         """
         started = time.perf_counter()
-        config = self._ws.settings.identity
+        config = self._settings.identity
         engine = engine or config.engine
         spark = None
         if engine == "spark":
@@ -110,7 +110,7 @@ class IdentityComponent:
             if progress:
                 progress("starting Spark", 0.01)
             spark = session(config.spark_master, conf=config.spark_conf)
-        wh = self._ws.warehouse
+        wh = self._warehouse
         records = wh.arrow(_RECORDS)
         resolution = resolve_records(
             records.drop_columns(["source"]),
@@ -141,8 +141,8 @@ class IdentityComponent:
 
     def _write(self, res: Resolution, records: pa.Table, run_id: str) -> int:
         """Replace the link tables, joined to the records the model compared (one join each)."""
-        con = self._ws.warehouse.con
-        with self._ws.warehouse.transaction():
+        con = self._warehouse.con
+        with self._warehouse.transaction():
             con.register("_links", res.clusters)
             con.register("_review", res.review)
             con.register("_records", records)
@@ -178,12 +178,12 @@ class IdentityComponent:
         return self._read(ACCOUNT_LINKS, "person_id")
 
     def _read(self, table: str, order: str) -> pa.Table:
-        exists = self._ws.warehouse.con.execute(
+        exists = self._warehouse.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
         ).fetchall()
         if not exists[0][0]:
             return pa.table({})
-        result: pa.Table = self._ws.warehouse.arrow(f"SELECT * FROM {table} ORDER BY {order}")
+        result: pa.Table = self._warehouse.arrow(f"SELECT * FROM {table} ORDER BY {order}")
         return result
 
 

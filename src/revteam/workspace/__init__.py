@@ -1,18 +1,15 @@
-"""Workspaces: settings, the warehouse, and the Python API's entry object."""
+"""Workspaces: the warehouse, the settings, and the Python API's entry object."""
 
 from __future__ import annotations
 
 from revteam.settings import CONFIG_FILE, DEFAULT_WINDOWS, Settings, load_settings
-from revteam.workspace.components import IngestComponent, WorkspaceStatus
 from revteam.workspace.workspace import Workspace, find_workspace, init_workspace, open_workspace
 
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_WINDOWS",
-    "IngestComponent",
     "Settings",
     "Workspace",
-    "WorkspaceStatus",
     "find_workspace",
     "init_workspace",
     "load_settings",

@@ -10,11 +10,16 @@ import importlib
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revteam.exceptions import ConfigError, WorkspaceNotFoundError
+from revteam.ingest import IngestComponent, WorkspaceStatus, collect_status
 from revteam.settings import CONFIG_FILE, Settings, load_settings, write_settings
 from revteam.storage import Warehouse, parse_warehouse_url
+
+if TYPE_CHECKING:
+    from revteam.crm import CrmComponent
+    from revteam.resolve import IdentityComponent
 
 
 def find_workspace(path: Path | str | None = None) -> Path:
@@ -42,14 +47,11 @@ class Workspace:
             timezone=settings.timezone,
             read_only=read_only,
         )
-        from revteam.workspace.components import IngestComponent, StatusComponent
-
-        self.ingest = IngestComponent(self)
-        self._status = StatusComponent(self)
+        self.ingest: IngestComponent = IngestComponent(warehouse=self.warehouse, settings=settings)
         self._metrics: Any = None
         self._stats: Any = None
-        self._crm: Any = None
-        self._identity: Any = None
+        self._crm: CrmComponent | None = None
+        self._identity: IdentityComponent | None = None
 
     @property
     def metrics(self) -> Any:
@@ -69,22 +71,29 @@ class Workspace:
         return self._stats
 
     @property
-    def crm(self) -> Any:
+    def crm(self) -> CrmComponent:
         """``ws.crm``: HubSpot and Salesforce exports, API objects and connectors."""
         if self._crm is None:
-            self._crm = importlib.import_module("revteam.crm").CrmComponent(self)
+            # Imported on first use, like the metric layer: the readers pull in heavy libraries.
+            from revteam.crm import CrmComponent
+
+            self._crm = CrmComponent(
+                root=self.root, settings=self.settings, warehouse=self.warehouse, ingest=self.ingest
+            )
         return self._crm
 
     @property
-    def identity(self) -> Any:
+    def identity(self) -> IdentityComponent:
         """``ws.identity``: link the same person across sources (splink)."""
         if self._identity is None:
-            self._identity = importlib.import_module("revteam.resolve").IdentityComponent(self)
+            from revteam.resolve import IdentityComponent  # splink, on first use
+
+            self._identity = IdentityComponent(settings=self.settings, warehouse=self.warehouse)
         return self._identity
 
-    def status(self) -> Any:
+    def status(self) -> WorkspaceStatus:
         """Tables, row counts, time ranges, recent loads and quarantine: see ``WorkspaceStatus``."""
-        return self._status.collect()
+        return collect_status(self.root, self.warehouse)
 
     @property
     def data_version(self) -> int:

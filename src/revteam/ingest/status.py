@@ -1,0 +1,59 @@
+"""``ws.status()``: what the warehouse holds and how it got there, from the ingest bookkeeping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, TableInfo, Warehouse
+
+
+@dataclass(frozen=True)
+class WorkspaceStatus:
+    """A snapshot of what the warehouse holds and how it got there."""
+
+    root: Path
+    data_version: int
+    tables: tuple[TableInfo, ...]
+    quarantine_counts: dict[str, int]
+    top_reasons: tuple[tuple[str, str, int], ...]
+    last_runs: tuple[dict[str, Any], ...]
+
+    @property
+    def empty_tables(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tables if t.rows == 0)
+
+
+def collect_status(
+    root: Path, warehouse: Warehouse, *, runs: int = 10, reasons: int = 10
+) -> WorkspaceStatus:
+    """Tables, row counts, time ranges, the latest ``runs`` loads and top ``reasons`` refusals."""
+    counts = {
+        r["table_name"]: r["n"]
+        for r in warehouse.arrow(
+            f"SELECT table_name, count(*) AS n FROM {QUARANTINE_TABLE} GROUP BY 1"
+        ).to_pylist()
+    }
+    # A reason's text names the column first ("amount: ..."); group by that prefix and text.
+    top = warehouse.arrow(
+        f"""SELECT table_name, regexp_replace(r, '''[^'']*''', '…', 'g') AS reason,
+                   count(*) AS n
+            FROM (SELECT table_name, unnest(reasons) AS r FROM {QUARANTINE_TABLE})
+            GROUP BY ALL ORDER BY n DESC, reason LIMIT ?""",
+        [reasons],
+    ).to_pylist()
+    last = warehouse.arrow(
+        f"""SELECT table_name, source, status, rows_read, rows_inserted, rows_updated,
+                   rows_unchanged, rows_quarantined, seconds, finished_at, error
+            FROM {RUNS_TABLE} ORDER BY finished_at DESC LIMIT ?""",
+        [runs],
+    ).to_pylist()
+    return WorkspaceStatus(
+        root=root,
+        data_version=warehouse.data_version,
+        tables=tuple(warehouse.table_info()),
+        quarantine_counts=counts,
+        top_reasons=tuple((r["table_name"], r["reason"], r["n"]) for r in top),
+        last_runs=tuple(last),
+    )
