@@ -95,4 +95,5 @@ def test_default_windows_follow_the_kpi_spec():
         "sales_qualification_rate": 60,
         "disqualification_rate": 60,
         "sql_to_opportunity_rate": 90,
+        "opportunity_to_customer_rate": 180,  # the funnel's last step (not in KPIS.md)
     }

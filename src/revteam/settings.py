@@ -30,6 +30,7 @@ DEFAULT_WINDOWS: dict[str, int] = {
     "sales_qualification_rate": 60,
     "disqualification_rate": 60,
     "sql_to_opportunity_rate": 90,
+    "opportunity_to_customer_rate": 180,
 }
 """Conversion windows in days of the cohort metrics of KPIS.md."""
 

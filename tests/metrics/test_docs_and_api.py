@@ -47,7 +47,6 @@ def test_exported_members() -> None:
         "MetricsComponent",
         "Sourcing",
         "compile_sql",
-        "format_value",
         "load_catalogue",
         "shipped_catalogue",
     }

@@ -15,6 +15,7 @@ from revteam.stats import (
     benjamini_hochberg,
     compare_rates,
     compare_samples,
+    differ_from_rest,
     fisher_exact_test,
     mann_whitney_test,
     newcombe_interval,
@@ -174,3 +175,15 @@ def test_rates_outside_zero_to_n_are_refused(k, n, k0, n0, option):
 def test_segments_without_records_are_still_not_tested():
     out = compare_rates(["a", "b"], [0, 3], [0, 10], [2, 4], [10, 10]).to_pylist()
     assert out[0]["verdict"] == "not tested" and out[1]["test"] == "fisher"
+
+
+def test_differ_from_rest_controls_false_discoveries():
+    parts = {f"c{i}": (10.0, 100.0) for i in range(20)}
+    parts["best"] = (40.0, 100.0)
+    parts["tiny"] = (3.0, 5.0)
+    total = (sum(x for x, _ in parts.values()), sum(n for _, n in parts.values()))
+    found = differ_from_rest(parts, total)
+    assert found["best"] == 1
+    assert all(found[f"c{i}"] == 0 for i in range(20))
+    assert "tiny" not in found  # too small to test
+    assert differ_from_rest({"all": (5.0, 50.0)}, (5.0, 50.0)) == {}  # the whole total

@@ -22,6 +22,7 @@ def test_exported_members():
         "compare_rates",
         "compare_samples",
         "describe_drivers",
+        "differ_from_rest",
         "find_anomalies",
         "fisher_exact_test",
         "fit_beta_prior",

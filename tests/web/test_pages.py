@@ -11,6 +11,7 @@ import re
 import pytest
 from tests.web.conftest import TestClient, csrf_of
 
+from revteam.metrics import shipped_catalogue
 from revteam.web.format import display
 
 PAGES = [
@@ -280,26 +281,103 @@ def test_detail_split_is_the_apis(browser_of, api: TestClient, team, metric, by)
         assert value == pytest.approx(expected[name]), name
 
 
+FUNNEL = shipped_catalogue().funnel
+
+
+def kpi_over_range(rows: list[dict], metric: str, group: str | None, by: str | None) -> float:
+    """A funnel number from the API's per-period rows, independently of grain="all": counts
+    add up; a conversion is its mature periods' numerators over their denominators."""
+    mine = [
+        r
+        for r in rows
+        if r["metric"] == metric
+        and (
+            r["is_total"]
+            if group is None
+            else not r["is_total"] and (r["dimensions"][by] or "(none)") == group
+        )
+    ]
+    if shipped_catalogue()[metric].kind == "count":
+        return sum(r["value"] or 0 for r in mine)
+    mature = [r for r in mine if not r["immature"]]
+    den = sum(r["denominator"] or 0 for r in mature)
+    return sum(r["numerator"] or 0 for r in mature) / den if den else None
+
+
 @pytest.mark.parametrize(
-    "query", ["period=6m", "period=12m&channel=email", "period=ytd&grain=quarter"]
+    "query",
+    [
+        "period=6m",
+        "period=12m&channel=email",
+        "period=ytd&grain=quarter",
+        "period=all&by=segment",
+        "period=24m&by=channel&segment=smb",
+    ],
 )
-def test_funnel_leads_are_the_leads_metric(browser_of, api: TestClient, query):
+def test_every_funnel_number_is_the_kpi_of_the_same_name(browser_of, api: TestClient, query):
     page = browser_of["viewer"].get(f"/funnel?{query}").text
-    leads = re.search(r'Leads</td>\s*<td class="num strong">([\d,]+)</td>', page).group(1)
-    start, end = re.search(
-        r'href="/records\?metric=leads[^"]*start=([\d-]+)&amp;end=([\d-]+)', page
-    ).groups()
+    link = re.search(r'href="/records\?(metric=leads[^"]*)"', page).group(1)
+    dates = {k: v for k, v in (p.split("=") for p in link.split("&amp;")) if k in ("start", "end")}
     params = dict(p.split("=") for p in query.split("&") if not p.startswith("period"))
+    by = params.pop("by", None)
+    metrics = list(FUNNEL.metrics)
+    asked = {"metrics": metrics, **dates, "limit": 10_000, **params}
+    rows = api.get("/api/v1/query", params=asked).json()["rows"]
+    stages = page.split('<table class="data stages">')[1].split("</table>")[0]
+    shown = dict(re.findall(r'data-metric="(\w+)" data-value="([^"]*)"', stages))
+    assert set(shown) == set(metrics)
+    for metric in metrics:
+        expected = kpi_over_range(rows, metric, None, None)
+        if expected is None:
+            assert shown[metric] == "", metric
+        else:
+            assert float(shown[metric]) == pytest.approx(expected), metric
+    assert float(shown["leads"]) > 0
+    if by:
+        answer = api.get("/api/v1/query", params={**asked, "by": by}).json()
+        assert answer["next_offset"] is None
+        split = answer["rows"]
+        table = page.split(f"<h2>By {by}")[1].split("</table>")[0]
+        found = re.findall(r'<tr data-group="([^"]*)">(.*?)</tr>', table, flags=re.S)
+        assert len(found) >= 2
+        for group, cells in found:
+            for metric, value in re.findall(r'data-metric="(\w+)" data-value="([^"]*)"', cells):
+                expected = kpi_over_range(split, metric, group, by)
+                assert (value == "" and not expected) or float(value) == pytest.approx(expected), (
+                    group,
+                    metric,
+                )
+
+
+def test_the_campaign_table_is_the_kpis_over_the_range(browser_of, api: TestClient):
+    page = browser_of["viewer"].get("/campaigns?period=12m").text
+    start, end = re.search(
+        r"/records\?metric=leads&amp;start=([\d-]+)&amp;end=([\d-]+)", page
+    ).groups()
     rows = api.get(
-        "/api/v1/query", params={"metrics": "leads", "start": start, "end": end, **params}
-    ).json()["rows"]
-    expected = sum(r["value"] or 0 for r in rows if r["is_total"])
-    assert int(leads.replace(",", "")) == expected > 0
-    records = api.get(
-        "/api/v1/records",
-        params={"metric": "leads", "start": start, "end": end, "channel": params.get("channel")},
+        "/api/v1/query",
+        params={
+            "metrics": ["leads", "sales_qualification_rate", "cost_per_lead"],
+            "by": "campaign",
+            "start": start,
+            "end": end,
+            "limit": 10_000,
+        },
     ).json()
-    assert records["total"] == expected
+    assert rows["next_offset"] is None
+    rows = rows["rows"]
+    body = re.findall(r'<tr data-campaign="([^"]*)">(.*?)</tr>', page, flags=re.S)
+    assert len(body) > 5
+    checked = 0
+    for campaign, cells in body[:15]:
+        values = re.findall(r'data-value="([0-9.]*)"', cells)
+        leads = kpi_over_range(rows, "leads", campaign or "(none)", "campaign")
+        assert float(values[0] or 0) == pytest.approx(leads), campaign
+        sqr = kpi_over_range(rows, "sales_qualification_rate", campaign or "(none)", "campaign")
+        if sqr is not None and values[2]:
+            assert float(values[2]) == pytest.approx(sqr), campaign
+            checked += 1
+    assert checked > 3
 
 
 def test_too_long_page_filters_are_refused_not_cut(browser_of):

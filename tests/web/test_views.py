@@ -1,4 +1,4 @@
-"""Pure pieces of the web face: filters, formatting, roll-ups, comparisons, CSV safety."""
+"""Pure pieces of the web face: filters, formatting, CSV safety."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from revteam.exceptions import MetricQueryError
-from revteam.metrics import shipped_catalogue
 from revteam.web.filters import MAX_VALUES, ViewFilters, parse_where
 from revteam.web.format import MISSING, change, compact, display
 from revteam.web.pages.records import defuse
 from revteam.web.pages.render import period_name, records_url
 from revteam.web.views.charts import sparkline
-from revteam.web.views.rollup import combinable, differences, linear, rollup
 from revteam.web.views.scorecard import Point
 
 AS_OF = dt.date(2026, 10, 31)
@@ -86,63 +84,6 @@ def test_change_is_points_for_rates_and_relative_otherwise():
     assert change(110, 100, "count")[1] == "+10.0%"
     assert change(1, 0, "count") == (None, "")
     assert compact(12_345) == "12.3K"
-
-
-def test_linear_formulas_roll_up_and_others_do_not():
-    assert linear("marketing_sourced_revenue * gross_margin - marketing_cost")
-    assert linear("marketing_cost")
-    assert not linear("opportunities_created * win_rate * avg_deal_size")
-    assert not linear("previous(revenue)")
-    cat = shipped_catalogue()
-    assert combinable(cat["marketing_roi"]) and combinable(cat["cac"])
-    assert not combinable(cat["pipeline_velocity"]) and not combinable(cat["sales_cycle_days"])
-
-
-def test_rollup_recomputes_ratios_from_parts_and_skips_immature_cohorts():
-    cat = shipped_catalogue()
-    rows = [
-        {
-            "period": dt.date(2026, 1, 1),
-            "value": 0.5,
-            "numerator": 1,
-            "denominator": 2,
-            "n": 2,
-            "immature": False,
-        },
-        {
-            "period": dt.date(2026, 2, 1),
-            "value": 0.1,
-            "numerator": 1,
-            "denominator": 10,
-            "n": 10,
-            "immature": False,
-        },
-        {
-            "period": dt.date(2026, 3, 1),
-            "value": 0.0,
-            "numerator": 0,
-            "denominator": 50,
-            "n": 50,
-            "immature": True,
-        },
-    ]
-    total = rollup(cat["lead_conversion_rate"], rows)
-    assert total.value == pytest.approx(2 / 12) and total.immature_left_out == 1
-    assert rollup(cat["sales_cycle_days"], rows).combinable is False
-    assert rollup(cat["leads"], [{**r, "immature": False} for r in rows]).value == pytest.approx(
-        0.6
-    )
-
-
-def test_differences_control_false_discoveries():
-    parts = {f"c{i}": (10.0, 100.0) for i in range(20)}
-    parts["best"] = (40.0, 100.0)
-    parts["tiny"] = (3.0, 5.0)
-    total = (sum(x for x, _ in parts.values()), sum(n for _, n in parts.values()))
-    found = differences(parts, total)
-    assert found["best"].direction == 1
-    assert all(found[f"c{i}"].direction == 0 for i in range(20))
-    assert "tiny" not in found  # too small to test
 
 
 def test_csv_export_defuses_spreadsheet_formulas():

@@ -13,7 +13,7 @@ from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalog
 from revteam.metrics.component import MetricsComponent, compile_sql
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS
 from revteam.metrics.periods import GRAINS, Grain
-from revteam.metrics.result import MetricResult, format_value
+from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import Sourcing
 from revteam.metrics.spec import MetricSpec
 
@@ -28,7 +28,6 @@ __all__ = [
     "MetricsComponent",
     "Sourcing",
     "compile_sql",
-    "format_value",
     "load_catalogue",
     "shipped_catalogue",
 ]

@@ -15,6 +15,11 @@ File format::
     sourcing:            # optional: the marketing-sourced rule
       rule: lead_source
       marketing_channels: [paid_search, ...]
+    funnel:              # optional: the lead funnel's stages, as catalogue metrics
+      overall: lead_to_customer_rate
+      stages:
+        - {stage: lead, label: Leads, owners: marketing, count: leads}
+        - {stage: mql, label: MQLs, owners: marketing, count: mqls, conversion: mql_rate}
 """
 
 from __future__ import annotations
@@ -34,13 +39,13 @@ import yaml
 from pydantic import ValidationError
 
 from revteam.exceptions import CatalogueError, CatalogueProblem, UnknownMetricError
-from revteam.metrics.checks import check_catalogue, supported_dimensions
+from revteam.metrics.checks import check_catalogue, check_funnel, supported_dimensions
 from revteam.metrics.sources import Sourcing
-from revteam.metrics.spec import OVERRIDE, MetricSpec
+from revteam.metrics.spec import OVERRIDE, Funnel, MetricSpec
 
 SHIPPED = "shipped"
 WORKSPACE = "workspace"
-_TOP_LEVEL = ("metrics", "sourcing")
+_TOP_LEVEL = ("metrics", "sourcing", "funnel")
 _LOADER_FIELDS = ("source", "path")
 _FILE_ORDER = {"sales.yaml": 0, "marketing.yaml": 1, "shared.yaml": 2}
 """Shipped files in the order of KPIS.md; any others follow by name."""
@@ -52,6 +57,7 @@ class Catalogue:
 
     specs: Mapping[str, MetricSpec]
     sourcing: Sourcing = field(default_factory=Sourcing)
+    funnel: Funnel | None = None
     _dims: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,7 +92,9 @@ class Catalogue:
     @functools.cached_property
     def fingerprint(self) -> str:
         """A hash of every definition, for cache keys."""
-        data = [s.model_dump(mode="json") for s in self] + [self.sourcing.model_dump(mode="json")]
+        data: list[object] = [s.model_dump(mode="json") for s in self]
+        data.append(self.sourcing.model_dump(mode="json"))
+        data.append(self.funnel.model_dump(mode="json") if self.funnel else None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_windows(self, windows: Mapping[str, int]) -> Catalogue:
@@ -97,7 +105,7 @@ class Catalogue:
             if spec.kind == "cohort_rate" and mid in windows and not explicit:
                 spec = spec.model_copy(update={"window_days": windows[mid]})
             specs[mid] = spec
-        return Catalogue(specs, self.sourcing)
+        return Catalogue(specs, self.sourcing, self.funnel)
 
 
 def shipped_files() -> list[tuple[str, str]]:
@@ -122,11 +130,14 @@ def load_catalogue(workspace_dir: Path | None = None) -> Catalogue:
     if workspace_dir is not None and workspace_dir.is_dir():
         found = sorted([*workspace_dir.glob("*.yaml"), *workspace_dir.glob("*.yml")])
         files += [(str(p), p.read_text(encoding="utf-8"), WORKSPACE) for p in found]
+    funnel: Funnel | None = None
     seen: dict[str, str] = {}
     for name, text, origin in files:
-        loaded, found_sourcing = _read(name, text, origin, problems)
+        loaded, found_sourcing, found_funnel = _read(name, text, origin, problems)
         if found_sourcing is not None:
             sourcing = found_sourcing
+        if found_funnel is not None:
+            funnel = found_funnel
         for spec in loaded:
             if spec.id in seen and (seen[spec.id] != SHIPPED or origin == SHIPPED):
                 problems.append(
@@ -143,36 +154,40 @@ def load_catalogue(workspace_dir: Path | None = None) -> Catalogue:
     problems += [
         CatalogueProblem(path_of.get(m, ""), m, f, msg) for m, f, msg in check_catalogue(specs)
     ]
+    if funnel is not None:
+        problems += [
+            CatalogueProblem("funnel", None, f, msg) for f, msg in check_funnel(funnel, specs)
+        ]
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(specs, sourcing)
+    return Catalogue(specs, sourcing, funnel)
 
 
 def _read(
     name: str, text: str, origin: str, problems: list[CatalogueProblem]
-) -> tuple[list[MetricSpec], Sourcing | None]:
+) -> tuple[list[MetricSpec], Sourcing | None, Funnel | None]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         problems.append(CatalogueProblem(name, None, None, f"not valid YAML: {exc}"))
-        return [], None
+        return [], None, None
     if data is None:
-        return [], None
+        return [], None, None
     if not isinstance(data, dict) or set(data) - set(_TOP_LEVEL):
         problems.append(
             CatalogueProblem(
                 name, None, None, f"a catalogue file is a mapping with keys {', '.join(_TOP_LEVEL)}"
             )
         )
-        return [], None
+        return [], None, None
     sourcing = _sourcing(name, data.get("sourcing"), origin, problems)
+    funnel = _funnel(name, data.get("funnel"), origin, problems)
     entries = data.get("metrics") or []
     if not isinstance(entries, list):
         problems.append(CatalogueProblem(name, None, "metrics", "must be a list of metrics"))
-        return [], sourcing
-    return [
-        s for i, e in enumerate(entries) if (s := _spec(name, i, e, origin, problems))
-    ], sourcing
+        return [], sourcing, funnel
+    specs = [s for i, e in enumerate(entries) if (s := _spec(name, i, e, origin, problems))]
+    return specs, sourcing, funnel
 
 
 def _spec(
@@ -217,6 +232,19 @@ def _sourcing(
     except ValidationError as exc:
         problems += [
             CatalogueProblem(name, None, "sourcing." + ".".join(str(p) for p in e["loc"]), _msg(e))
+            for e in exc.errors()
+        ]
+        return None
+
+
+def _funnel(name: str, raw: Any, origin: str, problems: list[CatalogueProblem]) -> Funnel | None:
+    if raw is None:
+        return None
+    try:
+        return Funnel.model_validate({**raw, "source": origin} if isinstance(raw, dict) else raw)
+    except ValidationError as exc:
+        problems += [
+            CatalogueProblem(name, None, "funnel." + ".".join(str(p) for p in e["loc"]), _msg(e))
             for e in exc.errors()
         ]
         return None

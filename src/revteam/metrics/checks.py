@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from revteam.metrics import derived
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, conformed, reach
 from revteam.metrics.sources import RELATIONS, Relation
-from revteam.metrics.spec import Filter, Measure, MetricSpec, Part
+from revteam.metrics.spec import Filter, Funnel, Measure, MetricSpec, Part
 
 Problem = tuple[str, str | None, str]
 """(metric id, field or None, message)."""
@@ -310,4 +310,52 @@ def _dimension_problems(spec: MetricSpec, specs: Mapping[str, MetricSpec]) -> li
         for b in spec.breakdowns
         if b not in BREAKDOWNS or b not in paths
     ]
+    return out
+
+
+def check_funnel(funnel: Funnel, specs: Mapping[str, MetricSpec]) -> list[tuple[str, str]]:
+    """(field, message) for every stage that is not a count and a conversion that agree.
+
+    A stage's count must count entries into it, and its conversion must be the cohort rate
+    from the previous stage's entries (same table and time column) into this stage's (its
+    time column among the rate's target stages): so the funnel's numbers are the KPIs'.
+    """
+    out: list[tuple[str, str]] = []
+
+    def known(field: str, metric: str, kind: str) -> MetricSpec | None:
+        spec = specs.get(metric)
+        if spec is None:
+            out.append((field, f"unknown metric {metric!r}"))
+        elif spec.kind != kind:
+            out.append((field, f"{metric} is a {spec.kind}; a funnel {field} needs a {kind}"))
+        else:
+            return spec
+        return None
+
+    previous: MetricSpec | None = None
+    for i, stage in enumerate(funnel.stages):
+        where = f"stages.{i}"
+        count = known(f"{where}.count", stage.count, "count")
+        if (stage.conversion is None) != (i == 0):
+            out.append((f"{where}.conversion", "every stage but the first needs a conversion"))
+        elif stage.conversion is not None:
+            rate = known(f"{where}.conversion", stage.conversion, "cohort_rate")
+            if rate and previous and (rate.table, rate.time) != (previous.table, previous.time):
+                out.append(
+                    (
+                        f"{where}.conversion",
+                        f"{rate.id} counts from {rate.table}.{rate.time}, but the previous "
+                        f"stage counts {previous.table}.{previous.time}",
+                    )
+                )
+            if rate and count and (count.table != rate.table or count.time not in rate.reached):
+                out.append(
+                    (
+                        f"{where}.conversion",
+                        f"{rate.id} does not reach {count.table}.{count.time} ({stage.count})",
+                    )
+                )
+        previous = count
+    if funnel.overall is not None:
+        known("overall", funnel.overall, "cohort_rate")
     return out

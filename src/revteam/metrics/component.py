@@ -7,16 +7,19 @@ time and a new load is never hidden by the cache.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from revteam.metrics import request
+from revteam.exceptions import MetricQueryError
+from revteam.metrics import periods, request
 from revteam.metrics.assemble import Assembler, to_arrow
 from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalogue
 from revteam.metrics.compiler import statements, to_sql
+from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_expr
 from revteam.metrics.plan import Plan, Planner, Query
 from revteam.metrics.records import Records, order_by, plan_records
 from revteam.metrics.request import DateLike, WhereValue
@@ -145,7 +148,8 @@ class MetricsComponent:
             compiled = _cached(self._compiled, request_key) or _store(
                 self._compiled, request_key, compile_request(cat, query, ctx, self._tables)
             )
-            result = _store(self._results, key, run(compiled, ctx, self._ws.warehouse.arrow))
+            found = run(compiled, ctx, self._ws.warehouse.arrow)
+            result = _store(self._results, key, replace(found, currency=self._ws.settings.currency))
         return result
 
     def records(
@@ -216,6 +220,44 @@ class MetricsComponent:
         query, ctx = self._prepare(cat, version, metric, by, grain, start, end, where, as_of, False)
         cols = None if columns is None else tuple(columns)
         return plan_records(cat, query, ctx, self._tables, metric, part, columns=cols)
+
+    def mature_end(
+        self, metric: str, end: dt.date, /, *, grain: str = "month", as_of: DateLike | None = None
+    ) -> dt.date:
+        """The last day a whole-range value of ``metric`` should sum to, for a range to ``end``.
+
+        A cohort rate over a range that still holds young cohorts would be dragged down by
+        members who have not had the window to convert, so cohort metrics with a window stop at
+        the end of their newest mature period of ``grain`` (the period a headline shows); other
+        metrics use ``end`` itself.
+        """
+        window = self.get(metric).window_days
+        if not window:
+            return end
+        g = periods.check_grain(grain)
+        cut = request.to_as_of(as_of) or self.as_of()
+        newest = periods.latest_complete(cut, g, self._ws.settings.fiscal_year_start_month, window)
+        return min(end, periods.end(newest, g) - dt.timedelta(days=1))
+
+    def dimension_values(
+        self, dimension: str, /, search: str = ""
+    ) -> builtins.list[tuple[str, str]]:
+        """``(value, label)`` pairs a dimension takes, those containing ``search``, by value.
+
+        Closed vocabularies (channel, segment …) come from the model; open ones (campaign,
+        owner …) from the data, labelled with a name where the data has one.
+        """
+        if dimension not in DIMENSIONS and dimension not in BREAKDOWNS:
+            raise MetricQueryError(
+                "dimension", dimension, f"one of {', '.join((*DIMENSIONS, *BREAKDOWNS))}"
+            )
+        needle = search.strip().lower()
+        if dimension in VALUES:
+            return [(v, v.replace("_", " ")) for v in VALUES[dimension] if needle in v.lower()]
+        expr = values_expr(dimension, needle, self._tables)
+        if expr is None:
+            return []
+        return [(r["value"], r["label"] or r["value"]) for r in self._run(expr).to_pylist()]
 
     def _run(self, expr: ir.Table) -> pa.Table:
         import ibis

@@ -9,8 +9,9 @@ group), so counts by any dimension add up to the total.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from revteam.model import TABLES, enums
 
@@ -178,3 +179,41 @@ VALUES: dict[str, tuple[str, ...]] = {
     "team": tuple(dict.fromkeys((*enums.TEAMS, *enums.COST_TEAMS))),
 }
 """Closed vocabularies of dimensions, so a misspelt filter value is refused, not silently empty."""
+
+VALUE_SOURCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "campaign": (("campaigns", "campaign_id", "name"),),
+    "owner": (("users", "user_id", "name"),),
+    "source_detail": (("people", "source_detail", "source_detail"),),
+    "industry": (("accounts", "industry", "industry"),),
+    "country": (("accounts", "country", "country"), ("people", "country", "country")),
+    "keyword_group": (("seo_rankings", "keyword_group", "keyword_group"),),
+    "disqualification_reason": (("people", "disqualification_reason", "disqualification_reason"),),
+}
+"""Where the values of open dimensions live in the data: (table, value column, label column)."""
+MAX_VALUES = 5000
+"""Values one look-up returns at most (a search narrows them)."""
+
+
+def values_expr(dimension: str, search: str, tables: Callable[[str], Any]) -> Any | None:
+    """An ibis expression of ``(value, label)`` of an open dimension, those containing ``search``.
+
+    ``None`` for a dimension with a closed vocabulary (:data:`VALUES`) or no source.
+    """
+    import ibis
+
+    needle = search.strip().lower()
+    parts = []
+    for table, column, label in VALUE_SOURCES.get(dimension, ()):
+        t = tables(table)
+        t = t.filter(t[column].notnull())
+        parts.append(
+            t.group_by(value=t[column].cast("string")).aggregate(
+                label=t[label].cast("string").max()
+            )
+        )
+    if not parts:
+        return None
+    u = ibis.union(*parts, distinct=False)
+    u = u.group_by("value").aggregate(label=u.label.max())
+    hit = u.value.lower().contains(needle) | u.label.fill_null("").lower().contains(needle)
+    return u.filter(hit).order_by("value").limit(MAX_VALUES)

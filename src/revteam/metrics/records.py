@@ -40,8 +40,9 @@ from revteam.model import TABLES
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-Part = Literal["numerator", "denominator", "all"]
+Part = Literal["numerator", "denominator", "all", "auto"]
 PARTS: tuple[str, ...] = get_args(Part)
+"""``auto``: ``all`` where both parts are the same records, else the denominator's."""
 FLAGS = ("in_numerator", "in_denominator")
 VALUE = "value"
 REACHED = "reached_at"
@@ -78,6 +79,8 @@ def plan_records(
     """The records behind ``metric`` (one part, or both) for ``query``'s range and filters."""
     if part not in PARTS:
         raise MetricQueryError("part", part, f"one of {', '.join(PARTS)}")
+    if part == "auto":
+        part = "all" if _one_set(catalogue, query, ctx, metric) else "denominator"
     source, chosen, shift, text = _target(catalogue, metric, part)  # type: ignore[arg-type]
     spec = catalogue[source]
     asked = query
@@ -166,6 +169,19 @@ def _atoms(spec: MetricSpec, recipe: Recipe, part: Part) -> list[tuple[str, Atom
             f"and denominator ({den.relation} by {den.time}) are different records",
         )
     return [("numerator", num), ("denominator", den)]
+
+
+def _one_set(catalogue: Catalogue, query: Query, ctx: Context, metric: str) -> bool:
+    """Whether ``part="all"`` has one set of records (else the parts are asked one by one)."""
+    spec = catalogue[metric]
+    if spec.kind == "derived":
+        return True  # refused with the derived metric's own message
+    plan = Planner(
+        catalogue.specs, replace(query, metrics=(metric,), totals=False), ctx.gross_margin
+    ).plan()
+    recipe = plan.recipes[metric]
+    num, den = recipe.numerator, recipe.denominator
+    return num is None or den is None or num.group_key[:4] == den.group_key[:4]
 
 
 def _condition(atom: Atom, t: ir.Table, ctx: Context) -> ir.BooleanValue | None:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from revteam.exceptions import MetricQueryError, MissingDependencyError
 from revteam.metrics import periods
+from revteam.metrics.format import display, number
 from revteam.metrics.plan import Query
 from revteam.metrics.spec import MetricSpec
 
@@ -26,21 +27,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HTML_ROWS = 200
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A number as people read it: 12.5%, 1,234,567, 3.2 days."""
-    if value is None:
-        return "\u2013"
-    if unit == "percent":
-        return f"{value:.1%}"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "money":
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-    if unit in {"days", "hours"}:
-        return f"{value:,.1f} {unit}"
-    return f"{value:,.2f}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +37,8 @@ class MetricResult:
     query: Query
     specs: Mapping[str, MetricSpec]
     as_of: dt.datetime
+    currency: str = "USD"
+    """The workspace currency, for showing money."""
 
     def to_arrow(self) -> pa.Table:
         return self.table
@@ -147,10 +135,10 @@ class MetricResult:
                 html.escape(r["owners"]),
                 html.escape(r["period_label"]),
                 *("<i>total</i>" if r["is_total"] else html.escape(str(r[d])) for d in dims),
-                format_value(r["value"], unit) + flag,
-                _plain(r["numerator"]),
-                _plain(r["denominator"]),
-                _plain(r["n"]),
+                display(r["value"], unit, currency=self.currency) + flag,
+                number(r["numerator"]),
+                number(r["denominator"]),
+                number(r["n"]),
             ]
             style = ' style="font-weight:bold"' if r["is_total"] and dims else ""
             rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -161,9 +149,3 @@ class MetricResult:
             f"<p>{html.escape(repr(self))}</p><table><thead><tr>{header}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>{foot}"
         )
-
-
-def _plain(value: float | int | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"

@@ -246,3 +246,36 @@ class MetricSpec(BaseModel):
             for expr in (self.formula.numerator, self.formula.denominator):
                 refs += names_in(expr) if expr else []
         return tuple(dict.fromkeys(refs))
+
+
+class FunnelStage(BaseModel):
+    """One stage of the lead funnel: how many entered it, and the conversion into it.
+
+    ``count`` is a count metric of entries into the stage; ``conversion`` (every stage but the
+    first) the cohort rate from the previous stage's entries into this one.
+    """
+
+    model_config = _FROZEN
+
+    stage: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    label: str = Field(min_length=1)
+    owners: Owners
+    """The team that moves people into the stage."""
+    count: str
+    conversion: str | None = None
+
+
+class Funnel(BaseModel):
+    """The lead funnel: its stages in order and the end-to-end conversion (all metric ids)."""
+
+    model_config = _FROZEN
+
+    stages: tuple[FunnelStage, ...] = Field(min_length=2)
+    overall: str | None = None
+    source: str = "shipped"
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every metric the funnel shows, stage by stage, then the overall conversion."""
+        ids = [m for s in self.stages for m in (s.count, s.conversion) if m]
+        return tuple(dict.fromkeys([*ids, *([self.overall] if self.overall else [])]))

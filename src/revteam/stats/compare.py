@@ -9,7 +9,7 @@ change" only when its *adjusted* p-value is below ``alpha``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -19,7 +19,7 @@ from scipy import stats as sps  # type: ignore[import-untyped]
 
 from revteam.exceptions import StatsOptionError
 from revteam.stats._private import Float, check_alpha, check_level, floats, nullable
-from revteam.stats.intervals import N_RESAMPLES, resampled_medians, wilson_interval
+from revteam.stats.intervals import MIN_N, N_RESAMPLES, resampled_medians, wilson_interval
 
 MIN_EXPECTED = 5.0
 """Smallest expected cell count for the z-test; below it Fisher's exact test is used."""
@@ -273,3 +273,30 @@ def _tested(
 def _finite(x: object) -> Float:
     a = floats(x)
     return a[np.isfinite(a)]
+
+
+def differ_from_rest(
+    parts: Mapping[str, tuple[float, float]],
+    total: tuple[float, float],
+    *,
+    alpha: float = 0.05,
+) -> dict[str, int]:
+    """Each group's rate against the rest of ``total``: +1 higher, -1 lower, 0 not significant.
+
+    ``parts`` maps a group to its ``(numerator, denominator)``. The test is
+    :func:`compare_rates` (z-test, Fisher's exact test for small counts, Benjamini-Hochberg at
+    ``alpha`` across groups); groups under :data:`~revteam.stats.intervals.MIN_N` records,
+    and a group that is the whole total, are not tested (absent from the answer).
+    """
+    keys = [key for key, (_, n) in parts.items() if n >= MIN_N and total[1] > n]
+    if not keys:
+        return {}
+    x, n = ([parts[key][i] for key in keys] for i in (0, 1))
+    result = compare_rates(
+        keys, x, n, [total[0] - v for v in x], [total[1] - v for v in n], alpha=alpha
+    ).to_pylist()
+    return {
+        r["segment"]: (1 if r["difference"] > 0 else -1) if r["significant"] else 0
+        for r in result
+        if r["p_value"] is not None
+    }

@@ -11,7 +11,7 @@ from revteam.web.deps import FiltersDep, PrincipalDep
 from revteam.web.pages.render import Page, render_view
 from revteam.web.views import charts
 from revteam.web.views.campaigns import campaign_table, sort_rows
-from revteam.web.views.funnel import STAGES, Funnel, funnel
+from revteam.web.views.funnel import Funnel, funnel
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,7 +24,6 @@ def funnel_page(request: Request, principal: PrincipalDep, filters: FiltersDep) 
         dims = page.read(("people-dims",), lambda ws: ws.metrics.dimensions("leads"))
         return {
             "flow": flow,
-            "stages": STAGES,
             "chart": funnel_chart(flow),
             "dims": dims,
             "as_of": as_of,
@@ -43,20 +42,19 @@ def funnel_page(request: Request, principal: PrincipalDep, filters: FiltersDep) 
 
 def funnel_chart(flow: Funnel) -> dict[str, Any]:
     total = flow.total
-    bars = [
-        {
-            "stage": label,
-            "count": total.counts[i],
-            "owner": owner.capitalize(),
-            "text": f"{total.counts[i]:,}"
-            + (
-                f"  ·  {total.cumulative(i):.1%} of leads"
-                if i and total.cumulative(i) is not None
-                else ""
-            ),
-        }
-        for i, (_, _, label, owner) in enumerate(STAGES)
-    ]
+    bars = []
+    for i, stage in enumerate(flow.stages):
+        count = total.counts[i].value or 0.0
+        rate = total.conversions[i].value
+        step = f"  ·  {rate:.1%} converted in" if rate is not None else ""
+        bars.append(
+            {
+                "stage": stage.label,
+                "count": count,
+                "owner": stage.owners.capitalize(),
+                "text": f"{count:,.0f}{step}",
+            }
+        )
     return charts.funnel(bars)
 
 

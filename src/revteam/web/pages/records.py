@@ -31,7 +31,7 @@ def request_for(
     """The filters' range resolved against the as-of date (explicit start/end win)."""
     as_of = page.as_of().date()
     start, end = filters.range(as_of, page.runtime.settings.fiscal_year_start_month)
-    return records.RecordsRequest(metric, start, end, filters.where, part)
+    return records.RecordsRequest(metric, start, end, filters.where, part, filters.grain)
 
 
 @router.get("/records", response_class=HTMLResponse)

@@ -175,6 +175,8 @@ def records_url(
     """Link to the records behind a number: the view's filters plus the number's own."""
     params: list[tuple[str, str]] = [("metric", metric)]
     params += [(k, v.isoformat()) for k, v in (("start", start), ("end", end)) if v]
+    if filters and filters.grain != "month":
+        params.append(("grain", filters.grain))
     chosen = dict(filters.where) if filters else {}
     for dim, value in where.items():
         if value is not None:

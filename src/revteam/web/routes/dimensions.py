@@ -6,12 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from revteam.exceptions import MetricQueryError
 from revteam.metrics import BREAKDOWNS, DIMENSIONS
 from revteam.metrics.dimensions import VALUES
 from revteam.web.deps import PrincipalDep, RuntimeDep
 from revteam.web.schemas import DimensionOut, DimensionValue, DimensionValues, Offset, next_offset
-from revteam.web.views.relations import dimension_values
 
 router = APIRouter(prefix="/dimensions", tags=["dimensions"])
 
@@ -37,9 +35,7 @@ def values(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> DimensionValues:
-    if name not in DIMENSIONS and name not in BREAKDOWNS:
-        raise MetricQueryError("dimension", name, f"one of {', '.join((*DIMENSIONS, *BREAKDOWNS))}")
-    found = runtime.read(("values", name, q), lambda ws: dimension_values(ws, name, q)).value
+    found = runtime.read(("values", name, q), lambda ws: ws.metrics.dimension_values(name, q)).value
     items = [DimensionValue(value=v, label=label) for v, label in found[offset : offset + limit]]
     return DimensionValues(
         dimension=name,

@@ -12,7 +12,7 @@ from revteam.exceptions import MetricQueryError
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
 from revteam.web.filters import ViewFilters, Where
 from revteam.web.pages.records import export_response
-from revteam.web.schemas import RecordsOut, next_offset
+from revteam.web.schemas import Grain, RecordsOut, next_offset
 from revteam.web.views import records
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -21,15 +21,24 @@ PartParam = Annotated[
     Literal["auto", "numerator", "denominator"],
     Query(description="For a ratio of two metrics: which part's records."),
 ]
-Start = Annotated[dt.date | None, Query(description="First day (default: 12 months back).")]
-End = Annotated[dt.date | None, Query(description="Last day, inclusive (default: as-of).")]
+Start = Annotated[
+    dt.date | None,
+    Query(description="First day (default: 12 months back), widened to its period's start."),
+]
+End = Annotated[
+    dt.date | None,
+    Query(description="Last day, inclusive (default: as-of), widened to its period's end."),
+]
+GrainParam = Annotated[
+    Grain, Query(description="Periods the records count in, as for /query (default month).")
+]
 
 
-def _filters(start: dt.date | None, end: dt.date | None, where: Where) -> ViewFilters:
+def _filters(start: dt.date | None, end: dt.date | None, where: Where, grain: Grain) -> ViewFilters:
     if start and end and start > end:
         raise MetricQueryError("range", f"{start} .. {end}", "start on or before end")
     period = "custom" if start or end else "12m"
-    return ViewFilters(period=period, start=start, end=end, where=where)
+    return ViewFilters(period=period, grain=grain, start=start, end=end, where=where)
 
 
 @router.get("", response_model=RecordsOut, summary="Records behind a number")
@@ -41,13 +50,14 @@ def list_records(
     start: Start = None,
     end: End = None,
     part: PartParam = "auto",
+    grain: GrainParam = "month",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> RecordsOut:
-    filters = _filters(start, end, where)
+    filters = _filters(start, end, where, grain)
     as_of = runtime.read(("as_of",), lambda ws: ws.metrics.as_of()).value.date()
     first, last = filters.range(as_of, runtime.settings.fiscal_year_start_month)
-    req = records.RecordsRequest(metric, first, last, where, part)
+    req = records.RecordsRequest(metric, first, last, where, part, grain)
     total = runtime.read(("records-total", req), lambda ws: records.count(ws, req)).value
     found = runtime.read(
         ("records", req, offset, limit),
@@ -81,5 +91,6 @@ def export_records(
     start: Start = None,
     end: End = None,
     part: PartParam = "auto",
+    grain: GrainParam = "month",
 ) -> StreamingResponse:
-    return export_response(runtime, metric, _filters(start, end, where), part)
+    return export_response(runtime, metric, _filters(start, end, where, grain), part)

@@ -1,9 +1,11 @@
 """The campaign table: one row per campaign, its funnel, money and efficiency over the range.
 
-Every number comes from the metric layer by ``campaign`` and is rolled up over the range from
-its parts (:mod:`~revteam.web.views.rollup`). Rates with fewer than ``MIN_N`` records are
-marked as small samples; rates that differ from the other campaigns beyond chance are marked
-higher or lower (:func:`~revteam.web.views.rollup.differences`).
+Every number is the metric layer's value over the whole range by ``campaign``
+(``grain="all"``: ratios from summed parts). Cohort rates cover the cohorts that have matured
+by the as-of time (the range ends at the newest mature period of the page's grain, the one a
+tile headlines), so young cohorts do not drag a campaign's rate down. Rates with fewer than
+``MIN_N`` records are marked as small samples; rates that differ from the other campaigns
+beyond chance are marked higher or lower (:func:`revteam.stats.differ_from_rest`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from revteam.metrics import MetricSpec
-from revteam.stats import MIN_N
+from revteam.stats import MIN_N, differ_from_rest
 from revteam.web.filters import ViewFilters
-from revteam.web.views.rollup import Total, differences, rollup
+from revteam.web.views.ranges import groups, over_range
 from revteam.workspace import Workspace
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -33,6 +35,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 TESTED = ("sales_qualification_rate", "lead_conversion_rate")
 """Rates compared across campaigns (the ones a campaign can move and Sales cares about)."""
 NO_CAMPAIGN = "(no campaign)"
+FDR = 0.05
+"""False-discovery rate across the campaigns of one table (Benjamini-Hochberg)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,6 @@ class Cell:
     denominator: float | None = None
     small: bool = False
     signif: int = 0
-    immature_left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,12 @@ class CampaignTable:
     """Filter dimensions the table cannot apply (campaign economics reach channel only)."""
 
 
-def _cell(spec: MetricSpec, total: Total) -> Cell:
+def _cell(spec: MetricSpec, row: dict[str, Any] | None) -> Cell:
+    if row is None:
+        return Cell(None)
     rate = spec.kind in {"ratio", "cohort_rate"} and spec.unit == "percent"
-    small = rate and total.value is not None and (total.denominator or 0) < MIN_N
-    return Cell(
-        total.value, total.n, total.numerator, total.denominator, small, 0, total.immature_left_out
-    )
+    small = rate and row["value"] is not None and (row["denominator"] or 0) < MIN_N
+    return Cell(row["value"], row["n"], row["numerator"], row["denominator"], small)
 
 
 def campaign_table(ws: Workspace, filters: ViewFilters, as_of: dt.date) -> CampaignTable:
@@ -82,25 +85,16 @@ def campaign_table(ws: Workspace, filters: ViewFilters, as_of: dt.date) -> Campa
     where = {d: list(v) for d, v in filters.where if d in reach}
     ignored = tuple(d for d in filters.where_dims if d not in reach)
     start, end = filters.range(as_of, ws.settings.fiscal_year_start_month)
-    result = ws.metrics.query(
-        ids, by="campaign", grain=filters.grain, start=start, end=end, where=where or None
-    )
-    groups: dict[tuple[bool, str | None], dict[str, list[dict[str, Any]]]] = {}
-    for r in result.to_pylist():
-        key = (bool(r["is_total"]), None if r["is_total"] else r["campaign"])
-        groups.setdefault(key, {}).setdefault(r["metric"], []).append(r)
+    found = over_range(ws, ids, filters, start, end, by="campaign", where=where)
     specs = {m: ws.metrics.get(m) for m in ids}
     info = _campaigns(ws)
-    totals = {m: rollup(specs[m], groups.get((True, None), {}).get(m, [])) for m in ids}
     rows = []
-    for (is_total, campaign), metrics in groups.items():
-        if is_total:
-            continue
-        name, channel, kind = info.get(campaign or "", (NO_CAMPAIGN, "", ""))
-        cells = {m: _cell(specs[m], rollup(specs[m], metrics.get(m, []))) for m in ids}
-        rows.append(CampaignRow(campaign, name, channel, kind, cells))
-    rows = _mark_differences(rows, totals)
-    total_cells = {m: _cell(specs[m], totals[m]) for m in ids}
+    for campaign in groups(found):
+        name, channel, kind = info.get(campaign, (NO_CAMPAIGN, "", ""))
+        cells = {m: _cell(specs[m], found.get((m, campaign))) for m in ids}
+        rows.append(CampaignRow(campaign or None, name, channel, kind, cells))
+    total_cells = {m: _cell(specs[m], found.get((m, None))) for m in ids}
+    rows = _mark_differences(rows, total_cells)
     return CampaignTable(
         rows=tuple(sorted(rows, key=lambda r: (r.campaign is None, r.campaign or ""))),
         total=CampaignRow(None, "All campaigns", "", "", total_cells),
@@ -113,7 +107,7 @@ def campaign_table(ws: Workspace, filters: ViewFilters, as_of: dt.date) -> Campa
     )
 
 
-def _mark_differences(rows: list[CampaignRow], totals: dict[str, Total]) -> list[CampaignRow]:
+def _mark_differences(rows: list[CampaignRow], totals: dict[str, Cell]) -> list[CampaignRow]:
     for metric in TESTED:
         total = totals[metric]
         if not total.denominator:
@@ -123,12 +117,11 @@ def _mark_differences(rows: list[CampaignRow], totals: dict[str, Total]) -> list
             c = r.cells[metric]
             if r.campaign is not None and c.numerator is not None and c.denominator:
                 parts[r.campaign] = (c.numerator, c.denominator)
-        found = differences(parts, (total.numerator or 0.0, total.denominator))
+        found = differ_from_rest(parts, (total.numerator or 0.0, total.denominator), alpha=FDR)
         for r in rows:
-            diff = found.get(r.campaign or "")
-            if diff and diff.direction:
-                c = r.cells[metric]
-                r.cells[metric] = replace(c, signif=diff.direction)
+            direction = found.get(r.campaign or "", 0)
+            if direction:
+                r.cells[metric] = replace(r.cells[metric], signif=direction)
     return rows
 
 
