@@ -9,6 +9,7 @@ Nested fields are overridden with a double underscore, e.g.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from revteam.exceptions import ConfigError
+from revteam.exceptions import ConfigError, WorkspaceNotFoundError
 from revteam.model import enums
 
 CONFIG_FILE = "revteam.toml"
@@ -185,3 +186,17 @@ def write_settings(root: Path, overrides: dict[str, Any]) -> Settings:
     lines = ["# revteam workspace settings. REVTEAM_<FIELD> environment variables override them.\n"]
     path.write_text("".join(lines) + tomli_w.dumps(data), encoding="utf-8")
     return load_settings(root)
+
+
+def find_workspace(path: Path | str | None = None) -> Path:
+    """The workspace folder: ``path``, else ``REVTEAM_WORKSPACE``, else the current folder.
+
+    Like git, a folder inside a workspace finds the workspace above it.
+    """
+    start = Path(path or os.environ.get("REVTEAM_WORKSPACE") or ".").expanduser().resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+        if path is not None:
+            break  # an explicit path must itself be the workspace
+    raise WorkspaceNotFoundError(start)

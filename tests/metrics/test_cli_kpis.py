@@ -134,9 +134,11 @@ def test_metrics_list_and_show(loaded: Path) -> None:
 
 
 def test_parse_where() -> None:
-    assert parse_where(["channel=email, webinar", "segment=", "channel=direct"]) == {
+    assert parse_where(["channel=email, webinar", "segment=(none)", "channel=direct"]) == {
         "channel": ["email", "webinar", "direct"],
-        "segment": [None],
+        "segment": ["(none)"],
     }
     with pytest.raises(MetricQueryError):
         parse_where(["=x"])
+    with pytest.raises(MetricQueryError, match=r"\(none\) for records without one"):
+        parse_where(["segment="])  # a blank is not silently "no filter" or "is null"

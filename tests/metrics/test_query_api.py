@@ -344,3 +344,21 @@ def test_a_query_reads_the_catalogue_and_data_version_once(
     finally:
         monkeypatch.undo()
         ws.close()
+
+
+def test_where_has_one_meaning_for_every_face(tws: Workspace) -> None:
+    """None and "(none)" keep records without a value; blanks are "not given"; limits hold."""
+    from revteam.metrics.request import MAX_VALUE_LENGTH, MAX_VALUES, check_where
+
+    assert check_where({"segment": ["(none)"]}) == check_where({"segment": [None]})
+    assert check_where({"segment": [" smb ", "", "  "]}) == (("segment", ("smb",)),)
+    assert check_where({"segment": ["", " "]}) == ()
+    assert check_where({"channel": ["email", "(none)"]}) == (("channel", ("email", None)),)
+    with pytest.raises(MetricQueryError, match="at most 50"):
+        check_where({"campaign": [f"c{i}" for i in range(MAX_VALUES + 1)]})
+    with pytest.raises(MetricQueryError, match="characters"):
+        check_where({"campaign": ["x" * (MAX_VALUE_LENGTH + 1)]})
+    with pytest.raises(MetricQueryError, match="Invalid dimension 'colour'"):
+        check_where({"colour": ["red"]})
+    text = values(tws, "leads", where={"segment": ["(none)"]})
+    assert text == values(tws, "leads", where={"segment": [None]})

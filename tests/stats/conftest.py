@@ -68,7 +68,7 @@ def steady(
 
 @pytest.fixture(scope="session")
 def stats(planted: Workspace) -> StatsComponent:
-    return StatsComponent(planted)
+    return planted.stats
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from revteam.exceptions import StatsOptionError, UnsupportedStatisticError
 from revteam.generate import Company
-from revteam.stats import StatsComponent, meta_of
+from revteam.stats import meta_of
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +61,13 @@ def test_weekly_anomalies_find_the_first_week_of_the_drop(stats, planted_company
     ],
 )
 def test_a_company_without_planted_change_flags_nothing(steady, by, grain):
-    found = StatsComponent(steady).anomalies(SQR, by=by, grain=grain)
+    found = steady.stats.anomalies(SQR, by=by, grain=grain)
     assert found.num_rows == 0, found.to_pylist()
 
 
 @pytest.mark.parametrize("metric", ["mql_rate", "win_rate", "lead_conversion_rate"])
 def test_other_rates_of_the_steady_company_are_quiet(steady, metric):
-    assert StatsComponent(steady).anomalies(metric, by="channel").num_rows <= 1
+    assert steady.stats.anomalies(metric, by="channel").num_rows <= 1
 
 
 def test_drivers_name_the_planted_campaign_first(stats, planted_company):
@@ -170,7 +170,7 @@ def test_intervals_on_metric_results(stats, planted, duck):
 
 def test_cohort_projection_matches_the_metric_and_projects_young_cohorts(steady, steady_company):
     truth_rate = steady_company.truth["rates"]["overall"]["mql_to_sql_60d"]
-    table = StatsComponent(steady).cohorts(SQR).to_pylist()
+    table = steady.stats.cohorts(SQR).to_pylist()
     metric = {r["period"]: r for r in steady.metrics.query(SQR).totals().to_pylist()}
     for row in table:
         assert row["observed_rate"] == pytest.approx(metric[row["cohort"]]["value"])
@@ -179,7 +179,7 @@ def test_cohort_projection_matches_the_metric_and_projects_young_cohorts(steady,
     assert young and young[-1]["observed_rate"] < truth_rate - 0.1
     for r in young:
         assert r["ci_low"] - 0.03 < truth_rate < r["ci_high"] + 0.03
-    curves = StatsComponent(steady).cohort_curves(SQR, start="2026-01-01", step=10)
+    curves = steady.stats.cohort_curves(SQR, start="2026-01-01", step=10)
     assert curves.num_rows == 10 * 7
 
 
@@ -228,7 +228,7 @@ def test_refusals_name_what_would_work(stats):
 
 def test_fiscal_quarters_follow_the_workspace_fiscal_year(fiscal):
     """A year from February: Feb-Apr 2026 is FY2027-Q1, as the metric layer labels it."""
-    stats = StatsComponent(fiscal)
+    stats = fiscal.stats
     quarters = {
         r["period"]: r for r in fiscal.metrics.query(SQR, grain="quarter").totals().to_pylist()
     }

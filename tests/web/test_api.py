@@ -387,3 +387,21 @@ def test_paging_through_records_counts_them_once(api: TestClient, browser_of, mo
         r = viewer.get("/records", params={**params, "end": "2025-09-18", "page": n})
         assert r.status_code == 200 and f"Page {n} of" in r.text
     assert len(calls) == 2  # one more request (another end), still one count for its pages
+
+
+def test_none_means_records_without_a_value_on_every_verb(api: TestClient):
+    base = {"metrics": "leads", "start": "2026-01-01", "end": "2026-06-30"}
+    got = api.get("/api/v1/query", params={**base, "campaign": "(none)"}).json()
+    posted = api.post(
+        "/api/v1/query", json={**base, "metrics": ["leads"], "where": {"campaign": [None]}}
+    ).json()
+    text = api.post(
+        "/api/v1/query", json={**base, "metrics": ["leads"], "where": {"campaign": ["(none)"]}}
+    ).json()
+    everyone = api.get("/api/v1/query", params=base).json()
+    values = [r["value"] for r in got["rows"]]
+    assert values == [r["value"] for r in posted["rows"]] == [r["value"] for r in text["rows"]]
+    assert 0 < sum(values) < sum(r["value"] for r in everyone["rows"])
+    records = api.get("/api/v1/records", params={**base, "metric": "leads", "campaign": "(none)"})
+    assert records.json()["total"] == sum(values)
+    assert all(r["campaign"] is None for r in records.json()["rows"])

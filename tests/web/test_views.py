@@ -9,7 +9,8 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from revteam.exceptions import MetricQueryError
-from revteam.web.filters import MAX_VALUES, ViewFilters, parse_where
+from revteam.metrics.request import MAX_VALUES
+from revteam.web.filters import ViewFilters, parse_where
 from revteam.web.format import MISSING, change, compact, display
 from revteam.web.pages.records import defuse
 from revteam.web.pages.render import period_name, records_url
@@ -136,12 +137,22 @@ def test_public_names_are_pinned():
 
 
 def test_one_filter_parser_for_pages_and_apis():
-    assert parse_where({"segment": [" smb", "smb ", "", "mid"], "channel": ["email"]}) == (
+    assert parse_where(
+        {"segment": [" smb", "smb ", "", "mid_market", "(none)"], "channel": ["email"]}
+    ) == (
         ("channel", ("email",)),
-        ("segment", ("smb", "mid")),
+        ("segment", ("mid_market", "smb", None)),
     )
-    page = ViewFilters.parse(QueryParams("segment=%20smb&segment=mid&channel=email"))
-    assert page.where == parse_where({"channel": ["email"], "segment": ["smb", "mid"]})
+    page = ViewFilters.parse(QueryParams("segment=%20smb&segment=mid_market&channel=email"))
+    assert page.where == parse_where({"channel": ["email"], "segment": ["smb", "mid_market"]})
+    with pytest.raises(MetricQueryError, match="mid_market"):
+        parse_where({"segment": ["mid"]})  # the vocabulary is checked once, for every face
+    blank = ViewFilters.parse(QueryParams("segment=&channel=email"))  # the form's "All"
+    assert blank.where == (("channel", ("email",)),)
+    nothing = ViewFilters.parse(QueryParams("segment=(none)"))
+    assert (
+        nothing.where == (("segment", (None,)),) and "segment=%28none%29" in nothing.query_string()
+    )
     assert len(parse_where({"campaign": [f"c{i}" for i in range(MAX_VALUES)]})[0][1]) == 50
     for bad in ({"campaign": [f"c{i}" for i in range(MAX_VALUES + 1)]}, {"campaign": ["x" * 201]}):
         with pytest.raises(MetricQueryError):

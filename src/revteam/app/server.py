@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from revteam.app.state import demo_sign_in, load_secret_key, open_app
-from revteam.workspace import find_workspace
+from revteam.settings import find_workspace
 
 APP_FACTORY = "revteam.web.app:app_from_env"
 """The web app factory; each worker calls it and reads the workspace from REVTEAM_WORKSPACE."""

@@ -27,9 +27,8 @@ from revteam.app.access import SessionStore, TokenStore
 from revteam.app.credentials import Throttle, ThrottlePolicy
 from revteam.app.users import SYSTEM, AuditLog, UserStore
 from revteam.exceptions import AppDatabaseError, ConfigError, UnknownUserError
-from revteam.settings import load_settings
+from revteam.settings import find_workspace, load_settings
 from revteam.storage import AppDatabase
-from revteam.workspace import find_workspace
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -9,8 +9,10 @@ import typer
 from revteam.cli._common import OutputFormat, console, emit, open_ws
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import DIMENSIONS, GRAINS, MetricResult
+from revteam.metrics.columns import NUMBERS
 from revteam.metrics.docs import formula_in_words
 from revteam.metrics.format import display
+from revteam.metrics.request import NULL_VALUE
 
 metrics_app = typer.Typer(
     name="metrics",
@@ -26,14 +28,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(metrics_app)
 
 
-def parse_where(items: list[str]) -> dict[str, list[str | None]]:
-    """``["channel=email,webinar", "segment="]`` → ``{"channel": [...], "segment": [None]}``."""
-    out: dict[str, list[str | None]] = {}
+def parse_where(items: list[str]) -> dict[str, list[str]]:
+    """``["channel=email,webinar", "segment=(none)"]`` → ``{"channel": [...], ...}``.
+
+    Syntax only: the metric layer gives the values their one meaning (``(none)``: records
+    without a value) and checks them.
+    """
+    out: dict[str, list[str]] = {}
     for item in items:
         dim, sep, values = item.partition("=")
-        if not sep or not dim:
-            raise MetricQueryError("--where", item, "DIMENSION=VALUE[,VALUE…]")
-        out.setdefault(dim.strip(), []).extend(v.strip() or None for v in values.split(","))
+        given = [v.strip() for v in values.split(",")]
+        if not sep or not dim.strip() or not all(given):
+            raise MetricQueryError(
+                "--where", item, f"DIMENSION=VALUE[,VALUE…] ({NULL_VALUE} for records without one)"
+            )
+        out.setdefault(dim.strip(), []).extend(given)
     return out
 
 
@@ -59,19 +68,7 @@ def result_rows(result: MetricResult, fmt: OutputFormat, *, currency: str) -> li
                 if r["small_sample"]:
                     row["flag"] = ", ".join(f for f in (flag, "small sample") if f)
         else:
-            row |= {
-                k: r[k]
-                for k in (
-                    "is_total",
-                    "value",
-                    "numerator",
-                    "denominator",
-                    "n",
-                    "unit",
-                    "immature",
-                    "age_days",
-                )
-            }
+            row |= {k: r[k] for k in ("is_total", *NUMBERS, "unit", "immature", "age_days")}
             row |= {k: r[k] for k in ("ci_low", "ci_high", "ci_method", "small_sample") if k in r}
         rows.append(row)
     return rows

@@ -14,7 +14,8 @@ import revteam
 from revteam.cli._common import console, file_steps, open_ws, progress_bar
 from revteam.exceptions import ConfigError
 from revteam.model import TABLES
-from revteam.workspace import CONFIG_FILE, Workspace
+from revteam.settings import CONFIG_FILE
+from revteam.workspace import Workspace
 
 if TYPE_CHECKING:
     from revteam.generate import Company

@@ -19,26 +19,13 @@ from typing import Any
 import pyarrow as pa
 
 from revteam.metrics import derived, periods
-from revteam.metrics.compiler import PERIOD
+from revteam.metrics.columns import FIXED_COLUMNS, PERIOD
 from revteam.metrics.plan import Atom, Plan, Recipe
 from revteam.metrics.sources import Context
 
 Key = tuple[dt.date, tuple[str | None, ...], bool]
 """(period start, dimension values in request order, is_total)."""
 Row = dict[str, Any]
-
-FIXED_COLUMNS = (
-    "metric",
-    "owners",
-    "unit",
-    "value",
-    "numerator",
-    "denominator",
-    "n",
-    "immature",
-    "age_days",
-    "window_days",
-)
 
 
 def _day(value: Any) -> dt.date:

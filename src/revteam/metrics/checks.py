@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from revteam.metrics import derived
+from revteam.metrics.columns import RESULT_COLUMNS
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, conformed, reach
 from revteam.metrics.sources import RELATIONS, Relation
 from revteam.metrics.spec import Filter, Funnel, Measure, MetricSpec, Part
@@ -53,23 +54,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "snapshot": ("table", "time", "snapshot", "aggregate"),
     "derived": ("formula",),
 }
-RESERVED = frozenset(
-    {
-        "period",
-        "period_label",
-        "is_total",
-        "metric",
-        "owners",
-        "unit",
-        "value",
-        "numerator",
-        "denominator",
-        "n",
-        "immature",
-        "age_days",
-        "window_days",
-    }
-)
+RESERVED = frozenset(RESULT_COLUMNS)
 _NUMERIC = {"integer", "float", "money"}
 _TEMPORAL = {"date", "timestamp"}
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from revteam.metrics import periods
+from revteam.metrics.columns import PERIOD
 from revteam.metrics.dimensions import Hop, Path, reach
 from revteam.metrics.plan import Atom, Group, Plan, Query
 from revteam.metrics.sources import RELATIONS, Context, TableProvider, build_relation
@@ -21,8 +22,6 @@ from revteam.metrics.spec import Filter, Measure
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-PERIOD = "period"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import periods, request
@@ -26,13 +26,16 @@ from revteam.metrics.request import DateLike, WhereValue
 from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import Context, TableProvider, offline_tables
 from revteam.metrics.spec import MetricSpec
-from revteam.workspace.settings import DEFAULT_WINDOWS
+from revteam.settings import DEFAULT_WINDOWS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import ibis.expr.types as ir
     import pyarrow as pa
 
-    from revteam.workspace import Workspace
+    from revteam.settings import Settings
+    from revteam.storage import Warehouse
 
 CACHE_SIZE = 128
 AS_OF_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -53,11 +56,30 @@ AS_OF_COLUMNS: dict[str, tuple[str, ...]] = {
 """Event timestamps whose latest value is the default as-of time (see ``docs/metrics.md``)."""
 
 
-class MetricsComponent:
-    """The KPI catalogue of a workspace and queries over its warehouse."""
+class Annotator(Protocol):
+    """Attaches confidence intervals to a result (``revteam.stats`` provides one)."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __call__(self, result: MetricResult, /, *, level: float) -> pa.Table: ...
+
+
+class MetricsComponent:
+    """The KPI catalogue of a workspace and queries over its warehouse.
+
+    ``folder`` holds the workspace's own ``*.yaml`` metrics; ``intervals`` is how
+    ``query(..., intervals=True)`` attaches confidence intervals. The metric layer does no
+    statistics itself: the workspace wires ``ws.stats.annotate`` in.
+    """
+
+    def __init__(
+        self,
+        *,
+        folder: Path,
+        settings: Settings,
+        warehouse: Warehouse,
+        intervals: Annotator | None = None,
+    ) -> None:
+        self._folder, self._settings, self._warehouse = folder, settings, warehouse
+        self._annotate = intervals
         self._catalogue: Catalogue | None = None
         self._signature: tuple[Any, ...] = ()
         self._facts: tuple[int, dt.datetime, bool] | None = None
@@ -73,13 +95,13 @@ class MetricsComponent:
         Reloaded when a file in ``<workspace>/metrics`` changes. Each access lists and stats
         that folder, so a request reads it once and passes the catalogue down.
         """
-        folder = self._ws.root / "metrics"
+        folder = self._folder
         files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
         stats = [(p, p.stat()) for p in files]
         signature = tuple((str(p), st.st_mtime_ns, st.st_size) for p, st in stats)
         if self._catalogue is None or signature != self._signature:
             loaded = load_catalogue(folder)
-            self._catalogue = loaded.with_windows(self._ws.settings.conversion_windows)
+            self._catalogue = loaded.with_windows(self._settings.conversion_windows)
             self._signature = signature
         return self._catalogue
 
@@ -122,8 +144,14 @@ class MetricsComponent:
         result = self._query(metrics, by, grain, start, end, where, as_of, totals)
         if not intervals:
             return result
-        # Through the workspace, not an import: statistics sit above the metric layer.
-        return replace(result, table=self._ws.stats.annotate(result, level=level))
+        if self._annotate is None:
+            raise MetricQueryError(
+                "intervals",
+                intervals,
+                "False for a MetricsComponent built without an interval annotator: use "
+                "ws.metrics of revteam.open(), or StatsComponent.annotate(result)",
+            )
+        return replace(result, table=self._annotate(result, level=level))
 
     def _query(
         self,
@@ -137,7 +165,7 @@ class MetricsComponent:
         totals: bool,
     ) -> MetricResult:
         # One catalogue and one data version for the whole request, so its parts agree.
-        cat, version = self.catalogue, self._ws.warehouse.data_version
+        cat, version = self.catalogue, self._warehouse.data_version
         query, ctx = self._prepare(
             cat, version, metrics, by, grain, start, end, where, as_of, totals
         )
@@ -148,8 +176,8 @@ class MetricsComponent:
             compiled = _cached(self._compiled, request_key) or _store(
                 self._compiled, request_key, compile_request(cat, query, ctx, self._tables)
             )
-            found = run(compiled, ctx, self._ws.warehouse.arrow)
-            result = _store(self._results, key, replace(found, currency=self._ws.settings.currency))
+            found = run(compiled, ctx, self._warehouse.arrow)
+            result = _store(self._results, key, replace(found, currency=self._settings.currency))
         return result
 
     def records(
@@ -216,7 +244,7 @@ class MetricsComponent:
         as_of: DateLike | None,
         columns: Iterable[str] | None,
     ) -> Records:
-        cat, version = self.catalogue, self._ws.warehouse.data_version
+        cat, version = self.catalogue, self._warehouse.data_version
         query, ctx = self._prepare(cat, version, metric, by, grain, start, end, where, as_of, False)
         cols = None if columns is None else tuple(columns)
         return plan_records(cat, query, ctx, self._tables, metric, part, columns=cols)
@@ -236,7 +264,7 @@ class MetricsComponent:
             return end
         g = periods.check_grain(grain)
         cut = request.to_as_of(as_of) or self.as_of()
-        newest = periods.latest_complete(cut, g, self._ws.settings.fiscal_year_start_month, window)
+        newest = periods.latest_complete(cut, g, self._settings.fiscal_year_start_month, window)
         return min(end, periods.end(newest, g) - dt.timedelta(days=1))
 
     def dimension_values(
@@ -262,7 +290,7 @@ class MetricsComponent:
     def _run(self, expr: ir.Table) -> pa.Table:
         import ibis
 
-        table: pa.Table = self._ws.warehouse.arrow(ibis.to_sql(expr, dialect="duckdb"))
+        table: pa.Table = self._warehouse.arrow(ibis.to_sql(expr, dialect="duckdb"))
         return table
 
     def clear_cache(self, *, compiled: bool = True) -> None:
@@ -285,13 +313,13 @@ class MetricsComponent:
         dialect: str = "duckdb",
     ) -> str:
         """The SQL that :meth:`query` runs for the same options, one statement per group."""
-        cat, version = self.catalogue, self._ws.warehouse.data_version
+        cat, version = self.catalogue, self._warehouse.data_version
         query, ctx = self._prepare(cat, version, metrics, by, grain, start, end, where, as_of, True)
         return to_sql(plan_query(cat, query, ctx), ctx, self._tables, dialect=dialect)
 
     def as_of(self) -> dt.datetime:
         """The default as-of time: the latest event timestamp in the warehouse, else now."""
-        return self._data_facts(self._ws.warehouse.data_version)[1]
+        return self._data_facts(self._warehouse.data_version)[1]
 
     def context(self, as_of: DateLike | None = None) -> Context:
         """The constants a query at ``as_of`` (default :meth:`as_of`) is computed with.
@@ -299,7 +327,7 @@ class MetricsComponent:
         For record-level readers that must agree with the metric layer; the warehouse facts
         behind it are cached per data version, like a query's.
         """
-        return self._context(self.catalogue, self._ws.warehouse.data_version, as_of)
+        return self._context(self.catalogue, self._warehouse.data_version, as_of)
 
     # -- internals -----------------------------------------------------------------------------
     def _prepare(
@@ -323,7 +351,7 @@ class MetricsComponent:
             start=start,
             end=end,
             where=where,
-            fy_start=self._ws.settings.fiscal_year_start_month,
+            fy_start=self._settings.fiscal_year_start_month,
             totals=totals,
         )
         return query, self._context(cat, version, as_of)
@@ -332,7 +360,7 @@ class MetricsComponent:
         _, default_as_of, orders = self._data_facts(version)
         return request.context(
             request.to_as_of(as_of) or default_as_of,
-            gross_margin=self._ws.settings.gross_margin,
+            gross_margin=self._settings.gross_margin,
             orders_loaded=orders,
             sourcing=cat.sourcing,
         )
@@ -357,7 +385,7 @@ class MetricsComponent:
                 latest=everything.latest.max(),
                 orders=orders.count().as_scalar() > 0,
             )
-            (row,) = self._ws.warehouse.arrow(ibis.to_sql(facts, dialect="duckdb")).to_pylist()
+            (row,) = self._warehouse.arrow(ibis.to_sql(facts, dialect="duckdb")).to_pylist()
             as_of = row["latest"] or dt.datetime.now().replace(microsecond=0)
             self._facts = (version, as_of, bool(row["orders"]))
         return self._facts

@@ -11,7 +11,7 @@ from revteam.metrics.catalogue import Catalogue, shipped_catalogue
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, REACH
 from revteam.metrics.sources import RELATIONS
 from revteam.metrics.spec import Filter, MetricSpec, Part
-from revteam.workspace.settings import DEFAULT_WINDOWS
+from revteam.settings import DEFAULT_WINDOWS
 
 
 def _where(filters: tuple[Filter, ...]) -> str:

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Literal, get_args
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import derived, periods
 from revteam.metrics.catalogue import Catalogue
-from revteam.metrics.compiler import PERIOD, Rows, condition, earliest, measure_of, rows
+from revteam.metrics.columns import PERIOD
+from revteam.metrics.compiler import Rows, condition, earliest, measure_of, rows
 from revteam.metrics.plan import Atom, Planner, Query, Recipe
 from revteam.metrics.sources import RELATIONS, Context, TableProvider
 from revteam.metrics.spec import MetricSpec

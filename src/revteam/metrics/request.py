@@ -19,6 +19,15 @@ from revteam.metrics.sources import Context, Sourcing
 
 DateLike = dt.date | dt.datetime | str
 WhereValue = str | None | Sequence[str | None]
+Where = tuple[tuple[str, tuple[str | None, ...]], ...]
+"""Dimension filters, checked: each dimension with its sorted values (``None``: no value)."""
+
+NULL_VALUE = "(none)"
+"""How text interfaces (the CLI, URLs) write "records without a value" (``None`` in Python)."""
+MAX_VALUES = 50
+"""Values per dimension filter; more is almost certainly not a person's request."""
+MAX_VALUE_LENGTH = 200
+"""Characters per filter value; no dimension value is longer."""
 
 
 def as_list(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -80,11 +89,11 @@ def build_query(
     specs = [catalogue[m] for m in ids]
     g = periods.check_query_grain(grain)
     dims = tuple(dict.fromkeys(as_list(by)))
-    filters = _where(where or {})
+    filters = check_where(where or {})
     for spec in specs:
         supported = catalogue.dimensions(spec.id)
         for d in (*dims, *(d for d, _ in filters)):
-            if d not in DIMENSIONS and d not in BREAKDOWNS:
+            if d not in DIMENSIONS and d not in BREAKDOWNS:  # grouping; filters checked above
                 raise MetricQueryError(
                     "dimension", d, f"one of {', '.join((*DIMENSIONS, *BREAKDOWNS))}"
                 )
@@ -109,20 +118,56 @@ def build_query(
     )
 
 
-def _where(where: Mapping[str, WhereValue]) -> tuple[tuple[str, tuple[str | None, ...]], ...]:
+def check_where(where: Mapping[str, WhereValue | Iterable[str | None]]) -> Where:
+    """The one meaning of ``where``, for every face: dimension → the values to keep.
+
+    A value is kept when the record's dimension equals it; ``None`` (written ``(none)`` in
+    the CLI and in URLs) keeps records without a value. Values are stripped; blank ones mean
+    "not given" and are dropped, as an empty form field is (a dimension left with no value is
+    no filter). Unknown dimensions, values outside a closed vocabulary, more than
+    :data:`MAX_VALUES` values and values over :data:`MAX_VALUE_LENGTH` characters are
+    refused by name, never silently cut, so a caller never gets numbers for another filter.
+    """
     out = []
     for dim, raw in sorted(where.items()):
-        values: tuple[object, ...] = (
+        if dim not in DIMENSIONS and dim not in BREAKDOWNS:
+            raise MetricQueryError(
+                "dimension", dim, f"one of {', '.join((*DIMENSIONS, *BREAKDOWNS))}"
+            )
+        given: tuple[object, ...] = (
             tuple(raw) if isinstance(raw, list | tuple | set | frozenset) else (raw,)
         )
-        if not values or any(v is not None and not isinstance(v, str) for v in values):
+        if any(v is not None and not isinstance(v, str) for v in given):
             raise MetricQueryError(f"where[{dim!r}]", raw, "a string, None, or a list of them")
+        values = [_value(v) for v in given if v is None or str(v).strip()]
+        if len(values) > MAX_VALUES:
+            raise MetricQueryError(dim, f"{len(values)} values", f"at most {MAX_VALUES}")
+        long = next((v for v in values if v and len(v) > MAX_VALUE_LENGTH), None)
+        if long is not None:
+            raise MetricQueryError(
+                dim, long[:40] + "…", f"values of at most {MAX_VALUE_LENGTH} characters"
+            )
         allowed = VALUES.get(dim)
         bad = [v for v in values if allowed and v is not None and v not in allowed]
         if bad:
-            raise MetricQueryError(f"where[{dim!r}]", bad[0], f"one of {', '.join(allowed or ())}")
-        out.append((dim, _canonical(v for v in values if v is None or isinstance(v, str))))
+            raise MetricQueryError(
+                f"where[{dim!r}]", bad[0], f"one of {', '.join(allowed or ())} or {NULL_VALUE}"
+            )
+        if values:
+            out.append((dim, _canonical(values)))
     return tuple(out)
+
+
+def _value(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text == NULL_VALUE else text
+
+
+def where_text(values: Iterable[str | None]) -> list[str]:
+    """Filter values as text interfaces write them (``None`` as ``(none)``)."""
+    return [NULL_VALUE if v is None else v for v in values]
 
 
 def _canonical(values: Iterable[str | None]) -> tuple[str | None, ...]:

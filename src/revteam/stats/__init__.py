@@ -1,7 +1,7 @@
 """Honest statistics on every KPI: intervals, comparisons, rankings, cohorts, anomalies, drivers.
 
 >>> ws = revteam.open("my-workspace")                                          # doctest: +SKIP
->>> stats = StatsComponent(ws)   # attached as ``ws.stats``                   # doctest: +SKIP
+>>> stats = ws.stats   # StatsComponent(ws.metrics, fiscal_year_start_month=...)  # doctest: +SKIP
 >>> stats.compare("sales_qualification_rate", by="channel", against="previous")  # doctest: +SKIP
 
 Pure functions over numpy arrays and pyarrow tables do the statistics (each module one

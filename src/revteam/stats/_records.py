@@ -18,42 +18,45 @@ from revteam.metrics import request
 from revteam.stats.intervals import RateMethod, add_intervals
 
 if TYPE_CHECKING:
-    from revteam.metrics import MetricResult, MetricSpec
-    from revteam.workspace import Workspace
+    from revteam.metrics import MetricResult, MetricsComponent, MetricSpec
 
 SAMPLE_KINDS = {"mean": "mean", "median": "median"}
 """Metric kinds whose intervals and tests use per-record values, and their statistic."""
 
 
 def result_intervals(
-    ws: Workspace, result: MetricResult, *, level: float = 0.95, method: RateMethod = "wilson"
+    metrics: MetricsComponent,
+    result: MetricResult,
+    *,
+    level: float = 0.95,
+    method: RateMethod = "wilson",
 ) -> pa.Table:
     """``result``'s table with intervals on rates, means and medians (see ``add_intervals``).
 
     Means and medians get theirs from the per-record values of the same request.
     """
     samples = [
-        record_values(ws, result, m)
+        record_values(metrics, result, m)
         for m in result.query.metrics
-        if ws.metrics.get(m).kind in SAMPLE_KINDS
+        if metrics.get(m).kind in SAMPLE_KINDS
     ]
     values = pa.concat_tables(samples) if samples else None
     return add_intervals(result.to_arrow(), level=level, method=method, values=values)
 
 
-def record_values(ws: Workspace, result: MetricResult, metric: str) -> pa.Table:
+def record_values(metrics: MetricsComponent, result: MetricResult, metric: str) -> pa.Table:
     """Per-record values of a mean or median metric for ``result``'s request.
 
     Columns: ``metric``, ``statistic``, ``period``, the request's dimensions, ``value``
     (scaled like the metric, e.g. CLV by the gross margin; records without a value dropped).
     """
-    spec = ws.metrics.get(metric)
+    spec = metrics.get(metric)
     if spec.kind not in SAMPLE_KINDS:
         raise UnsupportedStatisticError(
             "Per-record values", metric, spec.kind, "mean and median metrics"
         )
     part = "numerator" if spec.kind == "mean" else "all"
-    table = _records(ws, result, metric, part, ())
+    table = _records(metrics, result, metric, part, ())
     table = table.select(["period", *result.query.by, "value"])
     table = table.filter(pc.is_valid(table["value"]))
     size = table.num_rows
@@ -62,19 +65,19 @@ def record_values(ws: Workspace, result: MetricResult, metric: str) -> pa.Table:
     )
 
 
-def cohort_records(ws: Workspace, result: MetricResult, metric: str) -> pa.Table:
+def cohort_records(metrics: MetricsComponent, result: MetricResult, metric: str) -> pa.Table:
     """Members of each cohort of a cohort-rate metric, for ``result``'s request.
 
     Columns: ``period``, the request's dimensions, ``entered`` and ``reached`` (the earliest
     of the metric's target stages, null when none yet).
     """
-    spec = ws.metrics.get(metric)
+    spec = metrics.get(metric)
     if spec.kind != "cohort_rate" or not spec.window_days:
         raise UnsupportedStatisticError(
             "Cohort curves", metric, spec.kind, "cohort rates with a window"
         )
     assert spec.time is not None
-    table = _records(ws, result, metric, "denominator", (spec.time,))
+    table = _records(metrics, result, metric, "denominator", (spec.time,))
     entered = table[spec.time].cast(pa.timestamp("us"))
     reached = table["reached_at"].cast(pa.timestamp("us"))
     keep = table.select(["period", *result.query.by])
@@ -82,10 +85,14 @@ def cohort_records(ws: Workspace, result: MetricResult, metric: str) -> pa.Table
 
 
 def _records(
-    ws: Workspace, result: MetricResult, metric: str, part: str, columns: tuple[str, ...]
+    metrics: MetricsComponent,
+    result: MetricResult,
+    metric: str,
+    part: str,
+    columns: tuple[str, ...],
 ) -> pa.Table:
     q = result.query
-    return ws.metrics.records(
+    return metrics.records(
         metric,
         part=part,
         by=q.by,
@@ -98,8 +105,8 @@ def _records(
     )
 
 
-def as_of_of(ws: Workspace, as_of: request.DateLike | None) -> dt.datetime:
-    return request.to_as_of(as_of) or ws.metrics.as_of()
+def as_of_of(metrics: MetricsComponent, as_of: request.DateLike | None) -> dt.datetime:
+    return request.to_as_of(as_of) or metrics.as_of()
 
 
 def kind_of(spec: MetricSpec) -> str:

@@ -36,9 +36,8 @@ from revteam.stats.intervals import MIN_N, RateMethod
 from revteam.stats.rank import PriorMethod, rank_rates
 
 if TYPE_CHECKING:
-    from revteam.metrics import MetricResult
+    from revteam.metrics import MetricResult, MetricsComponent
     from revteam.metrics.request import DateLike, WhereValue
-    from revteam.workspace import Workspace
 
 Against = Literal["rest", "previous", "last_year"]
 AGAINST: tuple[str, ...] = ("rest", "previous", "last_year")
@@ -46,10 +45,15 @@ Where = Mapping[str, "WhereValue"] | None
 
 
 class StatsComponent:
-    """Intervals, comparisons, rankings, cohorts, anomalies and drivers of the KPIs."""
+    """Intervals, comparisons, rankings, cohorts, anomalies and drivers of the KPIs.
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    Reads the numbers (and the records behind them) from ``metrics``; ``fiscal_year_start_month``
+    decides quarters, years and their labels.
+    """
+
+    def __init__(self, metrics: MetricsComponent, *, fiscal_year_start_month: int = 1) -> None:
+        self._metrics = metrics
+        self._fy_start = fiscal_year_start_month
 
     def intervals(
         self,
@@ -66,16 +70,16 @@ class StatsComponent:
         method: RateMethod = "wilson",
     ) -> pa.Table:
         """The query's result with ``ci_low``, ``ci_high``, ``ci_method``, ``small_sample``."""
-        result = self._ws.metrics.query(
+        result = self._metrics.query(
             metrics, by=by, grain=grain, start=start, end=end, where=where, as_of=as_of
         )
-        return rec.result_intervals(self._ws, result, level=level, method=method)
+        return rec.result_intervals(self._metrics, result, level=level, method=method)
 
     def annotate(
         self, result: MetricResult, /, *, level: float = 0.95, method: RateMethod = "wilson"
     ) -> pa.Table:
         """An existing result's table with its intervals (``ws.metrics.query(intervals=True)``)."""
-        return rec.result_intervals(self._ws, result, level=level, method=method)
+        return rec.result_intervals(self._metrics, result, level=level, method=method)
 
     def compare(
         self,
@@ -113,7 +117,7 @@ class StatsComponent:
             k, n, k0, n0 = (np.array([c[i] for c in cells], dtype=float) for i in range(4))
             table = compare_rates(labels, k, n, k0, n0, alpha=alpha, level=level)
         else:
-            samples = rec.record_values(self._ws, result, metric)
+            samples = rec.record_values(self._metrics, result, metric)
             labels, xs, ys = tb.sample_pairs(samples, dims, when, base, against)
             stat: Literal["mean", "median"] = "mean" if kind == "mean" else "median"
             table = compare_samples(labels, xs, ys, statistic=stat, alpha=alpha, level=level)
@@ -147,7 +151,7 @@ class StatsComponent:
         spec, _ = self._spec(metric, "Shrinkage ranking", ("rate",))
         dims = request.as_list(by)
         result = self._query(
-            metric, dims, "month", start, end, where, rec.as_of_of(self._ws, as_of)
+            metric, dims, "month", start, end, where, rec.as_of_of(self._metrics, as_of)
         )
         table = tb.binomial(metric, spec.kind, tb.rows_of(result.to_arrow(), totals=not dims))
         if mature_only and spec.kind == "cohort_rate":
@@ -182,7 +186,7 @@ class StatsComponent:
         reference: int = REFERENCE_COHORTS,
     ) -> pa.Table:
         """Each cohort's rate at the metric's window, projected by Kaplan-Meier when immature."""
-        window = self._ws.metrics.get(metric).window_days or 0
+        window = self._metrics.get(metric).window_days or 0
 
         def analyse(cohorts: list[Any], t: Float, e: Bool, age: Float) -> pa.Table:
             return cohort_projection(
@@ -207,7 +211,7 @@ class StatsComponent:
         max_age: int | None = None,
     ) -> pa.Table:
         """Cumulative conversion by age (days) of each cohort, naive and Kaplan-Meier."""
-        last = max_age or self._ws.metrics.get(metric).window_days or 0
+        last = max_age or self._metrics.get(metric).window_days or 0
         ages = np.arange(0, last + 1, max(1, step), dtype=float)
 
         def analyse(cohorts: list[Any], t: Float, e: Bool, age: Float) -> pa.Table:
@@ -235,9 +239,9 @@ class StatsComponent:
         Immature cohorts and the unfinished current period are never scored. With
         ``all_periods`` every scored period is returned, flagged or not.
         """
-        spec = self._ws.metrics.get(metric)
+        spec = self._metrics.get(metric)
         dims = request.as_list(by)
-        as_of_ = rec.as_of_of(self._ws, as_of)
+        as_of_ = rec.as_of_of(self._metrics, as_of)
         g = periods.check_grain(grain)
         table = tb.rows_of(
             self._query(metric, dims, g, start, end, where, as_of_).to_arrow(), not dims
@@ -284,7 +288,7 @@ class StatsComponent:
         year earlier (``"last_year"``) or from a given date; immature cohorts are left out.
         The parts add up to the change in the metadata.
         """
-        spec = self._ws.metrics.get(metric)
+        spec = self._metrics.get(metric)
         dims = request.as_list(by)
         g, when, as_of_ = self._period(metric, period, grain, as_of)
         fy = self._fy
@@ -333,7 +337,7 @@ class StatsComponent:
     @property
     def _fy(self) -> int:
         """First month of the fiscal year: quarters, years and their labels follow it."""
-        return int(self._ws.settings.fiscal_year_start_month)
+        return self._fy_start
 
     def _levers(
         self,
@@ -348,19 +352,19 @@ class StatsComponent:
         if dims:
             raise StatsOptionError("by", list(dims), f"no dimension for {metric}'s levers")
         names = [metric, *LEVERS[metric]]
-        result = self._ws.metrics.query(
+        result = self._metrics.query(
             names, grain=g, start=min(base, when), end=max(base, when), where=where, as_of=as_of
         )
         values = {(r["metric"], r["period"]): r["value"] for r in result.totals().to_pylist()}
         before = {m: values.get((m, base)) or 0.0 for m in names}
         after = {m: values.get((m, when)) or 0.0 for m in names}
-        unit = self._ws.metrics.get(metric).unit
+        unit = self._metrics.get(metric).unit
         labels = (periods.label(base, g, self._fy), periods.label(when, g, self._fy))
         meta = tb.change_meta(metric, unit, labels, (before[metric], after[metric]))
         return with_meta(lmdi(before, after, LEVERS[metric]), meta | {"method": "lmdi"})
 
     def _spec(self, metric: str, analysis: str, kinds: Sequence[str]) -> tuple[Any, str]:
-        spec = self._ws.metrics.get(metric)
+        spec = self._metrics.get(metric)
         kind = rec.kind_of(spec)
         if kind not in kinds:
             names = {"rate": "rates of records", "mean": "means", "median": "medians"}
@@ -373,10 +377,10 @@ class StatsComponent:
         self, metric: str, period: DateLike | None, grain: str, as_of: DateLike | None
     ) -> tuple[periods.Grain, dt.date, dt.datetime]:
         g = periods.check_grain(grain)
-        as_of_ = rec.as_of_of(self._ws, as_of)
+        as_of_ = rec.as_of_of(self._metrics, as_of)
         fy = self._fy
         if period is None:
-            window = self._ws.metrics.get(metric).window_days
+            window = self._metrics.get(metric).window_days
             return g, periods.latest_complete(as_of_, g, fy, window), as_of_
         return g, periods.floor(parse_period(period), g, fy), as_of_
 
@@ -390,7 +394,7 @@ class StatsComponent:
         where: Where,
         as_of: dt.datetime,
     ) -> MetricResult:
-        return self._ws.metrics.query(  # type: ignore[no-any-return]
+        return self._metrics.query(
             metric, by=dims, grain=grain, start=start, end=end, where=where, as_of=as_of
         )
 
@@ -407,16 +411,16 @@ class StatsComponent:
     ) -> pa.Table:
         """``analyse(cohorts, durations, converted, ages)`` of each segment's cohort members."""
         dims = request.as_list(by)
-        as_of_ = rec.as_of_of(self._ws, as_of)
+        as_of_ = rec.as_of_of(self._metrics, as_of)
         result = self._query(metric, dims, grain, start, end, where, as_of_)
-        members = rec.cohort_records(self._ws, result, metric)
+        members = rec.cohort_records(self._metrics, result, metric)
         parts = []
         for label, idx in tb.segments(members, dims).items():
             part = members.take(pa.array(idx))
             t, e, age = follow_up(part["entered"], part["reached"], as_of_)
             table = analyse(part["period"].to_pylist(), t, e, age)
             parts.append(table.add_column(0, "segment", pa.array([label] * table.num_rows)))
-        window = self._ws.metrics.get(metric).window_days
+        window = self._metrics.get(metric).window_days
         return with_meta(
             tb.concat(parts), {"metric": metric, "unit": "percent", "window_days": window}
         )

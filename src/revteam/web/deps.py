@@ -31,7 +31,8 @@ from revteam.exceptions import (
     CsrfError,
     PermissionDeniedError,
 )
-from revteam.web.filters import MAX_VALUES, ViewFilters, Where, parse_where
+from revteam.metrics.request import MAX_VALUES, NULL_VALUE, Where
+from revteam.web.filters import ViewFilters, parse_where
 from revteam.web.runtime import Runtime
 
 SESSION_COOKIE = "revteam_session"
@@ -234,7 +235,8 @@ def _where_dependency() -> Callable[..., Where]:
             annotation=Annotated[
                 list[str] | None,
                 Query(
-                    description=f"Keep {text.lower()} equal to one of these (repeatable).",
+                    description=f"Keep {text.lower()} equal to one of these (repeatable; "
+                    f"{NULL_VALUE} keeps records without one).",
                     max_length=MAX_VALUES,
                 ),
             ],

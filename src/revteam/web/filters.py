@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import BREAKDOWNS, DIMENSIONS
 from revteam.metrics import periods as P
+from revteam.metrics.request import Where, check_where, where_text
 
 PRESETS: dict[str, str] = {
     "3m": "Last 3 months",
@@ -28,37 +29,15 @@ PRESETS: dict[str, str] = {
 }
 _MONTHS = {"3m": 3, "6m": 6, "12m": 12, "24m": 24}
 FILTER_DIMENSIONS: tuple[str, ...] = (*DIMENSIONS, *BREAKDOWNS)
-MAX_VALUES = 50
-"""Values per dimension filter; more is almost certainly not a person's request."""
-MAX_VALUE_LENGTH = 200
-"""Characters per filter value; no dimension value is longer."""
-
-Where = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-def parse_where(chosen: Mapping[str, Iterable[str]]) -> Where:
-    """Dimension filters from raw values, checked the same way for pages, GET and POST APIs.
+def parse_where(chosen: Mapping[str, Iterable[str | None]]) -> Where:
+    """Dimension filters from raw GET/POST values: the metric layer's one meaning of ``where``.
 
-    Values are stripped (a pasted `` email`` means ``email``), blanks and repeats dropped;
-    unknown dimensions, too many values and too long values are refused by name rather than
-    silently cut, so a caller never gets numbers for a filter other than the one they sent.
+    Pages, the GET and the POST APIs all pass through here, so a blank value (an empty form
+    field) means "not given" and ``(none)`` means "records without a value" everywhere.
     """
-    unknown = [d for d in chosen if d not in FILTER_DIMENSIONS]
-    if unknown:
-        raise MetricQueryError("dimension", unknown[0], f"one of {', '.join(FILTER_DIMENSIONS)}")
-    out = []
-    for dim in FILTER_DIMENSIONS:
-        values = tuple(dict.fromkeys(v.strip() for v in chosen.get(dim, ()) if v.strip()))
-        if len(values) > MAX_VALUES:
-            raise MetricQueryError(dim, f"{len(values)} values", f"at most {MAX_VALUES}")
-        long = next((v for v in values if len(v) > MAX_VALUE_LENGTH), None)
-        if long is not None:
-            raise MetricQueryError(
-                dim, long[:40] + "…", f"values of at most {MAX_VALUE_LENGTH} characters"
-            )
-        if values:
-            out.append((dim, values))
-    return tuple(out)
+    return check_where({d: list(v) for d, v in chosen.items()})
 
 
 def parse_date(value: str | None, option: str) -> dt.date | None:
@@ -116,7 +95,8 @@ class ViewFilters:
         return tuple(d for d, _ in self.where)
 
     def where_dict(self) -> dict[str, list[str]]:
-        return {d: list(v) for d, v in self.where}
+        """The filters as text values (``(none)``: records without a value)."""
+        return {d: where_text(v) for d, v in self.where}
 
     def range(self, as_of: dt.date, fy_start: int = 1) -> tuple[dt.date | None, dt.date]:
         """First and last day shown; the last is never after the data's as-of date."""
@@ -143,7 +123,7 @@ class ViewFilters:
         if self.grain != "month":
             out.append(("grain", self.grain))
         out += [(k, v.isoformat()) for k, v in (("start", self.start), ("end", self.end)) if v]
-        out += [(d, v) for d, values in self.where for v in values]
+        out += [(d, v) for d, values in self.where for v in where_text(values)]
         if self.by:
             out.append(("by", self.by))
         for key, value in extra.items():

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import revteam
 from revteam.exceptions import ConfigError, WarehouseBusyError
+from revteam.settings import load_settings
 from revteam.storage import parse_warehouse_url
-from revteam.workspace import Workspace, load_settings
+from revteam.workspace import Workspace
 
 Signature = tuple[tuple[int, int], ...]
 Opener = Callable[[Path], Workspace]

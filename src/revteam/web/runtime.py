@@ -22,8 +22,9 @@ from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
 from revteam.exceptions import WarehouseBusyError
+from revteam.settings import Settings, find_workspace, load_settings
 from revteam.web.gate import Opener, WarehouseGate
-from revteam.workspace import Settings, Workspace, find_workspace, load_settings
+from revteam.workspace import Workspace
 
 T = TypeVar("T")
 Version = tuple[int, str]

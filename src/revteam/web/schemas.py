@@ -9,7 +9,8 @@ from fastapi import Path as PathParam
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from revteam.web.filters import MAX_VALUE_LENGTH, MAX_VALUES, parse_where
+from revteam.metrics.request import MAX_VALUE_LENGTH, MAX_VALUES, NULL_VALUE
+from revteam.web.filters import parse_where
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 MAX_ID = 2**31 - 1
@@ -74,10 +75,11 @@ class QueryIn(BaseModel):
     grain: Grain = "month"
     start: dt.date | None = None
     end: dt.date | None = None
-    where: dict[str, list[str]] = Field(
+    where: dict[str, list[str | None]] = Field(
         default_factory=dict,
         description=f"Dimension → values to keep (at most {MAX_VALUES}, each at most "
-        f"{MAX_VALUE_LENGTH} characters; surrounding spaces are ignored).",
+        f"{MAX_VALUE_LENGTH} characters; surrounding spaces are ignored, blank values mean "
+        f"'not given'; null or {NULL_VALUE!r} keeps records without a value).",
     )
     as_of: dt.date | None = None
     totals: bool = True
@@ -86,7 +88,7 @@ class QueryIn(BaseModel):
 
     @field_validator("where")
     @classmethod
-    def _where(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+    def _where(cls, value: dict[str, list[str | None]]) -> dict[str, list[str | None]]:
         """The same checks as the GET parameters and the pages (an invalid one is a 422)."""
         return {d: list(v) for d, v in parse_where(value)}
 

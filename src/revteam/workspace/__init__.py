@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from revteam.settings import CONFIG_FILE, DEFAULT_WINDOWS, Settings, load_settings
-from revteam.workspace.workspace import Workspace, find_workspace, init_workspace, open_workspace
+from revteam.settings import CONFIG_FILE, DEFAULT_WINDOWS, Settings, find_workspace, load_settings
+from revteam.workspace.workspace import Workspace, init_workspace, open_workspace
 
 __all__ = [
     "CONFIG_FILE",

@@ -1,39 +1,29 @@
 """The workspace: a folder with ``revteam.toml``, the warehouse, and the user's own metrics.
 
 ``revteam.open(path)`` returns a :class:`Workspace`; its capabilities hang from it grouped by
-concern (``ws.ingest``, later ``ws.metrics``, ``ws.goals`` …).
+concern (``ws.ingest``, ``ws.metrics``, ``ws.stats``, ``ws.crm``, ``ws.identity``). It is the
+facade only: each component takes explicit inputs (settings, the warehouse, the components it
+builds on) and none imports this package back.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from revteam.exceptions import ConfigError, WorkspaceNotFoundError
+from revteam.exceptions import ConfigError
 from revteam.ingest import IngestComponent, WorkspaceStatus, collect_status
-from revteam.settings import CONFIG_FILE, Settings, load_settings, write_settings
+from revteam.settings import CONFIG_FILE, Settings, find_workspace, load_settings, write_settings
 from revteam.storage import Warehouse, parse_warehouse_url
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from revteam.crm import CrmComponent
+    from revteam.metrics import MetricResult, MetricsComponent
     from revteam.resolve import IdentityComponent
-
-
-def find_workspace(path: Path | str | None = None) -> Path:
-    """The workspace folder: ``path``, else ``REVTEAM_WORKSPACE``, else the current folder.
-
-    Like git, a folder inside a workspace finds the workspace above it.
-    """
-    start = Path(path or os.environ.get("REVTEAM_WORKSPACE") or ".").expanduser().resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-        if path is not None:
-            break  # an explicit path must itself be the workspace
-    raise WorkspaceNotFoundError(start)
+    from revteam.stats import StatsComponent
 
 
 class Workspace:
@@ -48,27 +38,40 @@ class Workspace:
             read_only=read_only,
         )
         self.ingest: IngestComponent = IngestComponent(warehouse=self.warehouse, settings=settings)
-        self._metrics: Any = None
-        self._stats: Any = None
+        self._metrics: MetricsComponent | None = None
+        self._stats: StatsComponent | None = None
         self._crm: CrmComponent | None = None
         self._identity: IdentityComponent | None = None
 
     @property
-    def metrics(self) -> Any:
-        """``ws.metrics``: the KPI catalogue and queries (created on first use)."""
+    def metrics(self) -> MetricsComponent:
+        """``ws.metrics``: the KPI catalogue, values and the records behind them."""
         if self._metrics is None:
             # Imported on first use: the metric layer pulls in ibis, which `import revteam` avoids.
-            metrics = importlib.import_module("revteam.metrics")
-            self._metrics = metrics.MetricsComponent(self)
+            from revteam.metrics import MetricsComponent
+
+            self._metrics = MetricsComponent(
+                folder=self.root / "metrics",
+                settings=self.settings,
+                warehouse=self.warehouse,
+                intervals=self._intervals,
+            )
         return self._metrics
 
     @property
-    def stats(self) -> Any:
+    def stats(self) -> StatsComponent:
         """``ws.stats``: intervals, comparisons, rankings, cohorts, anomalies, drivers."""
         if self._stats is None:
-            stats = importlib.import_module("revteam.stats")
-            self._stats = stats.StatsComponent(self)
+            from revteam.stats import StatsComponent  # scipy and statsmodels, on first use
+
+            self._stats = StatsComponent(
+                self.metrics, fiscal_year_start_month=self.settings.fiscal_year_start_month
+            )
         return self._stats
+
+    def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:
+        """``ws.metrics.query(..., intervals=True)``: statistics attached by the facade."""
+        return self.stats.annotate(result, level=level)
 
     @property
     def crm(self) -> CrmComponent:

@@ -177,10 +177,10 @@ def records_url(
     params += [(k, v.isoformat()) for k, v in (("start", start), ("end", end)) if v]
     if filters and filters.grain != "month":
         params.append(("grain", filters.grain))
-    chosen = dict(filters.where) if filters else {}
+    chosen = filters.where_dict() if filters else {}
     for dim, value in where.items():
         if value is not None:
-            chosen[dim] = (value,)
+            chosen[dim] = [value]
     params += [(d, v) for d, values in chosen.items() for v in values]
     if part and part != "auto":
         params.append(("part", part))

@@ -11,29 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from revteam.metrics.columns import RESULT_COLUMNS
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
 from revteam.web.runtime import Cached, Runtime
 from revteam.web.schemas import Grain, Offset, QueryIn, QueryOut, QueryRow, next_offset
 
 router = APIRouter(prefix="/query", tags=["query"])
 JSON = "application/json"
-CORE = frozenset(
-    {
-        "period",
-        "period_label",
-        "is_total",
-        "metric",
-        "owners",
-        "unit",
-        "value",
-        "numerator",
-        "denominator",
-        "n",
-        "immature",
-        "age_days",
-        "window_days",
-    }
-)
+CORE = frozenset(RESULT_COLUMNS)
 
 
 def _clean(value: Any) -> Any:

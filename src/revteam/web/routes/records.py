@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from revteam.exceptions import MetricQueryError
+from revteam.metrics.request import Where
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
-from revteam.web.filters import ViewFilters, Where
+from revteam.web.filters import ViewFilters
 from revteam.web.pages.records import export_response
 from revteam.web.schemas import Grain, RecordsOut, next_offset
 from revteam.web.views import records

@@ -82,7 +82,7 @@ def _cell(spec: MetricSpec, row: dict[str, Any] | None) -> Cell:
 def campaign_table(ws: Workspace, filters: ViewFilters, as_of: dt.date) -> CampaignTable:
     ids = [m for m, _ in COLUMNS]
     reach = set.intersection(*(set(ws.metrics.dimensions(m)) for m in ids))
-    where = {d: list(v) for d, v in filters.where if d in reach}
+    where = {d: v for d, v in filters.where_dict().items() if d in reach}
     ignored = tuple(d for d in filters.where_dims if d not in reach)
     start, end = filters.range(as_of, ws.settings.fiscal_year_start_month)
     found = over_range(ws, ids, filters, start, end, by="campaign", where=where)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from revteam.metrics import periods
+from revteam.metrics.request import Where
 from revteam.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class RecordsRequest:
     start: dt.date | None = None
     end: dt.date | None = None
     """Last day, inclusive (both widened to whole periods of ``grain``, like the numbers)."""
-    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    where: Where = ()
     part: Part = "auto"
     grain: periods.Grain = "month"
 
