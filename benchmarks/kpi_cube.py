@@ -152,12 +152,26 @@ def hand_sql(con: Any, as_of: dt.datetime) -> Results:
                 "sql_to_opportunity_rate": lambda r: div(r["opp"], r["cohort"]),
             },
         ),
+        "people_opportunity": (
+            f"""
+            SELECT {m.format("opportunity_at")} p, channel ch, grouping(channel) g, count(*) opps,
+              count(*) FILTER (opportunity_at <= {a}) cohort,
+              count(*) FILTER ({w("customer_at", "opportunity_at", 180)}) won
+            FROM people WHERE opportunity_at IS NOT NULL {gs}""",
+            {
+                "opportunity_leads": lambda r: r["opps"],
+                "opportunity_to_customer_rate": lambda r: div(r["won"], r["cohort"]),
+            },
+        ),
         "people_customer": (
             f"""
-            SELECT {m.format("customer_at")} p, channel ch, grouping(channel) g,
+            SELECT {m.format("customer_at")} p, channel ch, grouping(channel) g, count(*) custs,
               median(date_diff('second', created_at, customer_at) / 86400.0) ttr
             FROM people WHERE customer_at IS NOT NULL {gs}""",
-            {"time_to_revenue_days": lambda r: r["ttr"]},
+            {
+                "customer_leads": lambda r: r["custs"],
+                "time_to_revenue_days": lambda r: r["ttr"],
+            },
         ),
         "opps_closed": (
             f"""
@@ -413,9 +427,25 @@ def pandas_cube(f: dict[str, Any], as_of: dt.datetime) -> Results:
             "sql_to_opportunity_rate": lambda r: div(r["opp"], r["cohort"]),
         },
     )
+    po = p.assign(
+        cohort=p.opportunity_at <= ts,
+        won=(p.opportunity_at <= ts) & within(p, p.customer_at, "opportunity_at", 180),
+    )
+    emit(
+        po,
+        "opportunity_at",
+        {"opps": ("person_id", "size"), "cohort": ("cohort", "sum"), "won": ("won", "sum")},
+        {
+            "opportunity_leads": lambda r: r["opps"],
+            "opportunity_to_customer_rate": lambda r: div(r["won"], r["cohort"]),
+        },
+    )
     pt = p.assign(ttr=(p.customer_at - p.created_at).dt.total_seconds() / 86400.0)
     emit(
-        pt, "customer_at", {"ttr": ("ttr", "median")}, {"time_to_revenue_days": lambda r: r["ttr"]}
+        pt,
+        "customer_at",
+        {"custs": ("person_id", "size"), "ttr": ("ttr", "median")},
+        {"customer_leads": lambda r: r["custs"], "time_to_revenue_days": lambda r: r["ttr"]},
     )
 
     o = f["opportunities"].rename(columns={"channel": "ch"})

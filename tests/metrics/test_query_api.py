@@ -280,10 +280,10 @@ def test_where_values_are_normalised(tws: Workspace, tmp_path: Path) -> None:
         {"paid_search", "email"},
         frozenset({"email", "paid_search"}),
     ]
-    keys = {build_query(cat, "leads", where={"channel": v}) for v in spellings}
+    keys = {build_query(cat, "leads", {"where": {"channel": v}}) for v in spellings}
     assert len(keys) == 1
     assert next(iter(keys)).where == (("channel", ("email", "paid_search")),)
-    with_none = build_query(cat, "leads", where={"channel": [None, "email", None, "direct"]})
+    with_none = build_query(cat, "leads", {"where": {"channel": [None, "email", None, "direct"]}})
     assert with_none.where == (("channel", ("direct", "email", None)),)
     # one cached result and one SQL text for every spelling
     first = tws.metrics.query("leads", where={"channel": ["paid_search", "email"]})

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
 
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import periods, request
@@ -22,7 +22,7 @@ from revteam.metrics.compiler import statements, to_sql
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_expr
 from revteam.metrics.plan import Plan, Planner, Query
 from revteam.metrics.records import Records, order_by, plan_records
-from revteam.metrics.request import DateLike, WhereValue
+from revteam.metrics.request import DateLike, QueryOptions, RangeOptions
 from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import Context, TableProvider, offline_tables
 from revteam.metrics.spec import MetricSpec
@@ -123,15 +123,10 @@ class MetricsComponent:
         metrics: str | Iterable[str],
         /,
         *,
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Mapping[str, WhereValue] | None = None,
-        as_of: DateLike | None = None,
         totals: bool = True,
         intervals: bool = False,
         level: float = 0.95,
+        **options: Unpack[QueryOptions],
     ) -> MetricResult:
         """Compute ``metrics`` per period (and per value of each ``by`` dimension).
 
@@ -141,7 +136,7 @@ class MetricsComponent:
         ``ci_low``, ``ci_high``, ``ci_method`` and ``small_sample`` at confidence ``level``
         (computed by ``ws.stats``; see docs/statistics.md).
         """
-        result = self._query(metrics, by, grain, start, end, where, as_of, totals)
+        result = self._query(metrics, options, totals)
         if not intervals:
             return result
         if self._annotate is None:
@@ -154,21 +149,11 @@ class MetricsComponent:
         return replace(result, table=self._annotate(result, level=level))
 
     def _query(
-        self,
-        metrics: str | Iterable[str],
-        by: str | Iterable[str],
-        grain: str,
-        start: DateLike | None,
-        end: DateLike | None,
-        where: Mapping[str, WhereValue] | None,
-        as_of: DateLike | None,
-        totals: bool,
+        self, metrics: str | Iterable[str], options: QueryOptions, totals: bool
     ) -> MetricResult:
         # One catalogue and one data version for the whole request, so its parts agree.
         cat, version = self.catalogue, self._warehouse.data_version
-        query, ctx = self._prepare(
-            cat, version, metrics, by, grain, start, end, where, as_of, totals
-        )
+        query, ctx = self._prepare(cat, version, metrics, options, totals)
         request_key = (query, ctx, cat.fingerprint)
         key = (*request_key, version)
         result = _cached(self._results, key)
@@ -186,15 +171,10 @@ class MetricsComponent:
         /,
         *,
         part: str = "all",
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Mapping[str, WhereValue] | None = None,
-        as_of: DateLike | None = None,
         columns: Iterable[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        **options: Unpack[QueryOptions],
     ) -> pa.Table:
         """The records behind ``metric`` for the same options as :meth:`query`, newest first.
 
@@ -205,7 +185,7 @@ class MetricsComponent:
         ``in_denominator``. Recomputing the metric from them gives :meth:`query`'s numbers;
         see docs/metrics.md ("Records behind a number").
         """
-        found = self._records(metric, part, by, grain, start, end, where, as_of, columns)
+        found = self._records(metric, part, options, columns)
         expr = found.expr.order_by(order_by(found))
         if limit is not None:
             expr = expr.limit(limit, offset=offset)
@@ -217,35 +197,21 @@ class MetricsComponent:
         /,
         *,
         part: str = "all",
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Mapping[str, WhereValue] | None = None,
-        as_of: DateLike | None = None,
+        **options: Unpack[QueryOptions],
     ) -> int:
         """How many rows :meth:`records` returns for the same options (without a limit)."""
-        found = self._records(metric, part, by, grain, start, end, where, as_of, None)
+        found = self._records(metric, part, options, None)
         return int(self._run(found.expr.aggregate(n=found.expr.count())).to_pylist()[0]["n"])
 
     def describe_records(self, metric: str, /, *, part: str = "all") -> Records:
         """Which metric's records stand behind ``part`` of ``metric``, and a sentence saying so."""
-        return self._records(metric, part, (), "month", None, None, None, None, None)
+        return self._records(metric, part, {}, None)
 
     def _records(
-        self,
-        metric: str,
-        part: str,
-        by: str | Iterable[str],
-        grain: str,
-        start: DateLike | None,
-        end: DateLike | None,
-        where: Mapping[str, WhereValue] | None,
-        as_of: DateLike | None,
-        columns: Iterable[str] | None,
+        self, metric: str, part: str, options: QueryOptions, columns: Iterable[str] | None
     ) -> Records:
         cat, version = self.catalogue, self._warehouse.data_version
-        query, ctx = self._prepare(cat, version, metric, by, grain, start, end, where, as_of, False)
+        query, ctx = self._prepare(cat, version, metric, options, False)
         cols = None if columns is None else tuple(columns)
         return plan_records(cat, query, ctx, self._tables, metric, part, columns=cols)
 
@@ -304,17 +270,12 @@ class MetricsComponent:
         metrics: str | Iterable[str],
         /,
         *,
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Mapping[str, WhereValue] | None = None,
-        as_of: DateLike | None = None,
         dialect: str = "duckdb",
+        **options: Unpack[QueryOptions],
     ) -> str:
         """The SQL that :meth:`query` runs for the same options, one statement per group."""
         cat, version = self.catalogue, self._warehouse.data_version
-        query, ctx = self._prepare(cat, version, metrics, by, grain, start, end, where, as_of, True)
+        query, ctx = self._prepare(cat, version, metrics, options, True)
         return to_sql(plan_query(cat, query, ctx), ctx, self._tables, dialect=dialect)
 
     def as_of(self) -> dt.datetime:
@@ -335,26 +296,13 @@ class MetricsComponent:
         cat: Catalogue,
         version: int,
         metrics: str | Iterable[str],
-        by: str | Iterable[str],
-        grain: str,
-        start: DateLike | None,
-        end: DateLike | None,
-        where: Mapping[str, WhereValue] | None,
-        as_of: DateLike | None,
+        options: QueryOptions,
         totals: bool,
     ) -> tuple[Query, Context]:
         query = request.build_query(
-            cat,
-            metrics,
-            by=by,
-            grain=grain,
-            start=start,
-            end=end,
-            where=where,
-            fy_start=self._settings.fiscal_year_start_month,
-            totals=totals,
+            cat, metrics, options, fy_start=self._settings.fiscal_year_start_month, totals=totals
         )
-        return query, self._context(cat, version, as_of)
+        return query, self._context(cat, version, options.get("as_of"))
 
     def _context(self, cat: Catalogue, version: int, as_of: DateLike | None) -> Context:
         _, default_as_of, orders = self._data_facts(version)
@@ -441,16 +389,12 @@ def compile_sql(
     /,
     *,
     catalogue: Catalogue | None = None,
-    by: str | Iterable[str] = (),
-    grain: str = "month",
-    start: DateLike | None = None,
-    end: DateLike | None = None,
-    where: Mapping[str, WhereValue] | None = None,
     as_of: DateLike,
     dialect: str = "duckdb",
     fiscal_year_start_month: int = 1,
     gross_margin: float = 0.8,
     orders_loaded: bool = False,
+    **options: Unpack[RangeOptions],
 ) -> str:
     """The SQL of a request without any database, for any dialect sqlglot knows.
 
@@ -458,16 +402,7 @@ def compile_sql(
     orders are loaded) must be given.
     """
     cat = catalogue or shipped_catalogue().with_windows(DEFAULT_WINDOWS)
-    query = request.build_query(
-        cat,
-        metrics,
-        by=by,
-        grain=grain,
-        start=start,
-        end=end,
-        where=where,
-        fy_start=fiscal_year_start_month,
-    )
+    query = request.build_query(cat, metrics, options, fy_start=fiscal_year_start_month)
     cut = request.to_as_of(as_of)
     assert cut is not None
     ctx = request.context(

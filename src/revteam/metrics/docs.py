@@ -124,6 +124,15 @@ ws.metrics.query(["leads", "mql_rate", "cac"], by="channel", grain="quarter",
   years start in the workspace's `fiscal_year_start_month`; a fiscal year is named after the
   calendar year in which it ends (FY2026 starts in February 2025 when the year starts in
   February). `start` and `end` are widened to whole periods and both are inclusive.
+  `grain="all"` gives one value over the whole range (`start` and `end` exactly as given):
+  ratios from the range's summed parts, medians over its records, snapshots at its end; a
+  cohort rate counts the members that entered in the range and is `immature` while its
+  youngest members are younger than the window; `previous()`/`year_ago()` have no value.
+- **Filters** (`where`): dimension → values to keep. `None` keeps records without a value;
+  text interfaces (the CLI, URLs) write it `(none)`. Values are stripped and blank values
+  mean "not given". Unknown dimensions, values outside a closed vocabulary (channel, segment,
+  region …), more than 50 values or values over 200 characters are refused by name. The CLI,
+  the pages, the REST API and Python share this one meaning.
 - **Results** are one tidy Arrow table: `period`, `period_label`, one column per dimension,
   `is_total`, `metric`, `owners`, `unit`, `value`, `numerator`, `denominator`, `n` (records
   behind the number), `immature`, `age_days`, `window_days`.
@@ -133,9 +142,15 @@ ws.metrics.query(["leads", "mql_rate", "cac"], by="channel", grain="quarter",
   group (an empty value), so groups add up to the total. Count and sum totals are shown as 0 for
   quiet periods.
 - **Cohorts.** A cohort rate's population is the records that entered the first stage in the
-  period; a member converts when the later stage comes within the window *and* by the as-of
-  time. `age_days` is the age of the cohort's youngest members at the as-of time; a cohort
-  younger than its window is `immature` (flagged, never silently mixed with mature ones).
+  period; a member converts when the earliest of the later stages comes within the window
+  *and* by the as-of time. `age_days` is the age of the cohort's youngest members at the
+  as-of time; a cohort younger than its window is `immature` (flagged, never silently mixed
+  with mature ones).
+- **Headline.** `MetricResult.headline(metric)` is the row a dashboard shows: the newest
+  period that is complete (it ended by the end of the as-of day) and, for cohorts, mature.
+  Tiles, detail panels and the statistics' default period all use this one rule.
+  `ws.metrics.mature_end(metric, end, grain=…)` is the last day a whole-range cohort rate
+  should count to so that only mature periods enter (the campaign table and the funnel use it).
 - **As-of time.** By default the latest event timestamp in the warehouse (people's stage
   timestamps, opportunity creation and close, touchpoints, sales activities, e-mail events,
   orders), or now when the warehouse is empty. It also bounds "revenue to date" in CLV.
@@ -144,6 +159,43 @@ ws.metrics.query(["leads", "mql_rate", "cac"], by="channel", grain="quarter",
 - **Marketing-sourced** follows the catalogue's named `sourcing` rule (`{sourcing}`).
 - Derived metrics (growth, velocity, CLV : CAC, ROI) are computed after aggregation from the
   very parts shown beside them.
+
+## Records behind a number
+
+`ws.metrics.records(metric, part=…, **options)` returns, as an Arrow table, the rows a value is
+computed from, for the same options as `query` (newest first; `limit`/`offset` page them and
+`ws.metrics.count_records` counts them). They are the compiler's own rows under each part's
+own condition, so recomputing the metric from them gives `query`'s numbers (a test checks
+this for every metric, total and by a dimension):
+
+- count: the counted rows; the value is their count;
+- sum: the rows, `value` the measure; the value is Σ `value`;
+- median: the rows with a measure (`value`); the value is their median;
+- mean: `numerator` the rows (`value` scaled like the metric), `denominator` those with a
+  value; the value is Σ `value` ÷ their count;
+- ratio: each part's rows (`value` where the part sums a measure); a part that is another
+  metric gives that metric's records;
+- cohort rate: `denominator` the cohort, `numerator` its members converted in the window,
+  `reached_at` when each first reached a target stage;
+- snapshot: the rows open at each period's end (a record once per period), or those on the
+  period's last observed date;
+- derived: the one metric its numerator or denominator names (`previous(m)`: m's records of
+  the period before, labelled with the period they are compared in).
+
+Columns: `period`, the `by` and `where` dimensions, the record's own columns (or only
+`columns=[…]`), then `value` where a measure is involved. `part="all"` (the default) gives the
+rows of both parts with `in_numerator` and `in_denominator` where the two parts read the same
+records (a cohort, a win rate, a mean); for a ratio of different records (cost per lead:
+costs over leads) ask each part. `part="auto"` picks `all`, else the denominator's records:
+the web drill-down uses it.
+
+## The funnel
+
+The catalogue's `funnel` section names each stage's count (entries into the stage in the
+period) and the conversion into it from the stage before (a cohort rate from the previous
+stage's time column to this stage's); the catalogue refuses a funnel whose conversions do not
+start where the previous stage's count does. The Funnel page shows exactly these KPIs:
+`{funnel}`.
 
 ## Dimensions
 
@@ -205,7 +257,12 @@ FIELDS: tuple[tuple[str, str], ...] = (
 def render_markdown(catalogue: Catalogue | None = None) -> str:
     """The whole ``docs/metrics.md`` page for ``catalogue`` (default: the shipped one)."""
     cat = catalogue or shipped_catalogue()
-    lines = [INTRO.replace("{sourcing}", cat.sourcing.describe()).rstrip("\n")]
+    funnel = " → ".join(
+        f"{st.label} ({st.count}{', ' + st.conversion if st.conversion else ''})"
+        for st in (cat.funnel.stages if cat.funnel else ())
+    )
+    intro = INTRO.replace("{sourcing}", cat.sourcing.describe()).replace("{funnel}", funnel)
+    lines = [intro.rstrip("\n")]
     lines += [f"| `{d}` | {text} | {_reached_by(d)} |" for d, text in DIMENSIONS.items()]
     lines += [
         f"| `{d}` | {text} (breakdown) | {_reached_by(d)} |" for d, text in BREAKDOWNS.items()
@@ -219,7 +276,8 @@ def render_markdown(catalogue: Catalogue | None = None) -> str:
     lines += [
         "## Writing a metric",
         "",
-        "A catalogue file is YAML with a `metrics` list (and optionally a `sourcing` block).",
+        "A catalogue file is YAML with a `metrics` list (and optionally `sourcing` and "
+        "`funnel` blocks).",
         "",
         "| field | meaning |",
         "|---|---|",

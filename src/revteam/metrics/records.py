@@ -36,7 +36,6 @@ from revteam.metrics.compiler import Rows, condition, earliest, measure_of, rows
 from revteam.metrics.plan import Atom, Planner, Query, Recipe
 from revteam.metrics.sources import RELATIONS, Context, TableProvider
 from revteam.metrics.spec import MetricSpec
-from revteam.model import TABLES
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -100,7 +99,7 @@ def plan_records(
     t = _select(source_rows, atoms, recipe, query, ctx, keep, dims)
     if shift is not None:
         t = t.mutate(**{PERIOD: _forward(t[PERIOD], asked, shift)})
-    key = [c for c in TABLES[relation].key if c in t.columns] if relation in TABLES else []
+    key = [c for c in RELATIONS[relation].key if c in t.columns]
     order = (f"-{PERIOD}", f"-{time}", *(k for k in key if k != time))
     order = tuple(c for c in order if c.lstrip("-") in t.columns)
     return Records(metric, source, chosen, relation, text, t, order)
@@ -244,13 +243,14 @@ def _value(measure: object, t: ir.Table, scale: float) -> ir.Value:
 
 
 def _columns(relation: str, asked: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The record columns to show: the relation's, or those asked plus its key (stable pages)."""
     rel = RELATIONS[relation]
     if asked is None:
         return tuple(rel.columns)
     unknown = [c for c in asked if c not in rel.all_columns]
     if unknown:
         raise MetricQueryError("columns", unknown[0], f"columns of {relation}: {rel.all_columns}")
-    return tuple(dict.fromkeys(asked))
+    return tuple(dict.fromkeys((*rel.key, *asked)))
 
 
 def _open_at_period_ends(source: Rows, atom: Atom, query: Query, ctx: Context) -> ir.Table:

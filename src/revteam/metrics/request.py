@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypedDict
 
 from revteam.exceptions import MetricQueryError, UnsupportedDimensionError
 from revteam.metrics import periods
@@ -21,6 +22,33 @@ DateLike = dt.date | dt.datetime | str
 WhereValue = str | None | Sequence[str | None]
 Where = tuple[tuple[str, tuple[str | None, ...]], ...]
 """Dimension filters, checked: each dimension with its sorted values (``None``: no value)."""
+
+
+class RangeOptions(TypedDict, total=False):
+    """What a metric-layer question may be narrowed by, besides the metrics themselves."""
+
+    by: str | Iterable[str]
+    """Dimensions to group by (also the breakdowns a metric lists)."""
+    grain: str
+    """day, week, month, quarter, year, or all (one period over the range)."""
+    start: DateLike | None
+    """First day; widened to the start of its period."""
+    end: DateLike | None
+    """Last day, inclusive; widened to the end of its period."""
+    where: Mapping[str, WhereValue] | None
+    """Dimension → values to keep (see :func:`check_where`)."""
+
+
+class QueryOptions(RangeOptions, total=False):
+    """The options every question to the metric layer takes.
+
+    ``query``, ``records``, ``count_records``, ``sql`` and the statistics built on them take
+    these as keywords: one value object instead of the same parameters in every signature.
+    """
+
+    as_of: DateLike | None
+    """Cut-off for cohorts and "to date" (default: the latest event in the warehouse)."""
+
 
 NULL_VALUE = "(none)"
 """How text interfaces (the CLI, URLs) write "records without a value" (``None`` in Python)."""
@@ -68,16 +96,15 @@ def to_as_of(value: DateLike | None) -> dt.datetime | None:
 def build_query(
     catalogue: Catalogue,
     metrics: str | Iterable[str],
+    options: RangeOptions | None = None,
     *,
-    by: str | Iterable[str] = (),
-    grain: str = "month",
-    start: DateLike | None = None,
-    end: DateLike | None = None,
-    where: Mapping[str, WhereValue] | None = None,
     fy_start: int = 1,
     totals: bool = True,
 ) -> Query:
     """Validate a request against the catalogue; ``start``/``end`` widen to whole periods."""
+    opts: RangeOptions = options or {}
+    by, grain = opts.get("by", ()), opts.get("grain", "month")
+    start, end, where = opts.get("start"), opts.get("end"), opts.get("where")
     requested = as_list(metrics)
     for m in requested:
         # Checked before lookup: a non-string id would break UnknownMetricError's message.

@@ -99,6 +99,8 @@ class Relation:
     """The canonical table whose dimension paths this relation shares."""
     build: Callable[[Context, TableProvider], ir.Table] | None = None
     virtual: Mapping[str, VirtualColumn] = field(default_factory=dict)
+    key: tuple[str, ...] = ()
+    """Columns that identify a row (records are ordered by them, so pages are stable)."""
 
     def column_type(self, name: str) -> ColumnType | None:
         if name in self.virtual:
@@ -221,6 +223,7 @@ def _canonical(name: str, virtual: Iterable[VirtualColumn] = ()) -> Relation:
         {c.name: c.type for c in t.columns},
         name,
         virtual={v.name: v for v in virtual},
+        key=t.key,
     )
 
 
@@ -285,6 +288,7 @@ RELATIONS: dict[str, Relation] = {
         },
         "email_events",
         build=_email_sends,
+        key=("email_id", "person_id"),
     ),
 }
 """Everything a spec's ``table`` may name."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +37,7 @@ from revteam.stats.rank import PriorMethod, rank_rates
 
 if TYPE_CHECKING:
     from revteam.metrics import MetricResult, MetricsComponent
-    from revteam.metrics.request import DateLike, WhereValue
+    from revteam.metrics.request import DateLike, QueryOptions, WhereValue
 
 Against = Literal["rest", "previous", "last_year"]
 AGAINST: tuple[str, ...] = ("rest", "previous", "last_year")
@@ -60,19 +60,12 @@ class StatsComponent:
         metrics: str | Iterable[str],
         /,
         *,
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Where = None,
-        as_of: DateLike | None = None,
         level: float = 0.95,
         method: RateMethod = "wilson",
+        **options: Unpack[QueryOptions],
     ) -> pa.Table:
         """The query's result with ``ci_low``, ``ci_high``, ``ci_method``, ``small_sample``."""
-        result = self._metrics.query(
-            metrics, by=by, grain=grain, start=start, end=end, where=where, as_of=as_of
-        )
+        result = self._metrics.query(metrics, **options)
         return rec.result_intervals(self._metrics, result, level=level, method=method)
 
     def annotate(
@@ -176,14 +169,9 @@ class StatsComponent:
         metric: str,
         /,
         *,
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Where = None,
-        as_of: DateLike | None = None,
         level: float = 0.95,
         reference: int = REFERENCE_COHORTS,
+        **options: Unpack[QueryOptions],
     ) -> pa.Table:
         """Each cohort's rate at the metric's window, projected by Kaplan-Meier when immature."""
         window = self._metrics.get(metric).window_days or 0
@@ -193,22 +181,17 @@ class StatsComponent:
                 cohorts, t, e, age, window=window, level=level, reference=reference
             )
 
-        return self._per_segment(metric, by, grain, start, end, where, as_of, analyse)
+        return self._per_segment(metric, options, analyse)
 
     def cohort_curves(
         self,
         metric: str,
         /,
         *,
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Where = None,
-        as_of: DateLike | None = None,
         level: float = 0.95,
         step: int = 1,
         max_age: int | None = None,
+        **options: Unpack[QueryOptions],
     ) -> pa.Table:
         """Cumulative conversion by age (days) of each cohort, naive and Kaplan-Meier."""
         last = max_age or self._metrics.get(metric).window_days or 0
@@ -217,22 +200,17 @@ class StatsComponent:
         def analyse(cohorts: list[Any], t: Float, e: Bool, age: Float) -> pa.Table:
             return cohort_curves(cohorts, t, e, age, at=ages, level=level)
 
-        return self._per_segment(metric, by, grain, start, end, where, as_of, analyse)
+        return self._per_segment(metric, options, analyse)
 
     def anomalies(
         self,
         metric: str,
         /,
         *,
-        by: str | Iterable[str] = (),
-        grain: str = "month",
-        start: DateLike | None = None,
-        end: DateLike | None = None,
-        where: Where = None,
-        as_of: DateLike | None = None,
         alpha: float = ALPHA,
         window: int | None = None,
         all_periods: bool = False,
+        **options: Unpack[QueryOptions],
     ) -> pa.Table:
         """Periods (per segment) that moved beyond noise, most significant first.
 
@@ -240,12 +218,11 @@ class StatsComponent:
         ``all_periods`` every scored period is returned, flagged or not.
         """
         spec = self._metrics.get(metric)
-        dims = request.as_list(by)
-        as_of_ = rec.as_of_of(self._metrics, as_of)
-        g = periods.check_grain(grain)
-        table = tb.rows_of(
-            self._query(metric, dims, g, start, end, where, as_of_).to_arrow(), not dims
-        )
+        dims = request.as_list(options.get("by", ()))
+        as_of_ = rec.as_of_of(self._metrics, options.get("as_of"))
+        g = periods.check_grain(options.get("grain", "month"))
+        asked: QueryOptions = {**options, "by": dims, "grain": g, "as_of": as_of_}
+        table = tb.rows_of(self._metrics.query(metric, **asked).to_arrow(), not dims)
         keep = [
             periods.complete(p, g, as_of_) and not imm
             for p, imm in zip(table["period"].to_pylist(), tb.immature(table), strict=True)
@@ -401,18 +378,14 @@ class StatsComponent:
     def _per_segment(
         self,
         metric: str,
-        by: str | Iterable[str],
-        grain: str,
-        start: DateLike | None,
-        end: DateLike | None,
-        where: Where,
-        as_of: DateLike | None,
+        options: QueryOptions,
         analyse: Callable[[list[Any], Float, Bool, Float], pa.Table],
     ) -> pa.Table:
         """``analyse(cohorts, durations, converted, ages)`` of each segment's cohort members."""
-        dims = request.as_list(by)
-        as_of_ = rec.as_of_of(self._metrics, as_of)
-        result = self._query(metric, dims, grain, start, end, where, as_of_)
+        dims = request.as_list(options.get("by", ()))
+        as_of_ = rec.as_of_of(self._metrics, options.get("as_of"))
+        asked: QueryOptions = {**options, "by": dims, "as_of": as_of_}
+        result = self._metrics.query(metric, **asked)
         members = rec.cohort_records(self._metrics, result, metric)
         parts = []
         for label, idx in tb.segments(members, dims).items():
