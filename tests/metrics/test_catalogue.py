@@ -323,3 +323,31 @@ def test_spec_is_a_validated_frozen_model() -> None:
                 "measure": {"column": "a", "sum_of": ["b"]},
             }
         )
+
+
+def test_the_funnel_is_catalogue_metrics_that_fit_together(tmp_path: Path) -> None:
+    funnel = shipped_catalogue().funnel
+    assert funnel is not None and [s.stage for s in funnel.stages][:2] == ["lead", "mql"]
+    assert funnel.stages[2].conversion == "sales_qualification_rate"
+    write(
+        tmp_path,
+        "funnel.yaml",
+        """funnel:
+  overall: leads
+  stages:
+    - {stage: lead, label: Leads, owners: marketing, count: leads, conversion: mql_rate}
+    - {stage: sql, label: SQLs, owners: shared, count: sqls, conversion: mql_rate}
+    - {stage: won, label: Won, owners: sales, count: nope, conversion: win_rate}
+""",
+    )
+    with pytest.raises(CatalogueError) as err:
+        load_catalogue(tmp_path)
+    text = str(err.value)
+    assert "every stage but the first needs a conversion" in text  # the first has one
+    assert "mql_rate does not reach people.sql_at (sqls)" in text
+    assert "unknown metric 'nope'" in text
+    assert "win_rate is a ratio; a funnel conversion needs a cohort_rate" in text
+    assert "leads is a count; a funnel overall needs a cohort_rate" in text
+    write(tmp_path, "funnel.yaml", "funnel:\n  stages: []\n")
+    with pytest.raises(CatalogueError, match=r"funnel\.stages"):
+        load_catalogue(tmp_path)

@@ -33,7 +33,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -180,8 +180,8 @@ def _read(
             )
         )
         return [], None, None
-    sourcing = _sourcing(name, data.get("sourcing"), origin, problems)
-    funnel = _funnel(name, data.get("funnel"), origin, problems)
+    sourcing = _block(Sourcing, "sourcing", name, data.get("sourcing"), origin, problems)
+    funnel = _block(Funnel, "funnel", name, data.get("funnel"), origin, problems)
     entries = data.get("metrics") or []
     if not isinstance(entries, list):
         problems.append(CatalogueProblem(name, None, "metrics", "must be a list of metrics"))
@@ -222,29 +222,20 @@ def _msg(error: Any) -> str:
     return str(error["msg"])
 
 
-def _sourcing(
-    name: str, raw: Any, origin: str, problems: list[CatalogueProblem]
-) -> Sourcing | None:
+B = TypeVar("B", Sourcing, Funnel)
+
+
+def _block(
+    kind: type[B], key: str, name: str, raw: Any, origin: str, problems: list[CatalogueProblem]
+) -> B | None:
+    """A file's ``sourcing`` or ``funnel`` block, validated; problems named by field."""
     if raw is None:
         return None
     try:
-        return Sourcing.model_validate({**raw, "source": origin} if isinstance(raw, dict) else raw)
+        return kind.model_validate({**raw, "source": origin} if isinstance(raw, dict) else raw)
     except ValidationError as exc:
         problems += [
-            CatalogueProblem(name, None, "sourcing." + ".".join(str(p) for p in e["loc"]), _msg(e))
-            for e in exc.errors()
-        ]
-        return None
-
-
-def _funnel(name: str, raw: Any, origin: str, problems: list[CatalogueProblem]) -> Funnel | None:
-    if raw is None:
-        return None
-    try:
-        return Funnel.model_validate({**raw, "source": origin} if isinstance(raw, dict) else raw)
-    except ValidationError as exc:
-        problems += [
-            CatalogueProblem(name, None, "funnel." + ".".join(str(p) for p in e["loc"]), _msg(e))
+            CatalogueProblem(name, None, f"{key}." + ".".join(str(p) for p in e["loc"]), _msg(e))
             for e in exc.errors()
         ]
         return None

@@ -312,7 +312,8 @@ def check_funnel(funnel: Funnel, specs: Mapping[str, MetricSpec]) -> list[tuple[
         if spec is None:
             out.append((field, f"unknown metric {metric!r}"))
         elif spec.kind != kind:
-            out.append((field, f"{metric} is a {spec.kind}; a funnel {field} needs a {kind}"))
+            role = field.rsplit(".", 1)[-1]
+            out.append((field, f"{metric} is a {spec.kind}; a funnel {role} needs a {kind}"))
         else:
             return spec
         return None
