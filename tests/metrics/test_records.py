@@ -229,3 +229,101 @@ def test_unknown_part_and_columns_are_refused(loaded: Workspace) -> None:
         loaded.metrics.records("leads", columns=["nope"])
     only = loaded.metrics.records("leads", columns=["person_id"], limit=1)
     assert only.column_names == ["period", "person_id"]
+
+
+def test_shifted_records_are_the_previous_periods_labelled_as_compared(loaded: Workspace) -> None:
+    opts = {"start": "2025-01-01", "end": "2025-12-31"}
+    query = loaded.metrics.query("revenue_growth_rate", **opts).totals().to_pylist()
+    recs = loaded.metrics.records("revenue_growth_rate", part="denominator", **opts)
+    assert recs.schema.field("period").type == pa.date32()
+    sums: dict[dt.date, float] = defaultdict(float)
+    for r in recs.to_pylist():
+        sums[r["period"]] += r["value"]
+    for row in query:
+        assert close(row["denominator"], sums.get(row["period"], 0.0)), row["period_label"]
+    open_ended = loaded.metrics.records("revenue_growth_rate", part="denominator", start=START)
+    last = max(r["period"] for r in loaded.metrics.query("revenue", start=START).to_pylist())
+    assert max(open_ended["period"].to_pylist()) <= last
+
+
+def test_a_group_that_fell_to_nothing_shows_its_fall(loaded: Workspace) -> None:
+    opts = {"by": "channel", "start": "2025-01-01", "end": "2025-12-31"}
+    revenue = {
+        (r["period"], r["channel"]): r["value"]
+        for r in loaded.metrics.query("revenue", **opts).to_pylist()
+        if not r["is_total"]
+    }
+    growth = {
+        (r["period"], r["channel"]): r["value"]
+        for r in loaded.metrics.query("revenue_growth_rate", **opts).to_pylist()
+        if not r["is_total"]
+    }
+    fell = [
+        (p, c)
+        for (p, c), v in revenue.items()
+        if v and p.month < 12 and not revenue.get((p.replace(month=p.month + 1), c))
+    ]
+    assert fell  # the generated company has such months
+    for p, c in fell:
+        assert growth[(p.replace(month=p.month + 1), c)] == -1.0
+
+
+def test_open_pipeline_records_follow_the_query_periods(loaded: Workspace) -> None:
+    for opts in ({"end": "2025-06-30"}, {"grain": "all", "as_of": "2025-06-30"}):
+        query = loaded.metrics.query("open_pipeline", **opts).totals().to_pylist()
+        recs = loaded.metrics.records("open_pipeline", **opts)
+        sums: dict[dt.date, float] = defaultdict(float)
+        for r in recs.to_pylist():
+            sums[r["period"]] += r["value"]
+        shown = {r["period"]: r["value"] for r in query if r["value"]}
+        assert shown and set(shown) == set(sums), opts
+        for period, value in shown.items():
+            assert close(value, sums[period]), (opts, period)
+
+
+def test_a_breakdown_splits_only_the_numerator(loaded: Workspace) -> None:
+    opts = {"by": "disqualification_reason", "grain": "quarter", "start": START, "end": END}
+    plain = loaded.metrics.query("disqualification_rate", **opts).to_pylist()
+    reason = next(r["disqualification_reason"] for r in plain if r["disqualification_reason"])
+    one = loaded.metrics.query(
+        "disqualification_rate", where={"disqualification_reason": reason}, **opts
+    ).to_pylist()
+    before = {(r["period"], r["disqualification_reason"]): r for r in plain}
+    for r in one:
+        if not r["is_total"]:
+            assert r["disqualification_reason"] == reason
+            assert r["denominator"] == before[(r["period"], reason)]["denominator"]
+            assert r["numerator"] == before[(r["period"], reason)]["numerator"]
+    with pytest.raises(MetricQueryError, match="together with by"):
+        loaded.metrics.query("disqualification_rate", where={"disqualification_reason": reason})
+    den = loaded.metrics.records(
+        "disqualification_rate", part="denominator", columns=["mql_at"], **opts
+    )
+    assert set(den["disqualification_reason"].to_pylist()) == {None}  # shared by every reason
+    totals = {r["period"]: r["denominator"] for r in plain if r["is_total"]}
+    counted = defaultdict(int)
+    for period in den["period"].to_pylist():
+        counted[period] += 1
+    assert {p: float(n) for p, n in counted.items()} == {p: v for p, v in totals.items() if v}
+
+
+def test_headline_and_value_name_one_group(loaded: Workspace) -> None:
+    result = loaded.metrics.query("revenue", by="campaign", start=START, end=END)
+    none = result.headline(campaign=None)
+    assert none is not None and not none["is_total"] and none["campaign"] is None
+    assert result.headline()["is_total"]
+    pair = loaded.metrics.query("leads", by=["channel", "segment"], start=START, end=END)
+    with pytest.raises(MetricQueryError, match="a value for each of channel, segment"):
+        pair.headline(channel="email")
+    with pytest.raises(MetricQueryError, match="Invalid metric 'nope'"):
+        pair.headline("nope")
+
+
+def test_derived_tiles_drill_into_one_metric(loaded: Workspace) -> None:
+    about = loaded.metrics.describe_records("clv_to_cac", part="auto")
+    assert about.source == "clv"
+    cac = loaded.metrics.describe_records("clv_to_cac", part="denominator")
+    assert cac.source == "new_customers" and "CAC" in cac.description
+    roi = loaded.metrics.describe_records("marketing_roi", part="auto")
+    assert roi.source == "marketing_cost"
+    assert loaded.metrics.count_records("clv_to_cac", part="auto", start=START, end=END) > 0

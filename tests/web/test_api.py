@@ -209,11 +209,13 @@ def test_records_of_ratio_parts_derived_metrics_and_paging(api: TestClient):
         },
     ).json()
     assert cpl["source"] == "marketing_cost" and cpl["relation"] == "costs"
+    roi = api.get("/api/v1/records", params={"metric": "marketing_roi"}).json()
+    assert roi["source"] == "marketing_cost"  # a derived metric drills into its one-metric part
     assert_error(
-        api.get("/api/v1/records", params={"metric": "marketing_roi"}),
+        api.get("/api/v1/records", params={"metric": "pipeline_velocity", "part": "numerator"}),
         400,
         "metric_query",
-        "derived from",
+        "computed from",
     )
     assert_error(
         api.get("/api/v1/records", params={"metric": "leads", "network": "linkedin"}),

@@ -22,6 +22,7 @@ from revteam.metrics import derived, periods
 from revteam.metrics.columns import FIXED_COLUMNS, PERIOD
 from revteam.metrics.plan import Atom, Plan, Recipe
 from revteam.metrics.sources import Context
+from revteam.metrics.spec import Formula
 
 Key = tuple[dt.date, tuple[str | None, ...], bool]
 """(period start, dimension values in request order, is_total)."""
@@ -196,6 +197,17 @@ class Assembler:
         keys: set[Key] = set()
         for ref in refs:
             keys |= set(self.rows(ref))
+        spine = self.spine()
+        for shift, ref in self._shifts(formula):
+            # A group that fell to nothing still has its earlier value to compare with.
+            keys |= {
+                (later, dims, total)
+                for period, dims, total in self.rows(ref)
+                if not total
+                and (later := self.q.forward(period, shift)) is not None
+                and spine
+                and later <= spine[-1]
+            }
         out: dict[Key, Row] = {}
         for key in keys:
             lookup = self._lookup(key)
@@ -216,6 +228,13 @@ class Assembler:
                 row["age_days"] = min(ages)
             out[key] = row
         return out
+
+    @staticmethod
+    def _shifts(formula: Formula) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for expression in (formula.numerator, formula.denominator):
+            found |= derived.shifts_in(expression) if expression else set()
+        return found
 
     def _lookup(self, key: Key) -> derived.Lookup:
         def lookup(name: str, shift: str | None) -> float | None:

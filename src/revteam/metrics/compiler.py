@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from revteam.metrics import periods
 from revteam.metrics.columns import PERIOD
-from revteam.metrics.dimensions import Hop, Path, reach
+from revteam.metrics.dimensions import BREAKDOWNS, Hop, Path, reach
 from revteam.metrics.plan import Atom, Group, Plan, Query
 from revteam.metrics.sources import RELATIONS, Context, TableProvider, build_relation
 from revteam.metrics.spec import Filter, Measure
@@ -57,7 +57,13 @@ def rows(
     first_hops = {(p.hops[0].column if p.hops else p.column) for d in wanted for p in [paths[d]]}
     t = build_relation(group.relation, group.columns | first_hops | set(columns), ctx, tables)
     t, dim_cols = _attach(t, group.relation, wanted, tables)
-    where = tuple(_where(t[dim_cols[d]], values) for d, values in query.where)
+    # A breakdown splits only the numerator: filtering by it narrows the numerator's groups,
+    # never the denominator it shares (which is not grouped by the breakdown).
+    where = tuple(
+        _where(t[dim_cols[d]], values)
+        for d, values in query.where
+        if d not in BREAKDOWNS or d in group.dims
+    )
     if group.mode == "open":
         return Rows(t, dim_cols, where)
     t = t.filter(*_range(t, group.relation, group.time, group.start, query.end_exclusive), *where)
@@ -148,6 +154,8 @@ def _open(
     assert group.open_until
     t = t.filter(*where) if where else t
     end = query.end_exclusive
+    if end is None and query.whole:
+        end = ctx.as_of.date() + dt.timedelta(days=1)  # a whole range ends at the as-of day
 
     def moves(column: str, sign: int) -> ir.Table:
         moved = t.filter(*_range(t, group.relation, column, None, end))

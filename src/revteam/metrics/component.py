@@ -185,9 +185,11 @@ class MetricsComponent:
         ``in_denominator``. Recomputing the metric from them gives :meth:`query`'s numbers;
         see docs/metrics.md ("Records behind a number").
         """
+        if (limit is not None and limit < 0) or offset < 0:
+            raise MetricQueryError("limit/offset", (limit, offset), "numbers of rows, 0 or more")
         found = self._records(metric, part, options, columns)
         expr = found.expr.order_by(order_by(found))
-        if limit is not None:
+        if limit is not None or offset:
             expr = expr.limit(limit, offset=offset)
         return self._run(expr)
 
@@ -213,7 +215,9 @@ class MetricsComponent:
         cat, version = self.catalogue, self._warehouse.data_version
         query, ctx = self._prepare(cat, version, metric, options, False)
         cols = None if columns is None else tuple(columns)
-        return plan_records(cat, query, ctx, self._tables, metric, part, columns=cols)
+        return plan_records(
+            cat, query, ctx, self._tables, metric, part, columns=cols, execute=self._run
+        )
 
     def mature_end(
         self, metric: str, end: dt.date, /, *, grain: str = "month", as_of: DateLike | None = None

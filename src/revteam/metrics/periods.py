@@ -100,6 +100,15 @@ def year_ago(start: dt.date, grain: Grain) -> dt.date:
     return add_months(start, -12)
 
 
+def year_ago_of(start: dt.date, grain: Grain) -> dt.date:
+    """The period one year after ``start`` (the inverse of :func:`year_ago`)."""
+    if grain == "week":
+        return shift(start, grain, 52)
+    if grain == "day":
+        return start + dt.timedelta(days=365)
+    return add_months(start, 12)
+
+
 def end(start: dt.date, grain: Grain) -> dt.date:
     """The first day after the period that starts on ``start``."""
     return shift(start, grain, 1)

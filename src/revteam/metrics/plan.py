@@ -71,6 +71,20 @@ class Query:
             return periods.year_ago(start, self.calendar)
         return periods.shift(start, self.calendar, -1)
 
+    def forward(self, start: dt.date, shift: str) -> dt.date | None:
+        """The period whose ``shift`` (``previous``/``year_ago``) is ``start``, if shown."""
+        if self.grain == periods.ALL:
+            return None
+        grain = self.calendar
+        later = (
+            periods.year_ago_of(start, grain)
+            if shift == "year_ago"
+            else periods.shift(start, grain, 1)
+        )
+        if self.end is not None and later > self.end:
+            return None
+        return later
+
     def label(self, start: dt.date) -> str:
         if self.grain != periods.ALL:
             return periods.label(start, self.calendar, self.fy_start)

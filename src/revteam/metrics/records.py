@@ -25,6 +25,7 @@ import ast
 import datetime as dt
 import functools
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -39,6 +40,7 @@ from revteam.metrics.spec import MetricSpec
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
 
 Part = Literal["numerator", "denominator", "all", "auto"]
 PARTS: tuple[str, ...] = get_args(Part)
@@ -75,27 +77,39 @@ def plan_records(
     part: str = "all",
     *,
     columns: tuple[str, ...] | None = None,
+    execute: Callable[[ir.Table], pa.Table] | None = None,
 ) -> Records:
-    """The records behind ``metric`` (one part, or both) for ``query``'s range and filters."""
+    """The records behind ``metric`` (one part, or both) for ``query``'s range and filters.
+
+    ``execute`` runs one small look-up where a snapshot of open records has no ``start``: its
+    periods then start at the first period with data, as the query's do.
+    """
     if part not in PARTS:
         raise MetricQueryError("part", part, f"one of {', '.join(PARTS)}")
     if part == "auto":
-        part = "all" if _one_set(catalogue, query, ctx, metric) else "denominator"
+        part = _auto(catalogue, query, ctx, metric)
     source, chosen, shift, text = _target(catalogue, metric, part)  # type: ignore[arg-type]
+    if source != metric and chosen == "all" and not _one_set(catalogue, query, ctx, source):
+        # A part that is itself a ratio of different records: its denominator's records.
+        source, chosen, _, inner = _target(catalogue, source, "denominator")
+        text = f"{text}; {inner}"
     spec = catalogue[source]
     asked = query
     if shift is not None:
-        query = _shift_back(query, shift)
+        query = _shift_back(query, shift, ctx)
     plan = Planner(
         catalogue.specs, replace(query, metrics=(source,), totals=False), ctx.gross_margin
     ).plan()
     recipe = plan.recipes[source]
-    atoms = _atoms(spec, recipe, chosen)
+    atoms = _atoms(spec, recipe, chosen, query)
     relation, time = atoms[0][1].relation, atoms[0][1].time
     keep = _columns(relation, columns)
     group = plan.group_of(atoms[0][1])
     dims = tuple(query.by)
-    source_rows = rows(group, query, ctx, tables, columns=keep, dims=dims)
+    needed = (*keep, *spec.reached)
+    source_rows = rows(group, query, ctx, tables, columns=needed, dims=dims)
+    if atoms[0][1].mode == "open" and query.start is None and not query.whole:
+        query = replace(query, start=_first_period(source_rows, atoms[0][1], query, execute))
     t = _select(source_rows, atoms, recipe, query, ctx, keep, dims)
     if shift is not None:
         t = t.mutate(**{PERIOD: _forward(t[PERIOD], asked, shift)})
@@ -103,6 +117,36 @@ def plan_records(
     order = (f"-{PERIOD}", f"-{time}", *(k for k in key if k != time))
     order = tuple(c for c in order if c.lstrip("-") in t.columns)
     return Records(metric, source, chosen, relation, text, t, order)
+
+
+def _auto(catalogue: Catalogue, query: Query, ctx: Context, metric: str) -> Part:
+    """The part ``auto`` stands for.
+
+    ``all`` where both parts are the same records, else the denominator's; for a derived
+    metric, the first of its parts that is one metric.
+    """
+    spec = catalogue[metric]
+    if spec.kind != "derived":
+        return "all" if _one_set(catalogue, query, ctx, metric) else "denominator"
+    assert spec.formula is not None
+    for part, expression in (
+        ("numerator", spec.formula.numerator),
+        ("denominator", spec.formula.denominator),
+    ):
+        if expression is not None and _one_metric(expression) is not None:
+            return part  # type: ignore[return-value]
+    return "numerator"  # refused with the metrics it is computed from
+
+
+def _one_metric(expression: str) -> tuple[str, str | None] | None:
+    """``(metric, shift)`` when a formula part is one metric, possibly shifted."""
+    node = derived.parse(expression)
+    shift: str | None = None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+        shift, node = node.func.id, node.args[0]
+    if isinstance(node, ast.Name) and node.id not in derived.CONSTANTS:
+        return node.id, shift
+    return None
 
 
 def _target(catalogue: Catalogue, metric: str, part: Part) -> tuple[str, Part, str | None, str]:
@@ -132,23 +176,21 @@ def _derived_target(
             f"'numerator' or 'denominator': {spec.id} is derived from {refs}, so ask for the "
             "records of one of its parts or of one of those metrics",
         )
-    node = derived.parse(expression)
-    shift: str | None = None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
-        shift, node = node.func.id, node.args[0]
-    if not isinstance(node, ast.Name) or node.id in derived.CONSTANTS:
+    found = _one_metric(expression)
+    if found is None:
         raise MetricQueryError(
             "part",
             part,
             f"a part that is one metric: {spec.id}'s {part} is {expression!r}, computed from "
             f"{', '.join(derived.names_in(expression))}; ask for the records of one of those",
         )
-    inner, _, _, text = _target(catalogue, node.id, "all")
+    name, shift = found
+    inner, _, _, text = _target(catalogue, name, "all")
     when = {"previous": " of the period before", "year_ago": " of a year before"}
     return inner, "all", shift, f"{spec.label}: its {part}, {text}{when.get(shift or '', '')}"
 
 
-def _atoms(spec: MetricSpec, recipe: Recipe, part: Part) -> list[tuple[str, Atom]]:
+def _atoms(spec: MetricSpec, recipe: Recipe, part: Part, query: Query) -> list[tuple[str, Atom]]:
     """(role, atom) pairs whose rows make up ``part``; one role for one-part metrics."""
     if recipe.numerator is None:
         # One set of records: the rows counted in n (all rows, or those with a measure).
@@ -161,6 +203,13 @@ def _atoms(spec: MetricSpec, recipe: Recipe, part: Part) -> list[tuple[str, Atom
     if part == "denominator":
         return [("denominator", recipe.denominator)]
     num, den = recipe.numerator, recipe.denominator
+    split = [d for d, _ in query.where if d in spec.breakdowns]
+    if split:
+        raise MetricQueryError(
+            "part",
+            part,
+            f"'numerator' or 'denominator': the filter on {split[0]} narrows only the numerator",
+        )
     if num.group_key[:4] != den.group_key[:4]:
         raise MetricQueryError(
             "part",
@@ -217,7 +266,11 @@ def _select(
     if len(present) == len(conds) and present:
         t = t.filter(functools.reduce(operator.or_, present))
     cols: dict[str, ir.Value] = {PERIOD: t[PERIOD]}
-    cols |= {d: t[source.dims[d]] for d in dict.fromkeys((*dims, *(d for d, _ in query.where)))}
+    for d in dict.fromkeys((*dims, *(d for d, _ in query.where))):
+        # A breakdown splits only the numerator: denominator records count in every one of
+        # its groups, so they carry no breakdown value.
+        shared = d in recipe.spec.breakdowns and all(d not in a.dims for _, a in atoms)
+        cols[d] = ibis.null("string") if shared else t[source.dims[d]]
     cols |= {c: t[c] for c in keep if c not in cols}
     measures = {role: atom.measure for role, atom in atoms if atom.measure is not None}
     scaled = recipe.numerator.measure if recipe.numerator else None
@@ -273,6 +326,22 @@ def _open_at_period_ends(source: Rows, atom: Atom, query: Query, ctx: Context) -
     )
 
 
+def _first_period(
+    source: Rows, atom: Atom, query: Query, execute: Callable[[ir.Table], pa.Table] | None
+) -> dt.date | None:
+    """The first period in which a record opened or closed (where the query's periods start)."""
+    if execute is None:
+        return None
+    assert atom.open_until is not None
+    t = source.table.filter(*source.where) if source.where else source.table
+    found = execute(t.aggregate(a=t[atom.time].min(), b=t[atom.open_until].min())).to_pylist()
+    days = [v for v in found[0].values() if v is not None] if found else []
+    if not days:
+        return None
+    first = min(d.date() if isinstance(d, dt.datetime) else d for d in days)
+    return periods.floor(first, query.calendar, query.fy_start)
+
+
 def _typed(day: ir.Value, column_type: str | None) -> ir.Value:
     return day if column_type == "date" else day.cast("timestamp")
 
@@ -295,7 +364,7 @@ def _period_ends(query: Query, ctx: Context) -> list[tuple[dt.date, dt.date]]:
     return [(p, periods.end(p, grain)) for p in periods.spine(first, last, grain)]
 
 
-def _shift_back(query: Query, shift: str) -> Query:
+def _shift_back(query: Query, shift: str, ctx: Context) -> Query:
     if query.whole:
         raise MetricQueryError(
             "grain", query.grain, "a calendar grain: a whole range has no period before it"
@@ -304,7 +373,9 @@ def _shift_back(query: Query, shift: str) -> Query:
     def back(day: dt.date | None) -> dt.date | None:
         return query.shifted(day, shift) if day else None
 
-    return replace(query, start=back(query.start), end=back(query.end))
+    # Without an end the query's periods run to the as-of time's; so do the shifted ones.
+    end = query.end or periods.floor(ctx.as_of.date(), query.calendar, query.fy_start)
+    return replace(query, start=back(query.start), end=back(end))
 
 
 def _forward(period: ir.Value, query: Query, shift: str) -> ir.Value:
@@ -319,7 +390,7 @@ def _forward(period: ir.Value, query: Query, shift: str) -> ir.Value:
     else:
         months = {"month": 1, "quarter": 3, "year": 12}[grain]
         step = ibis.interval(months=12 if shift == "year_ago" else months)
-    return (period + step).cast("date")
+    return (period.cast("timestamp") + step).date()
 
 
 def order_by(records: Records) -> list[ir.Value]:

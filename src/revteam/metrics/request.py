@@ -124,7 +124,14 @@ def build_query(
                 raise MetricQueryError(
                     "dimension", d, f"one of {', '.join((*DIMENSIONS, *BREAKDOWNS))}"
                 )
-            if d not in supported and not (d in spec.breakdowns and d in dims):
+            if d in spec.breakdowns and d not in dims:
+                raise MetricQueryError(
+                    "where",
+                    d,
+                    f"a filter on the breakdown {d!r} of {spec.id} together with by={d!r} "
+                    "(a breakdown splits only the numerator)",
+                )
+            if d not in supported and d not in spec.breakdowns:
                 raise UnsupportedDimensionError(spec.id, d, (*supported, *spec.breakdowns))
     first, last = to_date(start, "start"), to_date(end, "end")
     if first and last and first > last:

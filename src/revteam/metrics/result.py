@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -64,9 +64,7 @@ class MetricResult:
         """Only the total rows (one per metric and period)."""
         import pyarrow.compute as pc
 
-        return MetricResult(
-            self.table.filter(pc.field("is_total")), self.query, self.specs, self.as_of
-        )
+        return replace(self, table=self.table.filter(pc.field("is_total")))
 
     def headline(self, metric: str | None = None, **dims: str | None) -> dict[str, Any] | None:
         """The row a dashboard headlines: the newest complete and mature period of ``metric``.
@@ -79,17 +77,29 @@ class MetricResult:
         """
         ids = self.query.metrics
         chosen = metric if metric is not None else (ids[0] if len(ids) == 1 else None)
-        if chosen is None:
-            raise MetricQueryError("metric", None, f"one of {', '.join(ids)}")
+        if chosen not in ids:
+            raise MetricQueryError("metric", chosen, f"one of {', '.join(ids)}")
         ready = [
-            r
-            for r in self.to_pylist()
-            if r["metric"] == chosen
-            and (r["is_total"] if not dims else all(r.get(d) == v for d, v in dims.items()))
-            and not r["immature"]
-            and self._complete(r["period"])
+            r for r in self._rows(chosen, dims) if not r["immature"] and self._complete(r["period"])
         ]
         return max(ready, key=lambda r: r["period"]) if ready else None
+
+    def _rows(self, metric: str, dims: Mapping[str, str | None]) -> list[dict[str, Any]]:
+        """The total rows of ``metric``, or with ``dims`` the rows of exactly that group."""
+        if dims and set(dims) != set(self.query.by):
+            raise MetricQueryError(
+                "dimensions", sorted(dims), f"a value for each of {', '.join(self.query.by)}"
+            )
+        return [
+            r
+            for r in self.to_pylist()
+            if r["metric"] == metric
+            and (
+                r["is_total"]
+                if not dims
+                else not r["is_total"] and all(r.get(d) == v for d, v in dims.items())
+            )
+        ]
 
     def _complete(self, start: dt.date) -> bool:
         q = self.query
@@ -99,14 +109,14 @@ class MetricResult:
         return periods.complete(start, q.calendar, self.as_of)
 
     def value(self, metric: str, period: dt.date | str | None = None, **dims: str | None) -> Any:
-        """One value: the total of ``metric`` (for ``period``, or the only/last period)."""
+        """One value of ``metric``: for ``period`` (default: the last one).
+
+        The total, or with ``dims`` (a value for each ``by`` dimension) that group's.
+        """
         rows = [
             r
-            for r in self.to_pylist()
-            if r["metric"] == metric
-            and (period is None or r["period"] == period or r["period_label"] == period)
-            and all(r.get(d) == v for d, v in dims.items())
-            and (r["is_total"] or bool(dims))
+            for r in self._rows(metric, dims)
+            if period is None or r["period"] == period or r["period_label"] == period
         ]
         return rows[-1]["value"] if rows else None
 

@@ -383,6 +383,13 @@ class StatsComponent:
     ) -> pa.Table:
         """``analyse(cohorts, durations, converted, ages)`` of each segment's cohort members."""
         dims = request.as_list(options.get("by", ()))
+        split = [d for d in dims if d in self._metrics.get(metric).breakdowns]
+        if split:
+            raise StatsOptionError(
+                "by",
+                split[0],
+                "a dimension of whole cohorts: a breakdown splits only the converted members",
+            )
         as_of_ = rec.as_of_of(self._metrics, options.get("as_of"))
         asked: QueryOptions = {**options, "by": dims, "as_of": as_of_}
         result = self._metrics.query(metric, **asked)

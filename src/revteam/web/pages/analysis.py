@@ -74,8 +74,12 @@ def campaigns_page(
     def build(page: Page) -> dict[str, Any]:
         as_of = page.as_of()
         table = page.read(("campaigns", plain), lambda ws: campaign_table(ws, plain, as_of.date()))
+        links = plain
+        for dim in table.ignored:  # the table's numbers do not apply them; nor do its links
+            links = links.without(dim)
         return {
             "table": table,
+            "links": links,
             "rows": sort_rows(table, sort, dir == "desc"),
             "sort": sort,
             "dir": dir,

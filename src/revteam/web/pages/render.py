@@ -170,13 +170,15 @@ def records_url(
     *,
     part: str | None = None,
     csv: bool = False,
+    grain: str | None = None,
     **where: str | None,
 ) -> str:
     """Link to the records behind a number: the view's filters plus the number's own."""
     params: list[tuple[str, str]] = [("metric", metric)]
     params += [(k, v.isoformat()) for k, v in (("start", start), ("end", end)) if v]
-    if filters and filters.grain != "month":
-        params.append(("grain", filters.grain))
+    grain = grain or (filters.grain if filters else None)
+    if grain and grain != "month":
+        params.append(("grain", grain))
     chosen = filters.where_dict() if filters else {}
     for dim, value in where.items():
         if value is not None:
