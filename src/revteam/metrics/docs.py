@@ -132,7 +132,9 @@ ws.metrics.query(["leads", "mql_rate", "cac"], by="channel", grain="quarter",
   text interfaces (the CLI, URLs) write it `(none)`. Values are stripped and blank values
   mean "not given". Unknown dimensions, values outside a closed vocabulary (channel, segment,
   region …), more than 50 values or values over 200 characters are refused by name. The CLI,
-  the pages, the REST API and Python share this one meaning.
+  the pages, the REST API and Python share this one meaning. A breakdown (such as
+  `disqualification_reason`) is filtered only together with `by` it, and narrows only the
+  numerator: the rate of one reason is still over all MQLs.
 - **Results** are one tidy Arrow table: `period`, `period_label`, one column per dimension,
   `is_total`, `metric`, `owners`, `unit`, `value`, `numerator`, `denominator`, `n` (records
   behind the number), `immature`, `age_days`, `window_days`.
@@ -186,8 +188,10 @@ Columns: `period`, the `by` and `where` dimensions, the record's own columns (or
 `columns=[…]`), then `value` where a measure is involved. `part="all"` (the default) gives the
 rows of both parts with `in_numerator` and `in_denominator` where the two parts read the same
 records (a cohort, a win rate, a mean); for a ratio of different records (cost per lead:
-costs over leads) ask each part. `part="auto"` picks `all`, else the denominator's records:
-the web drill-down uses it.
+costs over leads) ask each part. `part="auto"` picks `all`, else the denominator's records,
+and for a derived metric its first part that is one metric: the web drill-down uses it. With a
+breakdown in `by`, denominator records carry no breakdown value: the denominator is shared by
+every breakdown group.
 
 ## The funnel
 
