@@ -14,9 +14,8 @@ import typer
 
 from revteam.cli._common import OutputFormat, console, emit, open_ws
 from revteam.cli.kpis import parse_where
-from revteam.metrics.format import display
+from revteam.metrics.format import delta, display
 from revteam.stats import describe_drivers, meta_of
-from revteam.stats.drivers import number
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -318,7 +317,7 @@ def table_rows(
             elif isinstance(v, float) and c in VALUE_COLUMNS:
                 v = display(v, unit, currency=currency)
             elif isinstance(v, float) and c in CHANGE_COLUMNS:
-                v = f"{v * 100:+.1f} pts" if unit == "percent" else number(v, signed=True)
+                v = delta(v, unit, currency=currency)
             elif isinstance(v, float) and c.startswith("p_"):
                 v = f"{v:.2g}"
             row[c] = v

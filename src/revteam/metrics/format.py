@@ -76,6 +76,17 @@ def change(current: float | None, previous: float | None, unit: str) -> tuple[fl
     return rel, f"{rel:+.1%}"
 
 
+def delta(value: float | None, unit: str, *, currency: str = "USD") -> str:
+    """A signed difference in a unit: ``+5.0 pp`` for rates, ``+$1,240``, ``-3.1 days``."""
+    v = _finite(value)
+    if v is None:
+        return MISSING
+    if unit == "percent":
+        return f"{v * 100:+.1f} pp"
+    text = display(abs(v), unit, currency=currency)
+    return f"{'-' if v < 0 else '+'}{text}"
+
+
 def number(value: float | int | None) -> str:
     """A plain count or amount for tables of parts (numerator, denominator, n)."""
     v = _finite(value)
@@ -84,4 +95,14 @@ def number(value: float | int | None) -> str:
     return f"{v:,.0f}" if v.is_integer() or abs(v) >= 1000 else f"{v:,.2f}"
 
 
-__all__ = ["MISSING", "SYMBOLS", "UNIT_WORDS", "change", "compact", "display", "money", "number"]
+__all__ = [
+    "MISSING",
+    "SYMBOLS",
+    "UNIT_WORDS",
+    "change",
+    "compact",
+    "delta",
+    "display",
+    "money",
+    "number",
+]

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from revteam.exceptions import InsufficientDataError
+from revteam.metrics.format import delta, display, number
 from revteam.stats._private import floats, meta_of, nullable
 from revteam.stats.compare import benjamini_hochberg, compare_rates
 
@@ -202,7 +203,7 @@ def describe_drivers(table: pa.Table, *, top: int = 3) -> str:
     change = float(meta.get("change") or 0.0)
     head = (
         f"{meta.get('metric', 'The KPI')} {'rose' if change > 0 else 'fell'} "
-        f"{_amount(abs(change), unit, signed=False)} ({_value(meta.get('value_before'), unit)} → "
+        f"{delta(abs(change), unit).lstrip('+')} ({_value(meta.get('value_before'), unit)} → "
         f"{_value(meta.get('value_after'), unit)}) from {meta.get('baseline_period')} to "
         f"{meta.get('period')}"
     )
@@ -229,22 +230,12 @@ def _reason(row: Mapping[str, Any], unit: str) -> str:
     return f"{amount} from {name} ({number(row['before'])} → {number(row['after'])})"
 
 
-def _amount(value: float, unit: str, *, signed: bool = True) -> str:
-    if unit == "percent":
-        return f"{value * 100:{'+' if signed else ''}.1f} pts"
-    return number(value, signed=signed)
+def _amount(value: float, unit: str) -> str:
+    return delta(value, unit)
 
 
 def _value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.1%}" if unit == "percent" else number(value)
-
-
-def number(value: float, *, signed: bool = False) -> str:
-    """A readable amount: whole units from 100 on (12,345), three digits below (0.342)."""
-    sign = "+" if signed else ""
-    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign},.3g}"
+    return display(value, unit)
 
 
 def total_change(wide: pa.Table) -> float:
