@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     gross_margin: float = Field(
         0.8, gt=0, le=1, description="Gross margin applied to revenue in CLV and ROI."
     )
+    plausible_years: tuple[int, int] = Field(
+        (1970, 2100),
+        description="Dates and times outside these years (inclusive) are refused at ingest: "
+        "a year such as 0025 is a two-digit year misread, never data.",
+    )
     conversion_windows: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_WINDOWS),
         description="Conversion window in days per cohort metric.",
@@ -115,6 +120,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name such as 'UTC'"
             ) from None
+        return value
+
+    @field_validator("plausible_years")
+    @classmethod
+    def _years(cls, value: tuple[int, int]) -> tuple[int, int]:
+        first, last = value
+        if not 1 <= first <= last <= 9998:
+            raise ValueError(
+                f"plausible_years must be [first, last] with first <= last, got {value}"
+            )
         return value
 
     @field_validator("channel_mapping")

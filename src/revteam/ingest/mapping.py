@@ -16,12 +16,14 @@ A mapping file is YAML::
     currency_column: Currency      # or: a source column holding each row's currency
     encoding: latin-1              # text encoding of CSV files (utf-8, utf-16, latin-1)
     delimiter: ";"                 # CSV delimiter (default: detected)
+    decimal: ","                   # decimal mark of numbers (default: what the file shows)
+    locale: de                     # or: the decimal mark of a locale (de: ",", en: ".")
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,6 +31,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from revteam.exceptions import SourceFileError
 
 ENCODINGS = ("utf-8", "utf-16", "latin-1")
+LOCALES: dict[str, str] = {
+    **dict.fromkeys(("en", "us", "uk", "gb", "au", "ca", "in", "jp", "cn", "mx", "ch"), "."),
+    **dict.fromkeys(
+        ("de", "at", "nl", "be", "es", "it", "pt", "br", "dk", "tr", "id", "ar", "co"), ","
+    ),
+    **dict.fromkeys(("fr", "se", "fi", "no", "nb", "pl", "cz", "cs", "ru", "za"), ","),
+}
+"""Decimal mark of each locale (the thousands mark is the other of . and , or a space)."""
 
 
 class Mapping(BaseModel):
@@ -51,6 +61,26 @@ class Mapping(BaseModel):
     currency_column: str | None = Field(None, description="Source column with each row's currency.")
     encoding: str = Field("utf-8", description=f"Text encoding: {', '.join(ENCODINGS)}.")
     delimiter: str | None = Field(None, description="CSV delimiter; detected when absent.")
+    decimal: Literal[".", ","] | None = Field(
+        None,
+        description="Decimal mark of the file's numbers (the other of . and , and spaces are "
+        "thousands marks); default: the mark the file's numbers show, and a number that could "
+        "be read either way (1.200) is refused.",
+    )
+    locale: str | None = Field(
+        None, description="Shortcut for decimal: de, fr, es, nl … mean ',', en, us, uk … '.'."
+    )
+
+    @property
+    def decimal_mark(self) -> str | None:
+        """The declared decimal mark (``decimal`` wins over ``locale``)."""
+        if self.decimal is not None:
+            return self.decimal
+        return (
+            LOCALES.get(self.locale.lower().replace("_", "-").split("-")[0])
+            if self.locale
+            else None
+        )
 
 
 def load_mapping(path: Path | str | None) -> Mapping:
@@ -77,6 +107,12 @@ def load_mapping(path: Path | str | None) -> Mapping:
         raise SourceFileError(
             path, problems, "see `revteam ingest --help` for the format"
         ) from None
+    if mapping.locale and mapping.decimal_mark is None:
+        raise SourceFileError(
+            path,
+            f"locale {mapping.locale!r} is not known",
+            f'use decimal: "," or decimal: ".", or one of {", ".join(sorted(LOCALES))}',
+        )
     if mapping.encoding.lower() not in ENCODINGS:
         raise SourceFileError(
             path,

@@ -29,13 +29,29 @@ _TYPE_WORDS = {
     "date": "a date",
     "timestamp": "a timestamp",
 }
-_NUMBER_CLEAN = (
-    # "$1,234.50", "1 234 €" -> "1234.50": currency signs go, US thousands commas go.
-    "CASE WHEN regexp_full_match(regexp_replace({x}, '\\s*[$€£¥]\\s*', '', 'g'), "
-    "'[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d*)?') "
-    "THEN replace(regexp_replace({x}, '\\s*[$€£¥]\\s*', '', 'g'), ',', '') "
-    "ELSE regexp_replace({x}, '\\s*[$€£¥]\\s*', '', 'g') END"
-)
+_NUMBER_TEXT = "regexp_replace({x}, '[\\s\u00a0\u202f\u2009''$€£¥]+', '', 'g')"
+"""A number's text without currency signs, spaces and apostrophes (never a decimal mark)."""
+_INT = "[-+]?\\d+"
+_DECISIVE = {
+    # Written so that only one convention reads it: the decimal mark is plain from the text.
+    ",": (
+        "[-+]?\\d{{1,3}}(\\.\\d{{3}})+,\\d+",  # 1.234,5
+        "[-+]?\\d{{1,3}}(\\.\\d{{3}}){{2,}}",  # 1.234.567
+        "[-+]?(\\d*,\\d{{1,2}}|\\d*,\\d{{4,}}|0,\\d+|,\\d+)",  # 0,5  12,25  0,125
+    ),
+    ".": (
+        "[-+]?\\d{{1,3}}(,\\d{{3}})+\\.\\d+",  # 1,234.5
+        "[-+]?\\d{{1,3}}(,\\d{{3}}){{2,}}",  # 1,234,567
+        "[-+]?(\\d*\\.\\d{{1,2}}|\\d*\\.\\d{{4,}}|0\\.\\d+|\\.\\d+)",  # 0.5  12.25
+    ),
+}
+_AMBIGUOUS = "[-+]?[1-9]\\d{{0,2}}[.,]\\d{{3}}"
+"""1.200 or 1,200: a thousands group or three decimals, and nothing in the text says which."""
+_STRICT = {
+    ",": "[-+]?(\\d{{1,3}}(\\.\\d{{3}})+|\\d+)?(,\\d+)?",
+    ".": "[-+]?(\\d{{1,3}}(,\\d{{3}})+|\\d+)?(\\.\\d+)?",
+}
+THOUSANDS = {",": ".", ".": ","}
 
 REFUSE_COLUMN = "_refuse"
 """A source column that, when not empty, refuses its row with that text as the reason.
@@ -116,11 +132,19 @@ def build_plan(
     plan = resolve_columns(table, staged, mapping, path)
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {staged.relation}").fetchall()}
     rate = _rate_expr(mapping, settings, types, path)
+    numeric = [
+        src
+        for col in table.columns
+        if col.type in {"integer", "float", "money"}
+        and (src := plan.source_of[col.name]) is not None
+        and types[src] == "VARCHAR"
+    ]
+    decimal = mapping.decimal_mark or detect_decimal(con, staged.relation, numeric)
     coerced: list[str] = []
     errors: list[str] = []
     presence: list[str] = []
     for col in table.columns:
-        expr, err = _coerce(col, plan.source_of[col.name], types, mapping, settings, rate)
+        expr, err = _coerce(col, plan.source_of[col.name], types, mapping, settings, rate, decimal)
         coerced.append(f"{expr} AS {quote_ident(col.name)}")
         if col.name in table.required_columns:
             # Lets "required value is missing" stay silent when the value was there but unreadable.
@@ -189,8 +213,12 @@ def _coerce(
     mapping: Mapping,
     settings: Settings,
     rate: str | None,
+    decimal: str | None = None,
 ) -> tuple[str, str | None]:
-    """SQL for the canonical value of ``col`` and for its coercion-error message (or None)."""
+    """SQL for the canonical value of ``col`` and for its coercion-error message (or None).
+
+    ``decimal`` is the file's decimal mark (declared or seen in it), else ``None``.
+    """
     target = col.sql_type
     if src is None:
         default = mapping.defaults.get(col.name)
@@ -202,7 +230,7 @@ def _coerce(
     v = _source_text(src, src_type)
     if src_type == "VARCHAR":
         v = _map_values(col, v, mapping, settings)
-        expr = _parse_text(col, v, mapping)
+        expr = _parse_text(col, v, mapping, decimal)
     elif col.type == "timestamp" and src_type.startswith("TIMESTAMP"):
         expr = f"CAST({v} AS TIMESTAMP)"
     else:
@@ -217,6 +245,27 @@ def _coerce(
         f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN "
         f"'{col.name}: cannot read ' || {_quoted(shown)} || ' as {what}' END"
     )
+    if src_type == "VARCHAR" and decimal is None and col.type in {"integer", "float", "money"}:
+        err = f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN {ambiguous_reason(col, v)} END"
+        err = f"COALESCE({err}, {err_cannot(col, v, expr, shown, what)})"
+    if col.type in {"date", "timestamp"}:
+        first, last = settings.plausible_years
+        low = quote_literal(f"{first:04d}-01-01")
+        high = quote_literal(f"{last + 1:04d}-01-01")
+        hint = (
+            " (a two-digit year? declare it in the mapping: date_formats: {"
+            + col.name
+            + ': "%d/%m/%y"})'
+        )
+        outside = (
+            f"CASE WHEN {expr} < DATE {low} OR {expr} >= DATE {high} THEN "
+            f"'{col.name}: ' || {_quoted(shown)} || ' is read as ' || "
+            f"CAST(CAST({expr} AS DATE) AS VARCHAR) || ', outside the plausible years "
+            f"{first} to {last} (plausible_years in revteam.toml)"
+            + hint.replace("'", "''")
+            + "' END"
+        )
+        err = f"COALESCE({err}, {outside})"
     if rate is not None and col.type == "money":
         err = (
             f"CASE WHEN {v} IS NOT NULL AND {rate} IS NULL THEN '{col.name}: no exchange rate "
@@ -247,7 +296,75 @@ def _map_values(col: Column, v: str, mapping: Mapping, settings: Settings) -> st
     return v
 
 
-def _parse_text(col: Column, v: str, mapping: Mapping) -> str:
+def _number(col: Column, v: str, decimal: str | None) -> str:
+    """A number read from text with one decimal mark: declared, seen in the file, or plain.
+
+    Without a known mark, a value whose text says which mark it uses (1.234,5 · 0,5 · 1,234.5)
+    reads by it, and a value that could be either (1.200: 1.2 or 1200?) is not read: its row is
+    refused with the fix, never guessed.
+    """
+    text = _NUMBER_TEXT.format(x=v)
+    if decimal is not None:
+        thousands = THOUSANDS[decimal]
+        plain = f"replace(replace({text}, '{thousands}', ''), '{decimal}', '.')"
+        number = (
+            f"CASE WHEN regexp_full_match({text}, '{_STRICT[decimal].format()}') THEN {plain} END"
+        )
+    else:
+        cases = [f"WHEN regexp_full_match({text}, '{_INT}') THEN {text}"]
+        for mark, patterns in _DECISIVE.items():
+            other = THOUSANDS[mark]
+            plain = f"replace(replace({text}, '{other}', ''), '{mark}', '.')"
+            cases += [
+                f"WHEN regexp_full_match({text}, '{p.format()}') THEN {plain}" for p in patterns
+            ]
+        cases.append(f"WHEN regexp_full_match({text}, '{_AMBIGUOUS.format()}') THEN NULL")
+        number = f"(CASE {' '.join(cases)} ELSE {text} END)"
+    if col.type == "integer":
+        return (
+            f"CASE WHEN regexp_full_match({number}, '[-+]?\\d+(\\.0*)?') "
+            f"THEN TRY_CAST(TRY_CAST({number} AS DOUBLE) AS BIGINT) END"
+        )
+    return f"TRY_CAST({number} AS {col.sql_type})"
+
+
+def err_cannot(col: Column, v: str, expr: str, shown: str, what: str) -> str:
+    return (
+        f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN "
+        f"'{col.name}: cannot read ' || {_quoted(shown)} || ' as {what}' END"
+    )
+
+
+def ambiguous_reason(col: Column, v: str) -> str:
+    """The reason a number is refused when its decimal mark cannot be told."""
+    text = _NUMBER_TEXT.format(x=v)
+    return (
+        f"CASE WHEN regexp_full_match({text}, '{_AMBIGUOUS.format()}') THEN "
+        f"'{col.name}: ' || {_quoted(text)} || ' could be read two ways (is . or , the decimal "
+        'mark?); declare it in the mapping: decimal: "," or decimal: "." (or locale: de, '
+        "en …)' END"
+    )
+
+
+def detect_decimal(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str | None:
+    """The decimal mark the file's numbers show, when every telling value agrees."""
+    if not columns:
+        return None
+    votes = []
+    for mark, patterns in _DECISIVE.items():
+        tests = [
+            f"regexp_full_match({_NUMBER_TEXT.format(x=quote_ident(c))}, '{p.format()}')"
+            for c in columns
+            for p in patterns
+        ]
+        votes.append(f"bool_or({' OR '.join(tests)}) AS {'comma' if mark == ',' else 'dot'}")
+    comma, dot = con.execute(f"SELECT {', '.join(votes)} FROM {relation}").fetchone() or (0, 0)
+    if bool(comma) != bool(dot):
+        return "," if comma else "."
+    return None
+
+
+def _parse_text(col: Column, v: str, mapping: Mapping, decimal: str | None = None) -> str:
     fmt = mapping.date_formats.get(col.name)
     if col.type in {"timestamp", "date"} and fmt:
         if fmt in {"epoch_ms", "epoch_s"}:
@@ -265,16 +382,8 @@ def _parse_text(col: Column, v: str, mapping: Mapping) -> str:
         )
     if col.type == "date":
         return f"COALESCE(TRY_CAST({v} AS DATE), CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE))"
-    if col.type == "integer":
-        num = _NUMBER_CLEAN.format(x=v)
-        return (
-            f"CASE WHEN regexp_full_match({num}, '[-+]?\\d+(\\.0*)?') "
-            f"THEN TRY_CAST(TRY_CAST({num} AS DOUBLE) AS BIGINT) END"
-        )
-    if col.type in {"money", "float"}:
-        target = col.sql_type
-        cleaned = _NUMBER_CLEAN.format(x=v)
-        return f"COALESCE(TRY_CAST({v} AS {target}), TRY_CAST({cleaned} AS {target}))"
+    if col.type in {"integer", "money", "float"}:
+        return _number(col, v, decimal)
     if col.type == "boolean":
         return f"TRY_CAST({v} AS BOOLEAN)"
     return v
