@@ -56,6 +56,11 @@ def test_ingest_status_and_quarantine(ws_dir: Path, tmp_path: Path):
     assert exported.exit_code == 0
     assert out.read_text().count("\n") == 3  # header + 2 rows
 
+    cleared = run(ws_dir, "quarantine", "--clear", "--table", "accounts")
+    assert cleared.exit_code == 0 and "Cleared 2 refused rows" in cleared.stdout
+    after = run(ws_dir, "quarantine", "--format", "csv")
+    assert after.exit_code == 0 and after.stdout.strip() == ""
+
 
 def test_errors_are_messages_with_exit_codes(ws_dir: Path, tmp_path: Path):
     missing = runner.invoke(app, ["-w", str(tmp_path / "nope"), "status"])

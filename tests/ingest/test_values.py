@@ -145,3 +145,23 @@ def test_a_declared_mark_refuses_numbers_written_the_other_way(ws: Workspace, tm
 def test_an_unknown_locale_is_refused_with_the_choices(ws: Workspace, tmp_path: Path):
     with pytest.raises(SourceFileError, match="locale 'xx' is not known"):
         load(ws, tmp_path, HEAD + "A1;x;5;1;2024-01-02\n", "locale: xx\n")
+
+
+def test_a_corrected_file_replaces_its_refusals_and_clear_forgets(ws: Workspace, tmp_path: Path):
+    assert load(ws, tmp_path, HEAD + "A1;x;5;100;1/2/25\nA2;y;1.200;100;2024-01-02\n") == (0, 2)
+    assert ws.ingest.quarantine(table="accounts").num_rows == 2
+    # The same path, corrected: its old refusals go; only what is still wrong stays.
+    assert load(ws, tmp_path, HEAD + "A1;x;5;100;2025-02-01\nA2;y;1.200;100;2024-01-02\n") == (
+        1,
+        1,
+    )
+    [left] = ws.ingest.quarantine(table="accounts").to_pylist()
+    assert left["line"] == 3 and "employees" in left["reasons"][0]
+    other = tmp_path / "other.csv"
+    other.write_text(HEAD + "B1;z;5;100;0099-01-01\n", encoding="utf-8")
+    ws.ingest.load("accounts", other)
+    assert ws.ingest.clear_quarantine(source=str(other)) == 1
+    assert ws.ingest.quarantine(table="accounts").num_rows == 1
+    assert ws.ingest.clear_quarantine(table="accounts") == 1
+    assert ws.ingest.quarantine().num_rows == 0
+    assert set(loaded(ws)) == {"A1"}  # clearing refusals never touches the data

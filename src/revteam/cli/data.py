@@ -118,15 +118,24 @@ def _runs(runs: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
 
 def quarantine(
     table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source file (its path).")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show (export takes all).")] = 50,
     export: Annotated[
         Path | None, typer.Option(help="Write all refused rows to .csv, .jsonl or .parquet.")
     ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget the refused rows chosen (the data stays).")
+    ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
-    """List or export refused rows with every reason and the raw record."""
+    """List, export or clear refused rows with every reason and the raw record."""
+    if clear:
+        with open_ws() as ws:
+            gone = ws.ingest.clear_quarantine(table=table, source=source)
+        console.print(f"Cleared {gone:,} refused rows.")
+        return
     with open_ws(read_only=True) as ws:
-        refused = ws.ingest.quarantine(table=table, limit=None if export else limit)
+        refused = ws.ingest.quarantine(table=table, source=source, limit=None if export else limit)
     if export:
         _export(refused, export)
         console.print(f"Wrote {refused.num_rows:,} refused rows to {export}.")

@@ -85,12 +85,34 @@ class IngestComponent:
             f"SELECT * FROM {RUNS_TABLE} ORDER BY finished_at DESC LIMIT ?", [limit]
         )
 
-    def quarantine(self, *, table: str | None = None, limit: int | None = None) -> pa.Table:
+    def quarantine(
+        self, *, table: str | None = None, source: str | None = None, limit: int | None = None
+    ) -> pa.Table:
         """Refused rows with their raw record and every reason, oldest file first."""
-        where = "WHERE table_name = ?" if table else ""
+        where, params = _where(table, source)
         lim = f"LIMIT {int(limit)}" if limit is not None else ""
         return self._warehouse.arrow(
             f"SELECT table_name, source, line, reasons, record, run_id, quarantined_at "
             f"FROM {QUARANTINE_TABLE} {where} ORDER BY quarantined_at, source, line {lim}",
-            [table] if table else [],
+            params,
         )
+
+    def clear_quarantine(self, *, table: str | None = None, source: str | None = None) -> int:
+        """Forget refused rows (of ``table``, of ``source``: a file path), once dealt with.
+
+        Loading a file again already replaces its source's entries; this is for rows that will
+        not be loaded again. Returns how many were removed. The data is not touched.
+        """
+        where, params = _where(table, source)
+        with self._warehouse.transaction() as con:
+            (n,) = con.execute(
+                f"SELECT count(*) FROM {QUARANTINE_TABLE} {where}", params
+            ).fetchone() or (0,)
+            con.execute(f"DELETE FROM {QUARANTINE_TABLE} {where}", params)
+        return int(n)
+
+
+def _where(table: str | None, source: str | None) -> tuple[str, list[str]]:
+    conds = [(c, v) for c, v in (("table_name = ?", table), ("source = ?", source)) if v]
+    text = " AND ".join(c for c, _ in conds)
+    return (f"WHERE {text}" if text else ""), [v for _, v in conds if v is not None]

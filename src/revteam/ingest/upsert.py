@@ -151,9 +151,11 @@ def write(
             collect_refused(con, plan, tmp)
         new, changed = _upsert(con, table, tmp, good, insert, [source, run_id], dedupe=dedupe)
     _failpoint("after_insert")
+    # This file's earlier refusals, and those of an earlier version at the same path (the
+    # corrected export), are replaced by what this load refuses.
     con.execute(
-        f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND file_hash = ?",
-        [table.name, digest],
+        f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND (file_hash = ? OR source = ?)",
+        [table.name, digest, source],
     )
     now = "CAST(current_timestamp AS TIMESTAMP)"
     con.execute(
