@@ -1,14 +1,21 @@
 """Read a source file into a DuckDB staging relation, keeping each record's line and raw text.
 
-CSV and Parquet are read by DuckDB itself (fast paths, no Python per row); JSON Lines and Excel
-are read in Python, which is fast enough for the sizes those formats come in and lets every
-unreadable line be kept with its exact line number.
+CSV and Parquet are read by DuckDB itself (fast paths, no Python per row); JSON Lines, JSON
+arrays and Excel are read in Python, which is fast enough for the sizes those formats come in and
+lets every unreadable line be kept with its exact line number.
+
+Before reading, :mod:`~revteam.ingest.sniff` refuses files that are empty, compressed, binary or
+UTF-16 without a mapping saying so, and files whose column names repeat (also after the
+normalisation column matching uses). Records holding a NUL character, and JSON records that are
+not valid text in the file's encoding, are refused one by one (they reach the quarantine).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +26,7 @@ import pyarrow as pa
 
 from revteam.exceptions import SourceFileError
 from revteam.ingest.mapping import Mapping
+from revteam.ingest.sniff import check_columns, check_not_empty, check_text, head
 from revteam.storage import quote_ident, quote_literal
 
 Format = Literal["csv", "parquet", "jsonl", "excel"]
@@ -75,11 +83,20 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> Stage
     fmt = detect_format(path)
     name = f"_stage_{uuid.uuid4().hex[:12]}"
     if fmt == "csv":
-        return _stage_csv(con, path, mapping, name)
+        check_text(path, mapping, "CSV")
+        staged = _stage_csv(con, path, mapping, name)
+        return _refuse_nul(con, staged) if _may_hold_nul(path, mapping) else staged
     if fmt == "parquet":
-        return _stage_parquet(con, path, name)
-    records, rejects = _read_jsonl(path) if fmt == "jsonl" else _read_excel(path)
-    return _stage_python(con, name, fmt, records, rejects)
+        return _refuse_nul(con, _stage_parquet(con, path, mapping, name))
+    if fmt == "jsonl":
+        check_text(path, mapping, "JSON")
+        records, rejects = _read_json(path, mapping)
+    else:
+        check_not_empty(path, "Excel")
+        records, rejects = _read_excel(path, mapping)
+    staged = _stage_python(con, name, fmt, records, rejects)
+    check_columns(path, staged.columns, mapping)
+    return staged
 
 
 def _raw_json(columns: list[str]) -> str:
@@ -89,13 +106,14 @@ def _raw_json(columns: list[str]) -> str:
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str) -> Staged:
     rej_t, rej_s = f"{name}_rej", f"{name}_scan"
+    encoding = f"encoding={quote_literal(mapping.encoding.lower())}"
     opts = [
         "all_varchar=true",
         "header=true",
         "store_rejects=true",
         f"rejects_table='{rej_t}'",
         f"rejects_scan='{rej_s}'",
-        f"encoding={quote_literal(mapping.encoding.lower())}",
+        encoding,
     ]
     if mapping.delimiter:
         opts.append(f"delim={quote_literal(mapping.delimiter)}")
@@ -109,6 +127,14 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, nam
     except duckdb.Error as exc:
         raise SourceFileError(path, f"cannot read as CSV: {_first_line(exc)}") from None
     columns = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+    try:
+        check_columns(path, _csv_header(con, path, mapping, columns, encoding), mapping)
+    except SourceFileError:
+        con.execute(
+            f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS {rej_t}; "
+            f"DROP TABLE IF EXISTS {rej_s}"
+        )
+        raise
     rejects = [
         (int(line), str(csv_line or ""), _reject_reason(etype, msg, mapping))
         for line, csv_line, etype, msg in con.execute(
@@ -154,7 +180,117 @@ def _reject_reason(etype: str, message: str, mapping: Mapping) -> str:
     return f"malformed CSV record ({str(etype).lower()}): {message}"
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Staged:
+_RENAMED = re.compile(r"(.+)_\d+")
+
+
+def _csv_header(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, columns: list[str], enc: str
+) -> list[str | None]:
+    """The file's own header row when DuckDB renamed repeated names (``x``, ``x_1``).
+
+    DuckDB makes column names unique, so an exact repeat would otherwise go unnoticed; the header
+    is read again, as data, with the dialect DuckDB detected.
+    """
+    lower = {c.lower() for c in columns}
+    if not any((m := _RENAMED.fullmatch(c)) and m.group(1).lower() in lower for c in columns):
+        return list(columns)
+    opts = [enc]
+    if mapping.delimiter:
+        opts.append(f"delim={quote_literal(mapping.delimiter)}")
+    elif path.suffix.lower() == ".tsv":
+        opts.append("delim='\\t'")
+    try:
+        delim, quote, escape, skip = con.execute(
+            f"SELECT Delimiter, Quote, Escape, SkipRows FROM sniff_csv(?, {', '.join(opts)})",
+            [str(path)],
+        ).fetchall()[0]
+        dialect = [f"delim={quote_literal(delim)}", f"skip={int(skip)}"]
+        if quote != "(empty)":
+            dialect.append(f"quote={quote_literal(quote)}")
+        if escape != "(empty)":
+            dialect.append(f"escape={quote_literal(escape)}")
+        row = con.execute(
+            f"SELECT * FROM read_csv(?, header=false, all_varchar=true, {enc}, "
+            f"{', '.join(dialect)}) LIMIT 1",
+            [str(path)],
+        ).fetchall()
+    except duckdb.Error:
+        return list(columns)
+    names = [None if v is None else str(v) for v in row[0]] if row else []
+    return names if len(names) == len(columns) else list(columns)
+
+
+def _may_hold_nul(path: Path, mapping: Mapping) -> bool:
+    """Whether a text file may hold NUL characters (a byte scan, far faster than a SQL one)."""
+    if mapping.encoding.lower().replace("_", "-") in {"utf-16", "utf16"}:
+        return True
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            if b"\x00" in chunk:
+                return True
+    return False
+
+
+_NUL_REASON = (
+    "{cols}: holds a NUL character (byte 0), which text cannot carry; the file may be damaged "
+    "or not plain text: correct the value in the source and export the file again"
+)
+
+
+def _refuse_nul(con: duckdb.DuckDBPyConnection, staged: Staged) -> Staged:
+    """Move records with a NUL character in any text value to the rejects."""
+    types = con.execute(f"DESCRIBE {staged.relation}").fetchall()
+    text = [str(r[0]) for r in types if r[1] == "VARCHAR" and r[0] != "_line"]
+    if not text:
+        return staged
+    has = {c: f"COALESCE(contains({quote_ident(c)}, chr(0)), FALSE)" for c in text}
+    cond = " OR ".join(has.values())
+    which = ", ".join(f"CASE WHEN {h} THEN {quote_literal(c)} END" for c, h in has.items())
+    hits = con.execute(
+        f"SELECT _line, {staged.raw_expr}, concat_ws(', ', {which}) "
+        f"FROM {staged.relation} s WHERE {cond} ORDER BY _line"
+    ).fetchall()
+    if not hits:
+        return staged
+    kept = f"{staged.relation}_ok"
+    con.execute(
+        f"CREATE TEMP TABLE {kept} AS SELECT * FROM {staged.relation} WHERE NOT ({cond}) "
+        "ORDER BY _line"
+    )
+    rejects = [(int(line), str(raw), _NUL_REASON.format(cols=cols)) for line, raw, cols in hits]
+    return Staged(
+        kept,
+        staged.columns,
+        staged.rows - len(hits),
+        staged.format,
+        staged.raw_expr,
+        sorted([*staged.rejects, *rejects]),
+        [f"TABLE {kept}", *staged.drop],
+    )
+
+
+def _stage_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str
+) -> Staged:
+    check_not_empty(path, "Parquet")
+    start = head(path)[:4]
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 4))
+        end = fh.read(4)
+    if start != b"PAR1":
+        raise SourceFileError(
+            path,
+            "this is not a Parquet file (it does not start with Parquet's marker)",
+            "check that it is the right file, or give it the suffix of its real format "
+            "(.csv, .jsonl, .xlsx)",
+        )
+    if end != b"PAR1":
+        raise SourceFileError(
+            path,
+            "the Parquet file is incomplete: its end is missing (an interrupted download, copy "
+            "or export)",
+            "copy or export the file again",
+        )
     try:
         con.execute(
             f"CREATE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
@@ -162,43 +298,217 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Sta
             "file_row_number=true)"
         )
         columns = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall() if r[0] != "_line"]
+        rows = _count(con, name)
     except duckdb.Error as exc:
-        raise SourceFileError(path, f"cannot read as Parquet: {_first_line(exc)}") from None
-    rows = _count(con, name)
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        raise SourceFileError(
+            path,
+            f"the Parquet file is damaged and cannot be read ({_first_line(exc)})",
+            "copy or export the file again",
+        ) from None
+    try:
+        import pyarrow.parquet as pq
+
+        names: list[str] = list(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException):
+        names = columns
+    try:
+        check_columns(path, names if len(names) == len(columns) else columns, mapping)
+    except SourceFileError:
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        raise
     return Staged(name, columns, rows, "parquet", _raw_json(columns), [], [f"VIEW {name}"])
 
 
-def _read_jsonl(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, str]]]:
-    records: list[tuple[int, dict[str, Any]]] = []
-    rejects: list[tuple[int, str, str]] = []
-    with path.open(encoding="utf-8", errors="surrogateescape") as fh:
-        for n, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                rejects.append((n, _printable(text), f"not valid JSON: {exc.msg}"))
-                continue
-            if not isinstance(obj, dict):
-                rejects.append((n, _printable(text), "a JSON Lines record must be an object"))
-                continue
+Records = list[tuple[int, dict[str, Any]]]
+Rejects = list[tuple[int, str, str]]
+
+
+class _Repeats(dict[str, Any]):
+    """A JSON object that named a key more than once (``repeated``): nothing says which wins."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    repeats = _Repeats(pairs)
+    repeats.repeated = []
+    for key, _ in pairs:
+        if key in seen:
+            repeats.repeated.append(key)
+        seen.add(key)
+    return repeats
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_object)
+
+
+def _encoding_reason(where: str, encoding: str, detail: str = "") -> str:
+    return (
+        f"{where}: not valid {encoding} text{detail}; if the file uses another encoding, set "
+        "`encoding:` in the mapping file (utf-8, utf-16 or latin-1)"
+    )
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _record_problem(obj: Any, what: str, where: str, encoding: str) -> str | None:
+    """Why a parsed record cannot be loaded, or None."""
+    if not isinstance(obj, dict):
+        return f"{where}: {what} must be an object ({{...}}), not {_json_kind(obj)}"
+    if isinstance(obj, _Repeats):
+        return f"{where}: key {obj.repeated[0]!r} appears twice in the record; keep one of them"
+    if _SURROGATE.search(json.dumps(obj, ensure_ascii=False)):
+        return _encoding_reason(where, encoding)
+    nul = [k for k, v in obj.items() if isinstance(v, str) and "\x00" in v]
+    if nul:
+        return _NUL_REASON.format(cols=", ".join(nul))
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def _read_json(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
+    """JSON Lines (one object per line), or one JSON array of objects."""
+    encoding = mapping.encoding.lower()
+    data = path.read_bytes()
+    if encoding in {"utf-8", "utf8"}:
+        data = data.removeprefix(codecs.BOM_UTF8)
+        lines = data.split(b"\n")
+        text = data.decode("utf-8", errors="surrogateescape")
+    else:
+        try:
+            text = data.decode(encoding)
+            lines = [t.encode("utf-8", "surrogatepass") for t in text.split("\n")]
+        except UnicodeDecodeError as exc:
+            raise SourceFileError(
+                path,
+                f"not valid {mapping.encoding} text (at byte {exc.start})",
+                "set `encoding:` in the mapping file to the file's encoding",
+            ) from None
+    first = next((ln.strip() for ln in lines if ln.strip()), b"")
+    if not first:
+        raise SourceFileError(path, "the file holds no records", "export it again")
+    try:
+        first_obj: Any = _loads(first.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        first_obj = None
+    if not isinstance(first_obj, dict):
+        whole = _whole_document(path, text)
+        if whole is not None:
+            return _read_array(path, whole, mapping)
+    return _read_lines(lines, mapping)
+
+
+def _whole_document(path: Path, text: str) -> list[Any] | None:
+    """The file as one JSON array, or None when it is not one JSON document (JSON Lines)."""
+    try:
+        doc = _loads(text)
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("["):
+            raise SourceFileError(
+                path,
+                f"the file starts like a JSON array but is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})",
+                "export it again, or as JSON Lines (one object per line)",
+            ) from None
+        return None
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        keys = ", ".join(list(doc)[:5]) + (" …" if len(doc) > 5 else "")
+        raise SourceFileError(
+            path,
+            f"the file holds one JSON object (keys: {keys or 'none'}), not a list of records",
+            "expected JSON Lines (one object per line) or a JSON array of objects "
+            "([{...}, {...}]); put the records in such a file",
+        )
+    raise SourceFileError(
+        path,
+        f"the file holds a single JSON value ({_json_kind(doc)}), not records",
+        "expected JSON Lines (one object per line) or a JSON array of objects ([{...}, {...}])",
+    )
+
+
+def _read_array(path: Path, items: list[Any], mapping: Mapping) -> tuple[Records, Rejects]:
+    if not items:
+        raise SourceFileError(path, "the JSON array is empty: the file holds no records")
+    records: Records = []
+    rejects: Rejects = []
+    for n, obj in enumerate(items, start=1):
+        problem = _record_problem(obj, "a record of a JSON array", f"record {n}", mapping.encoding)
+        if problem:
+            rejects.append((n, _printable(json.dumps(obj, ensure_ascii=False)), problem))
+        else:
             records.append((n, obj))
     return records, rejects
 
 
-def _read_excel(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, str]]]:
+def _read_lines(lines: list[bytes], mapping: Mapping) -> tuple[Records, Rejects]:
+    records: Records = []
+    rejects: Rejects = []
+    for n, line in enumerate(lines, start=1):
+        raw = line.strip()
+        if not raw:
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            detail = f" (byte 0x{raw[exc.start]:02x} at position {exc.start + 1})"
+            shown = _printable(raw.decode("utf-8", errors="surrogateescape"))
+            rejects.append((n, shown, _encoding_reason(f"line {n}", mapping.encoding, detail)))
+            continue
+        try:
+            obj = _loads(text)
+        except json.JSONDecodeError as exc:
+            rejects.append((n, _printable(text), f"not valid JSON: {exc.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            rejects.append((n, _printable(text), "a JSON Lines record must be an object"))
+            continue
+        problem = _record_problem(obj, "a JSON Lines record", f"line {n}", mapping.encoding)
+        if problem:
+            rejects.append((n, _printable(text), problem))
+            continue
+        records.append((n, obj))
+    return records, rejects
+
+
+def _read_excel(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a broken file
-        raise SourceFileError(path, f"cannot read as Excel: {exc}") from None
+        if not head(path).startswith(b"PK\x03\x04"):
+            raise SourceFileError(
+                path,
+                "this is not an Excel .xlsx workbook",
+                "check that it is the right file; an old .xls workbook must be saved as .xlsx "
+                "in Excel first",
+            ) from None
+        raise SourceFileError(
+            path, f"cannot read as Excel: {exc}", "open it in Excel and save it again as .xlsx"
+        ) from None
+    rows = book.worksheets[0].iter_rows(values_only=True)
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
         header: list[str] | None = None
-        records: list[tuple[int, dict[str, Any]]] = []
+        records: Records = []
+        rejects: Rejects = []
         for n, row in enumerate(rows, start=1):
             if header is None:
                 if any(v is not None for v in row):
@@ -206,21 +516,28 @@ def _read_excel(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[tupl
                         str(v).strip() if v is not None else f"column_{i + 1}"
                         for i, v in enumerate(row)
                     ]
+                    check_columns(path, header, mapping, where=f" (header row {n})")
                 continue
             if all(v is None for v in row):
                 continue
-            records.append((n, dict(zip(header, row, strict=False))))
+            record = dict(zip(header, row, strict=False))
+            nul = [k for k, v in record.items() if isinstance(v, str) and "\x00" in v]
+            if nul:
+                raw = json.dumps({k: _as_text(v) for k, v in record.items()}, ensure_ascii=False)
+                rejects.append((n, _printable(raw), _NUL_REASON.format(cols=", ".join(nul))))
+                continue
+            records.append((n, record))
     finally:
+        # A refusal can leave the sheet's rows half read: close them, or the file stays open.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
         book.close()
-    return records, []
+    return records, rejects
 
 
 def _stage_python(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    fmt: Format,
-    records: list[tuple[int, dict[str, Any]]],
-    rejects: list[tuple[int, str, str]],
+    con: duckdb.DuckDBPyConnection, name: str, fmt: Format, records: Records, rejects: Rejects
 ) -> Staged:
     columns: dict[str, None] = {}
     for _, rec in records:
