@@ -39,9 +39,14 @@ def test_ingest_status_and_quarantine(ws_dir: Path, tmp_path: Path):
 
     status = run(ws_dir, "status", "--format", "json")
     assert status.exit_code == 0, status.output
-    tables = {t["table"]: t for t in json.loads(status.stdout)}
+    doc = json.loads(status.stdout)
+    tables = {t["table"]: t for t in doc["tables"]}
     assert tables["accounts"]["rows"] == 1 and tables["accounts"]["quarantined"] == 2
     assert tables["people"]["rows"] == 0
+    assert doc["data_version"] >= 1 and doc["workspace"] == str(ws_dir)
+    assert {r["status"] for r in doc["runs"]} == {"ok"} and len(doc["runs"]) == 2
+    assert all("error" in r and "notes" in r for r in doc["runs"])
+    assert sum(r["rows"] for r in doc["quarantine_reasons"]) == 2  # one reason for each row
 
     human = run(ws_dir, "status")
     assert "Top quarantine reasons" in human.stdout and "Last loads" in human.stdout
@@ -93,7 +98,7 @@ def test_demo_builds_a_filled_workspace_and_refuses_to_overwrite(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "Demo workspace ready" in result.stdout
     status = run(target, "status", "--format", "json")
-    tables = json.loads(status.stdout)
+    tables = json.loads(status.stdout)["tables"]
     assert all(t["rows"] > 0 for t in tables), tables
     assert all(t["quarantined"] == 0 for t in tables)
     again = runner.invoke(app, ["demo", str(target), "--leads", "2000", "--no-serve"])
@@ -140,6 +145,6 @@ def test_ingest_dispatches_crm_sources(ws_dir: Path, tmp_path: Path):
     result = run(ws_dir, "ingest", "hubspot", str(export), "--format", "json")
     assert result.exit_code == 0, result.output
     status = json.loads(run(ws_dir, "status", "--format", "json").stdout)
-    assert {t["table"]: t["rows"] for t in status}["people"] == 1
+    assert {t["table"]: t["rows"] for t in status["tables"]}["people"] == 1
     bad = run(ws_dir, "ingest", "salesforce", str(export), "--mapping", str(export))
     assert bad.exit_code == 2 and "crm.yaml" in bad.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,7 +88,10 @@ def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat
         }
         for t in st.tables
     ]
-    if fmt is not OutputFormat.table:
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(st.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt is OutputFormat.csv:
         emit(tables, fmt)
         return
     console.print(f"Workspace [bold]{st.root}[/] · data version {st.data_version}")

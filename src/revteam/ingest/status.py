@@ -24,6 +24,31 @@ class WorkspaceStatus:
     def empty_tables(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tables if t.rows == 0)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Everything above as plain JSON-able values (``revteam status --format json``)."""
+
+        def plain(value: Any) -> Any:
+            return value.isoformat() if hasattr(value, "isoformat") else value
+
+        return {
+            "workspace": str(self.root),
+            "data_version": self.data_version,
+            "tables": [
+                {
+                    "table": t.name,
+                    "rows": t.rows,
+                    "from": plain(t.min_time),
+                    "to": plain(t.max_time),
+                    "quarantined": self.quarantine_counts.get(t.name, 0),
+                }
+                for t in self.tables
+            ],
+            "quarantine_reasons": [
+                {"table": t, "reason": r, "rows": n} for t, r, n in self.top_reasons
+            ],
+            "runs": [{k: plain(v) for k, v in r.items()} for r in self.last_runs],
+        }
+
 
 def collect_status(
     root: Path, warehouse: Warehouse, *, runs: int = 10, reasons: int = 10
@@ -45,7 +70,7 @@ def collect_status(
     ).to_pylist()
     last = warehouse.arrow(
         f"""SELECT table_name, source, status, rows_read, rows_inserted, rows_updated,
-                   rows_unchanged, rows_quarantined, seconds, finished_at, error
+                   rows_unchanged, rows_quarantined, seconds, finished_at, error, notes
             FROM {RUNS_TABLE} ORDER BY finished_at DESC LIMIT ?""",
         [runs],
     ).to_pylist()
