@@ -386,10 +386,11 @@ def _read_json(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
     """JSON Lines (one object per line), or one JSON array of objects."""
     encoding = mapping.encoding.lower()
     data = path.read_bytes()
+    text: str | None
     if encoding in {"utf-8", "utf8"}:
         data = data.removeprefix(codecs.BOM_UTF8)
         lines = data.split(b"\n")
-        text = data.decode("utf-8", errors="surrogateescape")
+        text = None  # decoded only when the file may be one JSON document
     else:
         try:
             text = data.decode(encoding)
@@ -408,6 +409,8 @@ def _read_json(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
     except (ValueError, UnicodeDecodeError):
         first_obj = None
     if not isinstance(first_obj, dict):
+        if text is None:
+            text = data.decode("utf-8", errors="surrogateescape")
         whole = _whole_document(path, text)
         if whole is not None:
             return _read_array(path, whole, mapping)
