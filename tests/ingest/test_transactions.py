@@ -109,8 +109,12 @@ def test_a_killed_load_leaves_the_warehouse_as_before(tmp_path: Path):
     assert proc.returncode == -9, proc.stderr.decode()
     with revteam.open(tmp_path / "ws") as again:
         assert _snapshot(again) == before
+        [killed] = [r for r in again.status().last_runs if r["source"] == str(changed)]
+        assert killed["status"] == "interrupted" and "nothing of it was written" in killed["error"]
         [res] = again.ingest.load("people", changed)  # and the warehouse still works
         assert (res.inserted, res.updated) == (1, 1)
+        runs = again.ingest.runs().to_pylist()
+        assert [r["status"] for r in runs if r["source"] == str(changed)] == ["ok", "interrupted"]
 
 
 def test_a_file_with_an_exact_repeat_loads_twice_without_change(

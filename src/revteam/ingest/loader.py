@@ -24,7 +24,7 @@ import duckdb
 from revteam.exceptions import IngestError, RevteamError, SourceFileError
 from revteam.ingest.mapping import Mapping
 from revteam.ingest.readers import Staged, detect_format, stage
-from revteam.ingest.runlog import IngestResult, log_failure, log_run
+from revteam.ingest.runlog import IngestResult, log_failure, log_run, mark_started
 from revteam.ingest.upsert import RepeatedKeys, Temp, collect_refused, refuse_repeated_keys, write
 from revteam.ingest.validate import build_plan
 from revteam.model import table as model_table
@@ -73,6 +73,7 @@ def load_file(
     con = warehouse.con
     staged: Staged | None = None
     tmp = Temp(run_id)
+    mark_started(warehouse, run_id, table_name, path, digest, started_at)
     try:
         with warehouse.exclusive():
             with _watch(con, "reading", say):

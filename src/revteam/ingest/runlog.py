@@ -40,6 +40,33 @@ class IngestResult:
         return self.inserted + self.updated + self.unchanged
 
 
+INTERRUPTED = (
+    "the load stopped before it finished (the process was killed or the machine went down); "
+    "nothing of it was written: load the file again"
+)
+
+
+def mark_started(
+    warehouse: Warehouse, run_id: str, table_name: str, path: Path, digest: str, started_at: str
+) -> None:
+    """Log a load as ``running`` before it starts, in a transaction of its own.
+
+    The load's own transaction replaces this row with its outcome; a load whose process dies
+    leaves it, and the next load on this warehouse marks it ``interrupted``. Earlier rows still
+    ``running`` here are such loads: DuckDB lets one process write a warehouse at a time.
+    """
+    with warehouse.transaction() as con:
+        con.execute(
+            f"UPDATE {RUNS_TABLE} SET status = 'interrupted', error = ? WHERE status = 'running'",
+            [INTERRUPTED],
+        )
+        con.execute(
+            f"INSERT INTO {RUNS_TABLE} (run_id, table_name, source, file_hash, started_at, "
+            "finished_at, status, data_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+            [run_id, table_name, str(path), digest, started_at, started_at, warehouse.data_version],
+        )
+
+
 def log_run(
     con: duckdb.DuckDBPyConnection,
     r: IngestResult,
@@ -47,6 +74,7 @@ def log_run(
     status: str,
     error: str | None,
 ) -> None:
+    con.execute(f"DELETE FROM {RUNS_TABLE} WHERE run_id = ?", [r.run_id])
     con.execute(
         f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, CAST(current_timestamp AS TIMESTAMP), "
         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from revteam.ingest.runlog import INTERRUPTED
 from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, TableInfo, Warehouse
 
 
@@ -69,10 +70,15 @@ def collect_status(
         [reasons],
     ).to_pylist()
     last = warehouse.arrow(
-        f"""SELECT table_name, source, status, rows_read, rows_inserted, rows_updated,
-                   rows_unchanged, rows_quarantined, seconds, finished_at, error, notes
+        # A row still 'running' when the warehouse can be opened here is a load whose process
+        # died: one process writes a warehouse at a time (the next load marks it too).
+        f"""SELECT table_name, source,
+                   CASE status WHEN 'running' THEN 'interrupted' ELSE status END AS status,
+                   rows_read, rows_inserted, rows_updated,
+                   rows_unchanged, rows_quarantined, seconds, finished_at,
+                   CASE status WHEN 'running' THEN ? ELSE error END AS error, notes
             FROM {RUNS_TABLE} ORDER BY finished_at DESC LIMIT ?""",
-        [runs],
+        [INTERRUPTED, runs],
     ).to_pylist()
     return WorkspaceStatus(
         root=root,
