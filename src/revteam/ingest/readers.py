@@ -85,9 +85,11 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> Stage
     if fmt == "csv":
         check_text(path, mapping, "CSV")
         staged = _stage_csv(con, path, mapping, name)
+        # Text columns that load are checked for NUL characters in the validation pass itself
+        # (validate.py); the byte scan only decides whether the others need a look too.
         return _refuse_nul(con, staged) if _may_hold_nul(path, mapping) else staged
     if fmt == "parquet":
-        return _refuse_nul(con, _stage_parquet(con, path, mapping, name))
+        return _stage_parquet(con, path, mapping, name)
     if fmt == "jsonl":
         check_text(path, mapping, "JSON")
         records, rejects = _read_json(path, mapping)
@@ -231,7 +233,7 @@ def _may_hold_nul(path: Path, mapping: Mapping) -> bool:
     return False
 
 
-_NUL_REASON = (
+NUL_REASON = (
     "{cols}: holds a NUL character (byte 0), which text cannot carry; the file may be damaged "
     "or not plain text: correct the value in the source and export the file again"
 )
@@ -257,7 +259,7 @@ def _refuse_nul(con: duckdb.DuckDBPyConnection, staged: Staged) -> Staged:
         f"CREATE TEMP TABLE {kept} AS SELECT * FROM {staged.relation} WHERE NOT ({cond}) "
         "ORDER BY _line"
     )
-    rejects = [(int(line), str(raw), _NUL_REASON.format(cols=cols)) for line, raw, cols in hits]
+    rejects = [(int(line), str(raw), NUL_REASON.format(cols=cols)) for line, raw, cols in hits]
     return Staged(
         kept,
         staged.columns,
@@ -368,7 +370,7 @@ def _record_problem(obj: Any, what: str, where: str, encoding: str) -> str | Non
         return _encoding_reason(where, encoding)
     nul = [k for k, v in obj.items() if isinstance(v, str) and "\x00" in v]
     if nul:
-        return _NUL_REASON.format(cols=", ".join(nul))
+        return NUL_REASON.format(cols=", ".join(nul))
     return None
 
 
@@ -527,7 +529,7 @@ def _read_excel(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
             nul = [k for k, v in record.items() if isinstance(v, str) and "\x00" in v]
             if nul:
                 raw = json.dumps({k: _as_text(v) for k, v in record.items()}, ensure_ascii=False)
-                rejects.append((n, _printable(raw), _NUL_REASON.format(cols=", ".join(nul))))
+                rejects.append((n, _printable(raw), NUL_REASON.format(cols=", ".join(nul))))
                 continue
             records.append((n, record))
     finally:

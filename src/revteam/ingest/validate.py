@@ -15,7 +15,7 @@ import duckdb
 
 from revteam.exceptions import ConfigError, MissingColumnsError, SourceFileError
 from revteam.ingest.mapping import Mapping
-from revteam.ingest.readers import Staged
+from revteam.ingest.readers import NUL_REASON, Staged
 from revteam.model import Column, Table
 from revteam.settings import Settings
 from revteam.storage import quote_ident, quote_literal
@@ -144,7 +144,16 @@ def build_plan(
     errors: list[str] = []
     presence: list[str] = []
     for col in table.columns:
-        expr, err = _coerce(col, plan.source_of[col.name], types, mapping, settings, rate, decimal)
+        expr, err = _coerce(
+            col,
+            plan.source_of[col.name],
+            types,
+            mapping,
+            settings,
+            rate,
+            decimal,
+            nul_check=staged.format == "parquet",
+        )
         coerced.append(f"{expr} AS {quote_ident(col.name)}")
         if col.name in table.required_columns:
             # Lets "required value is missing" stay silent when the value was there but unreadable.
@@ -214,6 +223,7 @@ def _coerce(
     settings: Settings,
     rate: str | None,
     decimal: str | None = None,
+    nul_check: bool = False,
 ) -> tuple[str, str | None]:
     """SQL for the canonical value of ``col`` and for its coercion-error message (or None).
 
@@ -238,7 +248,14 @@ def _coerce(
     if col.type == "money" and rate is not None:
         expr = f"CAST(round({expr} * {rate}, 2) AS {target})"
     if col.type == "string" and src_type == "VARCHAR":
-        return expr, None  # text is always readable as text
+        # Text is always readable as text, but cannot carry a NUL character. Text files are
+        # checked by the reader (a byte scan first); Parquet values here, in the same pass.
+        if not nul_check:
+            return expr, None
+        return expr, (
+            f"CASE WHEN contains({quote_ident(src)}, chr(0)) THEN "
+            f"{quote_literal(NUL_REASON.format(cols=col.name))} END"
+        )
     shown = f"left(CAST({quote_ident(src)} AS VARCHAR), 60)"
     what = _TYPE_WORDS[col.type]
     err = (
