@@ -165,3 +165,25 @@ def test_a_corrected_file_replaces_its_refusals_and_clear_forgets(ws: Workspace,
     assert ws.ingest.clear_quarantine(table="accounts") == 1
     assert ws.ingest.quarantine().num_rows == 0
     assert set(loaded(ws)) == {"A1"}  # clearing refusals never touches the data
+
+
+def test_windows_1252_files_load_when_declared(ws: Workspace, tmp_path: Path):
+    text = "account_id,name,created_at\nA1,Caf\u00e9 \u201cNord\u201d \u2013 \u20ac,2024-01-02\n"
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(text.encode("cp1252"))
+    # Undeclared, the bytes are not UTF-8: refused, and the reason names windows-1252.
+    [res] = ws.ingest.load("accounts", path)
+    assert (res.inserted, res.quarantined) == (0, 1)
+    assert "windows-1252" in reasons_by_line(ws, "accounts")[2][0]
+    for name in ("windows-1252", "cp1252"):
+        spec = tmp_path / "m.yaml"
+        spec.write_text(f"encoding: {name}\n", encoding="utf-8")
+        [res] = ws.ingest.load("accounts", path, mapping=spec)
+        assert res.quarantined == 0
+        assert rows(ws, "SELECT name FROM accounts") == [
+            ("Caf\u00e9 \u201cNord\u201d \u2013 \u20ac",)
+        ]
+    path.write_bytes(b"account_id,name,created_at\nA2,bad \x81 byte,2024-01-02\n")
+    with pytest.raises(SourceFileError, match="byte 0x81 is not a windows-1252 character"):
+        ws.ingest.load("accounts", path, mapping=spec)
+    assert rows(ws, "SELECT count(*) FROM accounts") == [(1,)]

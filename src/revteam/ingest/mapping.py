@@ -14,7 +14,7 @@ A mapping file is YAML::
       channel: other
     currency: EUR                  # the file's money is in EUR (needs an exchange rate)
     currency_column: Currency      # or: a source column holding each row's currency
-    encoding: latin-1              # text encoding of CSV files (utf-8, utf-16, latin-1)
+    encoding: windows-1252         # text encoding (utf-8, utf-16, latin-1, windows-1252)
     delimiter: ";"                 # CSV delimiter (default: detected)
     decimal: ","                   # decimal mark of numbers (default: what the file shows)
     locale: de                     # or: the decimal mark of a locale (de: ",", en: ".")
@@ -30,7 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from revteam.exceptions import SourceFileError
 
-ENCODINGS = ("utf-8", "utf-16", "latin-1")
+ENCODINGS = ("utf-8", "utf-16", "latin-1", "windows-1252")
+ALIASES = {"cp1252": "windows-1252", "utf8": "utf-8", "utf16": "utf-16", "latin1": "latin-1"}
+TRANSCODED = frozenset({"windows-1252"})
+"""Encodings DuckDB does not read itself: such files are converted to UTF-8 first."""
 LOCALES: dict[str, str] = {
     **dict.fromkeys(("en", "us", "uk", "gb", "au", "ca", "in", "jp", "cn", "mx", "ch"), "."),
     **dict.fromkeys(
@@ -70,6 +73,12 @@ class Mapping(BaseModel):
     locale: str | None = Field(
         None, description="Shortcut for decimal: de, fr, es, nl … mean ',', en, us, uk … '.'."
     )
+
+    @property
+    def encoding_name(self) -> str:
+        """The encoding's canonical name (``cp1252`` is ``windows-1252``)."""
+        name = self.encoding.lower().replace("_", "-")
+        return ALIASES.get(name, name)
 
     @property
     def decimal_mark(self) -> str | None:
@@ -113,7 +122,7 @@ def load_mapping(path: Path | str | None) -> Mapping:
             f"locale {mapping.locale!r} is not known",
             f'use decimal: "," or decimal: ".", or one of {", ".join(sorted(LOCALES))}',
         )
-    if mapping.encoding.lower() not in ENCODINGS:
+    if mapping.encoding_name not in ENCODINGS:
         raise SourceFileError(
             path,
             f"encoding {mapping.encoding!r} is not supported",

@@ -16,6 +16,7 @@ import codecs
 import datetime as dt
 import json
 import re
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from revteam.exceptions import SourceFileError
-from revteam.ingest.mapping import Mapping
+from revteam.ingest.mapping import TRANSCODED, Mapping
 from revteam.ingest.sniff import check_columns, check_not_empty, check_text, head
 from revteam.storage import quote_ident, quote_literal
 
@@ -84,6 +85,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> Stage
     name = f"_stage_{uuid.uuid4().hex[:12]}"
     if fmt == "csv":
         check_text(path, mapping, "CSV")
+        if mapping.encoding_name in TRANSCODED:
+            return _stage_transcoded(con, path, mapping, name)
         staged = _stage_csv(con, path, mapping, name)
         # Text columns that load are checked for NUL characters in the validation pass itself
         # (validate.py); the byte scan only decides whether the others need a look too.
@@ -104,6 +107,35 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> Stage
 def _raw_json(columns: list[str]) -> str:
     pairs = ", ".join(f"{quote_literal(c)}: s.{quote_ident(c)}" for c in columns)
     return f"CAST(to_json({{{pairs}}}) AS VARCHAR)"
+
+
+def _stage_transcoded(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str
+) -> Staged:
+    """A CSV in an encoding DuckDB does not read (windows-1252): converted to UTF-8, then read.
+
+    A byte that the encoding does not define refuses the file with its position, rather than
+    becoming a replacement character.
+    """
+    encoding = mapping.encoding_name
+    with tempfile.TemporaryDirectory(prefix="revteam-") as folder:
+        utf8 = Path(folder) / path.name
+        try:
+            with (
+                path.open(encoding=encoding, newline="") as src,
+                utf8.open("w", encoding="utf-8", newline="") as dst,
+            ):
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+        except UnicodeDecodeError as exc:
+            raise SourceFileError(
+                path,
+                f"not valid {encoding} text (byte 0x{exc.object[exc.start]:02x} is not a "
+                f"{encoding} character)",
+                "set `encoding:` in the mapping file to the file's encoding",
+            ) from None
+        staged = _stage_csv(con, utf8, mapping.model_copy(update={"encoding": "utf-8"}), name)
+        return _refuse_nul(con, staged) if _may_hold_nul(utf8, mapping) else staged
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str) -> Staged:
@@ -176,8 +208,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, nam
 def _reject_reason(etype: str, message: str, mapping: Mapping) -> str:
     if etype == "INVALID ENCODING" or "unicode" in str(message).lower():
         return (
-            f"not valid {mapping.encoding} text; if the file uses another encoding, "
-            "set `encoding:` in the mapping file"
+            f"not valid {mapping.encoding} text; if the file uses another encoding, set "
+            '`encoding:` in the mapping file (Excel on Windows saves "CSV" as windows-1252)'
         )
     return f"malformed CSV record ({str(etype).lower()}): {message}"
 
@@ -353,7 +385,8 @@ def _loads(text: str) -> Any:
 def _encoding_reason(where: str, encoding: str, detail: str = "") -> str:
     return (
         f"{where}: not valid {encoding} text{detail}; if the file uses another encoding, set "
-        "`encoding:` in the mapping file (utf-8, utf-16 or latin-1)"
+        "`encoding:` in the mapping file (utf-8, utf-16, latin-1, or windows-1252 for Excel "
+        '"CSV" files saved on Windows)'
     )
 
 

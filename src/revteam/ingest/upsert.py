@@ -170,7 +170,8 @@ def write(
         # The refused table was skipped: every row is clean, so the stages that were filled can
         # be counted on the source columns alone, without the validation expressions.
         extra = f", {plan.filled_on_source}" if plan.filled_on_source else ""
-        counts = con.execute(f"SELECT 0{extra} FROM {staged.relation}").fetchall()[0]
+        # An aggregate: one row even when the file held no readable record.
+        counts = con.execute(f"SELECT count(*) * 0{extra} FROM {staged.relation}").fetchall()[0]
     else:
         flags = "".join(
             f", count(*) FILTER (_problems = '' AND _filled_{c})" for c in plan.filled_columns
