@@ -327,3 +327,9 @@ def test_derived_tiles_drill_into_one_metric(loaded: Workspace) -> None:
     roi = loaded.metrics.describe_records("marketing_roi", part="auto")
     assert roi.source == "marketing_cost"
     assert loaded.metrics.count_records("clv_to_cac", part="auto", start=START, end=END) > 0
+
+
+def test_snapshot_records_are_bounded(loaded: Workspace) -> None:
+    with pytest.raises(MetricQueryError, match="at most 400 periods"):
+        loaded.metrics.records("open_pipeline", grain="day", start="2024-01-01", end="2025-12-31")
+    assert loaded.metrics.count_records("open_pipeline", grain="week", start=START, end=END) > 0

@@ -258,13 +258,13 @@ def _coerce(
         )
     shown = f"left(CAST({quote_ident(src)} AS VARCHAR), 60)"
     what = _TYPE_WORDS[col.type]
-    err = (
-        f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN "
-        f"'{col.name}: cannot read ' || {_quoted(shown)} || ' as {what}' END"
-    )
+    err = _cannot_read(col, v, expr, shown, what)
     if src_type == "VARCHAR" and decimal is None and col.type in {"integer", "float", "money"}:
-        err = f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN {ambiguous_reason(col, v)} END"
-        err = f"COALESCE({err}, {err_cannot(col, v, expr, shown, what)})"
+        # A number refused because its decimal mark cannot be told says so, and how to fix it.
+        ambiguous = (
+            f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN {ambiguous_reason(col, v)} END"
+        )
+        err = f"COALESCE({ambiguous}, {err})"
     if col.type in {"date", "timestamp"}:
         first, last = settings.plausible_years
         low = quote_literal(f"{first:04d}-01-01")
@@ -345,7 +345,7 @@ def _number(col: Column, v: str, decimal: str | None) -> str:
     return f"TRY_CAST({number} AS {col.sql_type})"
 
 
-def err_cannot(col: Column, v: str, expr: str, shown: str, what: str) -> str:
+def _cannot_read(col: Column, v: str, expr: str, shown: str, what: str) -> str:
     return (
         f"CASE WHEN {v} IS NOT NULL AND {expr} IS NULL THEN "
         f"'{col.name}: cannot read ' || {_quoted(shown)} || ' as {what}' END"

@@ -179,8 +179,8 @@ this for every metric, total and by a dimension):
   metric gives that metric's records;
 - cohort rate: `denominator` the cohort, `numerator` its members converted in the window,
   `reached_at` when each first reached a target stage;
-- snapshot: the rows open at each period's end (a record once per period), or those on the
-  period's last observed date;
+- snapshot: the rows open at each period's end (a record once per period, over at most 400
+  periods), or those on the period's last observed date;
 - derived: the one metric its numerator or denominator names (`previous(m)`: m's records of
   the period before, labelled with the period they are compared in).
 

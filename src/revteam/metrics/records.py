@@ -47,6 +47,8 @@ PARTS: tuple[str, ...] = get_args(Part)
 """``auto``: ``all`` where both parts are the same records, else the denominator's."""
 FLAGS = ("in_numerator", "in_denominator")
 VALUE = "value"
+MAX_SNAPSHOT_PERIODS = 400
+"""Periods the records of an open-records snapshot may span (a record once per period)."""
 REACHED = "reached_at"
 """Cohort rates: when the record first reached one of the target stages (null: not yet)."""
 
@@ -361,7 +363,16 @@ def _period_ends(query: Query, ctx: Context) -> list[tuple[dt.date, dt.date]]:
     now = periods.floor(today, grain, query.fy_start)
     last = query.end or now
     first = query.start or min(now, last)
-    return [(p, periods.end(p, grain)) for p in periods.spine(first, last, grain)]
+    starts = periods.spine(first, last, grain)
+    if len(starts) > MAX_SNAPSHOT_PERIODS:
+        # Each open record appears once per period: bound the rows before they are made.
+        raise MetricQueryError(
+            "range",
+            f"{first} .. {last} ({len(starts)} {grain} periods)",
+            f"at most {MAX_SNAPSHOT_PERIODS} periods for the records of a snapshot: narrow the "
+            "range or use a coarser grain",
+        )
+    return [(p, periods.end(p, grain)) for p in starts]
 
 
 def _shift_back(query: Query, shift: str, ctx: Context) -> Query:

@@ -11,7 +11,7 @@ a young cohort is shown and marked immature, as everywhere else.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from revteam.metrics import MetricSpec
@@ -106,7 +106,7 @@ def funnel(ws: Workspace, filters: ViewFilters, as_of: dt.datetime) -> Funnel:
         row = _row(spec, by_period[period], None, labels[period])
         after = per_period.query.period_end(period) or end + dt.timedelta(days=1)
         age = (as_of.date() - min(after - dt.timedelta(days=1), as_of.date())).days
-        cohorts.append(StageRow(**{**row.__dict__, "period": period, "age_days": age}))
+        cohorts.append(replace(row, period=period, age_days=age))
     mature = {
         s.conversion: ws.metrics.mature_end(s.conversion, end, grain=filters.grain, as_of=as_of)
         for s in spec.stages
