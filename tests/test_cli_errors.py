@@ -48,6 +48,12 @@ BEFORE = {
     "CrmAuthError": 4,
     "CrmApiError": 4,
     "ResolveError": 2,
+    # Added since.
+    "PartialLoadError": 9,
+    "UnreadableWarehouseError": 2,
+    "LimitExceededError": 2,
+    "QueryTimeoutError": 8,
+    "ServerBusyError": 8,
 }
 
 ERRORS = [

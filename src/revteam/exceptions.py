@@ -4,16 +4,19 @@ The tree::
 
     RevteamError
     ├── ConfigError (ValueError)               bad revteam.toml / environment / argument
+    │   └── UnreadableWarehouseError           the warehouse file is damaged or not DuckDB's
     ├── WorkspaceNotFoundError (FileNotFoundError)  no revteam.toml where one was expected
     ├── ModelError (KeyError)                  unknown canonical table or column
     ├── IngestError                            a load that cannot start or was rolled back
     │   ├── SourceFileError (ValueError)       unreadable file, unknown format, bad mapping file
-    │   └── MissingColumnsError (ValueError)   required canonical columns absent from a file
+    │   ├── MissingColumnsError (ValueError)   required canonical columns absent from a file
+    │   └── PartialLoadError                   a file failed after earlier files were committed
     ├── GeneratorError (ValueError)            impossible synthetic-company configuration
     ├── MetricError                            the metric layer refused a request or catalogue
     │   ├── UnknownMetricError (KeyError)      no metric with that id in the catalogue
     │   ├── UnsupportedDimensionError (ValueError)  a metric cannot reach a dimension
     │   ├── MetricQueryError (ValueError)      bad grain, dates, filter values or options
+    │   │   └── LimitExceededError             more periods or rows than one answer may hold
     │   └── CatalogueError (ValueError)        invalid metric YAML (every problem listed)
     ├── StatsError                             the statistics layer refused a request
     │   ├── StatsOptionError (ValueError)      bad level, alpha, comparison or period option
@@ -22,6 +25,9 @@ The tree::
     ├── MissingDependencyError (ImportError)   an optional package is not installed
     ├── AppDatabaseError                       application database unreachable or not migrated
     ├── WarehouseBusyError                     another process holds the warehouse (a load)
+    ├── QueryTimeoutError                      a web request's queries ran too long and were stopped
+    ├── ServerBusyError                        too many web requests wait for the warehouse
+    ├── HashingBusyError                       too many passwords being checked at once
     ├── AccessError                            sign-in and permissions (web app, REST API)
     │   ├── AuthenticationError                not signed in, wrong credentials, bad token
     │   │   └── TooManyAttemptsError           sign-in locked for a while after failures
@@ -59,6 +65,19 @@ class ConfigError(ValueError, RevteamError):
     """A setting, argument or configuration file is invalid."""
 
 
+class UnreadableWarehouseError(ConfigError):
+    """The warehouse file cannot be read as a revteam warehouse.
+
+    A :class:`ConfigError` because opening a warehouse raised one before this class existed.
+    """
+
+    def __init__(self, path: object, problem: str, fix: str) -> None:
+        self.path, self.problem, self.fix = path, problem, fix
+        super().__init__(
+            f"The warehouse file {path} is not a readable revteam warehouse: {problem}. {fix}"
+        )
+
+
 class WorkspaceNotFoundError(FileNotFoundError, RevteamError):
     """No ``revteam.toml`` where a workspace was expected."""
 
@@ -83,7 +102,10 @@ class ModelError(KeyError, RevteamError):
 
 
 class IngestError(RevteamError):
-    """A load could not start, or failed and was rolled back (the warehouse is unchanged)."""
+    """A load could not start, or failed and was rolled back.
+
+    The warehouse is unchanged, except for a :class:`PartialLoadError`.
+    """
 
 
 class SourceFileError(ValueError, IngestError):
@@ -107,6 +129,28 @@ class MissingColumnsError(ValueError, IngestError):
             f"does not have (found: {', '.join(self.found) or 'none'}). Rename them in the file "
             "or map them with a mapping file (--mapping), e.g. `columns: {Source Name: "
             f"{self.missing[0]}}}`."
+        )
+
+
+class PartialLoadError(IngestError):
+    """A file of a load of several failed after earlier files were committed; those stay loaded.
+
+    ``error`` is the failed file's message (what was wrong, and its fix); ``committed`` and
+    ``skipped`` (not attempted) name the other files as they were given.
+    """
+
+    def __init__(
+        self, failed: str, error: str, committed: Sequence[str], skipped: Sequence[str] = ()
+    ) -> None:
+        self.failed, self.error = failed, error
+        self.committed, self.skipped = tuple(committed), tuple(skipped)
+        later = f" Not attempted: {', '.join(self.skipped)}." if self.skipped else ""
+        again = " and the files after it" if self.skipped else ""
+        super().__init__(
+            f"{error.rstrip('.')}. Loaded before it, and still in the warehouse: "
+            f"{', '.join(self.committed)}.{later} Fix {failed}, then load it{again} again "
+            "(loading a committed file again changes nothing); to load several files as one, "
+            "all or nothing, use --all-or-nothing."
         )
 
 
@@ -152,6 +196,34 @@ class MetricQueryError(ValueError, MetricError):
     def __init__(self, option: str, value: object, allowed: str) -> None:
         self.option, self.value, self.allowed = option, value, allowed
         super().__init__(f"Invalid {option} {value!r}; expected {allowed}.")
+
+
+class LimitExceededError(MetricQueryError):
+    """A request for more periods or rows than one answer may hold (``[limits]`` settings).
+
+    ``limit`` names what is counted (``periods``, ``rows``, ``records``, ``values``),
+    ``requested`` how many the request needs, ``maximum`` the limit, ``setting`` where it is
+    configured and ``narrow`` how to ask for less.
+    """
+
+    def __init__(
+        self,
+        limit: str,
+        requested: int,
+        maximum: int,
+        *,
+        setting: str,
+        narrow: str,
+        about: str = "",
+    ) -> None:
+        super().__init__(limit, requested, f"at most {maximum:,}")
+        self.limit, self.requested, self.maximum = limit, requested, maximum
+        self.setting, self.narrow, self.about = setting, narrow, about
+        what = f" ({about})" if about else ""
+        self.args = (
+            f"This request needs {requested:,} {limit}{what}; one answer holds at most "
+            f"{maximum:,} {limit} ({setting}). Narrow it: {narrow}.",
+        )
 
 
 @dataclass(frozen=True)
@@ -244,6 +316,47 @@ class WarehouseBusyError(RevteamError):
         )
 
 
+class HashingBusyError(RevteamError):
+    """Too many passwords are being hashed at once; retry in a moment.
+
+    Password hashing is deliberately expensive (memory and CPU), so the number of hashes at
+    once is bounded; a caller that cannot get a turn within a short wait gets this instead of
+    queueing without end.
+    """
+
+    def __init__(self, retry_after: int = 2) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(
+            f"The server is busy checking other passwords. Try again in about {self.retry_after} s."
+        )
+
+
+class QueryTimeoutError(RevteamError):
+    """A web request held the warehouse longer than its time limit; its query was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"This request took longer than {seconds:g} s and was stopped. Narrow it (a shorter "
+            "range, a coarser grain or a filter) and try again; if it keeps happening, an admin "
+            "can raise limits.query_seconds in revteam.toml."
+        )
+
+
+class ServerBusyError(RevteamError):
+    """Too many requests (in all, or of one user) wait for the warehouse; retry in a moment.
+
+    ``reason`` says which bound was met; numbers already computed are still served.
+    """
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        self.reason, self.retry_after = reason, max(1, int(retry_after))
+        super().__init__(
+            f"The server is busy: {reason}. Try again in about {self.retry_after} s; numbers "
+            "already computed are served at once."
+        )
+
+
 class AccessError(RevteamError):
     """Sign-in or permission problems of the web app and REST API."""
 
@@ -259,13 +372,14 @@ class AuthenticationError(AccessError):
 
 
 class TooManyAttemptsError(AuthenticationError):
-    """Sign-in is locked for a while after repeated failures (per account and per address)."""
+    """Sign-in waits after repeated failures (per account and address, and per address)."""
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(
-            f"Too many failed sign-in attempts. Try again in {self.retry_after} s, or ask an "
-            "admin to reset your password (`revteam users reset-password EMAIL`)."
+            f"Too many failed sign-in attempts from this address. Try again in "
+            f"{self.retry_after} s, or ask an admin to unlock your account "
+            "(`revteam users unlock EMAIL`)."
         )
 
 
@@ -317,13 +431,14 @@ class UserExistsError(UserError):
 
 
 class PasswordPolicyError(UserError):
-    """A password that is too weak to accept."""
+    """A password that is too weak to accept; ``suggestions`` are the estimator's advice."""
 
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
+    def __init__(self, problem: str, suggestions: Sequence[str] = ()) -> None:
+        self.problem, self.suggestions = problem, tuple(suggestions)
+        advice = "".join(f" {s.rstrip('.')}." for s in self.suggestions)
         super().__init__(
-            f"Password refused: {problem}. Use at least 10 characters, or leave it out to get "
-            "a random one."
+            f"Password refused: {problem}.{advice} Use at least 12 characters that are hard to "
+            "guess, e.g. four or five random words, or leave it out to get a random one."
         )
 
 

@@ -207,16 +207,18 @@ def test_rows_pointing_at_a_deleted_record_are_detached_or_go_with_it(ws: Worksp
                                                   "archivedAt": "2025-03-05T00:00:00Z"}  # fmt: skip
     fake.archived["companies"] = [company]
     result, _ = _sync(ws, server)
-    # the deal cannot exist without its company (account_id is required): it goes, with its
-    # stage history; the contacts stay, no longer pointing at the company
-    assert result.load.removed == {"accounts": 1, "opportunities": 1, "opportunity_stages": 2}
+    # a deal may exist without a company (account_id is optional): the deal, its stage
+    # history and the contacts stay, no longer pointing at the company
+    assert result.load.removed == {"accounts": 1}
     assert rows(ws, "accounts", ("account_id",)) == [("12",)]
     assert rows(ws, "people", ("person_id", "account_id")) == [
         (str(100 + i), None) for i in range(5)
     ]
+    assert [a for (a,) in rows(ws, "opportunities", ("account_id",))] == [None]
+    assert len(rows(ws, "opportunity_stages")) == 2
     assert result.load.quarantined == 0 and ws.ingest.quarantine().num_rows == 0
     summary = {r["table"]: r["removed"] for r in result.load.rows()}
-    assert summary["opportunities"] == 1 and summary["opportunity_stages"] == 2
+    assert summary["accounts"] == 1 and summary["opportunities"] == 0
     assert ws.warehouse.con.execute(
         "SELECT count(*) FROM crm_extra_fields WHERE canonical_table = 'accounts' "
         "AND record_id = '11'"

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from tests.resolve.conftest import indistinguishable, links_of
 
-from revteam.resolve import normalise as N
+from revteam.model import identity as N
 
 pytestmark = pytest.mark.slow  # a generated company and two resolution runs
 

@@ -54,6 +54,12 @@ def open_ws(*, read_only: bool = False) -> Iterator[Workspace]:
     ws = revteam.open(state.workspace, read_only=read_only)
     try:
         yield ws
+    except Exception as exc:
+        # A damaged part of the warehouse file shows only when a query reads it.
+        unreadable = ws.warehouse.unreadable(exc)
+        if unreadable is None:
+            raise
+        raise unreadable from exc
     finally:
         ws.close()
 

@@ -5,7 +5,8 @@ was wrong and how to fix it; the CLI only picks the exit code, as the web face p
 status in ``revteam.web.errors``. The first matching entry wins, so specific classes come
 before the classes they derive from; :class:`RevteamError` itself is the last resort. Code 5
 is not an error: ``ingest --strict`` exits with it (``revteam.cli.data.EXIT_QUARANTINED``) when
-the file loaded but some rows were refused.
+the file loaded but some rows were refused. Code 9 is kept apart from 4 because after it the
+warehouse is not as before: scripts must not assume a retry starts from scratch.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from revteam.exceptions import (
     MetricError,
     MissingDependencyError,
     ModelError,
+    PartialLoadError,
+    QueryTimeoutError,
     ResolveError,
     RevteamError,
+    ServerBusyError,
     StatsError,
+    UnreadableWarehouseError,
     UserError,
     WarehouseBusyError,
     WorkspaceNotFoundError,
@@ -43,9 +48,12 @@ APP_DATABASE = 7
 """The application database is unreachable or not migrated."""
 WAREHOUSE_BUSY = 8
 """Another process holds the warehouse (a load)."""
+PARTIAL_LOAD = 9
+"""A file of several failed after the files before it were committed; those stay loaded."""
 
 EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (WorkspaceNotFoundError, NO_WORKSPACE),
+    (UnreadableWarehouseError, BAD_INPUT),  # the fix is the workspace's file, not a retry
     (ConfigError, BAD_INPUT),
     (ModelError, BAD_INPUT),
     (GeneratorError, BAD_INPUT),
@@ -56,10 +64,13 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (MissingDependencyError, BAD_INPUT),
     (CrmConfigError, BAD_INPUT),  # a CrmError, but the fix is in crm.yaml or the options
     (CrmError, LOAD_FAILED),
+    (PartialLoadError, PARTIAL_LOAD),
     (IngestError, LOAD_FAILED),
     (AccessError, ACCESS_DENIED),
     (AppDatabaseError, APP_DATABASE),
     (WarehouseBusyError, WAREHOUSE_BUSY),
+    (ServerBusyError, WAREHOUSE_BUSY),  # the web app's; the warehouse cannot answer now
+    (QueryTimeoutError, WAREHOUSE_BUSY),  # the web app's; narrow the request or retry
     (RevteamError, OTHER),
 )
 

@@ -53,6 +53,13 @@ def ingest(
     include_deleted: Annotated[
         bool, typer.Option(help="Also load records the CRM marks as deleted.")
     ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of CSV exports: utf-8, windows-1252 (cp1252), latin-1, utf-16; "
+            "default: encoding in crm.yaml, else utf-8."
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help=f"Exit with {EXIT_QUARANTINED} if any row was quarantined.")
     ] = False,
@@ -65,6 +72,7 @@ def ingest(
             system.value,
             paths,
             include_deleted=include_deleted,
+            encoding=encoding,
             progress=lambda table, phase, _f: bar.update(task, description=f"{table}: {phase}"),
         )
         bar.update(task, description="Loaded", total=1, completed=1)

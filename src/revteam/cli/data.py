@@ -9,8 +9,17 @@ from typing import Annotated, Any
 
 import typer
 
-from revteam.cli._common import OutputFormat, console, emit, file_steps, open_ws, progress_bar
+from revteam.cli._common import (
+    OutputFormat,
+    console,
+    emit,
+    err_console,
+    file_steps,
+    open_ws,
+    progress_bar,
+)
 from revteam.exceptions import ConfigError, SourceFileError
+from revteam.ingest import FileOutcome, LoadReport
 from revteam.model import TABLES
 
 CRM_SYSTEMS = ("hubspot", "salesforce")
@@ -36,42 +45,95 @@ def ingest(
     strict: Annotated[
         bool, typer.Option(help=f"Exit with {EXIT_QUARANTINED} if any row was quarantined.")
     ] = False,
+    all_or_nothing: Annotated[
+        bool,
+        typer.Option(
+            "--all-or-nothing", help="Load the files in one transaction: if one fails, none loads."
+        ),
+    ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Load files into a canonical table; refused rows go to quarantine with their reasons.
 
-    ``revteam ingest hubspot|salesforce PATH…`` reads CRM exports instead (``revteam crm ingest``).
+    Files load in the order given, each in its own transaction; the first that fails stops the
+    load, and the files before it stay loaded (exit code 9). ``revteam ingest
+    hubspot|salesforce PATH…`` reads CRM exports instead (``revteam crm ingest``).
     """
     if table in CRM_SYSTEMS:
         from revteam.cli import crm
 
-        if mapping is not None:
-            raise ConfigError("CRM sources are mapped by crm.yaml, not --mapping (see docs/crm.md)")
+        if mapping is not None or all_or_nothing:
+            raise ConfigError(
+                "CRM sources take neither --mapping (crm.yaml maps them) nor --all-or-nothing "
+                "(they load table by table); see docs/crm.md"
+            )
         crm.ingest(crm.System(table), files, strict=strict, fmt=fmt)
         return
     with open_ws() as ws, progress_bar() as bar:
-        task = bar.add_task("Loading", total=len(files))
-        step = file_steps(bar, task)
+        step = file_steps(bar, bar.add_task("Loading", total=len(files)))
+        report = ws.ingest.load_report(
+            table, files, mapping=mapping, all_or_nothing=all_or_nothing, progress=step
+        )
+    _show(report, table, fmt)
+    report.raise_for_failure()
+    if strict and any(r.quarantined for r in report.results):
+        raise typer.Exit(EXIT_QUARANTINED)
 
-        results = ws.ingest.load(table, files, mapping=mapping, progress=step)
-    rows = [
+
+def _show(report: LoadReport, table: str, fmt: OutputFormat) -> None:
+    """Every file's outcome, in the order given; scripts get the same columns every time."""
+    rows = [_outcome(f) for f in report.files]
+    screen = fmt is OutputFormat.table
+    # On screen the file name is enough, and the error message follows the table.
+    cols = [c for c in _OUTCOME_COLUMNS if not screen or c not in {"source", "error"}]
+    for row in rows if screen else []:
+        row["status"] = row["status"].replace("_", " ")
+    title = f"Loaded into {table}" if report.error is None else f"Loading into {table} stopped"
+    emit(rows, fmt, title=title, columns=cols)
+    out = console if screen else err_console  # stdout stays parseable
+    if any(r.quarantined for r in report.results):
+        out.print(f"Refused rows: `revteam quarantine --table {table}`", style="yellow")
+    if report.error is not None and not report.results:
+        out.print("Nothing was loaded: the warehouse is unchanged.", style="yellow")
+
+
+_OUTCOME_COLUMNS = (
+    "file",
+    "source",
+    "status",
+    "read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "seconds",
+    "notes",
+    "error",
+)
+
+
+def _outcome(f: FileOutcome) -> dict[str, Any]:
+    r = f.result
+    counts: dict[str, Any] = (
         {
-            "file": Path(r.source).name,
             "read": r.rows_read,
             "inserted": r.inserted,
             "updated": r.updated,
             "unchanged": r.unchanged,
             "quarantined": r.quarantined,
             "seconds": round(r.seconds, 2),
-            "notes": list(r.notes),
         }
-        for r in results
-    ]
-    emit(rows, fmt, title=f"Loaded into {table}")
-    if any(r.quarantined for r in results):
-        console.print(f"Refused rows: `revteam quarantine --table {table}`", style="yellow")
-        if strict:
-            raise typer.Exit(EXIT_QUARANTINED)
+        if r
+        else {}
+    )
+    return {
+        "file": Path(f.source).name,
+        "source": f.source,
+        "status": f.status,
+        **counts,
+        "notes": list(r.notes) if r else [],
+        "error": f.error,
+    }
 
 
 def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table) -> None:
@@ -96,6 +158,8 @@ def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat
         return
     console.print(f"Workspace [bold]{st.root}[/] · data version {st.data_version}")
     emit(tables, fmt, title="Tables")
+    if gaps := [{"table": g.table, "rows": g.rows, "what": g.what} for g in st.gaps if g.rows]:
+        emit(gaps, fmt, title="Loaded without a link (KPIs that need it say so)")
     if st.top_reasons:
         emit(
             [{"table": t, "reason": r, "rows": n} for t, r, n in st.top_reasons],
@@ -131,21 +195,30 @@ def quarantine(
     clear: Annotated[
         bool, typer.Option("--clear", help="Forget the refused rows chosen (the data stays).")
     ] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also rows resolved since (their key has loaded).")
+    ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
-    """List, export or clear refused rows with every reason and the raw record."""
+    """List, export or clear refused rows with every reason and the raw record.
+
+    Rows whose key a later load wrote are resolved and shown only with ``--all``.
+    """
     if clear:
         with open_ws() as ws:
             gone = ws.ingest.clear_quarantine(table=table, source=source)
         console.print(f"Cleared {gone:,} refused rows.")
         return
     with open_ws(read_only=True) as ws:
-        refused = ws.ingest.quarantine(table=table, source=source, limit=None if export else limit)
+        refused = ws.ingest.quarantine(
+            table=table, source=source, limit=None if export else limit, include_resolved=all_
+        )
     if export:
         _export(refused, export)
         console.print(f"Wrote {refused.num_rows:,} refused rows to {export}.")
         return
-    rows = refused.select(["table_name", "source", "line", "reasons", "record"]).to_pylist()
+    shown = ["table_name", "source", "line", "reasons", "record"]
+    rows = refused.select(shown + (["resolved_at"] if all_ else [])).to_pylist()
     emit(rows, fmt, title="Quarantined rows")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from revteam.cli._common import OutputFormat, console, emit, open_ws
+from revteam.cli._common import OutputFormat, console, emit, err_console, open_ws
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import DIMENSIONS, GRAINS, MetricResult
 from revteam.metrics.columns import NUMBERS
@@ -55,8 +55,8 @@ def result_rows(result: MetricResult, fmt: OutputFormat, *, currency: str) -> li
     rows = []
     for r in result.to_pylist():
         row = {"metric": r["metric"], "owners": r["owners"], "period": r["period_label"]}
-        row |= {d: "total" if r["is_total"] and fmt is OutputFormat.table else r[d] for d in dims}
         if fmt is OutputFormat.table:
+            row |= {d: "total" if r["is_total"] else _group(r[d]) for d in dims}
             flag = f"immature ({r['age_days']} d)" if r["immature"] else ""
             value = display(r["value"], r["unit"], currency=currency)
             row |= {"value": value, "n": r["n"], "flag": flag}
@@ -68,10 +68,16 @@ def result_rows(result: MetricResult, fmt: OutputFormat, *, currency: str) -> li
                 if r["small_sample"]:
                     row["flag"] = ", ".join(f for f in (flag, "small sample") if f)
         else:
+            row |= {d: r[d] for d in dims}
             row |= {k: r[k] for k in ("is_total", *NUMBERS, "unit", "immature", "age_days")}
             row |= {k: r[k] for k in ("ci_low", "ci_high", "ci_method", "small_sample") if k in r}
         rows.append(row)
     return rows
+
+
+def _group(value: str | None) -> str:
+    """A group's dimension value; records without one form the ``(none)`` group."""
+    return NULL_VALUE if value is None else value
 
 
 def kpis(
@@ -122,6 +128,10 @@ def kpis(
         fmt,
         title=f"KPIs per {grain}, as of {result.as_of:%Y-%m-%d %H:%M}",
     )
+    # Notes say what the numbers could not place; scripts read them on stderr.
+    out = console if fmt is OutputFormat.table else err_console
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
 
 
 def list_metrics(

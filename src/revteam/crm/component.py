@@ -47,15 +47,26 @@ class CrmComponent:
         return workspace_mapping(_system(system), self._root, self._settings)
 
     def translate(
-        self, system: System, paths: PathsLike, /, *, include_deleted: bool = False
+        self,
+        system: System,
+        paths: PathsLike,
+        /,
+        *,
+        include_deleted: bool = False,
+        encoding: str | None = None,
     ) -> Translation:
-        """Translate without loading (close the result, or use it in ``with``)."""
+        """Translate without loading (close the result, or use it in ``with``).
+
+        ``encoding`` overrides ``encoding:`` of ``crm.yaml`` for these files.
+        """
         return sources.translate(
             _system(system),
             _paths(paths),
-            mapping=self.mapping(system),
+            mapping=self.mapping(system).with_encoding(encoding),
             timezone=self._settings.timezone,
             users=self._users(),
+            accounts=self._accounts(),
+            people=self._people() if system == "hubspot" else (),
             include_deleted=include_deleted,
         )
 
@@ -66,14 +77,17 @@ class CrmComponent:
         /,
         *,
         include_deleted: bool = False,
+        encoding: str | None = None,
         progress: Progress | None = None,
     ) -> CrmLoadResult:
         """Load exports or object tables of ``system`` into every canonical table they fill.
 
         Tables load in model order, one transaction each; refused rows go to the quarantine
-        with their reasons.
+        with their reasons. ``encoding`` overrides ``encoding:`` of ``crm.yaml``.
         """
-        with self.translate(system, paths, include_deleted=include_deleted) as tr:
+        with self.translate(
+            system, paths, include_deleted=include_deleted, encoding=encoding
+        ) as tr:
             return loading.load_translation(
                 tr,
                 root=self._root,
@@ -185,6 +199,17 @@ class CrmComponent:
             full=full,
             progress=progress,
         )
+
+    def _accounts(self) -> list[tuple[str, str | None]]:
+        rows = self._warehouse.con.execute("SELECT account_id, name FROM accounts").fetchall()
+        return [(str(r[0]), r[1]) for r in rows]
+
+    def _people(self) -> list[tuple[str, str | None]]:
+        """People with a company: a HubSpot deal without one takes its contact's."""
+        rows = self._warehouse.con.execute(
+            "SELECT person_id, account_id FROM people WHERE account_id IS NOT NULL"
+        ).fetchall()
+        return [(str(r[0]), r[1]) for r in rows]
 
     def _users(self) -> list[tuple[str, str | None, str | None]]:
         rows = self._warehouse.con.execute("SELECT user_id, name, email FROM users").fetchall()

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from revteam.crm._private import norm_value
 from revteam.exceptions import CrmConfigError
+from revteam.ingest.mapping import ALIASES, ENCODINGS
 from revteam.model import enums
 from revteam.settings import Settings
 
@@ -64,6 +65,7 @@ _CHANNELS = {
     "coldcall": "outbound", "outbound": "outbound", "googleadwords": "paid_search",
     "googleads": "paid_search", "content": "content", "seo": "organic_search",
     "event": "events", "conference": "events", "partners": "partner",
+    "referralprogram": "referral", "directmail": "outbound", "telemarketing": "outbound",
 }  # fmt: skip
 _DEAL_TYPES = {
     "newbusiness": "new_business", "newcustomer": "new_business", "new": "new_business",
@@ -135,6 +137,34 @@ class CrmMapping(BaseModel):
     date_order: Literal["mdy", "dmy"] = Field(
         "mdy", description="How to read dates like 03/04/2025 (US exports use mdy)."
     )
+    encoding: str = Field(
+        "utf-8",
+        description="Text encoding of CSV and JSON exports: utf-8, windows-1252 (cp1252: CSV "
+        "saved by Excel on Windows), latin-1 or utf-16.",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        """One name per encoding (``cp1252`` is ``windows-1252``), and only those ingest reads."""
+        name = value.strip().lower().replace("_", "-")
+        name = ALIASES.get(name, name)
+        if name not in ENCODINGS:
+            raise ValueError(
+                f"{value!r} is not supported; use one of {', '.join(ENCODINGS)} (or cp1252)"
+            )
+        return name
+
+    def with_encoding(self, encoding: str | None) -> CrmMapping:
+        """The same maps, reading files in ``encoding`` (``--encoding``; ``None`` keeps it)."""
+        if encoding is None:
+            return self
+        try:
+            return CrmMapping(**{**self.model_dump(), "encoding": encoding})
+        except ValidationError as exc:
+            raise CrmConfigError(
+                "--encoding", [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
+            ) from None
 
     def normalised(self) -> CrmMapping:
         data = self.model_dump()
@@ -225,6 +255,7 @@ def workspace_mapping(system: System, root: Path | None, settings: Settings | No
             deal_stages=dict(deal_stages),
             default_team=mapping.default_team,
             date_order=mapping.date_order,
+            encoding=mapping.encoding,
         ).over(mapping)
     return mapping.normalised()
 

@@ -84,9 +84,16 @@ def translate(
     mapping: CrmMapping,
     timezone: str,
     users: Sequence[owners.User] = (),
+    accounts: Sequence[tuple[str, str | None]] = (),
+    people: Sequence[tuple[str, str | None]] = (),
     include_deleted: bool = False,
 ) -> Translation:
-    """Translate one system's files with the reader their shape needs."""
+    """Translate one system's files with the reader their shape needs.
+
+    ``users`` (id, name, e-mail) and ``accounts`` (id, name) are the workspace's, for exports
+    that name an owner or an account instead of giving its id; ``people`` (id, account id)
+    give a HubSpot deal without a company its contact's.
+    """
     shapes = {p: shape_of(p) for p in paths}
     if len(set(shapes.values())) > 1:
         exports = [p.name for p, s in shapes.items() if s == "export"]
@@ -98,11 +105,20 @@ def translate(
             ],
         )
     shape = next(iter(shapes.values()))
+    ids = [a for a, _ in accounts]
     if system == "hubspot" and shape == "export":
-        return hs_exports.read_exports(paths, mapping=mapping, timezone=timezone, users=users)
+        return hs_exports.read_exports(
+            paths, mapping=mapping, timezone=timezone, users=users, people=people, accounts=ids
+        )
     if system == "salesforce" and shape == "export":
-        return sf_reports.read_reports(paths, mapping=mapping, timezone=timezone, users=users)
-    reader = hs_api.read_api_objects if system == "hubspot" else sf_api.read_api_objects
-    return reader(
+        return sf_reports.read_reports(
+            paths, mapping=mapping, timezone=timezone, users=users, accounts=accounts
+        )
+    if system == "hubspot":
+        return hs_api.read_api_objects(
+            paths, mapping=mapping, timezone=timezone, users=users, people=people,
+            accounts=ids, include_deleted=include_deleted,
+        )  # fmt: skip
+    return sf_api.read_api_objects(
         paths, mapping=mapping, timezone=timezone, users=users, include_deleted=include_deleted
     )

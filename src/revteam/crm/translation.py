@@ -10,6 +10,7 @@ the reader cannot place carry their reason in ``_refuse`` (ingest refuses them w
 
 from __future__ import annotations
 
+import codecs
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +22,7 @@ import duckdb
 
 from revteam.crm import _private as P
 from revteam.crm.mapping import SETTING_OF, CrmMapping, UnmappedValue
+from revteam.exceptions import CrmSourceError
 from revteam.ingest import Mapping as IngestMapping
 from revteam.ingest.readers import stage
 from revteam.model import TABLES, load_order
@@ -77,6 +79,8 @@ class Source:
     rejects: list[tuple[int, str, str]]
     raw_column: str | None = None
     """A column holding the record as it was read, once the columns have been renamed."""
+    refuse_column: str | None = None
+    """A column holding a reason the reader refuses the row for (NULL for rows it keeps)."""
 
     def find(self, label: str) -> list[str]:
         """Columns carrying ``label``: the column itself, then duplicates such as ``X (2)``."""
@@ -132,7 +136,16 @@ class Translation:
     _workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     def stage(self, path: Path, obj: str) -> Source:
-        staged = stage(self.con, self._without_footer(path), IngestMapping())
+        """Stage a source file, read in the mapping's encoding (``encoding:`` in crm.yaml).
+
+        A UTF-8 read of a file in another encoding refuses the file, naming the option, rather
+        than quarantining every record with an accent or a € sign.
+        """
+        staged = stage(
+            self.con, self._without_footer(path), IngestMapping(encoding=self.mapping.encoding)
+        )
+        if staged.rejects and self.mapping.encoding == "utf-8":
+            _refuse_if_not_utf8(path)
         rejects = [r for r in staged.rejects if not P.FOOTER.search(r[1].strip().strip('"'))]
         if len(rejects) < len(staged.rejects):
             self.notes.append(
@@ -399,6 +412,33 @@ def dependents_of(table: str) -> list[tuple[str, str, bool]]:
     return out
 
 
+def _refuse_if_not_utf8(path: Path) -> None:
+    """Raise :class:`CrmSourceError` naming the first byte of ``path`` that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, done = 1, 0
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 22)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # The decoder holds back the start of a character cut by the chunk's end.
+                data, at = exc.object, exc.start
+                line += data.count(b"\n", 0, at)
+                raise CrmSourceError(
+                    path,
+                    f"the file is not UTF-8 text (byte 0x{data[at]:02x} on line {line}, byte "
+                    f"{done - (len(data) - len(chunk)) + at + 1} of the file; Excel on Windows "
+                    "saves CSV as windows-1252)",
+                    "Set `encoding: windows-1252` (or latin-1, utf-16) in crm.yaml, or pass "
+                    "`--encoding windows-1252` to `revteam crm ingest`",
+                ) from None
+            if not chunk:
+                return
+            line += chunk.count(b"\n")
+            done += len(chunk)
+
+
 def _coalesce(exprs: list[str]) -> str:
     return exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
 
@@ -431,7 +471,7 @@ def extras_sql(
     system: str, src: Source, key: str, table: str, used: set[str], *, where: str = "TRUE"
 ) -> str | None:
     """Kept-aside fields: every non-empty source column that no canonical column used."""
-    skip = {c for c in src.columns if c.startswith("_fivetran") or c in used or c.lower() in SYNC}
+    skip = {c for c in src.columns if c.startswith("_") or c in used or c.lower() in SYNC}
     rest = [c for c in src.columns if c not in skip]
     if not rest:
         return None

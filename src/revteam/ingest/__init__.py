@@ -6,12 +6,15 @@ from revteam.ingest.component import IngestComponent
 from revteam.ingest.loader import load_file
 from revteam.ingest.mapping import Mapping, load_mapping
 from revteam.ingest.readers import detect_format
-from revteam.ingest.runlog import IngestResult
+from revteam.ingest.runlog import FileOutcome, FileStatus, IngestResult, LoadReport
 from revteam.ingest.status import WorkspaceStatus, collect_status
 
 __all__ = [
+    "FileOutcome",
+    "FileStatus",
     "IngestComponent",
     "IngestResult",
+    "LoadReport",
     "Mapping",
     "WorkspaceStatus",
     "collect_status",

@@ -18,15 +18,18 @@ A mapping file is YAML::
     delimiter: ";"                 # CSV delimiter (default: detected)
     decimal: ","                   # decimal mark of numbers (default: what the file shows)
     locale: de                     # or: the decimal mark of a locale (de: ",", en: ".")
+    sheet: Pipeline                # Excel: the sheet by name, or by position (2 = the second)
+    header_row: 4                  # CSV and Excel: the row holding the column names
+    skip_rows: 3                   # or: the rows above it (title, export notes) to skip
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from revteam.exceptions import SourceFileError
 
@@ -73,6 +76,44 @@ class Mapping(BaseModel):
     locale: str | None = Field(
         None, description="Shortcut for decimal: de, fr, es, nl … mean ',', en, us, uk … '.'."
     )
+    sheet: Annotated[StrictInt, Field(ge=1)] | str | None = Field(
+        None,
+        description="Excel: the sheet to read, by name or by position (1 = the first tab; quote "
+        "a name that is a number: '2024'); default: the first sheet holding the table's "
+        "required columns. Ignored for other formats.",
+    )
+    header_row: int | None = Field(
+        None,
+        ge=1,
+        description="CSV and Excel: the row (line) holding the column names, counted from 1; "
+        "the rows above it (a title, export notes) are skipped. Default: the first line of a "
+        "CSV, the first non-empty row of a sheet.",
+    )
+    skip_rows: int | None = Field(
+        None, ge=0, description="CSV and Excel: rows before the header row; header_row - 1."
+    )
+
+    @model_validator(mode="after")
+    def _one_header_row(self) -> Mapping:
+        """``header_row`` and ``skip_rows`` say the same thing: they must agree."""
+        if (
+            self.header_row is not None
+            and self.skip_rows is not None
+            and self.header_row != self.skip_rows + 1
+        ):
+            raise ValueError(
+                f"header_row: {self.header_row} and skip_rows: {self.skip_rows} disagree (the "
+                f"header row after {self.skip_rows} skipped rows is {self.skip_rows + 1}); "
+                "give only one of them"
+            )
+        return self
+
+    @property
+    def header_at(self) -> int | None:
+        """The declared header row (1-based), from ``header_row`` or ``skip_rows``."""
+        if self.header_row is not None:
+            return self.header_row
+        return None if self.skip_rows is None else self.skip_rows + 1
 
     @property
     def encoding_name(self) -> str:

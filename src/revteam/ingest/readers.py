@@ -1,8 +1,10 @@
 """Read a source file into a DuckDB staging relation, keeping each record's line and raw text.
 
 CSV and Parquet are read by DuckDB itself (fast paths, no Python per row); JSON Lines, JSON
-arrays and Excel are read in Python, which is fast enough for the sizes those formats come in and
-lets every unreadable line be kept with its exact line number.
+arrays and Excel (:mod:`~revteam.ingest.excel`) are read in Python, which is fast enough for the
+sizes those formats come in and lets every unreadable line be kept with its exact line number.
+Readers report how far they are (bytes, records or rows read, and DuckDB's own progress while it
+parses), so a progress bar moves while a large file is read.
 
 Before reading, :mod:`~revteam.ingest.sniff` refuses files that are empty, compressed, binary or
 UTF-16 without a mapping saying so, and files whose column names repeat (also after the
@@ -13,24 +15,43 @@ not valid text in the file's encoding, are refused one by one (they reach the qu
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import json
 import re
 import tempfile
+import threading
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import pyarrow as pa
 
 from revteam.exceptions import SourceFileError
 from revteam.ingest.mapping import TRANSCODED, Mapping
-from revteam.ingest.sniff import check_columns, check_not_empty, check_text, head
+from revteam.ingest.sniff import (
+    check_columns,
+    check_not_empty,
+    check_text,
+    filled,
+    head,
+    header_row_of,
+    missing_required,
+    title_error,
+)
 from revteam.storage import quote_ident, quote_literal
 
+if TYPE_CHECKING:
+    from revteam.model import Table
+
 Format = Literal["csv", "parquet", "jsonl", "excel"]
+
+ReadProgress = Callable[[float], None]
+"""Called with the fraction of a file read so far, from 0 to 1."""
 
 _SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
@@ -77,31 +98,101 @@ def detect_format(path: Path) -> Format:
     return fmt
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> Staged:
-    """Stage ``path`` for validation; the caller drops ``Staged.drop`` afterwards."""
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    *,
+    table: Table | None = None,
+    progress: ReadProgress | None = None,
+) -> Staged:
+    """Stage ``path`` for validation; the caller drops ``Staged.drop`` afterwards.
+
+    ``table``, when given, lets the reader pick the Excel sheet holding its required columns,
+    read Excel date serials in its date columns, and explain a title row read as the header.
+    """
     if not path.is_file():
         raise SourceFileError(path, "file not found")
     fmt = detect_format(path)
     name = f"_stage_{uuid.uuid4().hex[:12]}"
+    report = progress or _quiet
     if fmt == "csv":
         check_text(path, mapping, "CSV")
         if mapping.encoding_name in TRANSCODED:
-            return _stage_transcoded(con, path, mapping, name)
-        staged = _stage_csv(con, path, mapping, name)
-        # Text columns that load are checked for NUL characters in the validation pass itself
-        # (validate.py); the byte scan only decides whether the others need a look too.
-        return _refuse_nul(con, staged) if _may_hold_nul(path, mapping) else staged
+            return _stage_transcoded(con, path, mapping, name, table, report)
+        return _stage_csv_file(con, path, mapping, name, table, report)
     if fmt == "parquet":
-        return _stage_parquet(con, path, mapping, name)
-    if fmt == "jsonl":
-        check_text(path, mapping, "JSON")
-        records, rejects = _read_json(path, mapping)
-    else:
-        check_not_empty(path, "Excel")
-        records, rejects = _read_excel(path, mapping)
+        with watch_query(con, report):
+            return _stage_parquet(con, path, mapping, name)
+    if fmt == "excel":
+        from revteam.ingest.excel import stage_excel  # excel imports this module's helpers
+
+        return stage_excel(con, path, mapping, name, table=table, progress=report)
+    check_text(path, mapping, "JSON")
+    records, rejects = _read_json(path, mapping, part(report, 0.0, 0.8))
     staged = _stage_python(con, name, fmt, records, rejects)
     check_columns(path, staged.columns, mapping)
+    report(1.0)
     return staged
+
+
+def _quiet(_fraction: float) -> None:
+    """Progress nobody asked for."""
+
+
+def part(report: ReadProgress, low: float, high: float) -> ReadProgress:
+    """``report`` for one part of the work: that part's 0 to 1 moves it from ``low`` to ``high``."""
+    return lambda f: report(low + (high - low) * min(max(f, 0.0), 1.0))
+
+
+class Ticker:
+    """Reports ``done / total`` each time another hundredth is done (calls stay cheap per row)."""
+
+    def __init__(self, report: ReadProgress, total: float | None) -> None:
+        self._report, self._total = report, total or 0.0
+        self._next = self._total / 100
+
+    def __call__(self, done: float) -> None:
+        if self._total and done >= self._next:
+            self._next = done + self._total / 100
+            self._report(min(done / self._total, 1.0))
+
+
+@contextmanager
+def watch_query(
+    con: duckdb.DuckDBPyConnection, report: ReadProgress, *, share: float = 1.0
+) -> Iterator[None]:
+    """Report DuckDB's own progress of the statements run inside, several times a second.
+
+    DuckDB counts each statement from 0 again; a later statement moves ``share`` of the way that
+    is left from where the one before stopped, so the fraction only grows when several run.
+    DuckDB tracks progress only with its progress bar on, which it turns off outside an
+    interactive session: it is turned on here, without printing.
+    """
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    done = threading.Event()
+
+    def poll() -> None:
+        base = last = shown = 0.0
+        while not done.wait(0.2):
+            pct = con.query_progress() / 100.0
+            if pct < 0:  # between statements
+                continue
+            if pct < last:
+                base = shown
+            last = pct
+            now = base + (1.0 - base) * share * min(pct, 1.0)
+            if now > shown:
+                shown = now
+                report(now)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _raw_json(columns: list[str]) -> str:
@@ -110,7 +201,12 @@ def _raw_json(columns: list[str]) -> str:
 
 
 def _stage_transcoded(
-    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    name: str,
+    table: Table | None,
+    report: ReadProgress,
 ) -> Staged:
     """A CSV in an encoding DuckDB does not read (windows-1252): converted to UTF-8, then read.
 
@@ -118,51 +214,111 @@ def _stage_transcoded(
     becoming a replacement character.
     """
     encoding = mapping.encoding_name
+    decoder = codecs.getincrementaldecoder(encoding)()
+    size, done = path.stat().st_size, 0
+    converted = Ticker(part(report, 0.0, 0.4), size)
     with tempfile.TemporaryDirectory(prefix="revteam-") as folder:
         utf8 = Path(folder) / path.name
         try:
-            with (
-                path.open(encoding=encoding, newline="") as src,
-                utf8.open("w", encoding="utf-8", newline="") as dst,
-            ):
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
+            with path.open("rb") as src, utf8.open("wb") as dst:
+                while chunk := src.read(_chunk(size)):
+                    dst.write(decoder.decode(chunk).encode("utf-8"))
+                    done += len(chunk)
+                    converted(done)
+                dst.write(decoder.decode(b"", final=True).encode("utf-8"))
         except UnicodeDecodeError as exc:
             raise SourceFileError(
                 path,
                 f"not valid {encoding} text (byte 0x{exc.object[exc.start]:02x} is not a "
-                f"{encoding} character)",
+                f"{encoding} character; it is byte {done + exc.start + 1} of the file)",
                 "set `encoding:` in the mapping file to the file's encoding",
             ) from None
-        staged = _stage_csv(con, utf8, mapping.model_copy(update={"encoding": "utf-8"}), name)
-        return _refuse_nul(con, staged) if _may_hold_nul(utf8, mapping) else staged
+        utf8_mapping = mapping.model_copy(update={"encoding": "utf-8"})
+        try:
+            return _stage_csv_file(con, utf8, utf8_mapping, name, table, part(report, 0.4, 1.0))
+        except SourceFileError as exc:  # name the user's file, not the converted copy
+            raise SourceFileError(path, exc.problem, exc.fix) from None
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str) -> Staged:
+def _chunk(size: int) -> int:
+    """A read size giving a progress step per ~1/32 of a file, within 64 KiB to 4 MiB."""
+    return min(1 << 22, max(1 << 16, size // 32))
+
+
+def _stage_csv_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    name: str,
+    table: Table | None,
+    report: ReadProgress,
+) -> Staged:
+    # The byte scan comes first: it reads the whole file in Python, so its progress is exact.
+    nul = _may_hold_nul(path, mapping, part(report, 0.0, 0.2))
+    staged = _stage_csv(con, path, mapping, name, table, part(report, 0.2, 0.9))
+    # Text columns that load are checked for NUL characters in the validation pass itself
+    # (validate.py); the byte scan only decides whether the others need a look too.
+    staged = _refuse_nul(con, staged) if nul else staged
+    report(1.0)
+    return staged
+
+
+def _csv_dialect(path: Path, mapping: Mapping) -> list[str]:
+    """read_csv options the mapping and the suffix fix: the encoding (first), delimiter, skip."""
+    opts = [f"encoding={quote_literal(mapping.encoding.lower())}"]
+    if mapping.delimiter:
+        opts.append(f"delim={quote_literal(mapping.delimiter)}")
+    elif path.suffix.lower() == ".tsv":
+        opts.append("delim='\\t'")
+    if mapping.header_at is not None:
+        opts.append(f"skip={mapping.header_at - 1}")
+    return opts
+
+
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    name: str,
+    table: Table | None,
+    report: ReadProgress,
+) -> Staged:
     rej_t, rej_s = f"{name}_rej", f"{name}_scan"
-    encoding = f"encoding={quote_literal(mapping.encoding.lower())}"
+    dialect = _csv_dialect(path, mapping)
     opts = [
         "all_varchar=true",
         "header=true",
         "store_rejects=true",
         f"rejects_table='{rej_t}'",
         f"rejects_scan='{rej_s}'",
-        encoding,
+        *dialect,
     ]
-    if mapping.delimiter:
-        opts.append(f"delim={quote_literal(mapping.delimiter)}")
-    elif path.suffix.lower() == ".tsv":
-        opts.append("delim='\\t'")
     raw = f"{name}_raw"
     try:
-        con.execute(
-            f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv(?, {', '.join(opts)})", [str(path)]
-        )
+        with watch_query(con, part(report, 0.0, 0.9)):
+            con.execute(
+                f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv(?, {', '.join(opts)})",
+                [str(path)],
+            )
     except duckdb.Error as exc:
         raise SourceFileError(path, f"cannot read as CSV: {_first_line(exc)}") from None
+    report(0.9)
     columns = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
     try:
-        check_columns(path, _csv_header(con, path, mapping, columns, encoding), mapping)
+        check_columns(path, _csv_header(con, path, mapping, columns, dialect), mapping)
+        at = mapping.header_at
+        if at is not None and (
+            all(_GENERATED.fullmatch(c) for c in columns) or not _has_line(path, at)
+        ):
+            # DuckDB reads the first line as the header when asked to skip past the end.
+            raise SourceFileError(
+                path,
+                f"line {at}, declared as the header, is empty or past the end of the file",
+                "set `header_row:` (or `skip_rows:`) in the mapping file to the line holding "
+                "the column names",
+            )
+        if table is not None:
+            _refuse_title_line(con, path, mapping, raw, columns, table)
     except SourceFileError:
         con.execute(
             f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS {rej_t}; "
@@ -181,17 +337,19 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, nam
     con.execute(f"DROP TABLE IF EXISTS {rej_t}; DROP TABLE IF EXISTS {rej_s}")
     # Records keep file order (DuckDB preserves insertion order), so a record's rowid gives its
     # line; records DuckDB rejected while splitting shift the lines of those after them.
+    # DuckDB's reject lines count from the file's start, skipped lines included.
+    first = (mapping.header_at or 1) + 1
     rows = _count(con, raw)
     if not rejects:
-        con.execute(f"CREATE TEMP VIEW {name} AS SELECT *, rowid + 2 AS _line FROM {raw}")
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT *, rowid + {first} AS _line FROM {raw}")
         drop = [f"VIEW {name}", f"TABLE {raw}"]
     else:
         # The shift is the number of rejects before a record: one as-of join on the rowid where
         # the shift grows, done once into a table (per record and per scan it was quadratic).
-        starts = [line - 2 - i for i, (line, _, _) in enumerate(rejects)]
+        starts = [line - first - i for i, (line, _, _) in enumerate(rejects)]
         con.execute(
             f"""CREATE TEMP TABLE {name} AS
-            SELECT r.*, r.rowid + 2 + COALESCE(s.shift, 0) AS _line FROM {raw} r
+            SELECT r.*, r.rowid + {first} + COALESCE(s.shift, 0) AS _line FROM {raw} r
             ASOF LEFT JOIN (
                 SELECT start, max(shift) AS shift
                 FROM (SELECT unnest($1::BIGINT[]) AS start, generate_subscripts($1, 1) AS shift)
@@ -218,7 +376,11 @@ _RENAMED = re.compile(r"(.+)_\d+")
 
 
 def _csv_header(
-    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, columns: list[str], enc: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    columns: list[str],
+    opts: list[str],
 ) -> list[str | None]:
     """The file's own header row when DuckDB renamed repeated names (``x``, ``x_1``).
 
@@ -228,16 +390,14 @@ def _csv_header(
     lower = {c.lower() for c in columns}
     if not any((m := _RENAMED.fullmatch(c)) and m.group(1).lower() in lower for c in columns):
         return list(columns)
-    opts = [enc]
-    if mapping.delimiter:
-        opts.append(f"delim={quote_literal(mapping.delimiter)}")
-    elif path.suffix.lower() == ".tsv":
-        opts.append("delim='\\t'")
+    enc = opts[0]
     try:
         delim, quote, escape, skip = con.execute(
             f"SELECT Delimiter, Quote, Escape, SkipRows FROM sniff_csv(?, {', '.join(opts)})",
             [str(path)],
         ).fetchall()[0]
+        if mapping.header_at is not None:
+            skip = mapping.header_at - 1
         dialect = [f"delim={quote_literal(delim)}", f"skip={int(skip)}"]
         if quote != "(empty)":
             dialect.append(f"quote={quote_literal(quote)}")
@@ -254,14 +414,53 @@ def _csv_header(
     return names if len(names) == len(columns) else list(columns)
 
 
-def _may_hold_nul(path: Path, mapping: Mapping) -> bool:
+def _has_line(path: Path, line: int) -> bool:
+    """Whether the file reaches line ``line`` (counted from 1)."""
+    with path.open("rb") as fh:
+        return sum(1 for _ in zip(range(line), fh, strict=False)) == line
+
+
+_GENERATED = re.compile(r"column\d+")
+"""DuckDB's name for a column whose header cell is empty."""
+
+
+def _refuse_title_line(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    raw: str,
+    columns: list[str],
+    table: Table,
+) -> None:
+    """Refuse a CSV whose header line is a title (one name; rows under it hold several)."""
+    named = [c for c in columns if not _GENERATED.fullmatch(c)]
+    if len(named) != 1 or not missing_required(columns, table, mapping):
+        return
+    at = (mapping.header_at or 1) - 1
+    text = head(path).decode(mapping.encoding_name, errors="replace")
+    lines = text.splitlines()[at : at + 30]
+    for delim in [mapping.delimiter] if mapping.delimiter else [",", ";", "\t", "|"]:
+        rows = enumerate(csv.reader(lines, delimiter=delim), start=at + 1)
+        found = header_row_of(list(rows)[1:], table, mapping)
+        if found is not None:
+            raise title_error(path, named[0], at + 1, found)
+    below = con.execute(f"SELECT * FROM {raw} LIMIT 30").fetchall()
+    if len(columns) > 1 and any(len(filled(r)) > 1 for r in below):
+        raise title_error(path, named[0], at + 1, None)
+
+
+def _may_hold_nul(path: Path, mapping: Mapping, report: ReadProgress = _quiet) -> bool:
     """Whether a text file may hold NUL characters (a byte scan, far faster than a SQL one)."""
     if mapping.encoding.lower().replace("_", "-") in {"utf-16", "utf16"}:
         return True
+    size, done = path.stat().st_size, 0
+    scanned = Ticker(report, size)
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
+        while chunk := fh.read(_chunk(size)):
             if b"\x00" in chunk:
                 return True
+            done += len(chunk)
+            scanned(done)
     return False
 
 
@@ -417,7 +616,7 @@ def _json_kind(value: Any) -> str:
     return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
-def _read_json(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
+def _read_json(path: Path, mapping: Mapping, report: ReadProgress) -> tuple[Records, Rejects]:
     """JSON Lines (one object per line), or one JSON array of objects."""
     encoding = mapping.encoding.lower()
     data = path.read_bytes()
@@ -448,8 +647,10 @@ def _read_json(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
             text = data.decode("utf-8", errors="surrogateescape")
         whole = _whole_document(path, text)
         if whole is not None:
-            return _read_array(path, whole, mapping)
-    return _read_lines(lines, mapping)
+            # The document is parsed in one call; progress moves with the records checked.
+            report(0.3)
+            return _read_array(path, whole, mapping, part(report, 0.3, 1.0))
+    return _read_lines(lines, mapping, report)
 
 
 def _whole_document(path: Path, text: str) -> list[Any] | None:
@@ -482,12 +683,16 @@ def _whole_document(path: Path, text: str) -> list[Any] | None:
     )
 
 
-def _read_array(path: Path, items: list[Any], mapping: Mapping) -> tuple[Records, Rejects]:
+def _read_array(
+    path: Path, items: list[Any], mapping: Mapping, report: ReadProgress
+) -> tuple[Records, Rejects]:
     if not items:
         raise SourceFileError(path, "the JSON array is empty: the file holds no records")
     records: Records = []
     rejects: Rejects = []
+    checked = Ticker(report, len(items))
     for n, obj in enumerate(items, start=1):
+        checked(n)
         problem = _record_problem(obj, "a record of a JSON array", f"record {n}", mapping.encoding)
         if problem:
             rejects.append((n, _printable(json.dumps(obj, ensure_ascii=False)), problem))
@@ -496,10 +701,16 @@ def _read_array(path: Path, items: list[Any], mapping: Mapping) -> tuple[Records
     return records, rejects
 
 
-def _read_lines(lines: list[bytes], mapping: Mapping) -> tuple[Records, Rejects]:
+def _read_lines(
+    lines: list[bytes], mapping: Mapping, report: ReadProgress
+) -> tuple[Records, Rejects]:
     records: Records = []
     rejects: Rejects = []
+    read = Ticker(report, sum(len(line) + 1 for line in lines))
+    done = 0
     for n, line in enumerate(lines, start=1):
+        done += len(line) + 1
+        read(done)
         raw = line.strip()
         if not raw:
             continue
@@ -523,54 +734,6 @@ def _read_lines(lines: list[bytes], mapping: Mapping) -> tuple[Records, Rejects]
             rejects.append((n, _printable(text), problem))
             continue
         records.append((n, obj))
-    return records, rejects
-
-
-def _read_excel(path: Path, mapping: Mapping) -> tuple[Records, Rejects]:
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many unrelated types for a broken file
-        if not head(path).startswith(b"PK\x03\x04"):
-            raise SourceFileError(
-                path,
-                "this is not an Excel .xlsx workbook",
-                "check that it is the right file; an old .xls workbook must be saved as .xlsx "
-                "in Excel first",
-            ) from None
-        raise SourceFileError(
-            path, f"cannot read as Excel: {exc}", "open it in Excel and save it again as .xlsx"
-        ) from None
-    rows = book.worksheets[0].iter_rows(values_only=True)
-    try:
-        header: list[str] | None = None
-        records: Records = []
-        rejects: Rejects = []
-        for n, row in enumerate(rows, start=1):
-            if header is None:
-                if any(v is not None for v in row):
-                    header = [
-                        str(v).strip() if v is not None else f"column_{i + 1}"
-                        for i, v in enumerate(row)
-                    ]
-                    check_columns(path, header, mapping, where=f" (header row {n})")
-                continue
-            if all(v is None for v in row):
-                continue
-            record = dict(zip(header, row, strict=False))
-            nul = [k for k, v in record.items() if isinstance(v, str) and "\x00" in v]
-            if nul:
-                raw = json.dumps({k: _as_text(v) for k, v in record.items()}, ensure_ascii=False)
-                rejects.append((n, _printable(raw), NUL_REASON.format(cols=", ".join(nul))))
-                continue
-            records.append((n, record))
-    finally:
-        # A refusal can leave the sheet's rows half read: close them, or the file stays open.
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()
-        book.close()
     return records, rejects
 
 

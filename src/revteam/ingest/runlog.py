@@ -2,18 +2,20 @@
 
 A successful run is logged inside the transaction that wrote its rows, so a run is logged if and
 only if its data landed; a failed run is logged after the rollback, so ``revteam status`` shows
-it.
+it. :class:`LoadReport` says what a load of several files did with each of them.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
+from revteam.exceptions import PartialLoadError
 from revteam.storage import RUNS_TABLE, Warehouse
 
 
@@ -38,6 +40,68 @@ class IngestResult:
     @property
     def loaded(self) -> int:
         return self.inserted + self.updated + self.unchanged
+
+
+FileStatus = Literal["committed", "failed", "rolled_back", "skipped"]
+"""What became of one file of a load: its rows are in the warehouse; it failed; it was written or
+read, then undone because another file of an all-or-nothing load failed; it was not attempted."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What a load of several files did with one of them."""
+
+    table: str
+    source: str
+    status: FileStatus
+    result: IngestResult | None = None
+    """What was written, for a committed file."""
+    error: str | None = None
+    """Why it failed and the fix; for a file rolled back or skipped, the file that stopped it."""
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """Every file of a load, in the order given, and what became of it.
+
+    A load stops at the first file that fails: the files after it are skipped, since loading
+    them without it could apply older and newer versions of rows out of order. Without
+    ``all_or_nothing`` the files before it stay committed.
+    """
+
+    files: tuple[FileOutcome, ...]
+    all_or_nothing: bool = False
+    error: BaseException | None = field(default=None, compare=False, repr=False)
+    """The failed file's error (what :meth:`raise_for_failure` raises), ``None`` if none failed."""
+
+    @property
+    def results(self) -> list[IngestResult]:
+        """What each committed file wrote."""
+        return [f.result for f in self.files if f.result is not None]
+
+    def sources(self, status: FileStatus) -> list[str]:
+        """The files with this outcome."""
+        return [f.source for f in self.files if f.status == status]
+
+    def raise_for_failure(self) -> LoadReport:
+        """Raise the failure, if any; else return the report.
+
+        When files were committed before the failure, raise :class:`PartialLoadError`, which
+        names them; otherwise the warehouse is unchanged and the file's own error is raised.
+        """
+        if self.error is None:
+            return self
+        committed = self.sources("committed")
+        if not committed:
+            others = [f.source for f in self.files if f.status in {"rolled_back", "skipped"}]
+            note = f"Not loaded either: {', '.join(others)}."
+            if others and note not in getattr(self.error, "__notes__", ()):
+                self.error.add_note(note)
+            raise self.error
+        [failed] = self.sources("failed")
+        raise PartialLoadError(
+            failed, str(self.error), committed, self.sources("skipped")
+        ) from self.error
 
 
 INTERRUPTED = (

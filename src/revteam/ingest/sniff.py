@@ -4,17 +4,22 @@ A file that is empty, compressed, binary or in UTF-16 without saying so would ot
 the CSV reader, which reads garbage as column names and reports a missing-column error that
 points at the wrong problem. Duplicate column names (also after the normalisation column
 matching uses) would let one of the columns silently win. Both refuse the file with a message
-that names the problem and the fix.
+that names the problem and the fix. A header row that holds a single value while the rows under
+it hold several is a title above the real header; the refusal says which row to declare.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from revteam.exceptions import SourceFileError
 from revteam.ingest.mapping import Mapping
+
+if TYPE_CHECKING:
+    from revteam.model import Table
 
 _HEAD = 8192
 
@@ -142,3 +147,68 @@ def check_columns(
                 else f", or map the one to use in a mapping file (columns: {{{same[0]}: ...}})"
             ),
         )
+
+
+def canonical_names(names: Sequence[str], table: Table, mapping: Mapping) -> dict[str, str]:
+    """Source column → canonical column, matched as validation will: the mapping, then the name.
+
+    Readers need this before validation to pick an Excel sheet and to know its date columns.
+    """
+    from revteam.ingest.validate import _norm  # validate imports the readers
+
+    canon = set(table.column_names)
+    out = {n: mapping.columns[n] for n in names if n in mapping.columns}
+    taken = set(out.values())
+    for name in names:
+        key = _norm(name)
+        if name not in out and key in canon and key not in taken:
+            out[name] = key
+            taken.add(key)
+    return out
+
+
+def missing_required(names: Iterable[str], table: Table, mapping: Mapping) -> list[str]:
+    """The table's required columns that neither the names nor the mapping's defaults give."""
+    found = set(canonical_names(list(names), table, mapping).values())
+    return [c for c in table.required_columns if c not in found and c not in mapping.defaults]
+
+
+def filled(row: Sequence[object]) -> list[str]:
+    """The non-empty cells of a row, as text."""
+    return [str(v).strip() for v in row if v is not None and str(v).strip()]
+
+
+def looks_like_title(header: Sequence[object], below: Iterable[Sequence[object]]) -> bool:
+    """One value in the header row while a row under it holds several: a title, not names."""
+    return len(filled(header)) == 1 and any(len(filled(r)) > 1 for r in below)
+
+
+def header_row_of(
+    rows: Iterable[tuple[int, Sequence[object]]], table: Table, mapping: Mapping
+) -> int | None:
+    """The number of the first of ``rows`` whose values name every required column."""
+    for n, row in rows:
+        if not missing_required(filled(row), table, mapping):
+            return n
+    return None
+
+
+def title_error(
+    path: Path | str, title: str, n: int, header_at: int | None, *, sheet: str | None = None
+) -> SourceFileError:
+    """The refusal of a file whose header row is a title, saying which row to declare instead."""
+    row = "line" if sheet is None else "row"
+    of = "" if sheet is None else f" of sheet {sheet!r}"
+    how = (
+        f"the column names are on {row} {header_at}{of}: declare `header_row: {header_at}` in "
+        "the mapping file"
+        if header_at is not None
+        else f"declare the {row} holding the column names in the mapping file: `header_row: "
+        f"<{row} number>` (or `skip_rows:` with the number of {row}s above it)"
+    )
+    return SourceFileError(
+        path,
+        f"{row} {n}{of}, read as the header, holds only {title!r}, which looks like a title, "
+        "not column names",
+        how,
+    )

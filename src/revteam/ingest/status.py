@@ -7,7 +7,24 @@ from pathlib import Path
 from typing import Any
 
 from revteam.ingest.runlog import INTERRUPTED
-from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, TableInfo, Warehouse
+from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, TableInfo, Warehouse, quote_ident
+
+GAPS: tuple[tuple[str, str, str], ...] = (
+    ("opportunities", "account_id", "deals without an account"),
+)
+"""Optional links whose absence some KPIs notice: (table, column, what such rows are). A deal
+without an account loads and counts in deal and revenue KPIs, but KPIs that need its account
+cannot place it (they say so: ``MetricResult.notes``)."""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Rows loaded with an optional link empty (see :data:`GAPS`)."""
+
+    table: str
+    column: str
+    what: str
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,8 @@ class WorkspaceStatus:
     quarantine_counts: dict[str, int]
     top_reasons: tuple[tuple[str, str, int], ...]
     last_runs: tuple[dict[str, Any], ...]
+    gaps: tuple[Gap, ...] = ()
+    """Per entry of :data:`GAPS`, how many rows lack that link."""
 
     @property
     def empty_tables(self) -> tuple[str, ...]:
@@ -48,6 +67,10 @@ class WorkspaceStatus:
                 {"table": t, "reason": r, "rows": n} for t, r, n in self.top_reasons
             ],
             "runs": [{k: plain(v) for k, v in r.items()} for r in self.last_runs],
+            "gaps": [
+                {"table": g.table, "column": g.column, "what": g.what, "rows": g.rows}
+                for g in self.gaps
+            ],
         }
 
 
@@ -55,17 +78,21 @@ def collect_status(
     root: Path, warehouse: Warehouse, *, runs: int = 10, reasons: int = 10
 ) -> WorkspaceStatus:
     """Tables, row counts, time ranges, the latest ``runs`` loads and top ``reasons`` refusals."""
+    # Resolved entries (their key has loaded since) need nothing more: only open ones count.
+    refused = (
+        f"(SELECT * FROM {warehouse.system_table(QUARANTINE_TABLE)} WHERE resolved_at IS NULL)"
+    )
     counts = {
         r["table_name"]: r["n"]
         for r in warehouse.arrow(
-            f"SELECT table_name, count(*) AS n FROM {QUARANTINE_TABLE} GROUP BY 1"
+            f"SELECT table_name, count(*) AS n FROM {refused} GROUP BY 1"
         ).to_pylist()
     }
     # A reason's text names the column first ("amount: ..."); group by that prefix and text.
     top = warehouse.arrow(
         f"""SELECT table_name, regexp_replace(r, '''[^'']*''', '…', 'g') AS reason,
                    count(*) AS n
-            FROM (SELECT table_name, unnest(reasons) AS r FROM {QUARANTINE_TABLE})
+            FROM (SELECT table_name, unnest(reasons) AS r FROM {refused})
             GROUP BY ALL ORDER BY n DESC, reason LIMIT ?""",
         [reasons],
     ).to_pylist()
@@ -87,4 +114,13 @@ def collect_status(
         quarantine_counts=counts,
         top_reasons=tuple((r["table_name"], r["reason"], r["n"]) for r in top),
         last_runs=tuple(last),
+        gaps=tuple(_gaps(warehouse)),
     )
+
+
+def _gaps(warehouse: Warehouse) -> list[Gap]:
+    found = []
+    for table, column, what in GAPS:
+        sql = f"SELECT count(*) AS n FROM {quote_ident(table)} WHERE {quote_ident(column)} IS NULL"
+        found.append(Gap(table, column, what, int(warehouse.arrow(sql).to_pylist()[0]["n"])))
+    return found

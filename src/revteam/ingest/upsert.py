@@ -2,9 +2,10 @@
 
 Rows that changed are replaced, new rows are added and unchanged rows are left alone (so loading
 the same file twice changes nothing); refused rows replace this file's earlier quarantine
-entries, and the data version is bumped when canonical data changed. A file that repeats a key
-raises :class:`RepeatedKeys`, rolling the transaction back, so the caller can refuse the repeats
-and write again.
+entries, and the data version is bumped when canonical data changed. What a re-load changed
+beyond that (stages moved back, keys changed, refusals resolved) is noted and kept by
+:mod:`~revteam.ingest.reload`. A file that repeats a key raises :class:`RepeatedKeys` before
+anything but its own new rows is written, so the caller can refuse the repeats and write again.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from pathlib import Path
 import duckdb
 
 from revteam.ingest.readers import Staged
+from revteam.ingest.reload import key_changes, key_match, resolve_quarantine, stage_moves
 from revteam.ingest.runlog import IngestResult
 from revteam.ingest.validate import Plan
-from revteam.model import Table
-from revteam.storage import QUARANTINE_TABLE, Warehouse, quote_ident
+from revteam.model import TABLES, Table
+from revteam.storage import QUARANTINE_TABLE, Warehouse, key_json, quote_ident
 
 
 class RepeatedKeys(Exception):
-    """Raised inside the write transaction (rolling it back) when the file repeats a key."""
+    """Raised when the file repeats a key, before the write added anything but its own rows."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,17 @@ class Temp:
     def changed(self) -> str:
         return f"_changed_{self.run_id}"
 
+    @property
+    def moves(self) -> str:
+        return f"_moves_{self.run_id}"
+
     def objects(self) -> list[str]:
-        return [f"VIEW {self.valid}", f"TABLE {self.refused}", f"TABLE {self.changed}"]
+        return [
+            f"VIEW {self.valid}",
+            f"TABLE {self.refused}",
+            f"TABLE {self.changed}",
+            f"TABLE {self.moves}",
+        ]
 
 
 def _failpoint(name: str) -> None:
@@ -64,15 +75,23 @@ def collect_refused(
 ) -> None:
     """One pass keeping the rows with problems, and those whose stages were filled (for notes).
 
-    With ``none`` (every row is known to be clean) the table is only created, empty.
+    Rows keep their key as read, so that their quarantine entries can be resolved once it
+    loads. With ``none`` (every row is known to be clean) the table is only created, empty.
     """
     flags = "".join(f", _filled_{c}" for c in plan.filled_columns)
     keep = "".join(f" OR _filled_{c}" for c in plan.filled_columns)
+    keys = "".join(f", {quote_ident(k)}" for k in _table_of(plan).key)
     con.execute(f"DROP TABLE IF EXISTS {tmp.refused}")
     con.execute(
-        f"CREATE TEMP TABLE {tmp.refused} AS SELECT _line, _problems{flags} FROM {tmp.valid} "
-        + ("LIMIT 0" if none else f"WHERE _problems <> ''{keep}")
+        f"CREATE TEMP TABLE {tmp.refused} AS SELECT _line, _problems{keys}{flags} "
+        f"FROM {tmp.valid} " + ("LIMIT 0" if none else f"WHERE _problems <> ''{keep}")
     )
+
+
+def _table_of(plan: Plan) -> Table:
+    """The table a validation plan is for: the one whose columns it reads, in that order."""
+    columns = tuple(plan.source_of)
+    return next(t for t in TABLES.values() if t.column_names == columns)
 
 
 def refuse_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table, tmp: Temp) -> None:
@@ -87,8 +106,8 @@ def refuse_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table, tmp: Temp
     )
     con.execute(f"""
         CREATE TEMP TABLE {tmp.refused}_keys AS
-        SELECT _line, reason FROM (
-            SELECT _line, CASE
+        SELECT _line, reason, {keys} FROM (
+            SELECT _line, {keys}, CASE
                 WHEN min(h) OVER w <> max(h) OVER w THEN 'key ' || {key_text} ||
                     ' appears on several lines of the file with different values (first on line '
                     || CAST(min(_line) OVER w AS VARCHAR) || ')'
@@ -103,7 +122,7 @@ def refuse_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table, tmp: Temp
         f"WHERE r._line = k._line"
     )
     con.execute(
-        f"INSERT INTO {tmp.refused} BY NAME SELECT _line, reason AS _problems "
+        f"INSERT INTO {tmp.refused} BY NAME SELECT _line, reason AS _problems, {keys} "
         f"FROM {tmp.refused}_keys WHERE _line NOT IN (SELECT _line FROM {tmp.refused})"
     )
     con.execute(f"DROP TABLE {tmp.refused}_keys")
@@ -135,9 +154,11 @@ def write(
     insert = f"INSERT INTO {target} SELECT {cols}, ?, CAST(current_timestamp AS TIMESTAMP), ? "
     empty = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()
     every_row_loaded = False
+    reloaded: list[str] = []
     if empty == [(0,)]:
         new = _insert(con, insert + f"FROM {tmp.valid} WHERE {good}", [source, run_id])
         changed = 0
+        written = target
         # The table was empty, so it now holds exactly the file's clean rows.
         if not dedupe and _count(con, _repeats(table, target)):
             raise RepeatedKeys
@@ -149,7 +170,10 @@ def write(
     else:
         if not dedupe:
             collect_refused(con, plan, tmp)
-        new, changed = _upsert(con, table, tmp, good, insert, [source, run_id], dedupe=dedupe)
+        new, changed, reloaded = _upsert(
+            con, table, tmp, good, insert, source, run_id, dedupe=dedupe
+        )
+        written = tmp.changed
     _failpoint("after_insert")
     # This file's earlier refusals, and those of an earlier version at the same path (the
     # corrected export), are replaced by what this load refuses.
@@ -158,14 +182,18 @@ def write(
         [table.name, digest, source],
     )
     now = "CAST(current_timestamp AS TIMESTAMP)"
+    key = key_json(table, lambda k: f"r.{quote_ident(k)}")
     con.execute(
-        f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, r._line, {staged.raw_expr}, "
-        f"string_split(r._problems, chr(30)), {now} FROM {tmp.refused} r "
-        f"JOIN {staged.relation} s ON s._line = r._line WHERE r._problems <> ''",
+        f"INSERT INTO {QUARANTINE_TABLE} ({_QUARANTINED}, key) SELECT ?, ?, ?, ?, r._line, "
+        f"{staged.raw_expr}, string_split(r._problems, chr(30)), {now}, {key} "
+        f"FROM {tmp.refused} r JOIN {staged.relation} s ON s._line = r._line "
+        "WHERE r._problems <> ''",
         [run_id, table.name, source, digest],
     )
     if staged.rejects:
         _quarantine_rejects(con, staged.rejects, [run_id, table.name, source, digest], now)
+    if new or changed:
+        reloaded += resolve_quarantine(con, table, written, run_id)
     if every_row_loaded:
         # The refused table was skipped: every row is clean, so the stages that were filled can
         # be counted on the source columns alone, without the validation expressions.
@@ -195,7 +223,7 @@ def write(
         refused + len(staged.rejects),
         time.perf_counter() - started,
         version,
-        tuple(_notes(plan, dict(zip(plan.filled_columns, counts[1:], strict=True)))),
+        tuple(_notes(plan, dict(zip(plan.filled_columns, counts[1:], strict=True))) + reloaded),
     )
 
 
@@ -208,11 +236,16 @@ def _quarantine_rejects(
     """
     lines, raws, reasons = (list(column) for column in zip(*rejects, strict=True))
     con.execute(
-        f"INSERT INTO {QUARANTINE_TABLE} SELECT $1, $2, $3, $4, line, record, [reason], {now} "
+        f"INSERT INTO {QUARANTINE_TABLE} ({_QUARANTINED}) "
+        f"SELECT $1, $2, $3, $4, line, record, [reason], {now} "
         "FROM (SELECT unnest($5::BIGINT[]) AS line, unnest($6::VARCHAR[]) AS record, "
         "unnest($7::VARCHAR[]) AS reason)",
         [*params, lines, raws, reasons],
     )
+
+
+_QUARANTINED = "run_id, table_name, source, file_hash, line, record, reasons, quarantined_at"
+"""The quarantine columns every entry fills (named: the table grew columns)."""
 
 
 def _insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[str]) -> int:
@@ -235,11 +268,16 @@ def _upsert(
     tmp: Temp,
     good: str,
     insert: str,
-    params: list[str],
+    source: str,
+    run_id: str,
     *,
     dedupe: bool,
-) -> tuple[int, int]:
-    """Replace rows whose values changed and add new ones; leave identical rows untouched."""
+) -> tuple[int, int, list[str]]:
+    """Replace rows whose values changed and add new ones; leave identical rows untouched.
+
+    Also returns notes on what replacing changed: stages moved back or cleared (whose values
+    before go to the stage history), and new keys that look like changed ones.
+    """
     target = quote_ident(table.name)
     differs = (
         " OR ".join(
@@ -254,7 +292,7 @@ def _upsert(
         CREATE TEMP TABLE {tmp.changed} AS
         SELECT v.*, t._loaded_at IS NULL AS _new
         FROM (SELECT * FROM {tmp.valid} WHERE {good}) v
-        LEFT JOIN {target} t ON {_key_match(table, "v", "t")}
+        LEFT JOIN {target} t ON {key_match(table, "v", "t")}
         WHERE t._loaded_at IS NULL OR {differs}""")
     # Repeats are looked for among all the file's clean rows, not only the changed ones: a
     # repeat of a row the warehouse holds already is refused as on the first load.
@@ -266,20 +304,17 @@ def _upsert(
     if counts[0]:
         raise RepeatedKeys
     new, changed = int(counts[1]), int(counts[2])
+    notes = stage_moves(con, table, tmp.changed, tmp.moves, run_id) if changed else []
     if changed:
         con.execute(
             f"DELETE FROM {target} t USING {tmp.changed} v "
-            f"WHERE NOT v._new AND {_key_match(table, 'v', 't')}"
+            f"WHERE NOT v._new AND {key_match(table, 'v', 't')}"
         )
     _failpoint("after_delete")
-    con.execute(insert + f"FROM {tmp.changed}", params).fetchall()
-    return new, changed
-
-
-def _key_match(table: Table, left: str, right: str) -> str:
-    return " AND ".join(
-        f"{left}.{quote_ident(k)} IS NOT DISTINCT FROM {right}.{quote_ident(k)}" for k in table.key
-    )
+    con.execute(insert + f"FROM {tmp.changed}", [source, run_id]).fetchall()
+    if new:
+        notes += key_changes(con, table, tmp.changed, run_id)
+    return new, changed, notes
 
 
 def _notes(plan: Plan, filled: dict[str, int]) -> list[str]:

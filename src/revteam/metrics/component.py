@@ -11,8 +11,8 @@ import builtins
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, Unpack
 
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import periods, request
@@ -20,6 +20,7 @@ from revteam.metrics.assemble import Assembler, to_arrow
 from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalogue
 from revteam.metrics.compiler import statements, to_sql
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_expr
+from revteam.metrics.placement import Placement, compile_placement
 from revteam.metrics.plan import Plan, Planner, Query
 from revteam.metrics.records import Records, order_by, plan_records
 from revteam.metrics.request import DateLike, QueryOptions, RangeOptions
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from revteam.storage import Warehouse
 
 CACHE_SIZE = 128
+RESULTS_BYTES = 64 << 20
+"""Bytes of result tables kept besides the count: a few large answers must not pin gigabytes."""
 AS_OF_COLUMNS: dict[str, tuple[str, ...]] = {
     "people": (
         "created_at",
@@ -79,10 +82,11 @@ class MetricsComponent:
         intervals: Annotator | None = None,
     ) -> None:
         self._folder, self._settings, self._warehouse = folder, settings, warehouse
+        self._limits = settings.limits
         self._annotate = intervals
         self._catalogue: Catalogue | None = None
         self._signature: tuple[Any, ...] = ()
-        self._facts: tuple[int, dt.datetime, bool] | None = None
+        self._facts: _Facts | None = None
         self._results: OrderedDict[tuple[Any, ...], MetricResult] = OrderedDict()
         self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
         self._offline = offline_tables()
@@ -161,8 +165,9 @@ class MetricsComponent:
             compiled = _cached(self._compiled, request_key) or _store(
                 self._compiled, request_key, compile_request(cat, query, ctx, self._tables)
             )
-            found = run(compiled, ctx, self._warehouse.arrow)
+            found = run(compiled, ctx, self._warehouse.arrow, max_rows=self._limits.max_rows)
             result = _store(self._results, key, replace(found, currency=self._settings.currency))
+            _trim(self._results)
         return result
 
     def records(
@@ -252,10 +257,15 @@ class MetricsComponent:
         needle = search.strip().lower()
         if dimension in VALUES:
             return [(v, v.replace("_", " ")) for v in VALUES[dimension] if needle in v.lower()]
-        expr = values_expr(dimension, needle, self._tables)
+        most = self._limits.max_rows
+        expr = values_expr(dimension, needle, self._tables, limit=most + 1)
         if expr is None:
             return []
-        return [(r["value"], r["label"] or r["value"]) for r in self._run(expr).to_pylist()]
+        found = self._run(expr)
+        request.check_rows(
+            found.num_rows, most, what="values", narrow="a search that fewer values contain (q=)"
+        )
+        return [(r["value"], r["label"] or r["value"]) for r in found.to_pylist()]
 
     def _run(self, expr: ir.Table) -> pa.Table:
         import ibis
@@ -284,7 +294,7 @@ class MetricsComponent:
 
     def as_of(self) -> dt.datetime:
         """The default as-of time: the latest event timestamp in the warehouse, else now."""
-        return self._data_facts(self._warehouse.data_version)[1]
+        return self._data_facts(self._warehouse.data_version).as_of
 
     def context(self, as_of: DateLike | None = None) -> Context:
         """The constants a query at ``as_of`` (default :meth:`as_of`) is computed with.
@@ -303,17 +313,29 @@ class MetricsComponent:
         options: QueryOptions,
         totals: bool,
     ) -> tuple[Query, Context]:
+        years = self._settings.plausible_years
         query = request.build_query(
-            cat, metrics, options, fy_start=self._settings.fiscal_year_start_month, totals=totals
+            cat,
+            metrics,
+            options,
+            fy_start=self._settings.fiscal_year_start_month,
+            totals=totals,
+            years=years,
         )
-        return query, self._context(cat, version, options.get("as_of"))
+        ctx = self._context(cat, version, options.get("as_of"))
+        request.check_year(ctx.as_of.date(), "as_of", years)
+        earliest = self._data_facts(version).earliest
+        request.check_periods(
+            query, earliest=earliest, as_of=ctx.as_of, maximum=self._limits.max_periods
+        )
+        return query, ctx
 
     def _context(self, cat: Catalogue, version: int, as_of: DateLike | None) -> Context:
-        _, default_as_of, orders = self._data_facts(version)
+        facts = self._data_facts(version)
         return request.context(
-            request.to_as_of(as_of) or default_as_of,
+            request.to_as_of(as_of) or facts.as_of,
             gross_margin=self._settings.gross_margin,
-            orders_loaded=orders,
+            orders_loaded=facts.orders,
             sourcing=cat.sourcing,
         )
 
@@ -322,12 +344,14 @@ class MetricsComponent:
         # needed: unbound tables compile to the same SQL and run on the warehouse backend.
         return self._offline(name)
 
-    def _data_facts(self, version: int) -> tuple[int, dt.datetime, bool]:
-        if self._facts is None or self._facts[0] != version:
+    def _data_facts(self, version: int) -> _Facts:
+        if self._facts is None or self._facts.version != version:
             import ibis
 
             latest = [
-                self._tables(table).aggregate(latest=self._tables(table)[c].max())
+                self._tables(table).aggregate(
+                    latest=self._tables(table)[c].max(), earliest=self._tables(table)[c].min()
+                )
                 for table, columns in AS_OF_COLUMNS.items()
                 for c in columns
             ]
@@ -335,15 +359,28 @@ class MetricsComponent:
             orders = self._tables("orders")
             facts = everything.aggregate(
                 latest=everything.latest.max(),
+                earliest=everything.earliest.min(),
                 orders=orders.count().as_scalar() > 0,
             )
             (row,) = self._warehouse.arrow(ibis.to_sql(facts, dialect="duckdb")).to_pylist()
             as_of = row["latest"] or dt.datetime.now().replace(microsecond=0)
-            self._facts = (version, as_of, bool(row["orders"]))
+            first = row["earliest"].date() if row["earliest"] else None
+            self._facts = _Facts(version, as_of, bool(row["orders"]), first)
         return self._facts
 
 
 T = TypeVar("T")
+
+
+class _Facts(NamedTuple):
+    """What the warehouse says about its data, per data version."""
+
+    version: int
+    as_of: dt.datetime
+    """The latest event: the default as-of time."""
+    orders: bool
+    earliest: dt.date | None
+    """The first event's day: where the periods of a query without a start begin, at most."""
 
 
 def _cached(cache: OrderedDict[tuple[Any, ...], T], key: tuple[Any, ...]) -> T | None:
@@ -360,6 +397,14 @@ def _store(cache: OrderedDict[tuple[Any, ...], T], key: tuple[Any, ...], value: 
     return value
 
 
+def _trim(results: OrderedDict[tuple[Any, ...], MetricResult]) -> None:
+    """Drop the oldest results while their tables hold more than :data:`RESULTS_BYTES`."""
+    held = sum(r.table.nbytes for r in results.values())
+    while held > RESULTS_BYTES and len(results) > 1:
+        _, dropped = results.popitem(last=False)
+        held -= dropped.table.nbytes
+
+
 def plan_query(catalogue: Catalogue, query: Query, ctx: Context) -> Plan:
     return Planner(catalogue.specs, query, ctx.gross_margin).plan()
 
@@ -370,6 +415,9 @@ class Compiled:
 
     plan: Plan
     statements: Mapping[tuple[object, ...], str]
+    placement: Placement = field(default_factory=Placement)
+    """The statements counting records the request's KPIs cannot place (deals without an
+    account); kept apart so that :meth:`MetricsComponent.sql` shows only the KPIs' own SQL."""
 
 
 def compile_request(
@@ -377,15 +425,35 @@ def compile_request(
 ) -> Compiled:
     """Plan and compile for DuckDB, the warehouse's engine."""
     plan = plan_query(catalogue, query, ctx)
-    return Compiled(plan, statements(plan, ctx, tables, dialect="duckdb"))
+    return Compiled(
+        plan,
+        statements(plan, ctx, tables, dialect="duckdb"),
+        compile_placement(plan, ctx, tables),
+    )
 
 
-def run(compiled: Compiled, ctx: Context, execute: Callable[[str], pa.Table]) -> MetricResult:
-    """Execute every statement and assemble the tidy result."""
+def run(
+    compiled: Compiled,
+    ctx: Context,
+    execute: Callable[[str], pa.Table],
+    *,
+    max_rows: int | None = None,
+) -> MetricResult:
+    """Execute every statement and assemble the tidy result (of at most ``max_rows`` rows).
+
+    The warehouse's rows are counted before they are assembled, so an answer too large to
+    hold is refused before Python builds it.
+    """
     plan = compiled.plan
     results = {key: execute(sql) for key, sql in compiled.statements.items()}
+    if max_rows is not None:
+        request.check_rows(sum(t.num_rows for t in results.values()), max_rows)
     table = to_arrow(Assembler(plan, results, ctx))
-    return MetricResult(table, plan.query, {m: r.spec for m, r in plan.recipes.items()}, ctx.as_of)
+    if max_rows is not None:
+        request.check_rows(table.num_rows, max_rows)
+    specs = {m: r.spec for m, r in plan.recipes.items()}
+    unplaced = compiled.placement.count(execute)
+    return MetricResult(table, plan.query, specs, ctx.as_of, unplaced=unplaced)
 
 
 def compile_sql(

@@ -159,6 +159,11 @@ ws.metrics.query(["leads", "mql_rate", "cac"], by="channel", grain="quarter",
 - **Medians** are interpolated (`quantile_cont` / `percentile_cont(0.5)`): with an even count,
   the mean of the two middle values.
 - **Marketing-sourced** follows the catalogue's named `sourcing` rule (`{sourcing}`).
+- **Deals without an account** (a CRM deal with no company) count in every deal and revenue
+  KPI. A KPI that needs the account cannot place them: `new_customers`, `clv` and what is
+  built on them leave them out, and a breakdown or filter by an account's segment, industry,
+  region or country counts them under `(none)`. The result says how many deals each such KPI
+  could not place (`MetricResult.unplaced`, `.notes`; `revteam kpis` prints the notes).
 - Derived metrics (growth, velocity, CLV : CAC, ROI) are computed after aggregation from the
   very parts shown beside them.
 

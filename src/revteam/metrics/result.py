@@ -20,6 +20,7 @@ import pyarrow as pa
 from revteam.exceptions import MetricQueryError, MissingDependencyError
 from revteam.metrics import periods
 from revteam.metrics.format import display, number
+from revteam.metrics.placement import Unplaced
 from revteam.metrics.plan import Query
 from revteam.metrics.spec import MetricSpec
 
@@ -39,6 +40,15 @@ class MetricResult:
     as_of: dt.datetime
     currency: str = "USD"
     """The workspace currency, for showing money."""
+    unplaced: tuple[Unplaced, ...] = ()
+    """Per metric that needs an account, the records without one it could not place (deals
+    it leaves out, or counts under ``(none)`` of an account dimension): see
+    :mod:`revteam.metrics.placement`."""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the numbers could not place, in words (``revteam kpis`` prints them)."""
+        return tuple(u.note for u in self.unplaced)
 
     def to_arrow(self) -> pa.Table:
         return self.table
@@ -154,6 +164,7 @@ class MetricResult:
             rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         more = len(self) - HTML_ROWS
         foot = f"<p>… {more} more rows (use .to_pandas())</p>" if more > 0 else ""
+        foot += "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
         header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
         return (
             f"<p>{html.escape(repr(self))}</p><table><thead><tr>{header}</tr></thead>"

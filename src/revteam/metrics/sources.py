@@ -154,7 +154,9 @@ def _is_first_win(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
     rank = ibis.row_number().over(
         group_by=[o.account_id, o.is_won], order_by=[o.closed_at, o.opportunity_id]
     )
-    return o.mutate(is_first_win=(o.is_won & o.closed_at.notnull() & (rank == 0)).fill_null(False))
+    # A deal without an account is no account's first win (metrics.placement counts it).
+    first = o.is_won & o.closed_at.notnull() & o.account_id.notnull() & (rank == 0)
+    return o.mutate(is_first_win=first.fill_null(False))
 
 
 def _account_revenue(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:

@@ -142,11 +142,14 @@ OPPORTUNITIES = Table(
     time_column="created_at",
     columns=(
         Column("opportunity_id", "string", "Stable opportunity id"),
+        # Optional: CRMs let a deal exist without a company, and refusing it would lose its
+        # revenue. KPIs that need an account say how many deals they could not place.
         Column(
             "account_id",
             "string",
-            "Company",
-            required=True,
+            "Company; empty for a deal without one, which counts in deal and revenue KPIs, "
+            "under (none) by account dimensions, and not in account-based KPIs (each says how "
+            "many deals it could not place)",
             references=_ref("accounts", "account_id"),
         ),
         Column("person_id", "string", "Primary contact", references=_ref("people", "person_id")),

@@ -24,7 +24,7 @@ from typing import Literal
 import pyarrow as pa
 
 from revteam.crm.loading import staged_system_sql
-from revteam.resolve import normalise as N
+from revteam.model import identity as N
 from revteam.resolve.model import (
     DEFAULT_REVIEW_LOW,
     DEFAULT_THRESHOLD,

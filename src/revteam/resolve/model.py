@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from revteam.exceptions import ResolveError
-from revteam.resolve import normalise as N
+from revteam.model import identity as N
 
 COLUMNS = ("first_name", "last_name", "email", "company", "dob", "city")
 """Identifying columns the model can use; at least two must have values."""

@@ -7,17 +7,19 @@ definitions can later run on any ibis backend.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from revteam.exceptions import ConfigError
-from revteam.model import TABLES
+from revteam.exceptions import ConfigError, UnreadableWarehouseError
+from revteam.model import TABLES, Table
 from revteam.storage.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 META_TABLE = "_revteam_meta"
 RUNS_TABLE = "_ingest_runs"
 QUARANTINE_TABLE = "quarantine"
+STAGE_HISTORY_TABLE = "stage_history"
 
 _BOOKKEEPING_DDL = (
     f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -35,10 +38,95 @@ _BOOKKEEPING_DDL = (
         rows_read BIGINT, rows_inserted BIGINT, rows_updated BIGINT, rows_unchanged BIGINT,
         rows_quarantined BIGINT, notes VARCHAR[], status VARCHAR, error VARCHAR,
         data_version BIGINT)""",
-    f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
-        run_id VARCHAR, table_name VARCHAR, source VARCHAR, file_hash VARCHAR, line BIGINT,
-        record VARCHAR, reasons VARCHAR[], quarantined_at TIMESTAMP)""",
 )
+
+_SYSTEM_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    QUARANTINE_TABLE: (
+        ("run_id", "VARCHAR"),
+        ("table_name", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("file_hash", "VARCHAR"),
+        ("line", "BIGINT"),
+        ("record", "VARCHAR"),
+        ("reasons", "VARCHAR[]"),
+        ("quarantined_at", "TIMESTAMP"),
+        # Added later: a warehouse written before gets them when it is next opened for writing.
+        ("key", "VARCHAR"),
+        ("resolved_at", "TIMESTAMP"),
+        ("resolved_by_run", "VARCHAR"),
+    ),
+    STAGE_HISTORY_TABLE: (
+        ("table_name", "VARCHAR"),
+        ("key", "VARCHAR"),
+        ("column_name", "VARCHAR"),
+        ("old_value", "VARCHAR"),
+        ("new_value", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("changed_at", "TIMESTAMP"),
+    ),
+}
+"""System tables that grow columns between versions, with every column this version writes.
+
+``key`` is the row's key as JSON text (:func:`key_json`): the quarantine's as validation read
+it, so that an entry is resolved once its key loads; the history's, the row whose stage moved.
+"""
+
+
+def key_json(table: Table, value: Callable[[str], str]) -> str:
+    """SQL giving a row's key as JSON text, ``{"person_id":"P1"}``; NULL when a key is missing.
+
+    ``value`` gives the SQL of each key column's typed value. One text form for every table
+    lets the system tables hold keys of any shape in one column.
+    """
+    pairs = ", ".join(f"{quote_literal(k)}: {value(k)}" for k in table.key)
+    needed = [value(k) for k in table.key if k not in table.nullable_key]
+    when = " AND ".join(f"{v} IS NOT NULL" for v in needed) or "TRUE"
+    return f"CASE WHEN {when} THEN CAST(to_json({{{pairs}}}) AS VARCHAR) END"
+
+
+def key_from_json(table: Table, column: str, *, text: str) -> str:
+    """SQL reading a key column's typed value back from JSON text (a key, a record), or NULL."""
+    path = quote_literal(f'$."{column}"')
+    return f"TRY_CAST(json_extract_string({text}, {path}) AS {table.column(column).sql_type})"
+
+
+_RESTORE = (
+    "Restore it from a backup; or move it aside (rename it) and load your files again with "
+    "`revteam ingest`, which starts an empty warehouse in its place"
+)
+_UNREADABLE = (
+    # (DuckDB's words, what they mean, the fix); the first match wins.
+    (
+        "created with a newer version of DuckDB",
+        "it was written by a newer version of DuckDB than this revteam uses",
+        "Upgrade revteam (`pip install --upgrade revteam`) to read it, or restore a copy "
+        "written by this version",
+    ),
+    (
+        "can only read storage version",
+        "it was written by a version of DuckDB too old for this revteam to read",
+        _RESTORE,
+    ),
+    (
+        "not a valid DuckDB database file",
+        "it is not a DuckDB database at all (another kind of file, or its start was overwritten)",
+        _RESTORE,
+    ),
+    (
+        "Corrupt database file",
+        "it is damaged: part of it no longer holds what was written there (a failing disk, an "
+        "interrupted copy, or another program wrote into it)",
+        _RESTORE,
+    ),
+    (
+        "Could not read enough bytes from file",
+        "it is incomplete: it ends before the data it lists (a copy or download cut short, or "
+        "a full disk)",
+        _RESTORE,
+    ),
+)
+"""What DuckDB says of a file it cannot read. Our message does not quote DuckDB's: the web face
+takes a ``ConfigError`` that mentions a lock for a busy warehouse, and DuckDB's "block" does."""
 
 
 def parse_warehouse_url(url: str, root: Path) -> Path | None:
@@ -60,6 +148,20 @@ def parse_warehouse_url(url: str, root: Path) -> Path | None:
     return path if path.is_absolute() else root / path
 
 
+def _owner_only(path: Path) -> None:
+    """Make a new warehouse file (and its write-ahead log) readable by its owner only.
+
+    DuckDB creates files with the process's umask (usually world-readable) and refuses an
+    empty file made beforehand, so the mode is set right after it is created; the workspace
+    folder, created owner-only, covers the moment between and the logs DuckDB makes later.
+    """
+    if os.name != "posix":
+        return
+    for f in (path, path.with_name(path.name + ".wal")):
+        if f.exists():
+            f.chmod(0o600)
+
+
 @dataclass(frozen=True)
 class TableInfo:
     name: str
@@ -78,29 +180,128 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         target = str(path) if path is not None else ":memory:"
+        if read_only and path is not None and not path.exists():
+            raise ConfigError(
+                f"There is no warehouse file {path} yet (or it was moved away). Load data with "
+                "`revteam ingest TABLE FILE…`, which creates it."
+            )
+        created = path is not None and not read_only and not path.exists()
         try:
             self.con = duckdb.connect(target, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise ConfigError(
+        except duckdb.Error as exc:
+            raise self.unreadable(exc) or ConfigError(
                 f"Cannot open the warehouse {target}: {exc}. If another revteam process is "
                 "loading data, wait for it to finish."
             ) from exc
-        self.con.execute(f"SET TimeZone = {quote_literal(timezone)}")
         self._lock = threading.RLock()
         self._ibis: ibis.backends.duckdb.Backend | None = None
-        if not read_only:
-            self.ensure_schema()
+        try:
+            with self.translated():
+                self.con.execute(f"SET TimeZone = {quote_literal(timezone)}")
+                if not read_only:
+                    self.ensure_schema()
+        except BaseException:
+            self.con.close()
+            raise
+        if created and path is not None:
+            _owner_only(path)
+
+    def unreadable(self, exc: BaseException) -> UnreadableWarehouseError | None:
+        """The error to raise instead of ``exc`` if it (or its cause) says the file is unreadable.
+
+        ``None`` for any other error. DuckDB finds a damaged part of the file only when a
+        statement reads it, so this is asked where errors leave: by the loader, by this class's
+        own reads and by the CLI.
+        """
+        seen: set[int] = set()
+        cause: BaseException | None = exc
+        while cause is not None and id(cause) not in seen:
+            if isinstance(cause, UnreadableWarehouseError):
+                return None  # said already
+            text = str(cause).lower() if isinstance(cause, duckdb.Error) else ""
+            for words, problem, fix in _UNREADABLE:
+                if words.lower() in text:
+                    where = self.path if self.path is not None else ":memory:"
+                    return UnreadableWarehouseError(where, problem, fix)
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        return None
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Raise :class:`UnreadableWarehouseError` for a block's error that means a bad file."""
+        try:
+            yield
+        except duckdb.Error as exc:
+            error = self.unreadable(exc)
+            if error is None:
+                raise
+            raise error from exc
 
     def ensure_schema(self) -> None:
         """Create every canonical and bookkeeping table that does not exist yet."""
         with self.transaction():
             for ddl in _BOOKKEEPING_DDL:
                 self.con.execute(ddl)
+            self._migrate_system_tables()
             for t in TABLES.values():
                 self.con.execute(t.create_sql())
             self.con.execute(
                 f"INSERT INTO {META_TABLE} VALUES ('data_version', '0') ON CONFLICT DO NOTHING"
             )
+
+    def _migrate_system_tables(self) -> None:
+        """Create the system tables, or add the columns a warehouse written before lacks.
+
+        Quarantine entries of such a warehouse get their key from the record, where the record
+        names the key columns as the model does (a file loaded without a mapping).
+        """
+        for name, columns in _SYSTEM_COLUMNS.items():
+            have = self._columns(name)
+            if not have:
+                cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in columns)
+                self.con.execute(f"CREATE TABLE {quote_ident(name)} ({cols})")
+                continue
+            for column, sql_type in columns:
+                if column not in have:
+                    self.con.execute(
+                        f"ALTER TABLE {quote_ident(name)} ADD COLUMN {quote_ident(column)} "
+                        f"{sql_type}"
+                    )
+            if name == QUARANTINE_TABLE and "key" not in have:
+                for t in TABLES.values():
+                    key = key_json(t, partial(key_from_json, t, text="record"))
+                    self.con.execute(
+                        f"UPDATE {QUARANTINE_TABLE} SET key = {key} "
+                        "WHERE table_name = ? AND json_valid(record)",
+                        [t.name],
+                    )
+
+    def _columns(self, name: str) -> set[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+            "AND database_name = current_database() AND schema_name = current_schema()",
+            [name],
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def system_table(self, name: str) -> str:
+        """SQL reading a system table with every column this version has.
+
+        A warehouse written by an earlier version and opened read-only (the web app,
+        ``revteam status``) cannot be migrated: the columns it lacks read as NULL, and a table
+        it lacks reads as empty.
+        """
+        columns = _SYSTEM_COLUMNS[name]
+        with self._lock:
+            have = self._columns(name)
+        if all(c in have for c, _ in columns):
+            return quote_ident(name)
+        cols = ", ".join(
+            quote_ident(c) if c in have else f"CAST(NULL AS {t}) AS {quote_ident(c)}"
+            for c, t in columns
+        )
+        return f"(SELECT {cols} FROM {quote_ident(name)})" if have else f"(SELECT {cols} LIMIT 0)"
 
     @contextmanager
     def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -127,9 +328,10 @@ class Warehouse:
 
     @property
     def data_version(self) -> int:
-        row = self.con.execute(
-            f"SELECT value FROM {META_TABLE} WHERE key = 'data_version'"
-        ).fetchall()[0]
+        with self.translated():
+            row = self.con.execute(
+                f"SELECT value FROM {META_TABLE} WHERE key = 'data_version'"
+            ).fetchall()[0]
         return int(row[0]) if row else 0
 
     def bump_data_version(self, con: duckdb.DuckDBPyConnection) -> int:
@@ -148,14 +350,15 @@ class Warehouse:
             tc = t.time_column
             agg = f"min({quote_ident(tc)}), max({quote_ident(tc)})" if tc else "NULL, NULL"
             sql = f"SELECT count(*), {agg} FROM {quote_ident(t.name)}"
-            row = self.con.execute(sql).fetchall()[0]
+            with self.translated():
+                row = self.con.execute(sql).fetchall()[0]
             assert row is not None
             out.append(TableInfo(t.name, int(row[0]), row[1], row[2]))
         return out
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> Any:
         """Run a read query and return a pyarrow Table."""
-        with self._lock:
+        with self._lock, self.translated():
             return self.con.sql(sql, params=params or None).to_arrow_table()
 
     @property

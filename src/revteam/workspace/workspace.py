@@ -134,7 +134,9 @@ def init_workspace(path: Path | str, /, *, exist_ok: bool = False, **settings: A
             f"{root} is already a revteam workspace; open it with revteam.open() "
             "or choose another folder."
         )
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "metrics").mkdir(exist_ok=True)
+    # Owner only (OWASP ASVS 14.1): the folder holds the data, password hashes and the secret
+    # key; a folder that exists already keeps its mode.
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (root / "metrics").mkdir(mode=0o700, exist_ok=True)
     write_settings(root, settings)
     return open_workspace(root)

@@ -106,6 +106,12 @@ EMAIL_EVENT = (
     Field("recipient", ("recipient",), "email"),
     Field("filtered", ("filtered_event",), "lower"),
 )
+EMAIL_CAMPAIGN = (
+    Field("campaign_id", ("id",)),
+    Field("name", ("name",)),
+    Field("subject", ("subject",)),
+)
+"""A marketing e-mail (send): a campaign in the e-mail channel, dated by its events."""
 ENGAGEMENT = (
     Field("activity_id", ("engagement_id", "id")),
     Field("type", ("type",), values="activity_types", keep_unmapped=False),
@@ -129,6 +135,7 @@ FORM_SUBMISSION = (
 FIELDS: dict[str, tuple[Field, ...]] = {
     "contact": CONTACT, "company": COMPANY, "deal": DEAL, "deal_pipeline_stage": PIPELINE_STAGE,
     "deal_stage": DEAL_STAGE, "owner": OWNER, "email_event": EMAIL_EVENT,
+    "email_campaign": EMAIL_CAMPAIGN,
     "engagement": ENGAGEMENT, "engagement_call": ENGAGEMENT, "engagement_meeting": ENGAGEMENT,
     "engagement_email": ENGAGEMENT, "engagement_note": ENGAGEMENT, "engagement_task": ENGAGEMENT,
     "engagement_communication": ENGAGEMENT, "deal_company": ASSOCIATION,
@@ -161,7 +168,6 @@ NOT_NEEDED: dict[str, str] = {
     "role": "user roles of the HubSpot account",
     "team_user": "team membership of HubSpot users; owners' teams come from owner_team",
     "users": "HubSpot users; record owners come from owner",
-    "email_campaign": "e-mail send metadata; events carry the send id (email_id)",
     "ticket": "service tickets: not revenue data",
 }
 """HubSpot objects that are not loaded, with the reason (their files are listed as such)."""

@@ -2,9 +2,11 @@
 
 As for Salesforce, each object is first standardised into a view (``_hs_<object>``), then joins
 make the canonical tables: deal stages are labelled through the pipeline stages, deals find
-their company and contact through the association tables, stage history comes from
-``deal_stage``, lifecycle dates from the date properties or, where missing, the lifecycle-stage
-property history, and contacts merged into another one are left out (the survivor is the person).
+their company and contact through the association tables (a deal without a company takes its
+contact's, see :mod:`revteam.crm.hubspot.associations`), marketing e-mails become campaigns
+dated by their events, stage history comes from ``deal_stage``, lifecycle dates from the date
+properties or, where missing, the lifecycle-stage property history, and contacts merged into
+another one are left out (the survivor is the person).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from revteam.crm import owners
 from revteam.crm._private import TRUE
 from revteam.crm.hubspot import api_fields as F
 from revteam.crm.hubspot import api_parts as parts
+from revteam.crm.hubspot import associations
 from revteam.crm.mapping import CrmMapping
 from revteam.crm.translation import Part, Source, Translation, build, extras_sql, select
 from revteam.storage import quote_ident
@@ -32,7 +35,12 @@ _LOOKUP_COLUMNS = {
     "team": ("id", "name"),
 }
 _STAGES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
-_CANONICAL = {"contact": "people", "company": "accounts", "deal": "opportunities"}
+_CANONICAL = {
+    "contact": "people",
+    "company": "accounts",
+    "deal": "opportunities",
+    "email_campaign": "campaigns",
+}
 
 
 def object_of(path: Path) -> str:
@@ -48,12 +56,19 @@ def read_api_objects(
     mapping: CrmMapping,
     timezone: str,
     users: Sequence[owners.User] = (),
+    people: Sequence[associations.Person] = (),
+    accounts: Sequence[str] = (),
     include_deleted: bool = False,
 ) -> Translation:
-    """Translate HubSpot object tables; unneeded objects are noted with the reason."""
+    """Translate HubSpot object tables; unneeded objects are noted with the reason.
+
+    ``users``, ``people`` (person id, account id) and ``accounts`` (ids) are the workspace's:
+    owners are resolved through the users, and a deal without a company takes its contact's.
+    """
 
     def fill(tr: Translation) -> None:
         owners.create_lookup(tr, users)
+        associations.create(tr, people=people, accounts=accounts)
         views: dict[str, list[str]] = {}
         for path in paths:
             obj = object_of(path)
@@ -85,6 +100,7 @@ def read_api_objects(
             parts.people,
             parts.deals,
             parts.activities,
+            parts.email_campaigns,
             parts.email_events,
             parts.form_submissions,
         ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from revteam.crm import _private as P
 from revteam.crm import owners
 from revteam.crm._private import TRUE, deal_outcome
+from revteam.crm.hubspot import associations
 from revteam.crm.mapping import SETTING_OF, UnmappedValue
 from revteam.crm.translation import Part, Translation
 
@@ -104,7 +105,10 @@ def people(tr: Translation) -> None:
 
 
 def deals(tr: Translation) -> None:
-    """Deals labelled through their pipeline stage; stage history from ``deal_stage``."""
+    """Deals labelled through their pipeline stage; stage history from ``deal_stage``.
+
+    A deal without a ``deal_company`` association takes the company of its first contact.
+    """
     stages = dict(tr.mapping.deal_stages)
     tr.con.execute(f"""CREATE OR REPLACE TEMP VIEW _hs_stage_entries AS
         SELECT * EXCLUDE (prev) FROM (
@@ -131,7 +135,10 @@ def deals(tr: Translation) -> None:
         FROM _hs_deal d LEFT JOIN _hs_stages ps ON ps.stage_id = d.stage_id
         WHERE NOT d._deleted AND d.opportunity_id NOT IN
             (SELECT merged_deal_id FROM _hs_merged_deal WHERE merged_deal_id IS NOT NULL)"""
-    tr.parts.append(Part("opportunities", deal_outcome(inner), "deals"))
+    associations.add_accounts(tr, "SELECT account_id FROM _hs_company WHERE NOT _deleted")
+    associations.add_people(tr, "SELECT person_id, account_id FROM _hs_contact WHERE NOT _deleted")
+    placed = associations.place(tr, inner, "deals")
+    tr.parts.append(Part("opportunities", deal_outcome(placed), "deals"))
     tr.removals.append(
         Part(
             "opportunities",
@@ -211,8 +218,42 @@ def activities(tr: Translation) -> None:
     )
 
 
+def email_campaigns(tr: Translation) -> None:
+    """Marketing e-mails (``email_campaign``) as campaigns in the e-mail channel.
+
+    HubSpot keeps no dates on an e-mail campaign: it runs from its first event to its last,
+    so a campaign without events in the load has no start date and is skipped (noted).
+    """
+    tr.con.execute("""CREATE OR REPLACE TEMP VIEW _hs_email_campaigns AS
+        SELECT c.campaign_id, COALESCE(c.name, c.subject, 'E-mail ' || c.campaign_id) AS name,
+               'email' AS channel, 'email' AS type,
+               CAST(CAST(ev.first AS DATE) AS VARCHAR) AS start_date,
+               CAST(CAST(ev.last AS DATE) AS VARCHAR) AS end_date, c._origin, c._raw, c._refuse
+        FROM _hs_email_campaign c
+        JOIN (SELECT email_id, min(TRY_CAST(occurred_at AS TIMESTAMP)) AS first,
+                     max(TRY_CAST(occurred_at AS TIMESTAMP)) AS last
+              FROM _hs_email_event WHERE NOT _deleted GROUP BY email_id) ev
+            ON ev.email_id = c.campaign_id
+        WHERE NOT c._deleted AND ev.first IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY c.campaign_id ORDER BY c._origin) = 1""")
+    undated = P.count(
+        tr.con,
+        "SELECT 1 FROM _hs_email_campaign WHERE NOT _deleted AND campaign_id NOT IN "
+        "(SELECT campaign_id FROM _hs_email_campaigns)",
+    )
+    if undated:
+        tr.notes.append(
+            f"{undated} e-mail campaign(s) without e-mail events in this load skipped "
+            "(a campaign's dates come from its events)"
+        )
+    tr.parts.append(Part("campaigns", "SELECT * FROM _hs_email_campaigns", "e-mail campaigns"))
+
+
 def email_events(tr: Translation) -> None:
-    """E-mail events of the canonical types; unsubscribes come from status changes."""
+    """E-mail events of the canonical types; unsubscribes come from status changes.
+
+    An event belongs to the campaign of its e-mail where that campaign is in the load.
+    """
     unsub = (
         "CASE WHEN upper(e.raw_type) = 'STATUSCHANGE' AND upper(s.portal_subscription_status) "
         "= 'UNSUBSCRIBED' THEN 'unsubscribe' ELSE e.type END"
@@ -232,14 +273,24 @@ def email_events(tr: Translation) -> None:
             f"{n} e-mail event(s) of type {raw!r} skipped: not one of sent, delivered, open, "
             "click, bounce, unsubscribe"
         )
+    kept = f"e.kind IS NOT NULL AND NOT COALESCE({filtered}, FALSE)"
+    campaign = (
+        "(CASE WHEN e.email_id IN (SELECT campaign_id FROM _hs_email_campaigns) "
+        "THEN e.email_id END)"
+    )
+    if n := P.count(tr.con, f"SELECT 1 FROM ({rows}) e WHERE {kept} AND {campaign} IS NULL"):
+        tr.notes.append(
+            f"{n} e-mail event(s) whose e-mail campaign is not in this load loaded without "
+            "a campaign (load email_campaign with email_event)"
+        )
     tr.parts.append(
         Part(
             "email_events",
-            f"""SELECT e.event_id, e.email_id,
+            f"""SELECT e.event_id, e.email_id, {campaign} AS campaign_id,
                     (SELECT min(c.person_id) FROM _hs_contact c WHERE c.email = e.recipient
                      AND NOT c._deleted) AS person_id,
                     e.kind AS type, e.occurred_at, e._origin, e._raw, e._refuse
-                FROM ({rows}) e WHERE e.kind IS NOT NULL AND NOT COALESCE({filtered}, FALSE)""",
+                FROM ({rows}) e WHERE {kept}""",
             "e-mail events",
         )
     )

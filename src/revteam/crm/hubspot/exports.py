@@ -4,6 +4,8 @@ Columns are matched by their labels (see :mod:`revteam.crm.hubspot.labels`); col
 claims are kept aside in ``crm_extra_fields``. Stage dates come from the ``Became a … Date`` and
 ``Date entered "…"`` columns through the lifecycle- and deal-stage maps; deals also yield their
 stage history (``opportunity_stages``, dates and stages only: exports carry no amount per stage).
+A deal exported without a company takes its contact's (see
+:mod:`revteam.crm.hubspot.associations`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from revteam.crm import _private as P
 from revteam.crm import owners
 from revteam.crm._private import deal_outcome
+from revteam.crm.hubspot import associations
 from revteam.crm.hubspot import labels as L
 from revteam.crm.mapping import CrmMapping
 from revteam.crm.translation import Field, Part, Source, Translation, build, extras_sql, select
@@ -30,11 +33,18 @@ def read_exports(
     mapping: CrmMapping,
     timezone: str,
     users: Iterable[owners.User] = (),
+    people: Iterable[associations.Person] = (),
+    accounts: Iterable[str] = (),
 ) -> Translation:
-    """Translate HubSpot export files; the caller loads (or inspects) the result."""
+    """Translate HubSpot export files; the caller loads (or inspects) the result.
+
+    ``users``, ``people`` (person id, account id) and ``accounts`` (ids) are the workspace's:
+    owners are resolved through the users, and a deal without a company takes its contact's.
+    """
 
     def fill(tr: Translation) -> None:
         owners.create_lookup(tr, users)
+        associations.create(tr, people=people, accounts=accounts)
         staged = [tr.stage(p, "") for p in paths]
         for src in staged:
             src.object = detect_object(src)
@@ -146,6 +156,12 @@ def _contacts(tr: Translation, src: Source) -> None:
     _unmapped_stage_columns(tr, src, found, "not loaded (kept aside)", "lifecycle_stages")
     for f in (*L.CONTACT_FIELDS, L.LIFECYCLE):
         tr.check_values(src, f)
+    if "person_id" in cols and "account_id" in cols:
+        associations.add_people(
+            tr,
+            f"SELECT {cols['person_id']} AS person_id, {cols['account_id']} AS account_id "
+            f"FROM {src.relation}",
+        )
     _finish(tr, src, "people", cols, used, "person_id")
 
 
@@ -155,6 +171,10 @@ def _companies(tr: Translation, src: Source) -> None:
     _owner(tr, src, cols, L.COMPANY_OWNER, used)
     for f in L.COMPANY_FIELDS:
         tr.check_values(src, f)
+    if "account_id" in cols:
+        associations.add_accounts(
+            tr, f"SELECT {cols['account_id']} AS account_id FROM {src.relation}"
+        )
     _finish(tr, src, "accounts", cols, used, "account_id")
 
 
@@ -202,11 +222,14 @@ def _deals(tr: Translation, src: Source) -> None:
     ]
     for c in ("stage", "is_closed", "is_won", "type", "expected_close_date"):
         cols.setdefault(c, "CAST(NULL AS VARCHAR)")
+    for c in ("account_id", "person_id"):  # a default export may carry no associations
+        cols.setdefault(c, "CAST(NULL AS VARCHAR)")
     cols["closed_at"] = P.earliest_sql(closed) if closed else "CAST(NULL AS VARCHAR)"
     untyped = P.rows(tr.con, f"SELECT count(*) FROM {src.relation} WHERE {cols['type']} IS NULL")
     if n := int(str(untyped[0][0])):
         tr.notes.append(f"{src.path.name}: {n} deal(s) without a Deal Type loaded as new_business")
-    tr.parts.append(Part("opportunities", deal_outcome(select(cols, src)), src.path.name))
+    placed = associations.place(tr, select(cols, src), src.path.name)
+    tr.parts.append(Part("opportunities", deal_outcome(placed), src.path.name))
     key = cols["opportunity_id"]
     for col, label, target in found:
         ts = P.timestamp_sql(P.text(col), tr.formats())

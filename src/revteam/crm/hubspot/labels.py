@@ -20,14 +20,17 @@ BECAME = re.compile(r"^became an? (.+?) date$", re.IGNORECASE)
 """``Became a Marketing Qualified Lead Date`` → stage (the older labels)."""
 
 _COMPANY_IDS = (
+    "Associated Company IDs (Primary)",
+    "Associated Company ID (Primary)",
+    "Primary Associated Company ID",
     "Associated Company ID",
     "Associated Company IDs",
     "Associated Company ID(s)",
-    "Associated Company ID (Primary)",
-    "Associated Company IDs (Primary)",
-    "Primary Associated Company ID",
     "Company ID",
 )
+"""A record's company: the primary association first (an export with associated records
+carries both ``… (Primary)`` and the plural column of every associated company), then the
+first of all associated companies."""
 _CHANNEL = Field(
     "channel",
     ("Lead Source", "Original Traffic Source", "Original Source", "Original Source Type"),

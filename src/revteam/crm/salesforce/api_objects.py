@@ -22,7 +22,6 @@ from revteam.crm.translation import Translation, build
 NOT_NEEDED: dict[str, str] = {
     "account_history": "history-mode copy of Account; the current accounts come from account",
     "contact_history": "history-mode copy of Contact; the current contacts come from contact",
-    "lead_history": "field history of leads; lifecycle dates come from lead fields",
     "product_2": "product catalogue; orders carry their amounts",
     "opportunity_line_item": "deal line items; the deal amount is on the opportunity",
     "order_item": "order lines; the order amount is on the order",

@@ -96,6 +96,13 @@ HISTORY = (
     Field("amount", ("amount",), "money"),
     Field("probability", ("probability",), "percent"),
 )
+LEAD_HISTORY = (
+    Field("lead_id", ("lead_id",)),
+    Field("field", ("field",), "lower"),
+    Field("stage", ("new_value",), values="lifecycle_stages", keep_unmapped=False),
+    Field("changed_at", ("created_date",), "timestamp"),
+)
+"""LeadHistory (field history of leads): a ``Status`` change dates the stage it maps to."""
 CAMPAIGN = (
     Field("campaign_id", ("id",)),
     Field("name", ("name",)),
@@ -168,6 +175,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "account": ACCOUNT,
     "opportunity": OPPORTUNITY,
     "opportunity_history": HISTORY,
+    "lead_history": LEAD_HISTORY,
     "campaign": CAMPAIGN,
     "campaign_member": MEMBER,
     "task": ACTIVITY,

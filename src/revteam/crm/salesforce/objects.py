@@ -104,20 +104,33 @@ def _standardise(tr: Translation, src: Source, include_deleted: bool) -> str:
         where = f"NOT ({deleted})"
         if f.column == "type_channel":  # only a fallback for campaigns without a channel
             where += f" AND {cols['channel']} IS NULL"
+        if src.object == "lead_history" and f.column == "stage":  # other fields' values
+            where += f" AND {cols['field']} IN ('status', 'lead status')"
         tr.check_values(src, f, where=where)
     cols["_deleted"] = f"({deleted})"
     table = CANONICAL.get(src.object)
     key = cols.get("id") or cols.get(FIELDS[src.object][0].column)
     if table and key and (extra := extras_sql("salesforce", src, key, table, used)):
         tr.extras.append(extra + f" AND NOT ({deleted})")
-    query = select(cols, src)
+    query = select(cols, src, refuse=quote_ident(src.refuse_column) if src.refuse_column else None)
     if rejected := tr.rejected_lines(src, table or "people"):
         tr.parts.append(Part(table or "people", rejected, src.path.name))
     return query
 
 
 def _people(tr: Translation) -> None:
-    """Contacts (each with the first lead converted into it) and the leads that are no contact."""
+    """Contacts (each with the first lead converted into it) and the leads that are no contact.
+
+    A stage date is the record's own field (``MQL_Date__c`` …) where it has one, else the first
+    time the lead's status changed to a status that maps to the stage (LeadHistory); SQL is also
+    reached by converting, whichever came first.
+    """
+    tr.con.execute("""CREATE OR REPLACE TEMP VIEW _sf_lead_stages AS
+        SELECT lead_id, stage, CAST(min(TRY_CAST(changed_at AS TIMESTAMP)) AS VARCHAR) AS at
+        FROM _sf_lead_history
+        WHERE NOT _deleted AND field IN ('status', 'lead status') AND lead_id IS NOT NULL
+          AND stage IN ('mql', 'sql', 'opportunity', 'customer', 'disqualified')
+        GROUP BY ALL""")
     tr.con.execute(f"""CREATE OR REPLACE TEMP VIEW _sf_person_src AS
         WITH first_lead AS (
             SELECT id, converted_contact_id FROM _sf_lead
@@ -139,6 +152,8 @@ def _people(tr: Translation) -> None:
     lead_first = ", ".join(
         f"COALESCE(l.{c}, c.{c}) AS {c}" for c in ("channel", "source_detail", "first_campaign_id")
     )
+    converted = f"CASE WHEN lower(l.is_converted) IN {TRUE} THEN l.converted_date END"
+    earliest_sql = P.earliest_sql([converted, _hist("sql")])
     owner = (
         f"COALESCE({owners.owner_sql('c.owner_id', 'c.owner_name')}, "
         f"{owners.owner_sql('l.owner_id', 'l.owner_name')})"
@@ -150,13 +165,12 @@ def _people(tr: Translation) -> None:
                 COALESCE(c.account_id, l.account_id, l.converted_account_id) AS account_id,
                 COALESCE(c.account_name, a.name, l.company) AS company_name, {owner} AS owner_id,
                 {P.earliest_sql(["l.created", "c.created"])} AS created_at,
-                COALESCE(c.mql, l.mql) AS mql_at,
-                COALESCE(c.sql, l.sql,
-                         CASE WHEN lower(l.is_converted) IN {TRUE} THEN l.converted_date END)
-                    AS sql_at,
-                COALESCE(c.opp_at, l.opp_at, d.first_opp) AS opportunity_at,
-                COALESCE(c.customer, l.customer, d.first_won) AS customer_at,
-                COALESCE(c.disq, l.disq) AS disqualified_at,
+                COALESCE(c.mql, l.mql, {_hist("mql")}) AS mql_at,
+                COALESCE(c.sql, l.sql, {earliest_sql}) AS sql_at,
+                COALESCE(c.opp_at, l.opp_at, d.first_opp, {_hist("opportunity")})
+                    AS opportunity_at,
+                COALESCE(c.customer, l.customer, d.first_won, {_hist("customer")}) AS customer_at,
+                COALESCE(c.disq, l.disq, {_hist("disqualified")}) AS disqualified_at,
                 COALESCE(c.disq_reason, l.disq_reason) AS disqualification_reason,
                 COALESCE(c._origin, l._origin) AS _origin, COALESCE(c._raw, l._raw) AS _raw,
                 COALESCE(c._refuse, l._refuse) AS _refuse
@@ -196,3 +210,8 @@ def _people(tr: Translation) -> None:
             f"{merged} further lead(s) converted into a contact that already has an earlier "
             "lead: folded into that person"
         )
+
+
+def _hist(stage: str) -> str:
+    """When the person's lead first entered ``stage`` by a status change (LeadHistory)."""
+    return f"(SELECT h.at FROM _sf_lead_stages h WHERE h.lead_id = l.id AND h.stage = '{stage}')"

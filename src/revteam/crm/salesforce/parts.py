@@ -61,6 +61,12 @@ def opportunities(tr: Translation) -> None:
             ON h.opportunity_id = o.id AND h.stage = o.stage
         WHERE NOT o._deleted"""
     tr.con.execute(f"CREATE OR REPLACE TEMP VIEW _sf_opps AS {deal_outcome(inner)}")
+    _note(
+        tr,
+        P.count(tr.con, "SELECT 1 FROM _sf_opps WHERE account_id IS NULL AND _refuse IS NULL"),
+        "opportunity(ies) have no account: loaded without one (account-based KPIs say how many "
+        "they could not place)",
+    )
     untyped = P.count(tr.con, "SELECT 1 FROM _sf_opportunity WHERE NOT _deleted AND type IS NULL")
     _note(tr, untyped, "opportunity(ies) without a Type loaded as new_business")
     tr.parts.append(Part("opportunities", "SELECT * FROM _sf_opps", "opportunities"))
@@ -74,14 +80,35 @@ def opportunities(tr: Translation) -> None:
 
 
 def accounts(tr: Translation) -> None:
+    """Accounts, each dated by its creation or else by its earliest deal or contact.
+
+    A report without the Created Date column, or an account made from a name, has no creation
+    date; the notes say how many were dated by their first record.
+    """
     cols = [f"a.{c}" for c in ("account_id", "name", "domain", "industry", "employees")]
-    cols += [f"a.{c}" for c in ("annual_revenue", "segment", "region", "country", "created_at")]
+    cols += [f"a.{c}" for c in ("annual_revenue", "segment", "region", "country")]
     owner = owners.owner_sql("a.owner_id", "a.owner_name")
+    tr.con.execute("""CREATE OR REPLACE TEMP VIEW _sf_account_first AS
+        SELECT account_id, CAST(min(TRY_CAST(created AS TIMESTAMP)) AS VARCHAR) AS first_seen
+        FROM (SELECT account_id, created FROM _sf_opportunity WHERE NOT _deleted
+              UNION ALL SELECT account_id, created FROM _sf_contact WHERE NOT _deleted)
+        WHERE account_id IS NOT NULL GROUP BY account_id""")
+    _note(
+        tr,
+        P.count(
+            tr.con,
+            "SELECT 1 FROM _sf_account a JOIN _sf_account_first f USING (account_id) "
+            "WHERE NOT a._deleted AND a.created_at IS NULL AND f.first_seen IS NOT NULL",
+        ),
+        "account(s) without a created date: dated by their earliest deal or contact",
+    )
     tr.parts.append(
         Part(
             "accounts",
-            f"SELECT {', '.join(cols)}, {owner} AS owner_id, a._origin, a._raw, a._refuse "
-            "FROM _sf_account a WHERE NOT a._deleted",
+            f"SELECT {', '.join(cols)}, COALESCE(a.created_at, f.first_seen) AS created_at, "
+            f"{owner} AS owner_id, a._origin, a._raw, a._refuse "
+            "FROM _sf_account a LEFT JOIN _sf_account_first f USING (account_id) "
+            "WHERE NOT a._deleted",
             "accounts",
         )
     )

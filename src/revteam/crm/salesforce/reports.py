@@ -18,6 +18,7 @@ from revteam.crm import _private as P
 from revteam.crm import owners
 from revteam.crm.mapping import CrmMapping
 from revteam.crm.salesforce import objects
+from revteam.crm.salesforce import report_keys as keys
 from revteam.crm.translation import Source, Translation, build
 from revteam.exceptions import CrmSourceError
 
@@ -61,15 +62,24 @@ LABELS: dict[str, dict[str, str]] = {
         "Opportunity Owner": "owner_name", "Opportunity Owner ID": "owner_id",
         "Closed": "is_closed", "Won": "is_won", "Loss Reason": "loss_reason_c",
         "Closed Lost Reason": "loss_reason_c", "Lost Reason": "loss_reason_c",
+        "Account Name": "account_name", "Opportunity Currency Code": "currency_iso_code",
     },
     "opportunity_history": {
         "Opportunity ID": "opportunity_id", "Stage": "stage_name", "To Stage": "stage_name",
         "Amount": "amount", "Probability (%)": "probability", "Close Date": "close_date",
         "Edit Date": "created_date", "Last Modified": "created_date",
         "Stage Change Date": "created_date", "Created Date": "created_date",
+        "Opportunity Name": "name", "Account Name": "account_name",
+    },
+    "lead_history": {
+        "Lead ID": "lead_id", "Edit Date": "created_date", "Field / Event": "field",
+        "Field": "field", "Old Value": "old_value", "New Value": "new_value",
+        "First Name": "first_name", "Last Name": "last_name", "Email": "email",
+        "Company / Account": "company", "Company": "company",
     },
     "campaign": {
-        "Campaign ID": "id", "Campaign Name": "name", "Type": "type", "Channel": "channel_c",
+        "Campaign ID": "id", "Campaign Name": "name", "Name": "name", "Type": "type",
+        "Channel": "channel_c",
         "Start Date": "start_date", "End Date": "end_date", "Budgeted Cost": "budgeted_cost",
         "Parent Campaign ID": "parent_id",
     },
@@ -102,6 +112,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "order": _OWNER | {
         "Order ID": "id", "Order Number": "order_number", "Account ID": "account_id",
+        "Account Name": "account_name",
         "Order Start Date": "effective_date", "Effective Date": "effective_date",
         "Activated Date": "activated_date", "Order Amount": "total_amount",
         "Total Amount": "total_amount", "Status": "status", "Product": "product",
@@ -112,36 +123,52 @@ LABELS: dict[str, dict[str, str]] = {
 
 _NAMES = (
     ("opportunity_history", "opportunity_history"), ("opportunity history", "opportunity_history"),
+    ("lead_history", "lead_history"), ("lead history", "lead_history"),
     ("campaign_member", "campaign_member"), ("campaign member", "campaign_member"),
     ("lead", "lead"), ("contact", "contact"), ("account", "account"), ("opportunit", "opportunity"),
     ("campaign", "campaign"), ("task", "task"), ("event", "event"), ("activit", "task"),
     ("user", "user"), ("order", "order"),
 )  # fmt: skip
-_COLUMNS = (
+_SIGNATURES = (
+    ("lead_history", ("Lead ID", "New Value")), ("lead_history", ("Field / Event", "Lead Owner")),
+    ("lead_history", ("Field / Event", "Company / Account")),
     ("opportunity_history", ("Opportunity ID", "Edit Date")),
-    ("opportunity_history", ("Opportunity ID", "To Stage")),
-    ("campaign_member", ("Campaign ID", "Member Status")),
-    ("opportunity", ("Opportunity ID",)), ("lead", ("Lead ID",)), ("lead", ("Lead Status",)),
-    ("contact", ("Contact ID",)), ("campaign", ("Campaign ID",)), ("task", ("Activity ID",)),
-    ("order", ("Order ID",)), ("user", ("User ID",)), ("account", ("Account ID",)),
+    ("opportunity_history", ("To Stage",)),
+    ("opportunity_history", ("From Stage",)),
+    ("opportunity_history", ("Opportunity Name", "Edit Date", "Stage")),
+    ("campaign_member", ("Member Status",)), ("campaign_member", ("Campaign Member ID",)),
+    ("opportunity", ("Opportunity ID",)), ("opportunity", ("Opportunity Name",)),
+    ("opportunity", ("Opportunity Owner",)),
+    ("lead", ("Lead ID",)), ("lead", ("Lead Status",)), ("lead", ("Lead Owner",)),
+    ("lead", ("Company / Account",)),
+    ("contact", ("Contact ID",)), ("contact", ("Contact Owner",)),
+    ("contact", ("Mailing Country",)), ("contact", ("First Name", "Last Name", "Account Name")),
+    ("campaign", ("Campaign ID",)), ("campaign", ("Campaign Name",)),
+    ("task", ("Activity ID",)), ("task", ("Task Subtype",)),
+    ("order", ("Order ID",)), ("order", ("Order Number",)), ("user", ("User ID",)),
+    ("account", ("Account ID",)), ("account", ("Account Owner",)), ("account", ("Account Name",)),
 )  # fmt: skip
+"""Labels that tell a report's object when its file name does not (``report1712345678.csv``):
+the first entry whose labels are all columns of the report wins."""
 
 
 def report_object(src: Source) -> str:
-    """The object a report is about: from its file name, else from its columns."""
+    """The object a report is about: from its file name, else from its column labels."""
     stem = re.sub(r"[_\-]+", " ", src.path.stem.lower())
     for word, obj in _NAMES:
         if word.replace("_", " ") in stem:
             return obj
-    for obj, needed in _COLUMNS:
+    for obj, needed in _SIGNATURES:
         if all(src.has(c) for c in needed):
             return obj
     raise CrmSourceError(
         src.path,
-        "cannot tell which Salesforce object this report is about",
+        "cannot tell which Salesforce object this report is about: none of its columns is a "
+        "label revteam knows (such as Opportunity Name, Lead Status, Contact Owner, Account "
+        "Name, Campaign Name)",
         "Name the file after it (leads.csv, contacts.csv, accounts.csv, opportunities.csv, "
         "opportunity_history.csv, campaigns.csv, campaign_members.csv, activities.csv, "
-        "users.csv, orders.csv) or include its ID column",
+        "users.csv, orders.csv) or export the report with its standard columns",
     )
 
 
@@ -161,8 +188,13 @@ def read_reports(
     mapping: CrmMapping,
     timezone: str,
     users: Sequence[owners.User] = (),
+    accounts: Sequence[tuple[str, str | None]] = (),
 ) -> Translation:
-    """Translate Salesforce report exports; the caller loads (or inspects) the result."""
+    """Translate Salesforce report exports; the caller loads (or inspects) the result.
+
+    ``accounts`` (id, name) are the workspace's accounts, which reports that name an account
+    instead of giving its id are matched against.
+    """
 
     def fill(tr: Translation) -> None:
         owners.create_lookup(tr, users)
@@ -172,7 +204,20 @@ def read_reports(
             src.object = report_object(src)
             labels = LABELS[src.object]
             tr.rename(src, {c: field_name(c, labels) for c in src.columns})
+            tr.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {src.relation}_r AS "
+                f"SELECT *, CAST(NULL AS VARCHAR) AS _report_refuse FROM {src.relation}"
+            )
+            src.relation, src.refuse_column = f"{src.relation}_r", "_report_refuse"
+            keys.add_derived_key(tr, src)
             sources.append(src)
+        keys.account_lookup(tr, sources, accounts)
+        taken: set[str] = set()
+        for src in list(sources):
+            keys.link_accounts(tr, src)
+            if (made := keys.new_accounts(tr, src, taken)) is not None:
+                made.refuse_column = "_report_refuse"
+                sources.append(made)
         objects.translate(tr, sources, include_deleted=True)
 
     return build("salesforce", "report", mapping, timezone, fill)

@@ -82,6 +82,9 @@ FROM (
           "t1"."closed_at" IS NOT NULL
         )
         AND (
+          "t1"."account_id" IS NOT NULL
+        )
+        AND (
           (
             ROW_NUMBER() OVER (
               PARTITION BY "t1"."account_id", "t1"."is_won"

@@ -26,6 +26,9 @@ FROM (
           "t7"."closed_at" IS NOT NULL
         )
         AND (
+          "t7"."account_id" IS NOT NULL
+        )
+        AND (
           (
             ROW_NUMBER() OVER (
               PARTITION BY "t7"."account_id", "t7"."is_won"

@@ -1,5 +1,8 @@
 """How people's and companies' identifying values are cleaned before they are compared.
 
+Identity resolution uses them, and so do CRM reports that name an account instead of giving
+its id.
+
 The rules, as DuckDB SQL so that a million records are cleaned without a Python loop:
 
 - e-mail: lower case; ``+tag`` dropped (plus-addressing, every provider); dots in a Gmail local
