@@ -55,6 +55,49 @@ class IdentitySettings(BaseModel):
     )
 
 
+class LimitSettings(BaseModel):
+    """What one request may cost (``[limits]`` in ``revteam.toml``; see docs/web.md, "Limits").
+
+    The defaults bound each request's time and memory while every preset view works at every
+    grain. Periods and rows are checked by the metric layer for every face.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_periods: int = Field(
+        1500,
+        ge=1,
+        description="Periods one answer may span; every preset view fits at every grain.",
+    )
+    max_rows: int = Field(
+        100_000,
+        ge=1,
+        description="Rows one answer may hold: a query, a breakdown, a dimension's values, an "
+        "export.",
+    )
+    query_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Web app: a request holding the warehouse longer is interrupted (503); a "
+        "request waits at most this long for the warehouse, too.",
+    )
+    cache_megabytes: int = Field(
+        256,
+        ge=0,
+        description="Web app: memory for cached results and pages per process (least recently "
+        "used dropped first); a result over an eighth of it is not cached.",
+    )
+    max_queued: int = Field(
+        16,
+        ge=1,
+        description="Web app: uncached requests that may wait for (or hold) the warehouse in "
+        "one process; more get 503 with Retry-After, cached answers are served meanwhile.",
+    )
+    max_queued_per_user: int = Field(
+        3, ge=1, description="Web app: the same, per user (so one user cannot fill the queue)."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a workspace can be told; each field is documented where it is declared."""
 
@@ -109,6 +152,10 @@ class Settings(BaseSettings):
 
     identity: IdentitySettings = Field(
         default_factory=IdentitySettings, description="Identity resolution engine."
+    )
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings,
+        description="What one request may cost (periods, rows, time).",
     )
 
     @field_validator("timezone")

@@ -190,13 +190,14 @@ VALUE_SOURCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "disqualification_reason": (("people", "disqualification_reason", "disqualification_reason"),),
 }
 """Where the values of open dimensions live in the data: (table, value column, label column)."""
-MAX_VALUES = 5000
-"""Values one look-up returns at most (a search narrows them)."""
 
 
-def values_expr(dimension: str, search: str, tables: Callable[[str], Any]) -> Any | None:
+def values_expr(
+    dimension: str, search: str, tables: Callable[[str], Any], *, limit: int
+) -> Any | None:
     """An ibis expression of ``(value, label)`` of an open dimension, those containing ``search``.
 
+    At most ``limit`` rows, so a caller can tell "more than it may show" from "all of them".
     ``None`` for a dimension with a closed vocabulary (:data:`VALUES`) or no source.
     """
     import ibis
@@ -216,4 +217,4 @@ def values_expr(dimension: str, search: str, tables: Callable[[str], Any]) -> An
     u = ibis.union(*parts, distinct=False)
     u = u.group_by("value").aggregate(label=u.label.max())
     hit = u.value.lower().contains(needle) | u.label.fill_null("").lower().contains(needle)
-    return u.filter(hit).order_by("value").limit(MAX_VALUES)
+    return u.filter(hit).order_by("value").limit(limit)

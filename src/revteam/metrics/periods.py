@@ -124,6 +124,18 @@ def spine(first: dt.date, last: dt.date, grain: Grain) -> list[dt.date]:
     return out
 
 
+def count(first: dt.date, last: dt.date, grain: Grain) -> int:
+    """How many periods :func:`spine` gives from ``first`` to ``last``, without building it."""
+    if last < first:
+        return 0
+    if grain == "day":
+        return (last - first).days + 1
+    if grain == "week":
+        return (last - first).days // 7 + 1
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return months // _MONTHS[grain] + 1
+
+
 def fiscal_year(day: dt.date, fy_start: int = 1) -> int:
     """The fiscal year containing ``day``, named after the calendar year in which it ends."""
     return day.year + (1 if fy_start > 1 and day.month >= fy_start else 0)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, get_args
 
 from revteam.exceptions import MetricQueryError
-from revteam.metrics import derived, periods
+from revteam.metrics import derived, periods, request
 from revteam.metrics.catalogue import Catalogue
 from revteam.metrics.columns import PERIOD
 from revteam.metrics.compiler import Rows, condition, earliest, measure_of, rows
@@ -364,14 +364,15 @@ def _period_ends(query: Query, ctx: Context) -> list[tuple[dt.date, dt.date]]:
     last = query.end or now
     first = query.start or min(now, last)
     starts = periods.spine(first, last, grain)
-    if len(starts) > MAX_SNAPSHOT_PERIODS:
-        # Each open record appears once per period: bound the rows before they are made.
-        raise MetricQueryError(
-            "range",
-            f"{first} .. {last} ({len(starts)} {grain} periods)",
-            f"at most {MAX_SNAPSHOT_PERIODS} periods for the records of a snapshot: narrow the "
-            "range or use a coarser grain",
-        )
+    # Each open record appears once per period: bound the rows before they are made.
+    request.check_limit(
+        "periods",
+        len(starts),
+        MAX_SNAPSHOT_PERIODS,
+        setting="the bound for the records of a snapshot, which repeat in every period",
+        narrow=request.NARROW_PERIODS,
+        about=f"{grain} periods from {first} to {last}",
+    )
     return [(p, periods.end(p, grain)) for p in starts]
 
 

@@ -2,7 +2,9 @@
 
 Every check that can fail on user input happens here, before anything is compiled, with an
 error that names what is allowed: unknown metrics, dimensions a metric cannot reach, unknown
-grains, unreadable dates, filter values outside a dimension's vocabulary.
+grains, unreadable dates, filter values outside a dimension's vocabulary. The size limits of
+one answer (``[limits]``: periods and rows) are checked here too, for every face, and raise
+:class:`~revteam.exceptions.LimitExceededError`, which says how to ask for less.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TypedDict
 
-from revteam.exceptions import MetricQueryError, UnsupportedDimensionError
+from revteam.exceptions import LimitExceededError, MetricQueryError, UnsupportedDimensionError
 from revteam.metrics import periods
 from revteam.metrics.catalogue import Catalogue
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES
@@ -56,6 +58,10 @@ MAX_VALUES = 50
 """Values per dimension filter; more is almost certainly not a person's request."""
 MAX_VALUE_LENGTH = 200
 """Characters per filter value; no dimension value is longer."""
+NARROW_PERIODS = "a coarser grain (week, month, quarter or year) or a shorter range (start/end)"
+NARROW_ROWS = (
+    "a shorter range (start/end), a coarser grain, fewer metrics or dimensions, or a filter"
+)
 
 
 def as_list(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -93,6 +99,62 @@ def to_as_of(value: DateLike | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time.max)
 
 
+def check_year(day: dt.date | None, option: str, years: tuple[int, int] | None) -> None:
+    """Refuse a day outside the workspace's ``plausible_years``: no data lies there.
+
+    Such a day is a typing slip (``0025`` for ``2025``) or a probe, and period arithmetic
+    near year 1 would fail, so it is a clear 400, not a computation over 2,000 years.
+    """
+    if day is not None and years is not None and not years[0] <= day.year <= years[1]:
+        raise MetricQueryError(
+            option,
+            day.isoformat(),
+            f"a date in the years {years[0]} to {years[1]} (plausible_years)",
+        )
+
+
+def check_periods(
+    query: Query, *, earliest: dt.date | None, as_of: dt.datetime, maximum: int
+) -> None:
+    """Refuse a query whose answer would span more than ``maximum`` periods.
+
+    Without a ``start`` the periods begin at the data's ``earliest`` day; without an ``end``
+    they run to the as-of time's period (as a snapshot's do), so the count never falls short.
+    """
+    if query.whole:
+        return
+    grain = query.calendar
+    first = query.start or (periods.floor(earliest, grain, query.fy_start) if earliest else None)
+    last = query.end or periods.floor(as_of.date(), grain, query.fy_start)
+    if first is None:
+        return
+    check_limit(
+        "periods",
+        periods.count(first, last, grain),
+        maximum,
+        setting="limits.max_periods",
+        narrow=NARROW_PERIODS,
+        about=f"{grain} periods from {first} to {last}",
+    )
+
+
+def check_limit(
+    limit: str, requested: int, maximum: int, *, setting: str, narrow: str, about: str = ""
+) -> None:
+    """Raise :class:`LimitExceededError` when ``requested`` is over ``maximum``."""
+    if requested > maximum:
+        raise LimitExceededError(
+            limit, requested, maximum, setting=setting, narrow=narrow, about=about
+        )
+
+
+def check_rows(
+    requested: int, maximum: int, *, what: str = "rows", narrow: str = NARROW_ROWS
+) -> None:
+    """Refuse an answer of more than ``maximum`` rows (``limits.max_rows``)."""
+    check_limit(what, requested, maximum, setting="limits.max_rows", narrow=narrow)
+
+
 def build_query(
     catalogue: Catalogue,
     metrics: str | Iterable[str],
@@ -100,8 +162,12 @@ def build_query(
     *,
     fy_start: int = 1,
     totals: bool = True,
+    years: tuple[int, int] | None = None,
 ) -> Query:
-    """Validate a request against the catalogue; ``start``/``end`` widen to whole periods."""
+    """Validate a request against the catalogue; ``start``/``end`` widen to whole periods.
+
+    With ``years`` (the workspace's ``plausible_years``), days outside them are refused.
+    """
     opts: RangeOptions = options or {}
     by, grain = opts.get("by", ()), opts.get("grain", "month")
     start, end, where = opts.get("start"), opts.get("end"), opts.get("where")
@@ -134,6 +200,8 @@ def build_query(
             if d not in supported and d not in spec.breakdowns:
                 raise UnsupportedDimensionError(spec.id, d, (*supported, *spec.breakdowns))
     first, last = to_date(start, "start"), to_date(end, "end")
+    check_year(first, "start", years)
+    check_year(last, "end", years)
     if first and last and first > last:
         raise MetricQueryError("range", f"{first} .. {last}", "start on or before end")
     if g != periods.ALL:

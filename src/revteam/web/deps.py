@@ -33,6 +33,7 @@ from revteam.exceptions import (
 )
 from revteam.metrics.request import MAX_VALUES, NULL_VALUE, Where
 from revteam.web.filters import ViewFilters, parse_where
+from revteam.web.gate import CALLER
 from revteam.web.runtime import Runtime
 
 SESSION_COOKIE = "revteam_session"
@@ -173,7 +174,17 @@ def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+async def bind_caller(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """The caller, also named to the warehouse gate, which bounds the requests each user queues.
+
+    Async on purpose: it runs in the request's own context, which the endpoint's thread
+    inherits, so the gate sees the caller without every view passing it down.
+    """
+    CALLER.set(f"user:{principal.user.id}")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(bind_caller)]
 
 
 def require(role: str) -> Callable[[Request, Principal], Principal]:
@@ -215,8 +226,8 @@ FormPrincipal = Annotated[Principal, Depends(check_form_csrf)]
 AdminForm = Annotated[Principal, Depends(check_admin_form)]
 
 
-def get_filters(request: Request) -> ViewFilters:
-    return ViewFilters.parse(request.query_params)
+def get_filters(request: Request, runtime: RuntimeDep) -> ViewFilters:
+    return ViewFilters.parse(request.query_params, years=runtime.settings.plausible_years)
 
 
 FiltersDep = Annotated[ViewFilters, Depends(get_filters)]

@@ -3,12 +3,18 @@
 Library code raises :class:`~revteam.exceptions.RevteamError` subclasses that already say what
 was wrong and how to fix it; this module only picks the status code and the format. A page
 that needs a sign-in redirects to the sign-in form instead of showing an error.
+
+Messages never show the server's files (OWASP ASVS 7.4.1): a server-side failure (500, or an
+unreachable application database) gets a generic text and an error id, with the detail in the
+server log under that id; other messages name files relative to the workspace.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -22,8 +28,12 @@ from revteam.exceptions import (
     AuthenticationError,
     ConfigError,
     CsrfError,
+    HashingBusyError,
+    LimitExceededError,
     PermissionDeniedError,
+    QueryTimeoutError,
     RevteamError,
+    ServerBusyError,
     TooManyAttemptsError,
     UnknownMetricError,
     UnknownUserError,
@@ -42,6 +52,9 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownUserError, 404),
     (UserExistsError, 409),
     (WarehouseBusyError, 503),
+    (QueryTimeoutError, 503),
+    (ServerBusyError, 503),
+    (HashingBusyError, 503),
     (AppDatabaseError, 503),
     (ConfigError, 500),
     (RevteamError, 400),
@@ -54,7 +67,9 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
+    413: "Request too large",
     422: "Invalid parameters",
     429: "Too many attempts",
     500: "Server problem",
@@ -97,14 +112,55 @@ def error_response(
     )
 
 
-async def _revteam_error(request: Request, exc: Exception) -> Response:
+def without_paths(request: Request, text: str) -> str:
+    """``text`` with the workspace folder left out of the paths it names."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return text
+    for root in sorted({str(runtime.root), os.path.realpath(runtime.root)}, key=len)[::-1]:
+        text = text.replace(root + os.sep, "").replace(root, "the workspace")
+    return text
+
+
+def _logged(request: Request, exc: BaseException, *, trace: bool) -> str:
+    """Log ``exc`` under a new error id, which the user is shown instead of the detail."""
+    error_id = secrets.token_hex(4)
+    log.error(
+        "Error %s: %s %s failed: %s",
+        error_id,
+        request.method,
+        request.url.path,
+        exc,
+        exc_info=exc if trace else None,
+    )
+    return error_id
+
+
+def _server_fault(error_id: str) -> str:
+    return (
+        f"Something went wrong on the server; it was logged as error {error_id}. Try again, "
+        "and tell your revteam admin (quoting the error id) if it keeps happening."
+    )
+
+
+def response_for(request: Request, exc: RevteamError) -> Response:
+    """The response to a revteam error: its status, its code and a message fit to show."""
     status = status_of(exc)
     extra: dict[str, Any] = {}
-    if isinstance(exc, TooManyAttemptsError | WarehouseBusyError):
-        extra["retry_after"] = exc.retry_after
-    if status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return error_response(request, status, code_of(exc), str(exc), **extra)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        extra["retry_after"] = retry_after
+    if isinstance(exc, LimitExceededError):  # for programs: which limit, how far over
+        extra |= {"limit": exc.limit, "requested": exc.requested, "maximum": exc.maximum}
+    if status == 500 or isinstance(exc, AppDatabaseError):
+        error_id = extra["error_id"] = _logged(request, exc, trace=False)
+        return error_response(request, status, code_of(exc), _server_fault(error_id), **extra)
+    return error_response(request, status, code_of(exc), without_paths(request, str(exc)), **extra)
+
+
+async def _revteam_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RevteamError)
+    return response_for(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -132,14 +188,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        request,
-        500,
-        "server_error",
-        "Something went wrong on the server; it was logged. Try again, and "
-        "tell your revteam admin if it keeps happening.",
-    )
+    error_id = _logged(request, exc, trace=True)
+    return error_response(request, 500, "server_error", _server_fault(error_id), error_id=error_id)
 
 
 def install(app: FastAPI) -> None:

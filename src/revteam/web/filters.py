@@ -3,7 +3,8 @@
 Every view is a shareable URL: ``/marketing?period=6m&grain=week&channel=email&by=segment``.
 A preset period (``3m``, ``6m``, ``12m``, ``24m``, ``ytd``, ``all``) is resolved against the
 data's as-of date, not today's, so a link shows the same window of data tomorrow as long as no
-new data arrives. Explicit ``start``/``end`` win over the preset.
+new data arrives. Explicit ``start``/``end`` win over the preset; days outside the workspace's
+``plausible_years`` are refused here, before any view does arithmetic on them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import urlencode
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import BREAKDOWNS, DIMENSIONS
 from revteam.metrics import periods as P
-from revteam.metrics.request import Where, check_where, where_text
+from revteam.metrics.request import Where, check_where, check_year, where_text
 
 PRESETS: dict[str, str] = {
     "3m": "Last 3 months",
@@ -61,8 +62,13 @@ class ViewFilters:
     by: str | None = None
 
     @classmethod
-    def parse(cls, params: Mapping[str, str] | object) -> ViewFilters:
-        """Read filters from query parameters (a Starlette ``QueryParams`` or a mapping)."""
+    def parse(
+        cls, params: Mapping[str, str] | object, *, years: tuple[int, int] | None = None
+    ) -> ViewFilters:
+        """Read filters from query parameters (a Starlette ``QueryParams`` or a mapping).
+
+        ``years``: the workspace's ``plausible_years``, outside which a start or end is refused.
+        """
         get_list = getattr(params, "getlist", None)
 
         def values(name: str) -> list[str]:
@@ -80,6 +86,8 @@ class ViewFilters:
             raise MetricQueryError("period", period, f"one of {', '.join(PRESETS)}")
         grain = P.check_grain(one("grain") or "month")
         start, end = parse_date(one("start"), "start"), parse_date(one("end"), "end")
+        check_year(start, "start", years)
+        check_year(end, "end", years)
         if start or end:
             period = "custom"
         if start and end and start > end:

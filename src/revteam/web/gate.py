@@ -11,25 +11,51 @@ A web server that kept the file open would lock every ``revteam ingest`` out, so
   so callers can serve the last result they have, marked stale, instead of failing.
 
 One thread at a time uses the open workspace: a DuckDB connection is not thread-safe, and the
-queries themselves already use every core.
+queries themselves already use every core. So that one slow request cannot hold everyone up
+(``[limits]`` in ``revteam.toml``):
+
+- a hold longer than ``query_seconds`` is interrupted (DuckDB's ``interrupt()``, from a
+  watchdog thread) and fails with :class:`QueryTimeoutError`; the connection stays usable;
+- at most ``max_queued`` requests wait for (or hold) the warehouse, ``max_queued_per_user`` of
+  one user, and none waits longer than ``query_seconds``: the others get
+  :class:`ServerBusyError` (503 with ``Retry-After``) at once instead of filling the server's
+  threads. Cached answers never come here, so they are served meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Protocol
 
 import revteam
-from revteam.exceptions import ConfigError, WarehouseBusyError
-from revteam.settings import load_settings
+from revteam.exceptions import (
+    ConfigError,
+    QueryTimeoutError,
+    ServerBusyError,
+    WarehouseBusyError,
+)
+from revteam.settings import LimitSettings, load_settings
 from revteam.storage import parse_warehouse_url
 from revteam.workspace import Workspace
 
+log = logging.getLogger("revteam.web")
 Signature = tuple[tuple[int, int], ...]
 Opener = Callable[[Path], Workspace]
+CALLER: ContextVar[str | None] = ContextVar("revteam_caller", default=None)
+"""Who the current request acts for (the web app binds it once a caller is signed in)."""
+RETRY_AFTER = 5
+"""Seconds a refused request is told to wait: a few cache misses' worth."""
+
+
+class Interruptible(Protocol):
+    def interrupt(self) -> None: ...
 
 
 def _open_read_only(root: Path) -> Workspace:
@@ -47,13 +73,27 @@ class WarehouseGate:
         Close the warehouse after this long without a query (0: after every use).
     opener
         How to open the workspace (tests inject failures).
+    limits
+        Time limit and queue bounds (default: the workspace's ``[limits]``).
     """
 
-    def __init__(self, root: Path, *, idle_seconds: float = 10.0, opener: Opener | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        idle_seconds: float = 10.0,
+        opener: Opener | None = None,
+        limits: LimitSettings | None = None,
+    ):
         self.root = root
         self.idle_seconds = idle_seconds
         self._opener = opener or _open_read_only
-        path = parse_warehouse_url(load_settings(root).warehouse, root)
+        settings = load_settings(root)
+        self.limits = limits or settings.limits
+        self._queue = _Queue()
+        self._watchdog = _Watchdog()
+        self._owner: int | None = None
+        path = parse_warehouse_url(settings.warehouse, root)
         self._files = (path, path.with_name(path.name + ".wal")) if path else ()
         self._lock = threading.RLock()
         self._ws: Workspace | None = None
@@ -92,17 +132,54 @@ class WarehouseGate:
     def is_open(self) -> bool:
         return self._ws is not None
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for or holding the warehouse now."""
+        return self._queue.total
+
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:
-        """The open read-only workspace, for this thread alone until the block ends."""
-        with self._lock:
+        """The open read-only workspace, for this thread alone until the block ends.
+
+        A block nested in one of the same thread shares its place in the queue and its
+        deadline. Raises :class:`ServerBusyError` when the queue is full or the wait too long,
+        and :class:`QueryTimeoutError` when the block outlives ``limits.query_seconds``.
+        """
+        if self._owner == threading.get_ident() and self._ws is not None:
+            yield self._ws
+            return
+        with self._queue.admitted(CALLER.get(), self.limits), self._held() as ws:
+            yield ws
+
+    @contextmanager
+    def _held(self) -> Iterator[Workspace]:
+        seconds = self.limits.query_seconds
+        if not self._lock.acquire(timeout=seconds):
+            raise ServerBusyError(
+                f"this request waited {seconds:g} s for the warehouse (limits.query_seconds)",
+                RETRY_AFTER,
+            )
+        try:
+            self._owner = threading.get_ident()
             ws = self._ensure_open()
+            self._watchdog.arm(ws.warehouse.con, seconds)
             try:
                 yield ws
+            except Exception as exc:
+                if self._watchdog.disarm():
+                    log.warning(
+                        "A request held the warehouse over %g s; it was interrupted", seconds
+                    )
+                    raise QueryTimeoutError(seconds) from exc
+                raise
             finally:
+                self._watchdog.disarm()  # before the lock goes: never interrupt the next holder
                 self._last_used = time.monotonic()
                 if self.idle_seconds <= 0:
                     self._close()
+        finally:
+            self._owner = None
+            self._lock.release()
 
     def _ensure_open(self) -> Workspace:
         if self._ws is not None:
@@ -149,6 +226,101 @@ class WarehouseGate:
             ws.close()
 
     def close(self) -> None:
-        """Stop the idle reaper and close the warehouse (application shutdown)."""
+        """Stop the idle reaper and the watchdog, and close the warehouse (shutdown)."""
         self._stop.set()
+        self._watchdog.stop()
         self.release()
+
+
+class _Queue:
+    """Counts the requests that wait for or hold the warehouse, in all and per caller."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0
+        self._by: Counter[str] = Counter()
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @contextmanager
+    def admitted(self, caller: str | None, limits: LimitSettings) -> Iterator[None]:
+        """A place in the queue for the block, or :class:`ServerBusyError` at once."""
+        most, mine = limits.max_queued, limits.max_queued_per_user
+        with self._lock:
+            if self._total >= most:
+                raise ServerBusyError(
+                    f"{self._total} uncached requests are waiting for the warehouse "
+                    f"(limits.max_queued is {most})",
+                    RETRY_AFTER,
+                )
+            if caller is not None and self._by[caller] >= mine:
+                raise ServerBusyError(
+                    f"{self._by[caller]} of your uncached requests are waiting for the "
+                    f"warehouse (limits.max_queued_per_user is {mine})",
+                    RETRY_AFTER,
+                )
+            self._total += 1
+            if caller is not None:
+                self._by[caller] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._total -= 1
+                if caller is not None:
+                    self._by[caller] -= 1
+                    if not self._by[caller]:
+                        del self._by[caller]
+
+
+class _Watchdog:
+    """Interrupts the warehouse's statements once a hold has run past its deadline.
+
+    After the deadline it keeps interrupting (every 50 ms) until the hold ends, so that the
+    hold's next statement stops too. Interrupting and disarming share one lock, so an
+    interrupt never reaches the next holder's query.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._target: Interruptible | None = None
+        self._deadline = 0.0
+        self._fired = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def arm(self, target: Interruptible, seconds: float) -> None:
+        with self._cond:
+            self._target, self._deadline = target, time.monotonic() + seconds
+            self._fired = False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="query-timeout", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self) -> bool:
+        """Stop watching; whether the hold was interrupted."""
+        with self._cond:
+            fired, self._target, self._fired = self._fired, None, False
+            return fired
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped, self._target = True, None
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._target is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._target.interrupt()
+                self._fired = True
+                self._cond.wait(0.05)

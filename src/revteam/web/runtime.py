@@ -5,13 +5,17 @@ A cache key names the request (view, filters, options); the version is the wareh
 ``data_version`` plus a fingerprint of the workspace's own metric files. A new load bumps the
 data version, so the next request misses and recomputes: a stale number is never served as
 fresh. The newest entry per key is kept even after the version moves on, so that while a load
-holds the warehouse the app can still show the last numbers, marked stale.
+holds the warehouse the app can still show the last numbers, marked stale. The cache is bounded
+by an estimate of the bytes it holds (``limits.cache_megabytes``), not by a count of entries:
+one answer can be a few bytes or tens of megabytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -22,12 +26,65 @@ from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
 from revteam.exceptions import WarehouseBusyError
-from revteam.settings import Settings, find_workspace, load_settings
+from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
 from revteam.web.gate import Opener, WarehouseGate
 from revteam.workspace import Workspace
 
 T = TypeVar("T")
 Version = tuple[int, str]
+MB = 1 << 20
+LARGEST = 1 / 8
+"""Share of the cache budget one entry may take; a larger answer is computed, not kept."""
+_SAMPLE = 64
+"""Items of a long list or dict measured; the rest are taken to be of the same size."""
+_NODES = 20_000
+"""Objects one estimate visits at most; past that, each object counts :data:`_UNSEEN` bytes."""
+_DEPTH = 12
+"""Nesting one estimate follows at most (a cycle ends there); deeper objects count as unseen."""
+_UNSEEN = 1024
+
+
+def size_of(value: object) -> int:
+    """The bytes ``value`` holds, estimated on the high side, for the cache's budget.
+
+    Arrow tables (and anything with ``nbytes``) count their buffers, text its characters;
+    containers, dataclasses and pydantic models count themselves and their items (a sample of
+    long ones, scaled). Shared objects count each time they are met, which over-counts.
+    """
+    left = [_NODES]
+
+    def measure(item: object, depth: int) -> int:
+        left[0] -= 1
+        if left[0] < 0 or depth > _DEPTH:
+            return _UNSEEN
+        nbytes = getattr(item, "nbytes", None)
+        if isinstance(nbytes, int) and not isinstance(item, type):
+            return nbytes + 128
+        if isinstance(item, str | bytes | bytearray | int | float | bool | dt.date | None):
+            return sys.getsizeof(item)
+        items = _items(item)
+        own = sys.getsizeof(item) + (sys.getsizeof(vars(item)) if hasattr(item, "__dict__") else 0)
+        if items is None:
+            return own
+        if len(items) <= _SAMPLE:
+            return own + sum(measure(i, depth + 1) for i in items)
+        step = len(items) / _SAMPLE
+        sample = [items[int(k * step)] for k in range(_SAMPLE)]
+        return own + sum(measure(i, depth + 1) for i in sample) * len(items) // _SAMPLE
+
+    return measure(value, 0)
+
+
+def _items(value: object) -> list[object] | None:
+    if isinstance(value, dict):
+        return [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    if dataclasses.is_dataclass(value):
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
+    if hasattr(value, "__dict__"):
+        return list(vars(value).values())
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +98,8 @@ class Cached(Generic[T]):
     """How long computing it took."""
     stale: bool = False
     """True when the warehouse was busy and this is the last value computed before."""
+    nbytes: int = 0
+    """Estimated size (:func:`size_of`), what the cache's budget counts."""
 
     @property
     def data_version(self) -> int:
@@ -48,14 +107,24 @@ class Cached(Generic[T]):
 
 
 class ResultCache:
-    """A thread-safe LRU of :class:`Cached` values, one per key (the newest version)."""
+    """A thread-safe LRU of :class:`Cached` values, one per key, within ``max_bytes``.
 
-    def __init__(self, max_entries: int = 512) -> None:
-        self.max_entries = max_entries
+    Sizes are :func:`size_of` estimates. The least recently used entries go first; a value
+    over ``largest`` of the budget is returned but not kept, so one huge answer cannot empty
+    the cache of everyone else's.
+    """
+
+    def __init__(self, max_bytes: int = 256 * MB, *, largest: float = LARGEST) -> None:
+        self.max_bytes = max_bytes
+        self.largest = largest
         self._items: OrderedDict[Hashable, Cached[Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self.bytes = 0
+        """Estimated bytes held."""
         self.hits = 0
         self.misses = 0
+        self.evicted = 0
+        self.too_large = 0
 
     def get(self, key: Hashable, version: Version) -> Cached[Any] | None:
         """The value for ``key`` computed from exactly ``version``, else ``None``."""
@@ -74,17 +143,27 @@ class ResultCache:
             return self._items.get(key)
 
     def put(self, key: Hashable, version: Version, value: T, seconds: float) -> Cached[T]:
-        entry = Cached(value, version, time.time(), seconds)
+        """Keep ``value`` for ``key`` (replacing its older version) unless it is too large."""
+        entry = Cached(value, version, time.time(), seconds, nbytes=size_of(value))
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old.nbytes
+            if entry.nbytes > self.max_bytes * self.largest:
+                self.too_large += 1
+                return entry
             self._items[key] = entry
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+            self.bytes += entry.nbytes
+            while self.bytes > self.max_bytes and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self.bytes -= dropped.nbytes
+                self.evicted += 1
         return entry
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -98,7 +177,12 @@ class WebOptions:
     """Apply application-database migrations at start-up (else refuse an old schema)."""
     session_hours: float = 12.0
     """How long a sign-in lasts."""
-    cache_entries: int = 512
+    session_idle_minutes: float = 30.0
+    """A sign-in also ends after this long without a request (OWASP ASVS 3.3.2)."""
+    max_body_bytes: int = 1024 * 1024
+    """Largest request body accepted (API calls and forms); larger ones get 413."""
+    body_timeout_seconds: float = 30.0
+    """Longest wait for the next part of a request body being read; slower clients get 408."""
     idle_seconds: float = 10.0
     """Release the warehouse after this long without a query, so loads can write."""
     warm: bool = True
@@ -106,6 +190,9 @@ class WebOptions:
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     opener: Opener | None = None
     """How the gate opens the workspace (tests inject a busy warehouse)."""
+    limits: LimitSettings | None = None
+    """The web app's time, cache and queue limits (default: the workspace's ``[limits]``);
+    the periods and rows of an answer are always the workspace's."""
 
 
 class Runtime:
@@ -121,11 +208,13 @@ class Runtime:
             upgrade=options.upgrade,
             throttle=options.throttle,
             session_lifetime=dt.timedelta(hours=options.session_hours),
+            session_idle=dt.timedelta(minutes=options.session_idle_minutes),
         )
+        self.limits = options.limits or self.settings.limits
         self.gate = WarehouseGate(
-            self.root, idle_seconds=options.idle_seconds, opener=options.opener
+            self.root, idle_seconds=options.idle_seconds, opener=options.opener, limits=self.limits
         )
-        self.cache = ResultCache(options.cache_entries)
+        self.cache = ResultCache(self.limits.cache_megabytes * MB)
 
     def version(self) -> Version:
         """Data version and the fingerprint of the workspace's metric files."""
@@ -140,8 +229,10 @@ class Runtime:
     def read(self, key: Hashable, compute: Callable[[Workspace], T]) -> Cached[T]:
         """``compute(ws)`` for ``key``, from the cache when the data has not changed.
 
-        While a load holds the warehouse, the last value computed is returned marked
-        ``stale``; without one, :class:`WarehouseBusyError` propagates (503).
+        A cache hit never waits for the warehouse gate, whatever runs there (only a changed
+        warehouse file makes reading the version take it, and while the gate is held the file
+        cannot change). While a load holds the warehouse, the last value computed is returned
+        marked ``stale``; without one, :class:`WarehouseBusyError` propagates (503).
         """
         try:
             version = self.version()

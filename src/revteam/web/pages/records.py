@@ -105,6 +105,8 @@ def export_response(
 ) -> StreamingResponse:
     page = Page(runtime)
     req = request_for(page, metric, filters, part)
+    total = page.read(("records-total", req), lambda ws: records.count(ws, req))
+    records.check_export(total, runtime.settings.limits.max_rows)
     with runtime.gate.workspace() as ws:  # not cached: exports can be large
         table = records.export(ws, req)
     name = "-".join(str(p) for p in ("revteam", metric, req.start or "start", req.end) if p)

@@ -75,7 +75,7 @@ def detail(ws: Workspace, metric: str, filters: ViewFilters, as_of: dt.date) -> 
         [metric],
         by=[by] if by else [],
         grain=filters.grain,
-        start=query_start(start, lookback(ws, [metric])),
+        start=query_start(start, lookback(ws, [metric]), ws.settings.plausible_years[0]),
         end=end,
         where=filters.where_dict() or None,
     )

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from revteam.metrics import periods
-from revteam.metrics.request import Where
+from revteam.metrics.request import Where, check_rows
 from revteam.workspace import Workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 Part = Literal["auto", "numerator", "denominator"]
-MAX_EXPORT = 1_000_000
-"""Rows a CSV export may hold; more is a job for the warehouse, not a browser download."""
+NARROW = "a shorter range (start/end), a filter, or one part of a rate (part=numerator)"
+"""How to ask for fewer records."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,11 @@ def page(ws: Workspace, req: RecordsRequest, *, limit: int, offset: int, total: 
     )
 
 
+def check_export(total: int, max_rows: int) -> None:
+    """Refuse an export of more than ``limits.max_rows`` records, saying how to narrow it."""
+    check_rows(total, max_rows, what="records", narrow=NARROW)
+
+
 def export(ws: Workspace, req: RecordsRequest) -> pa.Table:
-    """All records (up to :data:`MAX_EXPORT`) as one Arrow table, for CSV export."""
-    return ws.metrics.records(req.metric, limit=MAX_EXPORT, **req.options())
+    """All records (at most ``limits.max_rows``) as one Arrow table, for CSV export."""
+    return ws.metrics.records(req.metric, limit=ws.settings.limits.max_rows, **req.options())

@@ -69,8 +69,11 @@ def lookback(ws: Workspace, metrics: Sequence[str]) -> int:
     return max((ws.metrics.get(m).window_days or 0 for m in metrics), default=0)
 
 
-def query_start(start: dt.date | None, lookback_days: int) -> dt.date | None:
-    return start - dt.timedelta(days=lookback_days) if start is not None else None
+def query_start(start: dt.date | None, lookback_days: int, first_year: int = 1) -> dt.date | None:
+    """``lookback_days`` before ``start``, but not before ``first_year`` (no data lies there)."""
+    if start is None:
+        return None
+    return start - min(dt.timedelta(days=lookback_days), start - dt.date(first_year, 1, 1))
 
 
 def query_totals(
@@ -91,7 +94,7 @@ def query_totals(
     result: MetricResult = ws.metrics.query(
         list(metrics),
         grain=filters.grain,
-        start=query_start(start, lookback_days),
+        start=query_start(start, lookback_days, ws.settings.plausible_years[0]),
         end=end,
         where=filters.where_dict() or None,
     )
