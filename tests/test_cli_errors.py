@@ -54,6 +54,7 @@ BEFORE = {
     "LimitExceededError": 2,
     "QueryTimeoutError": 8,
     "ServerBusyError": 8,
+    "HashingBusyError": 1,
 }
 
 ERRORS = [

@@ -306,14 +306,41 @@ class AppDatabaseError(RevteamError):
 
 
 class WarehouseBusyError(RevteamError):
-    """The warehouse is locked by another process (usually a load); retry in a moment."""
+    """The warehouse is locked by another process (usually a load); retry in a moment.
 
-    def __init__(self, path: object, retry_after: int = 5) -> None:
+    ``holder`` names what holds it when that is known (a load's announcement, or the process
+    DuckDB names); ``waited`` is how long a writer waited for it before giving up.
+    """
+
+    def __init__(
+        self,
+        path: object,
+        retry_after: int = 5,
+        *,
+        holder: str | None = None,
+        waited: float | None = None,
+    ) -> None:
         self.path, self.retry_after = path, retry_after
-        super().__init__(
-            f"The warehouse {path} is locked by another process, most likely a load "
-            f"(`revteam ingest`). Try again in about {retry_after} s, when it has finished."
-        )
+        self.holder, self.waited = holder, waited
+        if waited is not None:
+            message = (
+                f"The warehouse {path} is still held by {holder or 'another process'} after "
+                f"waiting {waited:.0f} s. The web app lets go of it within seconds of seeing a "
+                "load waiting, but another load or a long command can hold it for minutes: run "
+                "this again when it has finished, or wait longer with `--wait SECONDS` "
+                "(`load_wait_seconds` in revteam.toml)."
+            )
+        elif holder is not None:
+            message = (
+                f"The warehouse {path} is being written by {holder}. Run this again when it "
+                "has finished; `revteam status` says what is loading meanwhile."
+            )
+        else:
+            message = (
+                f"The warehouse {path} is locked by another process, most likely a load "
+                f"(`revteam ingest`). Try again in about {retry_after} s, when it has finished."
+            )
+        super().__init__(message)
 
 
 class HashingBusyError(RevteamError):

@@ -6,6 +6,7 @@ silenced at import (pytest turns warnings into errors).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from collections.abc import Iterator
@@ -136,3 +137,16 @@ def empty_app(tmp_path: Path, **options: object) -> tuple[object, dict[str, Memb
     members = add_members(tmp_path / "ws")
     opts = WebOptions(warm=False, **options)  # type: ignore[arg-type]
     return create_app(tmp_path / "ws", options=opts), members
+
+
+class Clock:
+    """A clock the sign-in throttle reads (naive UTC) and tests move instead of sleeping."""
+
+    def __init__(self, start: dt.datetime = dt.datetime(2026, 1, 5, 9, 0)) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)

@@ -163,12 +163,12 @@ def test_sign_out_ends_the_session(app, members):
 
 
 def test_lockout_over_http(tmp_path: Path):
-    app, members = empty_app(tmp_path, throttle=ThrottlePolicy(user_failures=2, ip_failures=50))
+    app, members = empty_app(tmp_path, throttle=ThrottlePolicy(pair_failures=2, ip_failures=50))
     with TestClient(app) as client:
         for _ in range(2):
             assert sign_in(client, members["viewer"].email, "wrong password!").status_code == 401
         locked = sign_in(client, members["viewer"].email)
-        assert locked.status_code == 429
+        assert locked.status_code == 429 and locked.headers["retry-after"] == "30"
         assert re.search(r"Try again in \d+ s", locked.text)
 
 

@@ -65,7 +65,7 @@ def test_user_errors_are_messages_with_exit_codes(ws_dir: Path, args, code, text
 
 def test_db_upgrade(ws_dir: Path):
     result = run(ws_dir, "db", "upgrade")
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0 and "revision 0002" in result.output
 
 
 def test_serve_prepares_once_then_hands_uvicorn_the_factory(ws_dir: Path, monkeypatch):
@@ -78,7 +78,7 @@ def test_serve_prepares_once_then_hands_uvicorn_the_factory(ws_dir: Path, monkey
     assert result.exit_code == 0, result.output
     assert seen["target"] == "revteam.web.app:app_from_env" and seen["factory"] is True
     assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 2)
-    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] is None
+    assert seen["proxy_headers"] is False and seen["forwarded_allow_ips"] is None  # none trusted
     assert (ws_dir / ".revteam-secret").exists() and (ws_dir / "revteam.db").exists()
     assert f"Serving {ws_dir}" in result.output.replace("\n", "")
 
@@ -91,7 +91,7 @@ def test_serve_trusts_the_reverse_proxies_it_is_told(ws_dir: Path, monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda target, **kw: seen.update(target=target, **kw))
     result = run(ws_dir, "serve", "--forwarded-allow-ips", "10.0.0.5,10.0.0.6")
     assert result.exit_code == 0, result.output
-    assert seen["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6"
+    assert seen["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6" and seen["proxy_headers"] is True
 
 
 def test_one_serve_for_both_faces():

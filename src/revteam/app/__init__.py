@@ -8,7 +8,6 @@ row at a time. ``open_app(path)`` opens (and migrates) a workspace's database.
 from __future__ import annotations
 
 from revteam.app.access import TokenInfo
-from revteam.app.credentials import ThrottlePolicy
 from revteam.app.models import ROLE_RANK, ROLES, TEAMS
 from revteam.app.state import (
     DEMO_EMAIL,
@@ -21,6 +20,7 @@ from revteam.app.state import (
     open_app,
     upgrade,
 )
+from revteam.app.throttle import ThrottleInfo, ThrottlePolicy
 from revteam.app.users import CLI, GENERIC_FAILURE, SYSTEM, Actor, AuditEntry, AuditLog, UserInfo
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "AppState",
     "AuditEntry",
     "AuditLog",
+    "ThrottleInfo",
     "ThrottlePolicy",
     "TokenInfo",
     "UserInfo",

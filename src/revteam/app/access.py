@@ -5,13 +5,16 @@ right here (unlike passwords): the secrets have full entropy, so they cannot be 
 their hash, and every request must check one cheaply.
 
 - An API token (``Authorization: Bearer rvt_…``) acts with its user's current role and stops
-  working when revoked, expired, or when its user is disabled.
+  working when revoked, expired, or when its user is disabled. A password change or reset and
+  disabling the user revoke it for good (see :mod:`revteam.app.users`); admins list and revoke
+  every user's tokens. Its last use is recorded, at most once per :data:`TOUCH_EVERY`.
 - A web session lives server-side, so it can be ended at once: signing out, disabling a user
   or resetting their password ends every session of theirs.
 """
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import secrets
@@ -19,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from revteam.app.models import ApiToken, User, WebSession, utcnow
 from revteam.app.users import USER_COLUMNS, Actor, UserInfo, info_from, record
@@ -41,20 +45,43 @@ class TokenInfo:
     last_used_at: dt.datetime | None
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    revoked_reason: str | None = None
+    user_email: str | None = None
+    """Filled in admins' lists of every user's tokens."""
 
     @property
     def active(self) -> bool:
         now = utcnow()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
+    @property
+    def status(self) -> str:
+        """``active``, ``expired``, or why it was revoked."""
+        if self.revoked_at is not None:
+            return self.revoked_reason or "revoked"
+        return "active" if self.active else "expired"
+
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _info(t: ApiToken) -> TokenInfo:
+REVOKED_BY_OWNER = "revoked by owner"
+REVOKED_BY_ADMIN = "revoked by admin"
+
+
+def _info(t: ApiToken, user_email: str | None = None) -> TokenInfo:
     return TokenInfo(
-        t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at, t.revoked_at
+        t.id,
+        t.user_id,
+        t.name,
+        t.prefix,
+        t.created_at,
+        t.last_used_at,
+        t.expires_at,
+        t.revoked_at,
+        t.revoked_reason,
+        user_email,
     )
 
 
@@ -95,16 +122,53 @@ class TokenStore:
         with self._db.session() as s:
             return [_info(t) for t in s.scalars(stmt)]
 
+    def list_all(
+        self,
+        *,
+        user_id: int | None = None,
+        active: bool | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> tuple[builtins.list[TokenInfo], int]:
+        """Every user's tokens, newest first, with their e-mails (for admins); and the total."""
+        now = utcnow()
+        live = (ApiToken.revoked_at.is_(None)) & (
+            ApiToken.expires_at.is_(None) | (ApiToken.expires_at > now)
+        )
+        conditions = [] if user_id is None else [ApiToken.user_id == user_id]
+        if active is not None:
+            conditions.append(live if active else ~live)
+        stmt = select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
+        count = select(func.count()).select_from(ApiToken).where(*conditions)
+        with self._db.session() as s:
+            total = int(s.scalar(count) or 0)
+            rows = s.execute(
+                stmt.where(*conditions).order_by(ApiToken.id.desc()).limit(limit).offset(offset)
+            )
+            return [_info(t, email) for t, email in rows], total
+
     def revoke(self, user_id: int, token_id: int, *, actor: Actor) -> TokenInfo:
         """Revoke one of ``user_id``'s tokens (another user's token is "not found")."""
         with self._db.session(write=True) as s:
             row = s.get(ApiToken, token_id)
             if row is None or row.user_id != user_id:
                 raise UnknownUserError("API token", token_id)
-            if row.revoked_at is None:
-                row.revoked_at = utcnow()
-                record(s, actor, "token.revoke", f"token {row.id}", user_id=user_id)
-            return _info(row)
+            return self._revoke(s, row, actor, REVOKED_BY_OWNER)
+
+    def revoke_any(self, token_id: int, *, actor: Actor) -> TokenInfo:
+        """Revoke any user's token (for admins)."""
+        with self._db.session(write=True) as s:
+            row = s.get(ApiToken, token_id)
+            if row is None:
+                raise UnknownUserError("API token", token_id)
+            return self._revoke(s, row, actor, REVOKED_BY_ADMIN)
+
+    def _revoke(self, s: Session, row: ApiToken, actor: Actor, reason: str) -> TokenInfo:
+        if row.revoked_at is None:
+            row.revoked_at, row.revoked_reason = utcnow(), reason
+            record(s, actor, "token.revoke", f"token {row.id}", user_id=row.user_id, name=row.name)
+        owner = s.get(User, row.user_id)
+        return _info(row, owner.email if owner else None)
 
     def resolve(self, token: str) -> UserInfo | None:
         """The active user behind a valid token, else ``None``."""
@@ -132,8 +196,11 @@ class TokenStore:
         if revoked or (expires and expires <= now) or not user.is_active:
             return None
         if last is None or now - last > TOUCH_EVERY:
-            with self._db.session(write=True) as s:
-                s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY)
+            with self._db.session(write=True) as s:  # parallel requests: one of them writes
+                s.execute(
+                    update(ApiToken).where(ApiToken.id == token_id, stale).values(last_used_at=now)
+                )
         return user
 
 
@@ -142,11 +209,25 @@ def _hash(session_id: str) -> str:
 
 
 class SessionStore:
-    """Create, resolve and end web sessions."""
+    """Create, resolve and end web sessions.
 
-    def __init__(self, db: AppDatabase, *, lifetime: dt.timedelta = dt.timedelta(hours=12)):
+    A session ends ``lifetime`` after the sign-in, or earlier after ``idle`` without a
+    request (OWASP ASVS 3.3.2): a browser left signed in on a shared desk does not stay so
+    all day. ``last_seen_at`` is written at most every :data:`TOUCH_EVERY` (or a tenth of
+    ``idle`` if that is shorter), so the idle limit is exact to that much.
+    """
+
+    def __init__(
+        self,
+        db: AppDatabase,
+        *,
+        lifetime: dt.timedelta = dt.timedelta(hours=12),
+        idle: dt.timedelta = dt.timedelta(minutes=30),
+    ):
         self._db = db
         self.lifetime = lifetime
+        self.idle = idle
+        self._touch_every = min(TOUCH_EVERY, idle / 10)
 
     def create(self, user_id: int, *, ip: str | None = None, user_agent: str | None = None) -> str:
         """A new session for ``user_id``; returns the id for the cookie (never stored)."""
@@ -164,7 +245,11 @@ class SessionStore:
                     user_agent=(user_agent or "")[:300] or None,
                 )
             )
-            s.execute(delete(WebSession).where(WebSession.expires_at < now))
+            s.execute(
+                delete(WebSession).where(
+                    (WebSession.expires_at < now) | (WebSession.last_seen_at < now - self.idle)
+                )
+            )
         return session_id
 
     def resolve(self, session_id: str) -> UserInfo | None:
@@ -183,9 +268,9 @@ class SessionStore:
         result = info_from(found)
         extra: Sequence[Any] = found[len(USER_COLUMNS) :]
         seen, expires = extra
-        if expires <= now or not result.is_active:
+        if expires <= now or now - seen > self.idle or not result.is_active:
             return None
-        if now - seen > TOUCH_EVERY:
+        if now - seen > self._touch_every:
             with self._db.session(write=True) as s:
                 s.execute(
                     update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now)

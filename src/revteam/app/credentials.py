@@ -1,49 +1,55 @@
-"""Credentials: password hashing and policy, and the lock-out after failed sign-ins.
+"""Credentials: password hashing and the password policy.
 
 Passwords are hashed with argon2id at argon2-cffi's defaults (RFC 9106's low-memory profile:
 64 MiB, 3 passes), so a stolen database is expensive to attack; an unknown account is
 verified against a dummy hash so that response times do not reveal which e-mails exist.
 
-Failed sign-ins are counted per e-mail *as typed* (locking guessing against one account
-without revealing whether it exists) and per client address (slowing a guesser who tries
-many accounts). The counts live in the application database, so every worker sees them.
+New passwords must have at least 12 characters (OWASP ASVS 2.1.1) and be hard to guess by
+zxcvbn's estimate (score 3 of 4, about 10^8 guesses), which knows common passwords, words,
+names, keyboard patterns, dates and l33t substitutions from lists shipped in the package, and
+is told the user's e-mail and name. A refusal says why, with zxcvbn's suggestions. Failed
+sign-ins are throttled by :mod:`revteam.app.throttle`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from revteam.app.models import LoginThrottle, utcnow
-from revteam.exceptions import PasswordPolicyError, TooManyAttemptsError
-from revteam.storage import AppDatabase
+from revteam.app import hashing
+from revteam.exceptions import PasswordPolicyError
 
-MIN_LENGTH = 10
+MIN_LENGTH = 12
 MAX_LENGTH = 1024
 """Long enough for any passphrase, short enough that hashing stays cheap to refuse."""
-
-_COMMON = frozenset(
-    {"password123", "1234567890", "qwertyuiop", "letmein123", "password1!", "changeme123"}
-)
+MIN_SCORE = 3
+"""zxcvbn's score (0 to 4) a new password needs: 3 is "safely unguessable" online (10^8 guesses)."""
+ESTIMATED_LENGTH = 72
+"""zxcvbn refuses longer input (its matching is quadratic); a longer password is judged by this
+many first characters."""
 
 hasher = PasswordHasher()
 """The module's hasher; tests may swap in cheaper parameters (hashes carry their own)."""
 
 
 def hash_password(password: str) -> str:
-    return hasher.hash(password)
+    """The argon2id hash of ``password``, after a turn at :data:`revteam.app.hashing.gate`."""
+    with hashing.gate.slot():
+        return hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches; never raises on a malformed or foreign hash."""
     try:
-        return hasher.verify(password_hash, password)
+        with hashing.gate.slot():  # HashingBusyError passes through: busy is not "wrong"
+            return hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -63,98 +69,71 @@ def burn_time(password: str) -> None:
 
 @cache
 def _dummy_hash() -> str:
-    return hasher.hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
 
 
-def check_policy(password: str, *, email: str = "") -> None:
-    """Refuse passwords that are short, common, or the user's own e-mail name."""
-    if len(password) < MIN_LENGTH:
-        raise PasswordPolicyError(f"it has {len(password)} characters, fewer than {MIN_LENGTH}")
+def check_policy(password: str, *, email: str = "", name: str = "") -> None:
+    """Refuse a new password that is short, common or easy to guess, saying every reason.
+
+    Raises
+    ------
+    PasswordPolicyError
+        With the problems and zxcvbn's suggestions.
+    """
     if len(password) > MAX_LENGTH:
         raise PasswordPolicyError(f"it is longer than {MAX_LENGTH} characters")
-    if password.lower() in _COMMON or len(set(password)) < 4:
-        raise PasswordPolicyError("it is too easy to guess")
+    problems = []
+    if len(password) < MIN_LENGTH:
+        problems.append(f"it has {len(password)} characters, fewer than {MIN_LENGTH}")
     local = email.split("@", 1)[0].lower()
-    if local and len(local) >= 4 and local in password.lower():
-        raise PasswordPolicyError("it contains the user's e-mail name")
+    if len(local) >= 4 and local in password.lower():
+        problems.append("it contains the user's e-mail name")
+    result = _estimate(password, [w for w in _personal_words(email, name) if w])
+    feedback = result["feedback"]
+    if _is_common(password):
+        problems.append("it is on a list of commonly used passwords")
+    elif result["score"] < MIN_SCORE:
+        problems.append(_weakness(result["sequence"], str(feedback.get("warning") or "")))
+    suggestions = [str(t) for t in feedback.get("suggestions", [])] if problems else []
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise PasswordPolicyError("; ".join(unique), suggestions)
+
+
+def _weakness(sequence: list[dict[str, Any]], warning: str) -> str:
+    if any(m.get("dictionary_name") == "user_inputs" for m in sequence):
+        return "it is easy to guess from the user's name or e-mail"
+    warning = warning.rstrip(".")
+    return warning[:1].lower() + warning[1:] if warning else "it is too easy to guess"
+
+
+_zxcvbn_lock = threading.Lock()
+
+
+def _estimate(password: str, user_inputs: list[str]) -> dict[str, Any]:
+    from zxcvbn import zxcvbn
+
+    # zxcvbn keeps the user inputs in a module-level dictionary while it runs: one at a time.
+    with _zxcvbn_lock:
+        result: dict[str, Any] = zxcvbn(password[:ESTIMATED_LENGTH], user_inputs=user_inputs)
+    return result
+
+
+def _is_common(password: str) -> bool:
+    from zxcvbn.matching import RANKED_DICTIONARIES
+
+    return password.lower() in RANKED_DICTIONARIES["passwords"]
+
+
+def _personal_words(email: str, name: str) -> Iterator[str]:
+    """The e-mail, its parts and the name's words: what someone who knows the user tries."""
+    yield from (email, name)
+    yield from (w for w in re.split(r"[^\w]+", f"{email} {name}".lower()) if len(w) >= 3)
 
 
 def random_password() -> str:
-    """A random password of 20 URL-safe characters (about 120 bits)."""
-    return secrets.token_urlsafe(15)
-
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """When sign-in locks, and for how long."""
-
-    user_failures: int = 5
-    """Failures on one account before it locks."""
-    ip_failures: int = 20
-    """Failures from one address (any account) before it locks."""
-    base_seconds: float = 30.0
-    """First lock-out; each further failure doubles it."""
-    max_seconds: float = 900.0
-    forget_seconds: float = 900.0
-    """Failures older than this (and no lock) are forgotten."""
-
-
-def user_key(email: str) -> str:
-    return f"user:{email.strip().lower()[:320]}"
-
-
-def ip_key(address: str | None) -> str:
-    return f"ip:{address or 'unknown'}"
-
-
-class Throttle:
-    """Check, count and clear failed sign-ins."""
-
-    def __init__(self, db: AppDatabase, policy: ThrottlePolicy | None = None) -> None:
-        self._db = db
-        self.policy = policy or ThrottlePolicy()
-
-    def _limits(self, keys: Sequence[str]) -> dict[str, int]:
-        p = self.policy
-        return {k: p.ip_failures if k.startswith("ip:") else p.user_failures for k in keys}
-
-    def check(self, keys: Sequence[str]) -> None:
-        """Raise :class:`TooManyAttemptsError` if any key is locked now."""
-        now = utcnow()
-        with self._db.session() as s:
-            rows = [s.get(LoginThrottle, k) for k in keys]
-        waits = [
-            (r.locked_until - now).total_seconds()
-            for r in rows
-            if r is not None and r.locked_until is not None and r.locked_until > now
-        ]
-        if waits:
-            raise TooManyAttemptsError(int(max(waits)) + 1)
-
-    def failed(self, keys: Sequence[str]) -> None:
-        """Count one failure for every key, locking those past their limit."""
-        now = utcnow()
-        forget = dt.timedelta(seconds=self.policy.forget_seconds)
-        with self._db.session(write=True) as s:
-            for key, limit in self._limits(keys).items():
-                row = s.get(LoginThrottle, key)
-                if row is None:
-                    row = LoginThrottle(key=key, failures=0, last_failure_at=now)
-                    s.add(row)
-                stale = row.last_failure_at < now - forget and (
-                    row.locked_until is None or row.locked_until < now
-                )
-                row.failures = 1 if stale else row.failures + 1
-                row.last_failure_at = now
-                if row.failures >= limit:
-                    row.locked_until = now + dt.timedelta(seconds=self._lock(row.failures - limit))
-
-    def _lock(self, extra: int) -> float:
-        return float(min(self.policy.base_seconds * 2 ** min(extra, 30), self.policy.max_seconds))
-
-    def reset(self, key: str) -> None:
-        """Forget the failures of ``key`` (after a successful sign-in or a password reset)."""
-        with self._db.session(write=True) as s:
-            row = s.get(LoginThrottle, key)
-            if row is not None:
-                s.delete(row)
+    """A random password of 20 URL-safe characters (about 120 bits) that the policy accepts."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        if _estimate(password, [])["score"] >= MIN_SCORE:  # practically always the first
+            return password

@@ -91,6 +91,9 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """Why it was revoked: by its owner or an admin, or with its user's credentials (a password
+    change or reset, or the user disabled)."""
 
 
 class WebSession(Base):
@@ -108,13 +111,17 @@ class WebSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per key (``user:<email>`` or ``ip:<address>``) and the lock-out."""
+    """Failed sign-ins of one account from one address, or from one address to any account."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    """``pair:<email>|<address>`` or ``ip:<address>``."""
+    account: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    """The e-mail as typed (lower-cased) for a pair, so that an admin can unlock an account."""
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 

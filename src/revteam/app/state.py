@@ -24,7 +24,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from revteam.app.access import SessionStore, TokenStore
-from revteam.app.credentials import Throttle, ThrottlePolicy
+from revteam.app.models import utcnow
+from revteam.app.throttle import Clock, Throttle, ThrottlePolicy
 from revteam.app.users import SYSTEM, AuditLog, UserStore
 from revteam.exceptions import AppDatabaseError, ConfigError, UnknownUserError
 from revteam.settings import find_workspace, load_settings
@@ -131,9 +132,13 @@ class AppState:
     db
         The application database (already migrated, see :func:`open_app`).
     throttle
-        When failed sign-ins lock an account or an address.
+        When failed sign-ins make an address wait, and for how long.
     session_lifetime
         How long a web sign-in lasts.
+    session_idle
+        How long a web sign-in lasts without a request.
+    clock
+        The sign-in throttle's clock (tests move it instead of waiting).
     """
 
     def __init__(
@@ -142,12 +147,14 @@ class AppState:
         *,
         throttle: ThrottlePolicy | None = None,
         session_lifetime: dt.timedelta = dt.timedelta(hours=12),
+        session_idle: dt.timedelta = dt.timedelta(minutes=30),
+        clock: Clock = utcnow,
     ) -> None:
         self.db = db
-        self.throttle = Throttle(db, throttle)
+        self.throttle = Throttle(db, throttle, clock=clock)
         self.users = UserStore(db, self.throttle)
         self.tokens = TokenStore(db)
-        self.sessions = SessionStore(db, lifetime=session_lifetime)
+        self.sessions = SessionStore(db, lifetime=session_lifetime, idle=session_idle)
         self.audit = AuditLog(db)
 
     def close(self) -> None:
@@ -166,6 +173,8 @@ def open_app(
     upgrade: bool = True,
     throttle: ThrottlePolicy | None = None,
     session_lifetime: dt.timedelta = dt.timedelta(hours=12),
+    session_idle: dt.timedelta = dt.timedelta(minutes=30),
+    clock: Clock = utcnow,
 ) -> AppState:
     """Open a workspace's application database, migrating it first unless ``upgrade=False``.
 
@@ -177,7 +186,13 @@ def open_app(
         _migrate(db)
     else:
         check_current(db)
-    return AppState(db, throttle=throttle, session_lifetime=session_lifetime)
+    return AppState(
+        db,
+        throttle=throttle,
+        session_lifetime=session_lifetime,
+        session_idle=session_idle,
+        clock=clock,
+    )
 
 
 def demo_sign_in(path: Path | str) -> tuple[str, str]:

@@ -4,6 +4,10 @@ Callers get :class:`UserInfo` snapshots, never ORM objects, so nothing outside t
 depends on a database session being open. Every change appends to the audit log inside the
 same transaction; entries keep the actor's e-mail as text, so they still say who acted after
 the user is gone.
+
+Credentials end together: a password change or reset, or disabling a user, revokes every API
+token of theirs in the same transaction (re-enabling a user revives none), and a reset or
+disable also ends their web sessions.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from revteam.app import credentials
-from revteam.app.credentials import Throttle, ip_key, user_key
-from revteam.app.models import ROLES, TEAMS, AuditEvent, User, WebSession, utcnow
+from revteam.app.models import ROLES, TEAMS, ApiToken, AuditEvent, User, WebSession, utcnow
+from revteam.app.throttle import Attempt, Throttle, clear_account
 from revteam.exceptions import (
     AuthenticationError,
     UnknownUserError,
@@ -98,6 +102,21 @@ def _entry(e: AuditEvent) -> AuditEntry:
 GENERIC_FAILURE = "Wrong e-mail or password."
 """The one message for every failed sign-in: it never says which part was wrong."""
 
+PASSWORD_CHANGED = "password changed"  # noqa: S105 (a reason, not a password)
+PASSWORD_RESET = "password reset"  # noqa: S105 (a reason, not a password)
+USER_DISABLED = "user disabled"
+"""Why a user's API tokens were revoked with their credentials (``api_tokens.revoked_reason``)."""
+
+
+def revoke_tokens(s: Session, user_id: int, reason: str) -> int:
+    """Revoke every live API token of a user inside the caller's transaction; returns how many."""
+    result = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
 
 @dataclass(frozen=True)
 class UserInfo:
@@ -172,7 +191,7 @@ class UserStore:
         _check_choice("team", team, TEAMS)
         generated = None if password else credentials.random_password()
         secret = password or generated or ""
-        credentials.check_policy(secret, email=email)
+        credentials.check_policy(secret, email=email, name=name)
         with self._db.session(write=True) as s:
             if s.scalar(select(User.id).where(User.email == email)) is not None:
                 raise UserExistsError(email)
@@ -224,7 +243,8 @@ class UserStore:
     ) -> UserInfo:
         """Change a user's name, role, team or whether they may sign in.
 
-        Disabling a user ends their sessions at once; their API tokens stop working too.
+        Disabling a user ends their sessions and revokes their API tokens at once; enabling
+        them again revives neither.
         """
         with self._db.session(write=True) as s:
             user = self._load(s, key)
@@ -240,6 +260,7 @@ class UserStore:
                 user.is_active = changes["active"] = active
                 if not active:
                     s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+                    changes["tokens_revoked"] = revoke_tokens(s, user.id, USER_DISABLED)
             if was_admin:
                 self._keep_an_admin(s)
             record(s, actor, "user.update", user.email, **changes)
@@ -261,63 +282,90 @@ class UserStore:
     def reset_password(
         self, key: str | int, password: str | None = None, *, actor: Actor = CLI
     ) -> tuple[UserInfo, str | None]:
-        """Set a new password (random if not given), end the user's sessions, clear lock-outs."""
+        """Set a new password (random if not given).
+
+        The user's sessions end, their API tokens are revoked and their failed sign-ins
+        forgotten.
+        """
         generated = None if password else credentials.random_password()
         secret = password or generated or ""
         with self._db.session(write=True) as s:
             user = self._load(s, key)
-            credentials.check_policy(secret, email=user.email)
+            credentials.check_policy(secret, email=user.email, name=user.name)
             user.password_hash = credentials.hash_password(secret)
             user.password_changed_at = utcnow()
             s.execute(delete(WebSession).where(WebSession.user_id == user.id))
-            record(s, actor, "user.reset_password", user.email)
-            result = info(user)
-        self._throttle.reset(user_key(result.email))
-        return result, generated
+            revoked = revoke_tokens(s, user.id, PASSWORD_RESET)
+            clear_account(s, user.email)
+            record(s, actor, "user.reset_password", user.email, tokens_revoked=revoked)
+            return info(user), generated
+
+    def unlock(self, key: str | int, *, actor: Actor = CLI) -> tuple[UserInfo, int]:
+        """Forget every address's failed sign-ins on a user's account; returns how many."""
+        with self._db.session(write=True) as s:
+            user = self._load(s, key)
+            cleared = clear_account(s, user.email)
+            record(s, actor, "user.unlock", user.email, cleared=cleared)
+            return info(user), cleared
 
     def change_password(
         self, user_id: int, current: str, new: str, *, ip: str | None = None
     ) -> UserInfo:
-        """Change one's own password: the current one is checked like a sign-in first."""
+        """Change one's own password: the current one is checked like a sign-in first.
+
+        Every API token of the user is revoked; the caller ends their other sessions.
+        """
         user = self.get(user_id)
         self.authenticate(user.email, current, ip=ip)
-        credentials.check_policy(new, email=user.email)
+        credentials.check_policy(new, email=user.email, name=user.name)
         with self._db.session(write=True) as s:
             row = self._load(s, user_id)
             row.password_hash = credentials.hash_password(new)
             row.password_changed_at = utcnow()
-            record(s, Actor(row.email, row.id, ip), "user.change_password", row.email)
+            revoked = revoke_tokens(s, row.id, PASSWORD_CHANGED)
+            actor = Actor(row.email, row.id, ip)
+            record(s, actor, "user.change_password", row.email, tokens_revoked=revoked)
             return info(row)
 
     def authenticate(self, email: str, password: str, *, ip: str | None = None) -> UserInfo:
         """The user with these credentials, or :class:`AuthenticationError` (one generic message).
 
-        Locked-out keys are refused before the password is even checked.
+        The attempt is counted before the password is checked, and an address that must wait
+        (:class:`TooManyAttemptsError`) is refused without checking it.
         """
-        keys = [user_key(email), ip_key(ip)]
-        self._throttle.check(keys)
-        with self._db.session() as s:
-            user = s.scalar(select(User).where(User.email == email.strip().lower()))
-            stored = user.password_hash if user is not None else None
-        ok = stored is not None and credentials.verify_password(stored, password[:2048])
-        if stored is None:
-            credentials.burn_time(password[:2048])
+        attempt = self._throttle.attempt(email, ip)
+        try:
+            with self._db.session() as s:
+                user = s.scalar(select(User).where(User.email == email.strip().lower()))
+                stored = user.password_hash if user is not None else None
+            ok = stored is not None and credentials.verify_password(stored, password[:2048])
+            if stored is None:
+                credentials.burn_time(password[:2048])
+        except Exception:
+            self._throttle.cancel(attempt)  # no password was judged (e.g. hashing was busy)
+            raise
         if not ok or user is None or not user.is_active:
-            self._throttle.failed(keys)
-            self._db_audit(Actor(email.strip().lower()[:320], None, ip), "login.failed")
+            self._failed(attempt, ip)
             raise AuthenticationError(GENERIC_FAILURE)
-        self._signed_in(user.id, password, ip)
-        self._throttle.reset(keys[0])
-        return self.get(user.id)
+        return self._signed_in(user.id, password, ip, attempt)
 
-    def _signed_in(self, user_id: int, password: str, ip: str | None) -> None:
+    def _signed_in(self, user_id: int, password: str, ip: str | None, attempt: Attempt) -> UserInfo:
         with self._db.session(write=True) as s:
             user = self._load(s, user_id)
             user.last_login_at = utcnow()
             if credentials.needs_rehash(user.password_hash):
                 user.password_hash = credentials.hash_password(password)
+            self._throttle.succeeded(s, attempt)
             record(s, Actor(user.email, user.id, ip), "login")
+            return info(user)
 
-    def _db_audit(self, actor: Actor, action: str) -> None:
+    def _failed(self, attempt: Attempt, ip: str | None) -> None:
+        """Log the failure, and any wait it started (refused attempts during a wait are not)."""
+        actor = Actor(attempt.account, None, ip)
         with self._db.session(write=True) as s:
-            record(s, actor, action)
+            record(s, actor, "login.failed")
+            for lock in attempt.locks:
+                scope = "account from address" if lock.account else "address"
+                target = lock.account or lock.address
+                detail = {"failures": lock.failures, "wait_seconds": lock.seconds}
+                record(s, actor, "login.throttled", target, scope=scope, **detail)

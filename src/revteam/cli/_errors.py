@@ -18,6 +18,7 @@ from revteam.exceptions import (
     CrmConfigError,
     CrmError,
     GeneratorError,
+    HashingBusyError,
     IngestError,
     MetricError,
     MissingDependencyError,
@@ -71,6 +72,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (WarehouseBusyError, WAREHOUSE_BUSY),
     (ServerBusyError, WAREHOUSE_BUSY),  # the web app's; the warehouse cannot answer now
     (QueryTimeoutError, WAREHOUSE_BUSY),  # the web app's; narrow the request or retry
+    (HashingBusyError, OTHER),  # the web app's sign-ins; one command hashes one password
     (RevteamError, OTHER),
 )
 

@@ -1,4 +1,7 @@
-"""Web-app commands: ``serve``, ``db upgrade``, ``users add|list|disable|reset-password``.
+"""Web-app commands: ``serve``, ``db upgrade``, ``users …`` and ``tokens list|revoke``.
+
+``users add|list|disable|reset-password|unlock`` manage who can sign in; ``tokens`` lists and
+revokes every user's API tokens.
 
 The CLI never imports the web package (the two faces stay independent): ``serve`` calls
 :mod:`revteam.app.server`, which hands uvicorn the app factory by its import string.
@@ -19,12 +22,14 @@ users_app = typer.Typer(
 db_app = typer.Typer(
     help="The application database (users, sessions, tokens, audit log).", no_args_is_help=True
 )
+tokens_app = typer.Typer(help="Every user's API tokens: list and revoke.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")
 
 
 def serve(
@@ -36,8 +41,8 @@ def serve(
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
-            help="Addresses of trusted reverse proxies whose X-Forwarded-* headers are "
-            "believed (comma-separated, * for any). Default: only this machine (127.0.0.1).",
+            help="Addresses of trusted reverse proxies whose X-Forwarded-For/Proto headers "
+            "are believed (comma-separated, * for any). Default: none, not even this machine.",
         ),
     ] = None,
 ) -> None:
@@ -132,7 +137,7 @@ def users_list(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFo
 
 @users_app.command("disable")
 def users_disable(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
-    """Stop a user from signing in; ends their sessions and API tokens at once."""
+    """Stop a user from signing in; ends their sessions and revokes their API tokens for good."""
     from revteam.app import open_app
 
     with open_app(state.workspace) as app:
@@ -145,10 +150,63 @@ def users_reset_password(
     email: Annotated[str, typer.Argument(help="The user's e-mail.")],
     password_stdin: Stdin = False,
 ) -> None:
-    """Give a user a new password (random unless --password-stdin) and end their sessions."""
+    """Give a user a new password (random unless --password-stdin).
+
+    Ends their sessions, revokes their API tokens and unlocks their sign-in.
+    """
     from revteam.app import open_app
 
     with open_app(state.workspace) as app:
         user, password = app.users.reset_password(email, _password(password_stdin))
-    console.print(f"New password set for {user.email}; their sessions were ended.")
+    console.print(
+        f"New password set for {user.email}; their sessions ended and their API tokens "
+        "were revoked."
+    )
     _show_password(user.email, password)
+
+
+@users_app.command("unlock")
+def users_unlock(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """Let every address try signing in to an account again, after failed attempts."""
+    from revteam.app import open_app
+
+    with open_app(state.workspace) as app:
+        user, cleared = app.users.unlock(email)
+    console.print(f"Unlocked {user.email} ({cleared} address(es) had failed sign-ins).")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's (e-mail).")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """List API tokens with their user, creation, last use, expiry and status."""
+    from revteam.app import open_app
+
+    with open_app(state.workspace) as app:
+        user_id = app.users.get(user).id if user else None
+        tokens, _ = app.tokens.list_all(user_id=user_id, limit=None)
+    rows = [
+        {
+            "id": t.id,
+            "user": t.user_email,
+            "name": t.name,
+            "prefix": t.prefix,
+            "created": t.created_at,
+            "last_used": t.last_used_at,
+            "expires": t.expires_at,
+            "status": t.status,
+        }
+        for t in tokens
+    ]
+    emit(rows, fmt, title="API tokens")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.", min=1)]) -> None:
+    """Revoke any user's API token at once (`revteam tokens list` shows the ids)."""
+    from revteam.app import CLI, open_app
+
+    with open_app(state.workspace) as app:
+        token = app.tokens.revoke_any(token_id, actor=CLI)
+    console.print(f"Revoked token {token.id} “{token.name}” of {token.user_email}.")

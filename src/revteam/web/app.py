@@ -23,7 +23,7 @@ import revteam
 from revteam.web import errors
 from revteam.web.assets import assets_router, static_files, vega_bundle
 from revteam.web.deps import get_principal
-from revteam.web.middleware import SecurityHeaders
+from revteam.web.middleware import AuthFirst, BodyLimit, HeadAsGet, SecurityHeaders
 from revteam.web.runtime import Runtime, WebOptions
 from revteam.web.schemas import ErrorOut
 
@@ -78,6 +78,10 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
     )
     app.state.runtime = runtime
     app.state.templates = templates()
+    # Added innermost first: headers on everything, then HEAD, body limits, credentials.
+    app.add_middleware(AuthFirst)
+    app.add_middleware(BodyLimit, max_bytes=opts.max_body_bytes, timeout=opts.body_timeout_seconds)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(assets_router)
@@ -102,8 +106,9 @@ ERROR_STATUSES = {
     "401": "Sign-in or API token missing or invalid",
     "403": "The user's role does not allow this",
     "404": "Not found",
+    "413": "The request body is larger than the server accepts",
     "422": "Invalid parameters",
-    "503": "A data load holds the warehouse",
+    "503": "A data load holds the warehouse, or the server is busy checking passwords",
 }
 
 

@@ -5,6 +5,8 @@ A web server that kept the file open would lock every ``revteam ingest`` out, so
 
 - opens the workspace **read-only**, and only when a request misses the result cache;
 - closes it again after ``idle_seconds`` without a query, so a load can take the write lock;
+- stays away while a load has announced itself (:mod:`revteam.storage.announce`, a ``stat``),
+  letting go of an open handle when its current use ends, so loads always get in;
 - learns whether the data changed from the file's size and modification time (a ``stat``, no
   database connection), and reads ``data_version`` only when they changed;
 - reports a load in progress (the file is locked for writing) as :class:`WarehouseBusyError`,
@@ -42,7 +44,7 @@ from revteam.exceptions import (
     WarehouseBusyError,
 )
 from revteam.settings import LimitSettings, load_settings
-from revteam.storage import parse_warehouse_url
+from revteam.storage import load_announced, parse_warehouse_url
 from revteam.workspace import Workspace
 
 log = logging.getLogger("revteam.web")
@@ -175,13 +177,16 @@ class WarehouseGate:
             finally:
                 self._watchdog.disarm()  # before the lock goes: never interrupt the next holder
                 self._last_used = time.monotonic()
-                if self.idle_seconds <= 0:
+                if self.idle_seconds <= 0 or self._load_waiting():
                     self._close()
         finally:
             self._owner = None
             self._lock.release()
 
     def _ensure_open(self) -> Workspace:
+        if self._load_waiting():
+            self._close()  # loads win: let go now, and stay away until the load is over
+            raise WarehouseBusyError(self._files[0])
         if self._ws is not None:
             return self._ws
         if time.monotonic() < self._busy_until:
@@ -189,8 +194,8 @@ class WarehouseGate:
         sig = self.signature()
         try:
             ws = self._opener(self.root)
-        except ConfigError as exc:
-            if "lock" not in str(exc).lower():
+        except (ConfigError, WarehouseBusyError) as exc:
+            if isinstance(exc, ConfigError) and "lock" not in str(exc).lower():
                 raise
             self._busy_until = time.monotonic() + 1.0  # do not hammer a running load
             raise WarehouseBusyError(self._files[0] if self._files else self.root) from exc
@@ -207,13 +212,21 @@ class WarehouseGate:
     def _reap(self) -> None:
         tick = min(1.0, self.idle_seconds / 2)
         while not self._stop.wait(tick):
-            idle = time.monotonic() - self._last_used
-            if self._ws is not None and idle >= self.idle_seconds and self._lock.acquire(False):
+            if self._ws is not None and self._due() and self._lock.acquire(False):
                 try:
-                    if time.monotonic() - self._last_used >= self.idle_seconds:
+                    if self._due():
                         self._close()
                 finally:
                     self._lock.release()
+
+    def _due(self) -> bool:
+        """Whether to let go of the warehouse: idle long enough, or a load waits for it."""
+        idle = time.monotonic() - self._last_used
+        return idle >= self.idle_seconds or self._load_waiting()
+
+    def _load_waiting(self) -> bool:
+        """A writer has announced itself (a ``stat``; see :mod:`revteam.storage.announce`)."""
+        return bool(self._files) and load_announced(self._files[0])
 
     def release(self) -> None:
         """Close the warehouse now (waiting for a running query), e.g. before a load."""

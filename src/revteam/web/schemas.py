@@ -24,6 +24,9 @@ class ErrorOut(BaseModel):
     error: str = Field(description="Stable machine-readable code, e.g. unknown_metric.")
     message: str = Field(description="What was wrong and how to fix it.")
     status: int
+    error_id: str | None = Field(
+        None, description="Server-side failures only: the id the detail is logged under."
+    )
 
 
 class Health(BaseModel):
@@ -198,7 +201,26 @@ class TokenOut(BaseModel):
     last_used_at: dt.datetime | None
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    revoked_reason: str | None = Field(
+        None,
+        description="revoked by owner, revoked by admin, or revoked with the user's credentials: "
+        "password changed, password reset, user disabled.",
+    )
     active: bool
+
+
+class AdminTokenOut(TokenOut):
+    user_id: int
+    user_email: str
+
+
+class AdminTokenList(Page):
+    items: list[AdminTokenOut]
+
+
+class UnlockOut(BaseModel):
+    user: UserOut
+    cleared: int = Field(description="Addresses whose failed sign-ins on the account were reset.")
 
 
 class TokenIn(BaseModel):

@@ -2,9 +2,10 @@
 
 The sign-in form is protected against login CSRF with a token bound to a random pre-session
 cookie. A successful sign-in always starts a *new* session (no fixation); failures all get the
-same message, and repeated failures lock the account name and the address for a while. A new
-API token is shown once, in the response to the form that created it; afterwards only its
-first characters are listed.
+same message, and an address that failed too often waits (429 with ``Retry-After``), on that
+account or on every account (see :mod:`revteam.app.throttle`). A new API token is shown once,
+in the response to the form that created it; afterwards only its first characters are listed.
+Changing one's password revokes one's API tokens and ends one's other sessions.
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def login(
     try:
         user = runtime.app.users.authenticate(email, password, ip=security.client_ip(request))
     except TooManyAttemptsError as exc:
-        return _form(request, runtime, next_url=target, email=email, status=429, message=str(exc))
+        page = _form(request, runtime, next_url=target, email=email, status=429, message=str(exc))
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except AuthenticationError:
         return _form(
             request, runtime, next_url=target, email=email, status=401, message=GENERIC_FAILURE
@@ -209,6 +212,11 @@ def change_password(
         security.csrf_token(runtime.secret, session_id),
         principal.ip,
     )
-    response = _page(request, runtime, fresh, message="Password changed; other sessions ended.")
+    response = _page(
+        request,
+        runtime,
+        fresh,
+        message="Password changed; your other sessions ended and your API tokens were revoked.",
+    )
     _issue_session_cookie(request, runtime, response, session_id)
     return response

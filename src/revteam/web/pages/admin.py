@@ -1,7 +1,9 @@
-"""Admin pages: the data (loads, row counts, version, quarantine) and user management.
+"""Admin pages: the data (loads, row counts, version, quarantine), users and API tokens.
 
 A generated password is shown once, in the response to the form that created it, and never
-stored or logged anywhere but as an argon2 hash.
+stored or logged anywhere but as an argon2 hash. The Users page also shows which addresses
+are waiting after failed sign-ins, with a button to unlock an account; the Tokens page lists
+every user's API tokens with their last use, and revokes any of them.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from revteam.app import ROLES, TEAMS, current_revision, head_revision
 from revteam.exceptions import UserError
 from revteam.web.deps import AdminDep, AdminForm, Principal, RuntimeDep
 from revteam.web.pages.render import Page, render
-from revteam.web.schemas import Id
+from revteam.web.schemas import MAX_ID, Id
 from revteam.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
 QUARANTINE_ROWS = 100
+TOKEN_ROWS = 500
 
 
 def _data(ws: Workspace, table: str | None) -> dict[str, Any]:
@@ -73,12 +76,16 @@ def _users_page(
     secret: tuple[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    users = runtime.app.users.list()
     return render(
         request,
         "users.html",
         principal,
         nav="users",
-        users=runtime.app.users.list(),
+        users=users,
+        user_ids={u.email: u.id for u in users},
+        throttles=runtime.app.throttle.recent(),
+        now=runtime.app.throttle.clock(),
         audit=runtime.app.audit.list(limit=50),
         roles=ROLES,
         teams=TEAMS,
@@ -139,7 +146,8 @@ def update_user(
         )
     except UserError as exc:
         return _users_page(request, runtime, principal, message=str(exc), status=400)
-    return _users_page(request, runtime, principal, message=f"Saved {user.email}.")
+    done = " Their sessions ended and their API tokens were revoked." if active == "no" else ""
+    return _users_page(request, runtime, principal, message=f"Saved {user.email}.{done}")
 
 
 @router.post("/admin/users/{user_id}/reset-password", response_class=HTMLResponse)
@@ -153,5 +161,58 @@ def reset_password(
         runtime,
         principal,
         secret=(user.email, password),
-        message=f"New password for {user.email}; their sessions were ended.",
+        message=f"New password for {user.email}; their sessions ended, their API tokens were "
+        "revoked and their sign-in unlocked.",
     )
+
+
+@router.post("/admin/users/{user_id}/unlock", response_class=HTMLResponse)
+def unlock_user(
+    request: Request, runtime: RuntimeDep, principal: AdminForm, user_id: Id
+) -> HTMLResponse:
+    user, cleared = runtime.app.users.unlock(user_id, actor=principal.actor)
+    message = f"Unlocked {user.email}: every address may try signing in again ({cleared} reset)."
+    return _users_page(request, runtime, principal, message=message)
+
+
+def _tokens_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Principal,
+    *,
+    user_id: int | None = None,
+    message: str = "",
+) -> HTMLResponse:
+    tokens, total = runtime.app.tokens.list_all(user_id=user_id, limit=TOKEN_ROWS)
+    return render(
+        request,
+        "admin_tokens.html",
+        principal,
+        nav="users",
+        tokens=tokens,
+        total=total,
+        users=runtime.app.users.list(),
+        user_id=user_id,
+        message=message,
+    )
+
+
+@router.get("/admin/tokens", response_class=HTMLResponse)
+def tokens_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: AdminDep,
+    user_id: Annotated[str, Query(max_length=10, pattern=r"^\d*$")] = "",
+) -> HTMLResponse:
+    """``user_id`` may be blank: the form's "everyone"."""
+    chosen = int(user_id) if user_id and 0 < int(user_id) <= MAX_ID else None
+    return _tokens_page(request, runtime, principal, user_id=chosen)
+
+
+@router.post("/admin/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def revoke_token(
+    request: Request, runtime: RuntimeDep, principal: AdminForm, token_id: Id
+) -> HTMLResponse:
+    token = runtime.app.tokens.revoke_any(token_id, actor=principal.actor)
+    message = f"Revoked token “{token.name}” of {token.user_email}."
+    return _tokens_page(request, runtime, principal, message=message)

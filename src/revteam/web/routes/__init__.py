@@ -12,6 +12,7 @@ ROUTERS = (
     records.router,
     users.router,
     tokens.router,
+    tokens.admin_router,
     data.router,
 )
 

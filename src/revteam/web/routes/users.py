@@ -11,6 +11,7 @@ from revteam.web.deps import AdminDep, PrincipalDep, RuntimeDep
 from revteam.web.schemas import (
     Id,
     Offset,
+    UnlockOut,
     UserCreated,
     UserIn,
     UserList,
@@ -77,6 +78,7 @@ def show_user(runtime: RuntimeDep, principal: AdminDep, user_id: Id) -> UserOut:
 
 @router.patch("/users/{user_id}", response_model=UserOut, summary="Change a user (admin)")
 def update_user(runtime: RuntimeDep, principal: AdminDep, user_id: Id, body: UserPatch) -> UserOut:
+    """Disabling a user ends their sessions and revokes their API tokens; enabling revives none."""
     user = runtime.app.users.update(
         user_id,
         name=body.name,
@@ -94,5 +96,16 @@ def update_user(runtime: RuntimeDep, principal: AdminDep, user_id: Id, body: Use
     summary="Give a user a new random password (admin)",
 )
 def reset_password(runtime: RuntimeDep, principal: AdminDep, user_id: Id) -> UserCreated:
+    """Also ends the user's sessions, revokes their API tokens and unlocks their sign-in."""
     user, password = runtime.app.users.reset_password(user_id, actor=principal.actor)
     return UserCreated(user=user_out(user), password=password)
+
+
+@router.post(
+    "/users/{user_id}/unlock",
+    response_model=UnlockOut,
+    summary="Let every address try signing in to a user's account again (admin)",
+)
+def unlock_user(runtime: RuntimeDep, principal: AdminDep, user_id: Id) -> UnlockOut:
+    user, cleared = runtime.app.users.unlock(user_id, actor=principal.actor)
+    return UnlockOut(user=user_out(user), cleared=cleared)
