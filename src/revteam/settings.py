@@ -96,6 +96,24 @@ class LimitSettings(BaseModel):
     max_queued_per_user: int = Field(
         3, ge=1, description="Web app: the same, per user (so one user cannot fill the queue)."
     )
+    max_body_kilobytes: int = Field(
+        1024,
+        ge=1,
+        description="Web app: largest request body accepted (API calls and forms); larger "
+        "ones get 413.",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Web app: longest wait for the next part of a request body; slower "
+        "clients get 408.",
+    )
+    session_idle_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="Web app: a sign-in ends after this long without a request (besides the "
+        "12-hour limit).",
+    )
 
 
 class Settings(BaseSettings):
@@ -148,6 +166,12 @@ class Settings(BaseSettings):
     channel_mapping: dict[str, str] = Field(
         default_factory=dict,
         description="Source channel / lead-source values onto canonical channels.",
+    )
+    load_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a load (or anything that writes the warehouse) waits for "
+        "readers such as the web app to let go of it before giving up (exit code 8).",
     )
 
     identity: IdentitySettings = Field(

@@ -76,6 +76,19 @@ def test_the_body_limit_is_configurable(tmp_path: Path):
         assert client.post("/api/v1/tokens", json={"name": "small"}).status_code == 201
 
 
+def test_a_served_workspace_sets_the_body_limit_in_revteam_toml(tmp_path: Path):
+    """`revteam serve` builds the app with default options: the limit must come from settings."""
+    with revteam.init(tmp_path / "ws", limits={"max_body_kilobytes": 1}):
+        pass
+    members = add_members(tmp_path / "ws")
+    app = create_app(tmp_path / "ws", options=WebOptions(warm=False))
+    with TestClient(app, headers=members["admin"].bearer) as client:
+        r = client.post("/api/v1/tokens", json={"name": "n" * 2000})
+        assert r.status_code == 413 and "at most 1,024 bytes" in r.json()["message"]
+        assert "max_body_kilobytes" in r.json()["message"]
+        assert client.post("/api/v1/tokens", json={"name": "small"}).status_code == 201
+
+
 def test_without_credentials_a_body_is_not_even_parsed(anon: TestClient):
     r = anon.post(
         "/api/v1/query", content=b"{not json", headers={"content-type": "application/json"}

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -48,10 +49,34 @@ class State:
 state = State()
 
 
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="How long to wait for readers such as the web app to let go of the warehouse "
+        "before giving up with exit code 8 (default: load_wait_seconds in revteam.toml, 60).",
+    ),
+]
+
+
+def _waiting(holder: str, seconds: float) -> None:
+    err_console.print(
+        f"Waiting up to {seconds:.0f} s for {holder} to release the warehouse…",
+        style="yellow",
+        highlight=False,
+    )
+
+
 @contextmanager
-def open_ws(*, read_only: bool = False) -> Iterator[Workspace]:
-    """Open the workspace named by --workspace / REVTEAM_WORKSPACE / the current folder."""
-    ws = revteam.open(state.workspace, read_only=read_only)
+def open_ws(*, read_only: bool = False, wait: float | None = None) -> Iterator[Workspace]:
+    """Open the workspace named by --workspace / REVTEAM_WORKSPACE / the current folder.
+
+    For writing, wait up to ``wait`` seconds (default: the workspace's setting) for the
+    warehouse, saying on standard error what is waited for; read-only, fail at once (exit 8).
+    """
+    ws = revteam.open(state.workspace, read_only=read_only, wait=wait, waiting=_waiting)
     try:
         yield ws
     except Exception as exc:

@@ -48,7 +48,9 @@ ACCESS_DENIED = 6
 APP_DATABASE = 7
 """The application database is unreachable or not migrated."""
 WAREHOUSE_BUSY = 8
-"""Another process holds the warehouse (a load)."""
+"""Another process holds the warehouse: a load waited ``--wait`` seconds for it in vain, or a
+command that reads the data ran during a load. DuckDB's lock error is raised as
+:class:`WarehouseBusyError` where the warehouse is opened, never as a configuration error."""
 PARTIAL_LOAD = 9
 """A file of several failed after the files before it were committed; those stay loaded."""
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from revteam.cli._common import OutputFormat, console, emit, open_ws, progress_bar
+from revteam.cli._common import OutputFormat, WaitOption, console, emit, open_ws, progress_bar
 from revteam.cli.data import EXIT_QUARANTINED
 from revteam.resolve.model import DEFAULT_REVIEW_LOW, DEFAULT_THRESHOLD
 
@@ -64,9 +64,10 @@ def ingest(
         bool, typer.Option(help=f"Exit with {EXIT_QUARANTINED} if any row was quarantined.")
     ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    wait: WaitOption = None,
 ) -> None:
     """Load CRM exports or API object tables into every canonical table they fill."""
-    with open_ws() as ws, progress_bar() as bar:
+    with open_ws(wait=wait) as ws, progress_bar() as bar:
         task = bar.add_task("Translating", total=None)
         result = ws.crm.load(
             system.value,
@@ -118,9 +119,14 @@ def sync(
         bool, typer.Option(help="Fetch everything, not just what changed since the last sync.")
     ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    wait: WaitOption = None,
 ) -> None:
-    """Fetch what changed in the CRM since the last sync and load it (credentials: env)."""
-    with open_ws() as ws, progress_bar() as bar:
+    """Fetch what changed in the CRM since the last sync and load it (credentials: env).
+
+    Like ``revteam ingest``, it announces itself so the web app lets go of the warehouse, and
+    waits for it at most ``--wait`` seconds.
+    """
+    with open_ws(wait=wait) as ws, progress_bar() as bar:
         task = bar.add_task(f"Syncing {system.value}", total=None)
 
         def step(table: str, phase: str, _fraction: float) -> None:

@@ -11,16 +11,19 @@ import typer
 
 from revteam.cli._common import (
     OutputFormat,
+    WaitOption,
     console,
     emit,
     err_console,
     file_steps,
     open_ws,
     progress_bar,
+    state,
 )
-from revteam.exceptions import ConfigError, SourceFileError
-from revteam.ingest import FileOutcome, LoadReport
+from revteam.exceptions import ConfigError, SourceFileError, WarehouseBusyError
+from revteam.ingest import FileOutcome, LoadReport, WorkspaceStatus
 from revteam.model import TABLES
+from revteam.workspace import last_status
 
 CRM_SYSTEMS = ("hubspot", "salesforce")
 EXIT_QUARANTINED = 5
@@ -52,12 +55,14 @@ def ingest(
         ),
     ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    wait: WaitOption = None,
 ) -> None:
     """Load files into a canonical table; refused rows go to quarantine with their reasons.
 
     Files load in the order given, each in its own transaction; the first that fails stops the
     load, and the files before it stay loaded (exit code 9). ``revteam ingest
-    hubspot|salesforce PATH…`` reads CRM exports instead (``revteam crm ingest``).
+    hubspot|salesforce PATH…`` reads CRM exports instead (``revteam crm ingest``). The web app
+    lets go of the warehouse for the load; ``--wait`` bounds how long the load waits for it.
     """
     if table in CRM_SYSTEMS:
         from revteam.cli import crm
@@ -67,9 +72,9 @@ def ingest(
                 "CRM sources take neither --mapping (crm.yaml maps them) nor --all-or-nothing "
                 "(they load table by table); see docs/crm.md"
             )
-        crm.ingest(crm.System(table), files, strict=strict, fmt=fmt)
+        crm.ingest(crm.System(table), files, strict=strict, fmt=fmt, wait=wait)
         return
-    with open_ws() as ws, progress_bar() as bar:
+    with open_ws(wait=wait) as ws, progress_bar() as bar:
         step = file_steps(bar, bar.add_task("Loading", total=len(files)))
         report = ws.ingest.load_report(
             table, files, mapping=mapping, all_or_nothing=all_or_nothing, progress=step
@@ -137,9 +142,15 @@ def _outcome(f: FileOutcome) -> dict[str, Any]:
 
 
 def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table) -> None:
-    """Tables, row counts, date ranges, recent loads, quarantine and the data version."""
-    with open_ws(read_only=True) as ws:
-        st = ws.status()
+    """Tables, row counts, date ranges, recent loads, quarantine and the data version.
+
+    While a load holds the warehouse: that load, and the figures the last load left.
+    """
+    try:
+        with open_ws(read_only=True) as ws:
+            st = ws.status()
+    except WarehouseBusyError:
+        st = last_status(state.workspace)
     tables = [
         {
             "table": t.name,
@@ -156,6 +167,7 @@ def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat
     if fmt is OutputFormat.csv:
         emit(tables, fmt)
         return
+    _say_load(st)
     console.print(f"Workspace [bold]{st.root}[/] · data version {st.data_version}")
     emit(tables, fmt, title="Tables")
     if gaps := [{"table": g.table, "rows": g.rows, "what": g.what} for g in st.gaps if g.rows]:
@@ -168,6 +180,16 @@ def status(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat
         )
     if st.last_runs:
         emit(_runs(st.last_runs), fmt, title="Last loads")
+
+
+def _say_load(st: WorkspaceStatus) -> None:
+    if st.load is not None:
+        console.print(f"A load is running: {st.load.describe()}.", style="yellow", highlight=False)
+    if st.as_of == "never":
+        console.print("It holds the warehouse, and no earlier load left figures to show.")
+    elif st.as_of is not None:
+        since = st.as_of.replace("T", " ").removesuffix("+00:00")
+        console.print(f"It holds the warehouse: figures as the last load left them ({since} UTC).")
 
 
 def _runs(runs: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:

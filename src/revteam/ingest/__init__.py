@@ -7,7 +7,7 @@ from revteam.ingest.loader import load_file
 from revteam.ingest.mapping import Mapping, load_mapping
 from revteam.ingest.readers import detect_format
 from revteam.ingest.runlog import FileOutcome, FileStatus, IngestResult, LoadReport
-from revteam.ingest.status import WorkspaceStatus, collect_status
+from revteam.ingest.status import WorkspaceStatus, collect_status, status_during_load
 
 __all__ = [
     "FileOutcome",
@@ -21,4 +21,5 @@ __all__ = [
     "detect_format",
     "load_file",
     "load_mapping",
+    "status_during_load",
 ]

@@ -12,6 +12,7 @@ from revteam.ingest.loader import FileLoad, Progress, load_file
 from revteam.ingest.mapping import Mapping, load_mapping
 from revteam.ingest.readers import detect_format
 from revteam.ingest.runlog import FileOutcome, FileStatus, IngestResult, LoadReport
+from revteam.ingest.status import write_snapshot
 from revteam.model import TABLES, load_order
 from revteam.model import table as model_table
 from revteam.settings import Settings
@@ -111,7 +112,9 @@ class IngestComponent:
         self, jobs: Sequence[Job], *, all_or_nothing: bool, progress: FileProgress | None
     ) -> LoadReport:
         run = self._all_or_nothing if all_or_nothing else self._one_by_one
-        return run(jobs, progress)
+        report = run(jobs, progress)
+        write_snapshot(self._warehouse)  # what `revteam status` shows during the next load
+        return report
 
     def _one_by_one(self, jobs: Sequence[Job], progress: FileProgress | None) -> LoadReport:
         """Each file in its own transaction, until one fails."""
@@ -219,6 +222,7 @@ class IngestComponent:
                 f"SELECT count(*) FROM {QUARANTINE_TABLE} {where}", params
             ).fetchone() or (0,)
             con.execute(f"DELETE FROM {QUARANTINE_TABLE} {where}", params)
+        write_snapshot(self._warehouse)
         return int(n)
 
     def stage_history(

@@ -118,6 +118,7 @@ class FileLoad:
         detect_format(path)
         say = progress or (lambda _phase, _fraction: None)
         load = cls(warehouse, table, path, file_hash(path), say)
+        warehouse.announce(table=table_name, source=str(path))  # for `revteam status`
         mark_started(warehouse, load.run_id, table_name, path, load.digest, load.started_at)
         con = warehouse.con
         try:

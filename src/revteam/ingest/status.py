@@ -1,13 +1,37 @@
-"""``ws.status()``: what the warehouse holds and how it got there, from the ingest bookkeeping."""
+"""``ws.status()``: what the warehouse holds and how it got there, from the ingest bookkeeping.
+
+A load holds the warehouse for writing, and then nothing else can open it, not even to read.
+So that ``revteam status`` still answers, every load leaves the status it finished with in a
+file beside the warehouse (``<warehouse>.status.json``, :func:`write_snapshot`), and the
+running load announces itself (:mod:`revteam.storage.announce`): :func:`status_during_load`
+shows both.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from revteam.ingest.runlog import INTERRUPTED
-from revteam.storage import QUARANTINE_TABLE, RUNS_TABLE, TableInfo, Warehouse, quote_ident
+from revteam.storage import (
+    QUARANTINE_TABLE,
+    RUNS_TABLE,
+    LoadNotice,
+    TableInfo,
+    Warehouse,
+    current_load,
+    quote_ident,
+)
+
+log = logging.getLogger("revteam.ingest")
+SNAPSHOT_SUFFIX = ".status.json"
 
 GAPS: tuple[tuple[str, str, str], ...] = (
     ("opportunities", "account_id", "deals without an account"),
@@ -39,6 +63,11 @@ class WorkspaceStatus:
     last_runs: tuple[dict[str, Any], ...]
     gaps: tuple[Gap, ...] = ()
     """Per entry of :data:`GAPS`, how many rows lack that link."""
+    load: LoadNotice | None = None
+    """A load that holds the warehouse or waits for it, from its announcement."""
+    as_of: str | None = None
+    """Set when a load held the warehouse: the figures are those the last load left (at this
+    time, ISO 8601 UTC); ``"never"`` when no load left any. ``None``: read just now."""
 
     @property
     def empty_tables(self) -> tuple[str, ...]:
@@ -71,7 +100,69 @@ class WorkspaceStatus:
                 {"table": g.table, "column": g.column, "what": g.what, "rows": g.rows}
                 for g in self.gaps
             ],
+            "load": self.load.to_dict() if self.load else None,
+            "as_of": self.as_of,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], root: Path) -> WorkspaceStatus:
+        """The status :meth:`to_dict` wrote."""
+        tables = data.get("tables", [])
+        return cls(
+            root=root,
+            data_version=int(data.get("data_version", 0)),
+            tables=tuple(
+                TableInfo(t["table"], t["rows"], _when(t["from"]), _when(t["to"])) for t in tables
+            ),
+            quarantine_counts={t["table"]: t["quarantined"] for t in tables if t["quarantined"]},
+            top_reasons=tuple(
+                (r["table"], r["reason"], r["rows"]) for r in data.get("quarantine_reasons", [])
+            ),
+            last_runs=tuple(data.get("runs", [])),
+            gaps=tuple(Gap(**g) for g in data.get("gaps", [])),
+            as_of=data.get("as_of"),
+        )
+
+
+def _when(text: str | None) -> dt.datetime | str | None:
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return text
+
+
+def snapshot_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + SNAPSHOT_SUFFIX)
+
+
+def write_snapshot(warehouse: Warehouse) -> None:
+    """Leave the status beside the warehouse for :func:`status_during_load` (best effort).
+
+    Written by the process that holds the warehouse for writing, so nobody else writes it;
+    replaced atomically, so a reader never sees half of it. Failing to write it never fails
+    the load that just ended.
+    """
+    if warehouse.path is None:
+        return
+    try:
+        data = collect_status(warehouse.path.parent, warehouse).to_dict()
+        data["as_of"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        target = snapshot_path(warehouse.path)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
+        tmp.chmod(0o600)
+        os.replace(tmp, target)
+    except (OSError, duckdb.Error) as exc:
+        log.warning("Could not record the warehouse status for `revteam status`: %s", exc)
+
+
+def status_during_load(root: Path, warehouse: Path) -> WorkspaceStatus:
+    """The status while a load holds the warehouse: the running load and what the last one left."""
+    try:
+        data = json.loads(snapshot_path(warehouse).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {"as_of": "never"}
+    return replace(WorkspaceStatus.from_dict(data, root), load=current_load(warehouse))
 
 
 def collect_status(
@@ -115,7 +206,14 @@ def collect_status(
         top_reasons=tuple((r["table_name"], r["reason"], r["n"]) for r in top),
         last_runs=tuple(last),
         gaps=tuple(_gaps(warehouse)),
+        load=_other_load(warehouse),
     )
+
+
+def _other_load(warehouse: Warehouse) -> LoadNotice | None:
+    """A load announced by another process (one waiting for the warehouse, when we can read it)."""
+    load = current_load(warehouse.path) if warehouse.path is not None else None
+    return load if load is not None and load.pid != os.getpid() else None
 
 
 def _gaps(warehouse: Warehouse) -> list[Gap]:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from revteam.storage.announce import (
+    LoadNotice,
+    WaitNotice,
+    announcement_path,
+    current_load,
+    load_announced,
+)
 from revteam.storage.sql import quote_ident, quote_literal
 from revteam.storage.warehouse import (
     META_TABLE,
@@ -38,10 +45,15 @@ __all__ = [
     "RUNS_TABLE",
     "STAGE_HISTORY_TABLE",
     "AppDatabase",
+    "LoadNotice",
     "TableInfo",
+    "WaitNotice",
     "Warehouse",
+    "announcement_path",
+    "current_load",
     "key_from_json",
     "key_json",
+    "load_announced",
     "parse_warehouse_url",
     "quote_ident",
     "quote_literal",

@@ -8,7 +8,9 @@ definitions can later run on any ibis backend.
 from __future__ import annotations
 
 import os
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from revteam.exceptions import ConfigError, UnreadableWarehouseError
+from revteam.exceptions import ConfigError, UnreadableWarehouseError, WarehouseBusyError
 from revteam.model import TABLES, Table
+from revteam.storage.announce import POLL_SECONDS, Announcement, WaitNotice, current_load
 from revteam.storage.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -176,35 +179,87 @@ class Warehouse:
     One connection per workspace object; DuckDB lets one process write a file at a time.
     """
 
-    def __init__(self, path: Path | None, *, timezone: str = "UTC", read_only: bool = False):
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        timezone: str = "UTC",
+        read_only: bool = False,
+        wait: float = 0.0,
+        waiting: WaitNotice | None = None,
+    ):
+        """Open the warehouse file ``path`` (``None``: in memory).
+
+        Opened for writing, the file is first announced (:mod:`~revteam.storage.announce`)
+        so that readers which can step aside do, then the write lock is awaited for up to
+        ``wait`` seconds, ``waiting`` being told once what holds it. Read-only, it does not
+        wait: a writer can hold the file for minutes. Both raise :class:`WarehouseBusyError`
+        naming the holder when the file stays locked.
+        """
         self.path = path
         self.read_only = read_only
-        target = str(path) if path is not None else ":memory:"
         if read_only and path is not None and not path.exists():
             raise ConfigError(
                 f"There is no warehouse file {path} yet (or it was moved away). Load data with "
                 "`revteam ingest TABLE FILE…`, which creates it."
             )
         created = path is not None and not read_only and not path.exists()
+        deadline = time.monotonic() + (0.0 if read_only else wait)
+        self.announcement: Announcement | None = None
+        if path is not None and not read_only:
+            self.announcement = Announcement.claim(path, deadline=deadline, waiting=waiting)
         try:
-            self.con = duckdb.connect(target, read_only=read_only)
-        except duckdb.Error as exc:
-            raise self.unreadable(exc) or ConfigError(
-                f"Cannot open the warehouse {target}: {exc}. If another revteam process is "
-                "loading data, wait for it to finish."
-            ) from exc
-        self._lock = threading.RLock()
-        self._ibis: ibis.backends.duckdb.Backend | None = None
-        try:
-            with self.translated():
-                self.con.execute(f"SET TimeZone = {quote_literal(timezone)}")
-                if not read_only:
-                    self.ensure_schema()
+            self.con = self._connect(deadline, waiting)
+            self._lock = threading.RLock()
+            self._ibis: ibis.backends.duckdb.Backend | None = None
+            try:
+                with self.translated():
+                    self.con.execute(f"SET TimeZone = {quote_literal(timezone)}")
+                    if not read_only:
+                        self.ensure_schema()
+            except BaseException:
+                self.con.close()
+                raise
         except BaseException:
-            self.con.close()
+            if self.announcement is not None:
+                self.announcement.withdraw()
             raise
         if created and path is not None:
             _owner_only(path)
+
+    def _connect(self, deadline: float, waiting: WaitNotice | None) -> duckdb.DuckDBPyConnection:
+        """A connection, trying again while another process holds the lock until ``deadline``."""
+        target = str(self.path) if self.path is not None else ":memory:"
+        started, told = time.monotonic(), False
+        while True:
+            try:
+                return duckdb.connect(target, read_only=self.read_only)
+            except duckdb.Error as exc:
+                if "could not set lock" not in str(exc).lower():
+                    raise self.unreadable(exc) or ConfigError(
+                        f"Cannot open the warehouse {target}: {exc}."
+                    ) from exc
+                holder = self._holder(exc)
+                if time.monotonic() >= deadline:
+                    waited = None if self.read_only else time.monotonic() - started
+                    raise WarehouseBusyError(self.path, holder=holder, waited=waited) from exc
+            if waiting is not None and not told:
+                waiting(holder, deadline - time.monotonic())
+                told = True
+            time.sleep(POLL_SECONDS)
+
+    def _holder(self, exc: duckdb.Error) -> str:
+        """What holds the file: a load's announcement, else the process DuckDB names."""
+        load = current_load(self.path) if self.path is not None else None
+        if load is not None and load.pid != os.getpid():
+            return load.describe()
+        found = re.search(r"held in (.*) \(PID (\d+)\)", str(exc))
+        if found is None:
+            return "another process"
+        program, pid = found.groups()
+        command = _command_line(int(pid)) or program
+        web = "the web app, " if _WEB_APP.search(command) else ""
+        return f"{web}process {pid} ({command})"
 
     def unreadable(self, exc: BaseException) -> UnreadableWarehouseError | None:
         """The error to raise instead of ``exc`` if it (or its cause) says the file is unreadable.
@@ -370,5 +425,34 @@ class Warehouse:
             self._ibis = ibis.duckdb.from_connection(self.con)
         return self._ibis
 
+    def announce(self, *, table: str, source: str) -> None:
+        """Say, in this writer's announcement, which table and file it loads now."""
+        if self.announcement is not None:
+            self.announcement.update(table=table, source=source)
+
     def close(self) -> None:
-        self.con.close()
+        """Close the connection, then withdraw the announcement: readers may come back."""
+        try:
+            self.con.close()
+        finally:
+            if self.announcement is not None:
+                self.announcement.withdraw()
+
+
+_WEB_APP = re.compile(r"\buvicorn\b|revteam\.web|\brevteam\b.*\b(serve|demo)\b")
+"""How a web app's command line reads (``revteam serve``, uvicorn with the app factory)."""
+
+
+def _command_line(pid: int) -> str | None:
+    """A process's command line where the system shows it (Linux), shortened; else ``None``."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    words = [
+        Path(w).name if i == 0 else w
+        for i, w in enumerate(raw.decode(errors="replace").split("\0"))
+        if w
+    ]
+    text = " ".join(words)
+    return text if len(text) <= 100 else text[:99] + "…"

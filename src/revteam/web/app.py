@@ -80,7 +80,7 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
     app.state.templates = templates()
     # Added innermost first: headers on everything, then HEAD, body limits, credentials.
     app.add_middleware(AuthFirst)
-    app.add_middleware(BodyLimit, max_bytes=opts.max_body_bytes, timeout=opts.body_timeout_seconds)
+    app.add_middleware(BodyLimit, max_bytes=runtime.max_body_bytes, timeout=runtime.body_timeout)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     errors.install(app)

@@ -186,7 +186,7 @@ class WarehouseGate:
     def _ensure_open(self) -> Workspace:
         if self._load_waiting():
             self._close()  # loads win: let go now, and stay away until the load is over
-            raise WarehouseBusyError(self._files[0])
+            raise WarehouseBusyError(self._files[0] if self._files else self.root)
         if self._ws is not None:
             return self._ws
         if time.monotonic() < self._busy_until:
@@ -226,7 +226,7 @@ class WarehouseGate:
 
     def _load_waiting(self) -> bool:
         """A writer has announced itself (a ``stat``; see :mod:`revteam.storage.announce`)."""
-        return bool(self._files) and load_announced(self._files[0])
+        return any(load_announced(f) for f in self._files[:1])
 
     def release(self) -> None:
         """Close the warehouse now (waiting for a running query), e.g. before a load."""

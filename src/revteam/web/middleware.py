@@ -121,7 +121,8 @@ class BodyLimit:
         )
         return (
             f"The request body {has}; this server accepts at most {self.max_bytes:,} bytes "
-            "(max_body_bytes). Send a smaller request, e.g. fewer metrics or filter values."
+            "(max_body_kilobytes in [limits] of revteam.toml). Send a smaller request, e.g. "
+            "fewer metrics or filter values."
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

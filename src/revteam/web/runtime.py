@@ -177,12 +177,15 @@ class WebOptions:
     """Apply application-database migrations at start-up (else refuse an old schema)."""
     session_hours: float = 12.0
     """How long a sign-in lasts."""
-    session_idle_minutes: float = 30.0
-    """A sign-in also ends after this long without a request (OWASP ASVS 3.3.2)."""
-    max_body_bytes: int = 1024 * 1024
-    """Largest request body accepted (API calls and forms); larger ones get 413."""
-    body_timeout_seconds: float = 30.0
-    """Longest wait for the next part of a request body being read; slower clients get 408."""
+    session_idle_minutes: float | None = None
+    """A sign-in also ends after this long without a request (OWASP ASVS 3.3.2); default:
+    ``session_idle_minutes`` of the workspace's ``[limits]`` (30)."""
+    max_body_bytes: int | None = None
+    """Largest request body accepted (API calls and forms); larger ones get 413. Default:
+    ``max_body_kilobytes`` of ``[limits]`` (1 MiB)."""
+    body_timeout_seconds: float | None = None
+    """Longest wait for the next part of a request body being read; slower clients get 408.
+    Default: ``body_timeout_seconds`` of ``[limits]`` (30)."""
     idle_seconds: float = 10.0
     """Release the warehouse after this long without a query, so loads can write."""
     warm: bool = True
@@ -203,14 +206,17 @@ class Runtime:
         self.settings: Settings = load_settings(self.root)
         self.options = options
         self.secret = load_secret_key(self.root)
+        self.limits = options.limits or self.settings.limits
+        idle = options.session_idle_minutes or self.limits.session_idle_minutes
+        self.max_body_bytes = options.max_body_bytes or self.limits.max_body_kilobytes * 1024
+        self.body_timeout = options.body_timeout_seconds or self.limits.body_timeout_seconds
         self.app: AppState = open_app(
             self.root,
             upgrade=options.upgrade,
             throttle=options.throttle,
             session_lifetime=dt.timedelta(hours=options.session_hours),
-            session_idle=dt.timedelta(minutes=options.session_idle_minutes),
+            session_idle=dt.timedelta(minutes=idle),
         )
-        self.limits = options.limits or self.settings.limits
         self.gate = WarehouseGate(
             self.root, idle_seconds=options.idle_seconds, opener=options.opener, limits=self.limits
         )
@@ -236,22 +242,23 @@ class Runtime:
         """
         try:
             version = self.version()
+            hit: Cached[T] | None = self.cache.get(key, version)
+            if hit is not None:
+                return hit
+            # A load may announce itself at any moment: the gate then refuses here, too.
+            with self.gate.workspace() as ws:
+                version = (ws.data_version, version[1])
+                hit = self.cache.get(key, version)  # another thread may have computed it
+                if hit is not None:
+                    return hit
+                started = time.perf_counter()
+                value = compute(ws)
+                return self.cache.put(key, version, value, time.perf_counter() - started)
         except WarehouseBusyError:
             last: Cached[T] | None = self.cache.latest(key)
             if last is None:
                 raise
             return Cached(last.value, last.version, last.computed_at, last.seconds, stale=True)
-        hit: Cached[T] | None = self.cache.get(key, version)
-        if hit is not None:
-            return hit
-        with self.gate.workspace() as ws:
-            version = (ws.data_version, version[1])
-            hit = self.cache.get(key, version)  # another thread may have computed it meanwhile
-            if hit is not None:
-                return hit
-            started = time.perf_counter()
-            value = compute(ws)
-            return self.cache.put(key, version, value, time.perf_counter() - started)
 
     def close(self) -> None:
         self.gate.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from revteam.settings import CONFIG_FILE, DEFAULT_WINDOWS, Settings, find_workspace, load_settings
-from revteam.workspace.workspace import Workspace, init_workspace, open_workspace
+from revteam.workspace.workspace import Workspace, init_workspace, last_status, open_workspace
 
 __all__ = [
     "CONFIG_FILE",
@@ -12,6 +12,7 @@ __all__ = [
     "Workspace",
     "find_workspace",
     "init_workspace",
+    "last_status",
     "load_settings",
     "open_workspace",
 ]

@@ -13,9 +13,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from revteam.exceptions import ConfigError
-from revteam.ingest import IngestComponent, WorkspaceStatus, collect_status
+from revteam.ingest import IngestComponent, WorkspaceStatus, collect_status, status_during_load
 from revteam.settings import CONFIG_FILE, Settings, find_workspace, load_settings, write_settings
-from revteam.storage import Warehouse, parse_warehouse_url
+from revteam.storage import WaitNotice, Warehouse, parse_warehouse_url
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,13 +29,23 @@ if TYPE_CHECKING:
 class Workspace:
     """An open workspace. Close it (or use ``with``) to release the warehouse file."""
 
-    def __init__(self, root: Path, settings: Settings, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        *,
+        read_only: bool = False,
+        wait: float | None = None,
+        waiting: WaitNotice | None = None,
+    ) -> None:
         self.root = root
         self.settings = settings
         self.warehouse = Warehouse(
             parse_warehouse_url(settings.warehouse, root),
             timezone=settings.timezone,
             read_only=read_only,
+            wait=settings.load_wait_seconds if wait is None else wait,
+            waiting=waiting,
         )
         self.ingest: IngestComponent = IngestComponent(warehouse=self.warehouse, settings=settings)
         self._metrics: MetricsComponent | None = None
@@ -120,10 +130,35 @@ class Workspace:
         return f"<revteam.Workspace {self.root}>"
 
 
-def open_workspace(path: Path | str | None = None, *, read_only: bool = False) -> Workspace:
-    """Open the workspace at ``path`` (see :func:`find_workspace`)."""
+def open_workspace(
+    path: Path | str | None = None,
+    *,
+    read_only: bool = False,
+    wait: float | None = None,
+    waiting: WaitNotice | None = None,
+) -> Workspace:
+    """Open the workspace at ``path`` (see :func:`find_workspace`).
+
+    Opened for writing, it waits up to ``wait`` seconds (default: ``load_wait_seconds``) for
+    readers such as the web app to let go of the warehouse, telling ``waiting`` once what holds
+    it; read-only, it does not wait. Either raises
+    :class:`~revteam.exceptions.WarehouseBusyError` when the warehouse stays busy.
+    """
     root = find_workspace(path)
-    return Workspace(root, load_settings(root), read_only=read_only)
+    return Workspace(root, load_settings(root), read_only=read_only, wait=wait, waiting=waiting)
+
+
+def last_status(path: Path | str | None = None) -> WorkspaceStatus:
+    """The status while a load holds the warehouse, without opening it (``revteam status``).
+
+    DuckDB lets nobody read a file while a process writes it, so this is the running load's
+    announcement and the status the last load left beside the warehouse (``as_of`` says when).
+    """
+    root = find_workspace(path)
+    warehouse = parse_warehouse_url(load_settings(root).warehouse, root)
+    if warehouse is None:
+        raise ConfigError("An in-memory warehouse keeps no status between processes.")
+    return status_during_load(root, warehouse)
 
 
 def init_workspace(path: Path | str, /, *, exist_ok: bool = False, **settings: Any) -> Workspace:
