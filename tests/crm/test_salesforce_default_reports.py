@@ -239,3 +239,21 @@ def test_a_totals_line_and_notice_after_the_data_are_not_rows(
         "SELECT count(*), sum(amount) FROM opportunities"
     ).fetchone()
     assert n == 8 and total == sum(_money(r["Amount"]) for r in _report_rows(OPPORTUNITIES))
+
+
+def test_a_name_several_reports_give_makes_one_account(ws: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "no_accounts_report"
+    folder.mkdir()
+    contacts = REPORTS / "report1733155400000.csv"
+    for path in (OPPORTUNITIES, contacts):
+        shutil.copy(path, folder / path.name)
+    result = crm(ws).load_salesforce(folder)
+    assert result.quarantined == 0
+    named = {r["Account Name"] for r in _report_rows(OPPORTUNITIES) + _report_rows(contacts)}
+    accounts = ws.warehouse.con.execute("SELECT name FROM accounts ORDER BY 1").fetchall()
+    assert sorted(a[0] for a in accounts) == sorted(named)
+    (linked,) = ws.warehouse.con.execute(
+        "SELECT count(*) FROM people p JOIN opportunities o USING (account_id) "
+        "WHERE p.email = 'ivy@acme.example' AND o.name LIKE 'Acme%'"
+    ).fetchone()
+    assert linked == 2  # Ivy's account is the one both Acme deals point at

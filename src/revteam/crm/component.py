@@ -65,7 +65,7 @@ class CrmComponent:
             mapping=self.mapping(system).with_encoding(encoding),
             timezone=self._settings.timezone,
             users=self._users(),
-            accounts=self._accounts(),
+            accounts=self._accounts() if system == "salesforce" else (),
             people=self._people() if system == "hubspot" else (),
             include_deleted=include_deleted,
         )

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pyarrow as pa
+
 from revteam.crm import _private as P
 from revteam.crm.translation import Source, Translation
 from revteam.model.identity import company_sql
@@ -55,6 +57,8 @@ PARENT = {
 }
 """History reports point at their record by the record's own identifying values."""
 
+TAKEN = "_sfr_new_account_keys"
+"""Scratch table: keys of the accounts made from names so far in this translation."""
 ACCOUNTS = "_sfr_accounts"
 """Scratch table: cleaned account name → account ids known for it (this load, then workspace)."""
 
@@ -172,10 +176,15 @@ def account_lookup(
     tr: Translation, sources: Sequence[Source], known: Sequence[tuple[str, str | None]]
 ) -> None:
     """Fill :data:`ACCOUNTS` from the accounts in this load, else those in the workspace."""
-    tr.con.execute(f"CREATE OR REPLACE TABLE {ACCOUNTS}_known (account_id VARCHAR, name VARCHAR)")
+    # One Arrow batch, not a row-by-row insert: a workspace may hold many accounts.
     rows = [(a, n) for a, n in known if n]
-    if rows:
-        tr.con.executemany(f"INSERT INTO {ACCOUNTS}_known VALUES (?, ?)", rows)
+    names = pa.table(
+        {"account_id": [a for a, _ in rows], "name": [n for _, n in rows]},
+        schema=pa.schema([("account_id", pa.string()), ("name", pa.string())]),
+    )
+    tr.con.register("_sfr_known_arrow", names)
+    tr.con.execute(f"CREATE OR REPLACE TABLE {ACCOUNTS}_known AS SELECT * FROM _sfr_known_arrow")
+    tr.con.unregister("_sfr_known_arrow")
     loaded = [
         f"SELECT CAST({quote_ident(s.find('id')[0])} AS VARCHAR) AS account_id, "
         f"{account_norm(quote_ident(s.find('name')[0]))} AS norm FROM {s.relation}"
@@ -226,25 +235,30 @@ def link_accounts(tr: Translation, src: Source) -> None:
         src.columns = [*src.columns, "account_id"]
 
 
-def new_accounts(tr: Translation, src: Source, taken: set[str]) -> Source | None:
-    """Accounts that deals or contacts of ``src`` name and no account has: a source of them."""
+def new_accounts(tr: Translation, src: Source) -> Source | None:
+    """Accounts that deals or contacts of ``src`` name and no account has: a source of them.
+
+    Materialised, with their keys added to :data:`TAKEN`, so a name several reports give
+    makes one account (under the first report that names it).
+    """
     if src.object not in {"opportunity", "contact"} or not src.has("account_name"):
         return None
     name = quote_ident(src.find("account_name")[0])
-    skip = ", ".join(quote_literal(k) for k in sorted(taken)) or "''"
-    view = f"{src.relation}_new_accounts"
-    tr.con.execute(f"""CREATE OR REPLACE TEMP VIEW {view} AS
+    made = f"{src.relation}_new_accounts"
+    tr.con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {TAKEN} (id VARCHAR)")
+    tr.con.execute(f"""CREATE OR REPLACE TEMP TABLE {made} AS
         SELECT account_id AS id, arg_min({name}, _line) AS name, min(_line) AS _line,
                to_json(map(['Account Name'], [arg_min({name}, _line)])) AS _src_raw,
                CAST(NULL AS VARCHAR) AS _report_refuse
-        FROM {src.relation} WHERE _new_account AND account_id NOT IN ({skip})
+        FROM {src.relation}
+        WHERE _new_account AND account_id NOT IN (SELECT id FROM {TAKEN})
         GROUP BY account_id""")
-    found = [str(r[0]) for r in P.rows(tr.con, f"SELECT id FROM {view}")]
-    if not found:
+    tr.con.execute(f"INSERT INTO {TAKEN} SELECT id FROM {made}")
+    n = P.count(tr.con, f"SELECT 1 FROM {made}")
+    if not n:
         return None
-    taken.update(found)
     tr.notes.append(
-        f"{src.path.name}: {len(found)} account(s) named by Account Name and not found in this "
+        f"{src.path.name}: {n} account(s) named by Account Name and not found in this "
         "load or the workspace: created with that name (dated by their earliest deal or contact)"
     )
-    return Source(src.path, "account", view, ["id", "name"], len(found), [], raw_column="_src_raw")
+    return Source(src.path, "account", made, ["id", "name"], n, [], raw_column="_src_raw")

@@ -212,10 +212,9 @@ def read_reports(
             keys.add_derived_key(tr, src)
             sources.append(src)
         keys.account_lookup(tr, sources, accounts)
-        taken: set[str] = set()
         for src in list(sources):
             keys.link_accounts(tr, src)
-            if (made := keys.new_accounts(tr, src, taken)) is not None:
+            if (made := keys.new_accounts(tr, src)) is not None:
                 made.refuse_column = "_report_refuse"
                 sources.append(made)
         objects.translate(tr, sources, include_deleted=True)
