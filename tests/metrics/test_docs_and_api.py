@@ -41,6 +41,7 @@ def test_exported_members() -> None:
         "DIMENSIONS",
         "GRAINS",
         "Catalogue",
+        "Definitions",
         "Grain",
         "MetricResult",
         "MetricSpec",

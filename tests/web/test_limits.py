@@ -24,6 +24,7 @@ from revteam.generate import GeneratorConfig, generate_company
 from revteam.metrics import MetricsComponent
 from revteam.settings import LimitSettings, write_settings
 from revteam.web import WebOptions, create_app
+from revteam.web.pages.render import Page
 from revteam.web.runtime import ResultCache, size_of
 
 GUARD = 60
@@ -333,3 +334,53 @@ def wait_for(condition: Callable[[], bool]) -> bool:
             return True
         done.wait(0.01)
     return False
+
+
+def test_what_needs_no_data_is_refused_while_the_queue_is_full(fair, blocker):
+    """A full queue never turns a 400 into a 503: limits and ids are checked before queueing."""
+    application, members = fair
+    viewer = client(application, members["viewer"])
+    Page(application.state.runtime).as_of()  # any page caches the as-of day
+    century = {"metrics": "leads", "grain": "day", "start": "1970-01-01", "end": "2069-12-31"}
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(lambda: viewer.get("/api/v1/dimensions/industry/values?q=c"))
+        assert blocker.entered.wait(GUARD)
+        try:
+            # The viewer's one place in the queue is taken: any miss of theirs would be a 503.
+            busy = viewer.get("/api/v1/dimensions/owner/values?q=w")
+            assert busy.status_code == 503
+            r = viewer.get("/api/v1/query", params=century)
+            assert r.status_code == 400 and r.json()["limit"] == "periods"
+            r = viewer.get("/api/v1/query", params={"metrics": "no_such_metric"})
+            assert 400 <= r.status_code < 500 and "no_such_metric" in r.text
+            page = TestClient(application)
+            assert sign_in(page, members["viewer"].email).status_code == 303
+            r = page.get("/marketing", params={"start": "1970-01-01", "grain": "day"})
+            assert r.status_code == 400 and "limits.max_periods" in r.text
+            assert not slow.done()
+        finally:
+            blocker.release.set()
+        assert slow.result(GUARD).status_code == 200
+
+
+def test_a_full_queue_serves_the_last_answer_marked_stale(fair, blocker, monkeypatch):
+    application, members = fair
+    runtime = application.state.runtime
+    viewer, admin = client(application, members["viewer"]), client(application, members["admin"])
+    params = {"metrics": "leads", "grain": "year"}
+    fresh = admin.get("/api/v1/query", params=params).json()
+    assert fresh["stale"] is False
+    data, fingerprint = runtime.version()
+    monkeypatch.setattr(runtime, "version", lambda: (data + 1, fingerprint))  # new data arrived
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(lambda: viewer.get("/api/v1/dimensions/industry/values?q=d"))
+        assert blocker.entered.wait(GUARD)
+        try:
+            r = viewer.get("/api/v1/query", params=params)  # over the viewer's queue bound
+            assert r.status_code == 200, r.text
+            assert r.json()["stale"] is True and r.json()["rows"] == fresh["rows"]
+            other = viewer.get("/api/v1/query", params={"metrics": "leads", "grain": "week"})
+            assert other.status_code == 503  # nothing computed before: nothing to fall back on
+        finally:
+            blocker.release.set()
+        assert slow.result(GUARD).status_code == 200

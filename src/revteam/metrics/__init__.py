@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalogue
 from revteam.metrics.component import MetricsComponent, compile_sql
+from revteam.metrics.definitions import Definitions
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS
 from revteam.metrics.periods import GRAINS, Grain
 from revteam.metrics.result import MetricResult
@@ -22,6 +23,7 @@ __all__ = [
     "DIMENSIONS",
     "GRAINS",
     "Catalogue",
+    "Definitions",
     "Grain",
     "MetricResult",
     "MetricSpec",

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, Unpack
 from revteam.exceptions import MetricQueryError
 from revteam.metrics import periods, request
 from revteam.metrics.assemble import Assembler, to_arrow
-from revteam.metrics.catalogue import Catalogue, load_catalogue, shipped_catalogue
+from revteam.metrics.catalogue import Catalogue, shipped_catalogue
 from revteam.metrics.compiler import statements, to_sql
+from revteam.metrics.definitions import Definitions
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_expr
 from revteam.metrics.placement import Placement, compile_placement
 from revteam.metrics.plan import Plan, Planner, Query
@@ -84,8 +85,7 @@ class MetricsComponent:
         self._folder, self._settings, self._warehouse = folder, settings, warehouse
         self._limits = settings.limits
         self._annotate = intervals
-        self._catalogue: Catalogue | None = None
-        self._signature: tuple[Any, ...] = ()
+        self._definitions = Definitions(folder, settings)
         self._facts: _Facts | None = None
         self._results: OrderedDict[tuple[Any, ...], MetricResult] = OrderedDict()
         self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
@@ -99,15 +99,7 @@ class MetricsComponent:
         Reloaded when a file in ``<workspace>/metrics`` changes. Each access lists and stats
         that folder, so a request reads it once and passes the catalogue down.
         """
-        folder = self._folder
-        files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
-        stats = [(p, p.stat()) for p in files]
-        signature = tuple((str(p), st.st_mtime_ns, st.st_size) for p, st in stats)
-        if self._catalogue is None or signature != self._signature:
-            loaded = load_catalogue(folder)
-            self._catalogue = loaded.with_windows(self._settings.conversion_windows)
-            self._signature = signature
-        return self._catalogue
+        return self._definitions.catalogue
 
     def list(self, *, owners: str | None = None) -> list[MetricSpec]:
         """Every metric, in catalogue order (optionally only those of ``owners``)."""
@@ -313,17 +305,9 @@ class MetricsComponent:
         options: QueryOptions,
         totals: bool,
     ) -> tuple[Query, Context]:
-        years = self._settings.plausible_years
-        query = request.build_query(
-            cat,
-            metrics,
-            options,
-            fy_start=self._settings.fiscal_year_start_month,
-            totals=totals,
-            years=years,
-        )
+        query = self._definitions.check(metrics, options, totals=totals, catalogue=cat)
         ctx = self._context(cat, version, options.get("as_of"))
-        request.check_year(ctx.as_of.date(), "as_of", years)
+        request.check_year(ctx.as_of.date(), "as_of", self._settings.plausible_years)
         earliest = self._data_facts(version).earliest
         request.check_periods(
             query, earliest=earliest, as_of=ctx.as_of, maximum=self._limits.max_periods

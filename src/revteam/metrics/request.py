@@ -126,8 +126,16 @@ def check_periods(
     grain = query.calendar
     first = query.start or (periods.floor(earliest, grain, query.fy_start) if earliest else None)
     last = query.end or periods.floor(as_of.date(), grain, query.fy_start)
-    if first is None:
-        return
+    if first is not None:
+        check_span(first, last, grain, maximum=maximum)
+
+
+def check_span(first: dt.date, last: dt.date, grain: periods.Grain, *, maximum: int) -> None:
+    """Refuse ``first``..``last`` (period starts) when it holds more than ``maximum`` periods.
+
+    Needs no data: with both ends known, a face can refuse an oversized request before it
+    waits for the warehouse (``limits.max_periods``).
+    """
     check_limit(
         "periods",
         periods.count(first, last, grain),
@@ -163,10 +171,13 @@ def build_query(
     fy_start: int = 1,
     totals: bool = True,
     years: tuple[int, int] | None = None,
+    max_periods: int | None = None,
 ) -> Query:
     """Validate a request against the catalogue; ``start``/``end`` widen to whole periods.
 
-    With ``years`` (the workspace's ``plausible_years``), days outside them are refused.
+    With ``years`` (the workspace's ``plausible_years``), days outside them are refused; with
+    ``max_periods``, a range given at both ends that spans more periods is. Neither needs
+    data, so this is all a face can check before waiting for the warehouse.
     """
     opts: RangeOptions = options or {}
     by, grain = opts.get("by", ()), opts.get("grain", "month")
@@ -208,6 +219,8 @@ def build_query(
         cal = periods.check_grain(g)
         first = periods.floor(first, cal, fy_start) if first else None
         last = periods.floor(last, cal, fy_start) if last else None
+        if first and last and max_periods is not None:
+            check_span(first, last, cal, maximum=max_periods)
     return Query(
         metrics=ids,
         by=dims,

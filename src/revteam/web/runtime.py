@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
-from revteam.exceptions import WarehouseBusyError
+from revteam.exceptions import ServerBusyError, WarehouseBusyError
+from revteam.metrics import Definitions
 from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
 from revteam.web.gate import Opener, WarehouseGate
 from revteam.workspace import Workspace
@@ -221,6 +222,8 @@ class Runtime:
             self.root, idle_seconds=options.idle_seconds, opener=options.opener, limits=self.limits
         )
         self.cache = ResultCache(self.limits.cache_megabytes * MB)
+        self.definitions = Definitions(self.root / "metrics", self.settings)
+        """The catalogue and the checks a request passes before it may wait for data."""
 
     def version(self) -> Version:
         """Data version and the fingerprint of the workspace's metric files."""
@@ -238,7 +241,8 @@ class Runtime:
         A cache hit never waits for the warehouse gate, whatever runs there (only a changed
         warehouse file makes reading the version take it, and while the gate is held the file
         cannot change). While a load holds the warehouse, the last value computed is returned
-        marked ``stale``; without one, :class:`WarehouseBusyError` propagates (503).
+        marked ``stale``; without one, :class:`WarehouseBusyError` propagates (503). So does a
+        full queue (:class:`ServerBusyError`): the last value, if any, beats a 503.
         """
         try:
             version = self.version()
@@ -254,7 +258,7 @@ class Runtime:
                 started = time.perf_counter()
                 value = compute(ws)
                 return self.cache.put(key, version, value, time.perf_counter() - started)
-        except WarehouseBusyError:
+        except (WarehouseBusyError, ServerBusyError):
             last: Cached[T] | None = self.cache.latest(key)
             if last is None:
                 raise

@@ -17,7 +17,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from revteam.metrics import periods as P
 from revteam.metrics.dimensions import VALUES
+from revteam.metrics.request import check_span
 from revteam.web import format
 from revteam.web.assets import static_url, vega_url
 from revteam.web.deps import Principal
@@ -67,6 +69,22 @@ class Page:
         return max((r.data_version for r in self.reads), default=None)
 
 
+def check_range(page: Page, filters: ViewFilters) -> None:
+    """Refuse a chosen range of more than ``limits.max_periods`` before reading any data.
+
+    The range ends at the data's as-of day (cached per data version), as the page's queries
+    do, so the limit is the metric layer's, only said sooner: a busy warehouse never turns
+    this 400 into a 503.
+    """
+    settings = page.runtime.settings
+    fy = settings.fiscal_year_start_month
+    first, last = filters.range(page.as_of().date(), fy)
+    if first is not None and first <= last:
+        grain = filters.grain
+        span = (P.floor(first, grain, fy), P.floor(last, grain, fy))
+        check_span(*span, grain, maximum=settings.limits.max_periods)
+
+
 def render_view(
     request: Request,
     template: str,
@@ -86,6 +104,8 @@ def render_view(
     runtime: Runtime = request.app.state.runtime
     templates: Jinja2Templates = request.app.state.templates
     page = Page(runtime)
+    if filters is not None and filters.start is not None:
+        check_range(page, filters)
 
     def body(_: Workspace) -> str:
         inner = Page(runtime)

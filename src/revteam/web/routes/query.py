@@ -85,7 +85,22 @@ def run_query(runtime: Runtime, body: QueryIn) -> QueryOut:
 
 
 def respond(runtime: Runtime, body: QueryIn) -> Response:
-    """The answer as JSON bytes, cached with the result: a warm query costs no serialisation."""
+    """The answer as JSON bytes, cached with the result: a warm query costs no serialisation.
+
+    What can be refused without data (unknown metric, a span over ``limits.max_periods``) is
+    refused first, so a busy warehouse never turns a 400 into a 503.
+    """
+    runtime.definitions.check(
+        body.metrics,
+        {
+            "by": body.by,
+            "grain": body.grain,
+            "start": body.start,
+            "end": body.end,
+            "where": {d: list(v) for d, v in body.where.items()},
+        },
+        totals=body.totals,
+    )
     found = runtime.read(
         ("api-query-json", body.model_dump_json()),
         lambda ws: run_query(runtime, body).model_dump_json().encode(),
