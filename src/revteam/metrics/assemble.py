@@ -9,7 +9,6 @@ are evaluated here, from the same parts that are shown beside them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -49,6 +48,7 @@ class Assembler:
         self.values: dict[Atom, dict[tuple[dt.date, tuple[str | None, ...]], float]] = {}
         self.totals: dict[Atom, dict[dt.date, float]] = {}
         self.periods: set[dt.date] = set()
+        self._spines: dict[bool, list[dt.date]] = {}
         for key, table in results.items():
             self._load(plan.groups[key].dims, plan.groups[key].atoms, table)
         for group in plan.groups.values():
@@ -97,13 +97,19 @@ class Assembler:
                         out[(p, dims)] = round(running, 6)
             self.values[atom] = out
 
-    @functools.cache  # noqa: B019 - one assembler per result, dropped with it
     def spine(self, *, snapshot: bool = False) -> list[dt.date]:
         """Periods every total row is shown for (counts of a quiet period are 0, not missing).
 
         From the request's first period (else the first with data) to its last (else the last
-        with data; for snapshots, the period of the as-of time).
+        with data; for snapshots, the period of the as-of time). Kept on the instance: a
+        ``functools.cache`` on the method would keep every assembler, and its values, alive.
         """
+        found = self._spines.get(snapshot)
+        if found is None:
+            found = self._spines[snapshot] = self._spine(snapshot)
+        return found
+
+    def _spine(self, snapshot: bool) -> list[dt.date]:
         q = self.q
         if q.whole:
             assert q.first_period is not None
