@@ -39,6 +39,8 @@ def test_admin_pages(browser_of):
     admin = browser_of["admin"]
     data = admin.get("/data")
     assert data.status_code == 200 and "Data version" in data.text and "people" in data.text
+    cache = admin.app.state.runtime.cache  # the page shows what the cache holds, in MB
+    assert f"of {cache.max_bytes >> 20} MB (limits.cache_megabytes)" in data.text
     users = admin.get("/admin/users")
     assert "viewer@example.com" in users.text and "Audit log" in users.text
 

@@ -48,6 +48,8 @@ def data_page(
     }
     cache = {
         "entries": len(runtime.cache),
+        "megabytes": runtime.cache.bytes / (1 << 20),
+        "budget": runtime.cache.max_bytes / (1 << 20),
         "hits": runtime.cache.hits,
         "misses": runtime.cache.misses,
         "opened": runtime.gate.opened,
