@@ -21,6 +21,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("ingest", "generate", "app"),
     ("crm", "metrics"),
     ("resolve", "stats"),
+    ("goals",),
     ("workspace",),
     ("revteam",),  # the package itself: revteam.open, revteam.init
     ("web", "cli"),

@@ -42,7 +42,10 @@ The tree::
     │   ├── CrmSourceError (ValueError)        a CRM file that is not the shape it should be
     │   ├── CrmAuthError (PermissionError)     the CRM refused the credentials
     │   └── CrmApiError                        the CRM API failed, also after retries
-    └── ResolveError                           identity resolution cannot run on this data
+    ├── ResolveError                           identity resolution cannot run on this data
+    └── GoalError (ValueError)                 a goal that cannot be set as given
+        ├── UnknownGoalError (KeyError)        no goal with that id or scope
+        └── GoalConflictError                  the goal changed since it was read, or overlaps
 
 Each exception keeps its inputs as attributes and builds its own message, which names what was
 wrong and what would fix it. The faces translate them at their edges, each in one place: the CLI
@@ -515,3 +518,29 @@ class ResolveError(RevteamError):
     def __init__(self, problem: str, fix: str) -> None:
         self.problem, self.fix = problem, fix
         super().__init__(f"Identity resolution: {problem}. {fix}")
+
+
+class GoalError(ValueError, RevteamError):
+    """A goal that cannot be set as given: ``problem`` says what, ``fix`` how to mend it."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownGoalError(KeyError, GoalError):
+    """No goal with that id (or for that metric, period and segment)."""
+
+    def __init__(self, key: object) -> None:
+        GoalError.__init__(
+            self, f"There is no goal {key}.", "See `revteam goals list` for the goals set."
+        )
+
+    __str__ = GoalError.__str__
+
+
+class GoalConflictError(GoalError):
+    """Another change got there first (a stale version), or the period overlaps another goal."""

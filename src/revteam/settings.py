@@ -16,7 +16,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from revteam.exceptions import ConfigError, WorkspaceNotFoundError
@@ -53,6 +53,47 @@ class IdentitySettings(BaseModel):
         default_factory=dict,
         description='Extra Spark configuration, e.g. {"spark.driver.memory" = "8g"}.',
     )
+
+
+class GoalSettings(BaseModel):
+    """How goals are paced (``[goals]`` in ``revteam.toml``; see docs/goals.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_track: float = Field(
+        0.7,
+        gt=0,
+        lt=1,
+        description="A goal is on track when the chance of reaching its target is at least this.",
+    )
+    off_track: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="A goal is off track when the chance of reaching its target is below this; "
+        "between the two it is at risk.",
+    )
+    level: float = Field(
+        0.9, gt=0, lt=1, description="Confidence level of the projected period-end interval."
+    )
+    target_line: Literal["linear", "seasonal"] = Field(
+        "seasonal",
+        description="The cumulative target line: linear in days, or shaped like the same "
+        "period last year (falls back to linear without a year of history).",
+    )
+    history_days: int = Field(
+        56,
+        ge=7,
+        le=364,
+        description="Days before the as-of date whose run rate (weekday-adjusted) projects the "
+        "rest of a period for counts and sums.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GoalSettings:
+        if self.off_track >= self.on_track:
+            raise ValueError("goals.off_track must be below goals.on_track")
+        return self
 
 
 class LimitSettings(BaseModel):
@@ -180,6 +221,9 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(
         default_factory=LimitSettings,
         description="What one request may cost (periods, rows, time).",
+    )
+    goals: GoalSettings = Field(
+        default_factory=GoalSettings, description="How goals are paced and judged."
     )
 
     @field_validator("timezone")

@@ -65,7 +65,7 @@ def test_user_errors_are_messages_with_exit_codes(ws_dir: Path, args, code, text
 
 def test_db_upgrade(ws_dir: Path):
     result = run(ws_dir, "db", "upgrade")
-    assert result.exit_code == 0 and "revision 0002" in result.output
+    assert result.exit_code == 0 and "revision 0003" in result.output
 
 
 def test_serve_prepares_once_then_hands_uvicorn_the_factory(ws_dir: Path, monkeypatch):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES: dict[str, str] = {
@@ -141,3 +141,52 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(320), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class GoalRow(Base):
+    """A target for one metric, period and segment (see :mod:`revteam.goals`).
+
+    ``scope`` is ``metric|grain|start|segment-json``, unique, so one goal per scope; overlapping
+    periods of the same metric and segment are refused by the goals package before writing.
+    """
+
+    __tablename__ = "goals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(600), unique=True)
+    metric: Mapped[str] = mapped_column(String(64), index=True)
+    grain: Mapped[str] = mapped_column(String(10))
+    start: Mapped[dt.date] = mapped_column(Date)
+    """The period's first day; the period is ``grain`` long."""
+    segment: Mapped[str] = mapped_column(String(500), default="{}")
+    """JSON object, dimension to value, keys sorted (``{}``: the whole company)."""
+    target: Mapped[float] = mapped_column(Float)
+    stretch: Mapped[float | None] = mapped_column(Float, nullable=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    owners: Mapped[str] = mapped_column(String(1000))
+    """JSON array of team names and user e-mails."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(320))
+
+
+class GoalChange(Base):
+    """One change to a goal: who, when, and the goal before and after (JSON).
+
+    Kept after the goal is deleted, so the history of a target outlives it.
+    """
+
+    __tablename__ = "goal_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    goal_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    """``created``, ``changed`` or ``deleted``."""
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)

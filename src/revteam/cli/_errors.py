@@ -18,6 +18,7 @@ from revteam.exceptions import (
     CrmConfigError,
     CrmError,
     GeneratorError,
+    GoalError,
     HashingBusyError,
     IngestError,
     MetricError,
@@ -64,6 +65,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (StatsError, BAD_INPUT),
     (UserError, BAD_INPUT),
     (ResolveError, BAD_INPUT),
+    (GoalError, BAD_INPUT),
     (MissingDependencyError, BAD_INPUT),
     (CrmConfigError, BAD_INPUT),  # a CrmError, but the fix is in crm.yaml or the options
     (CrmError, LOAD_FAILED),

@@ -101,6 +101,11 @@ class MetricsComponent:
         """
         return self._definitions.catalogue
 
+    @property
+    def definitions(self) -> Definitions:
+        """The catalogue and the request checks that need no data (for goals and faces)."""
+        return self._definitions
+
     def list(self, *, owners: str | None = None) -> list[MetricSpec]:
         """Every metric, in catalogue order (optionally only those of ``owners``)."""
         return [s for s in self.catalogue if owners is None or s.owners == owners]

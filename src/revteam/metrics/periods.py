@@ -11,6 +11,7 @@ both agree.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from revteam.exceptions import MetricQueryError
@@ -156,6 +157,40 @@ def label(start: dt.date, grain: Grain, fy_start: int = 1) -> str:
         return f"{prefix}{year}"
     quarter = (start.month - fy_start) % 12 // 3 + 1
     return f"{prefix}{year}-Q{quarter}"
+
+
+_LABEL = re.compile(r"^(?P<fy>FY)?(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
+
+
+def parse_label(text: str, fy_start: int = 1) -> tuple[dt.date, Grain]:
+    """The first day and grain of a month, quarter or year named as :func:`label` names it.
+
+    ``2027-03``, ``2027-Q1``, ``2027``; with a fiscal year not starting in January, quarters and
+    years are fiscal and written ``FY2027-Q1`` / ``FY2027`` (a bare ``2027`` is then refused, as
+    it could mean either year).
+    """
+    found = _LABEL.match(text.strip().upper())
+    fiscal = fy_start > 1
+    if found is None or (found["month"] and found["fy"]) or (found["fy"] and not fiscal):
+        form = "FY2027-Q1 or FY2027" if fiscal else "2027-Q1 or 2027"
+        raise MetricQueryError("period", text, f"a month (2027-03), a quarter or a year ({form})")
+    year = int(found["year"])
+    if found["month"]:
+        month = int(found["month"])
+        if not 1 <= month <= 12:
+            raise MetricQueryError("period", text, "a month from 01 to 12 (2027-03)")
+        return dt.date(year, month, 1), "month"
+    if fiscal and not found["fy"]:
+        raise MetricQueryError(
+            "period",
+            text,
+            f"a fiscal period, FY{year}-Q1 or FY{year} (the fiscal year starts in month "
+            f"{fy_start}, so {text!r} could mean a calendar or a fiscal period)",
+        )
+    first = dt.date(year - (1 if fiscal else 0), fy_start, 1)
+    if found["quarter"]:
+        return add_months(first, 3 * (int(found["quarter"]) - 1)), "quarter"
+    return first, "year"
 
 
 def complete(start: dt.date, grain: Grain, as_of: dt.datetime) -> bool:

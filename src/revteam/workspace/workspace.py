@@ -20,7 +20,9 @@ from revteam.storage import WaitNotice, Warehouse, parse_warehouse_url
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from revteam.app import AppState
     from revteam.crm import CrmComponent
+    from revteam.goals import GoalsComponent
     from revteam.metrics import MetricResult, MetricsComponent
     from revteam.resolve import IdentityComponent
     from revteam.stats import StatsComponent
@@ -52,6 +54,8 @@ class Workspace:
         self._stats: StatsComponent | None = None
         self._crm: CrmComponent | None = None
         self._identity: IdentityComponent | None = None
+        self._goals: GoalsComponent | None = None
+        self._app: AppState | None = None
 
     @property
     def metrics(self) -> MetricsComponent:
@@ -78,6 +82,19 @@ class Workspace:
                 self.metrics, fiscal_year_start_month=self.settings.fiscal_year_start_month
             )
         return self._stats
+
+    @property
+    def goals(self) -> GoalsComponent:
+        """``ws.goals``: targets with owners, their history and pacing (application database)."""
+        if self._goals is None:
+            from revteam.app import open_app
+            from revteam.goals import GoalsComponent
+
+            self._app = open_app(self.root)
+            self._goals = GoalsComponent(
+                db=self._app.db, metrics=self.metrics, stats=self.stats, settings=self.settings
+            )
+        return self._goals
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:
         """``ws.metrics.query(..., intervals=True)``: statistics attached by the facade."""
@@ -113,6 +130,8 @@ class Workspace:
         return self.warehouse.data_version
 
     def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
         self.warehouse.close()
 
     def __enter__(self) -> Workspace:

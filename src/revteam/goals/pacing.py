@@ -1,0 +1,471 @@
+"""Pacing: where a goal stands, where its period will end, and how likely the target is.
+
+Every number comes from the metric layer (values by day, a range's value with its interval)
+or from the statistics package (Kaplan-Meier cohort projections); this module only combines
+them. The method, in words (``docs/goals.md`` has the formulas):
+
+- **Counts and sums** (leads, MQLs, revenue, pipeline created …): the value to date, plus the
+  rest of the period at the recent run rate. The run rate is the mean of the last
+  ``history_days`` days after removing the weekday rhythm of the last 52 weeks; the rest of the
+  period is shaped by the same weeks last year (how the period's remaining days compared with
+  the weeks before, a year ago), which carries end-of-quarter pushes, holidays and growth.
+  The interval adds day-to-day noise, the run rate's and the shape's sampling error (normal).
+- **Cohort rates** (MQL rate, SQR …): the period's cohort projected to the end of its window by
+  Kaplan-Meier on the older cohorts (``ws.stats.cohorts``), with its interval.
+- **Other rates and averages**: the value over the period to date (or, before the period
+  starts, over the last ``history_days`` days), with its sampling interval.
+
+The status comes from the chance of reaching the target under that projection: ``on_track`` at
+or above ``goals.on_track``, ``off_track`` below ``goals.off_track``, ``at_risk`` between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, Literal
+
+from revteam.goals.model import Goal
+from revteam.settings import GoalSettings
+
+if TYPE_CHECKING:
+    from revteam.metrics import MetricsComponent
+    from revteam.stats import StatsComponent
+
+Status = Literal["on_track", "at_risk", "off_track"]
+State = Literal["upcoming", "running", "finished"]
+YEAR = dt.timedelta(days=364)
+"""52 weeks: a year back on the same weekday."""
+WEEKDAY_DAYS = 364
+_NORMAL = NormalDist()
+
+
+@dataclass(frozen=True)
+class LinePoint:
+    day: dt.date
+    target: float
+    """Cumulative target by the end of ``day`` (counts and sums), else the target itself."""
+    actual: float | None
+    """Cumulative actual by the end of ``day`` (counts and sums, days up to the as-of date)."""
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """One goal's standing at ``as_of``."""
+
+    goal: Goal
+    as_of: dt.date
+    """The last day of data counted."""
+    state: State
+    actual: float | None
+    """The value to date (the whole period once it is over)."""
+    expected_to_date: float | None
+    """Where the cumulative target line stands at ``as_of`` (counts and sums)."""
+    projected: float | None
+    projected_low: float | None
+    projected_high: float | None
+    probability: float | None
+    """Chance of reaching the target (of beating it, for lower-is-better metrics)."""
+    status: Status
+    method: str
+    """How the projection was made, in a few words."""
+    line: tuple[LinePoint, ...] = ()
+    stretch_probability: float | None = None
+
+    @property
+    def attainment(self) -> float | None:
+        """Projected value as a share of the target (inverted for lower-is-better metrics)."""
+        if self.projected is None or not self.goal.target:
+            return None
+        if self.goal.direction == "lower":
+            return self.goal.target / self.projected if self.projected else None
+        return self.projected / self.goal.target
+
+    def as_dict(self) -> dict[str, Any]:
+        g = self.goal
+        return {
+            "id": g.id,
+            "metric": g.metric,
+            "period": g.period,
+            "segment": dict(g.segment),
+            "target": g.target,
+            "stretch": g.stretch,
+            "direction": g.direction,
+            "owners": list(g.owners),
+            "as_of": self.as_of.isoformat(),
+            "state": self.state,
+            "actual": self.actual,
+            "expected_to_date": self.expected_to_date,
+            "projected": self.projected,
+            "projected_low": self.projected_low,
+            "projected_high": self.projected_high,
+            "probability": self.probability,
+            "stretch_probability": self.stretch_probability,
+            "status": self.status,
+            "method": self.method,
+        }
+
+
+class Pacer:
+    """Paces goals against one metrics component (and statistics, for cohort rates)."""
+
+    def __init__(
+        self,
+        metrics: MetricsComponent,
+        stats: StatsComponent,
+        settings: GoalSettings | None = None,
+    ) -> None:
+        self.metrics, self.stats = metrics, stats
+        self.settings = settings or GoalSettings()
+        self._fetched: dict[tuple[str, tuple[tuple[str, str], ...]], dict[dt.date, float]] = {}
+        self._ranges: dict[tuple[tuple[str, str], ...], tuple[dt.date, dt.date]] = {}
+
+    def pace(self, goals: Sequence[Goal], *, as_of: dt.date | None = None) -> list[Pacing]:
+        """Every goal's pacing at ``as_of`` (default: the data's as-of day).
+
+        The daily values of counts and sums come from one query per segment: the metric layer
+        fuses the metrics that share a table into one statement.
+        """
+        day = as_of or self.metrics.as_of().date()
+        flows: dict[tuple[tuple[str, str], ...], list[Goal]] = {}
+        for g in goals:
+            if self.metrics.get(g.metric).kind in {"count", "sum"}:
+                flows.setdefault(g.segment, []).append(g)
+        for segment, group in flows.items():
+            first = min(self._span(g, day)[0] for g in group)
+            last = max(self._span(g, day)[1] for g in group)
+            self._prefetch(sorted({g.metric for g in group}), segment, first, last)
+        try:
+            return [self.pace_one(g, day) for g in goals]
+        finally:
+            self._fetched.clear()
+            self._ranges.clear()
+
+    def pace_one(self, goal: Goal, as_of: dt.date) -> Pacing:
+        spec = self.metrics.get(goal.metric)
+        if spec.kind in {"count", "sum"}:
+            return self._flow(goal, as_of)
+        if spec.kind == "cohort_rate":
+            return self._cohort(goal, as_of)
+        return self._level(goal, as_of)
+
+    # -- counts and sums ---------------------------------------------------------------------
+    def _flow(self, goal: Goal, as_of: dt.date) -> Pacing:
+        cfg = self.settings
+        last = goal.end - dt.timedelta(days=1)
+        daily = self._daily(goal, *self._span(goal, as_of))
+        state: State = (
+            "finished" if as_of >= last else "upcoming" if as_of < goal.start else "running"
+        )
+        actual = sum(v for d, v in daily.items() if goal.start <= d <= min(as_of, last))
+        rest = [goal.start + dt.timedelta(days=i) for i in range((goal.end - goal.start).days)]
+        rest = [d for d in rest if d > as_of]
+        weekday = _weekday_factors(daily, as_of)
+        line = self._line(goal, daily, as_of)
+        expected = _line_at(line, as_of) if state == "running" else None
+        if not rest:
+            return self._judged(goal, as_of, state, actual, expected, actual, 0.0, "actual", line)
+        trailing = [as_of - dt.timedelta(days=i) for i in range(cfg.history_days)]
+        level, noise = _adjusted_mean(daily, trailing, weekday)
+        shape, shape_var = (1.0, 0.0)
+        method = f"run rate of the last {cfg.history_days} days, weekday-adjusted"
+        if cfg.target_line == "seasonal":
+            found = _shape(daily, rest, trailing, weekday)
+            if found is not None:
+                shape, shape_var = found
+                method += ", shaped like last year"
+        factors = [weekday[d.weekday()] for d in rest]
+        mean_rest = level * shape * sum(factors)
+        var_rest = (
+            sum((shape * f) ** 2 for f in factors) * noise
+            + (shape * sum(factors)) ** 2 * noise / len(trailing)
+            + mean_rest**2 * shape_var
+        )
+        return self._judged(
+            goal,
+            as_of,
+            state,
+            actual,
+            expected,
+            actual + mean_rest,
+            math.sqrt(var_rest),
+            method,
+            line,
+            floor=actual,
+        )
+
+    def _span(self, goal: Goal, as_of: dt.date) -> tuple[dt.date, dt.date]:
+        """The days whose values pace a count or sum goal.
+
+        A year and a run-rate window before the period (its shape last year) and before
+        ``as_of`` (the weekday rhythm), through ``as_of``.
+        """
+        history = dt.timedelta(days=self.settings.history_days)
+        back = dt.timedelta(days=WEEKDAY_DAYS) + history
+        return min(goal.start - YEAR - history, as_of - back), as_of
+
+    def _prefetch(
+        self,
+        metrics: list[str],
+        segment: tuple[tuple[str, str], ...],
+        first: dt.date,
+        last: dt.date,
+    ) -> None:
+        result = self.metrics.query(
+            metrics,
+            grain="day",
+            start=first,
+            end=last,
+            where={d: [v] for d, v in segment} or None,
+        )
+        for m in metrics:  # a metric without rows still counts zeros
+            self._fetched[(m, segment)] = {}
+        for r in result.to_pylist():
+            if r["is_total"]:
+                self._fetched[(r["metric"], segment)][r["period"]] = float(r["value"] or 0.0)
+        self._ranges[segment] = (first, last)
+
+    def _daily(self, goal: Goal, first: dt.date, last: dt.date) -> dict[dt.date, float]:
+        """Every day's value from ``first`` to ``last`` (a quiet day is 0)."""
+        span = self._ranges.get(goal.segment)
+        known = (goal.metric, goal.segment) in self._fetched
+        if not known or span is None or not span[0] <= first <= last <= span[1]:
+            self._prefetch([goal.metric], goal.segment, first, last)
+        found = self._fetched[(goal.metric, goal.segment)]
+        days = (last - first).days + 1
+        return {d: found.get(d, 0.0) for d in (first + dt.timedelta(days=i) for i in range(days))}
+
+    def _line(
+        self, goal: Goal, daily: dict[dt.date, float], as_of: dt.date
+    ) -> tuple[LinePoint, ...]:
+        days = [goal.start + dt.timedelta(days=i) for i in range((goal.end - goal.start).days)]
+        weights = [1.0] * len(days)
+        if self.settings.target_line == "seasonal":
+            last_year = [daily.get(d - YEAR) for d in days]
+            if all(v is not None for v in last_year) and sum(v or 0.0 for v in last_year) > 0:
+                weights = [v or 0.0 for v in last_year]
+        total = sum(weights)
+        points, cum_w, cum_a = [], 0.0, 0.0
+        for day, w in zip(days, weights, strict=True):
+            cum_w += w
+            seen = day <= as_of
+            if seen:
+                cum_a += daily.get(day, 0.0)
+            points.append(LinePoint(day, goal.target * cum_w / total, cum_a if seen else None))
+        return tuple(points)
+
+    # -- rates -------------------------------------------------------------------------------
+    def _cohort(self, goal: Goal, as_of: dt.date) -> Pacing:
+        level = self.settings.level
+        state = _state(goal, as_of)
+        where = {d: [v] for d, v in goal.segment} or None
+        if state == "upcoming":
+            return self._level(goal, as_of)
+        table = self.stats.cohorts(
+            goal.metric,
+            level=level,
+            grain=goal.grain,
+            start=goal.start,
+            end=goal.start,
+            where=where,
+            as_of=dt.datetime.combine(as_of, dt.time.max),
+        )
+        rows = [r for r in table.to_pylist() if r["cohort"] == goal.start]
+        if not rows:
+            return self._judged(goal, as_of, state, None, None, None, None, "no cohort yet")
+        row = rows[0]
+        observed = row["observed_rate"]
+        if row["mature"]:
+            return self._judged(goal, as_of, "finished", observed, None, observed, 0.0, "actual")
+        if row["projected_rate"] is None:
+            return self._judged(
+                goal,
+                as_of,
+                state,
+                observed,
+                None,
+                observed,
+                None,
+                "observed so far (too few older cohorts to project)",
+            )
+        z = _NORMAL.inv_cdf((1 + level) / 2)
+        sd = (row["ci_high"] - row["ci_low"]) / (2 * z) if row["ci_high"] is not None else None
+        return self._judged(
+            goal,
+            as_of,
+            state,
+            observed,
+            None,
+            row["projected_rate"],
+            sd,
+            "cohort projected to its window by Kaplan-Meier",
+            low=row["ci_low"],
+            high=row["ci_high"],
+        )
+
+    def _level(self, goal: Goal, as_of: dt.date) -> Pacing:
+        level = self.settings.level
+        state = _state(goal, as_of)
+        last = goal.end - dt.timedelta(days=1)
+        if state == "upcoming":
+            first, end, method = (
+                as_of - dt.timedelta(days=self.settings.history_days - 1),
+                as_of,
+                (f"value over the last {self.settings.history_days} days"),
+            )
+        else:
+            first, end, method = goal.start, min(as_of, last), "value to date"
+        result = self.metrics.query(
+            goal.metric,
+            grain="all",
+            start=first,
+            end=end,
+            where={d: [v] for d, v in goal.segment} or None,
+            intervals=True,
+            level=level,
+        )
+        rows = [r for r in result.to_pylist() if r["is_total"]]
+        value = rows[0]["value"] if rows else None
+        if value is None:
+            return self._judged(goal, as_of, state, None, None, None, None, method)
+        lo, hi = rows[0].get("ci_low"), rows[0].get("ci_high")
+        z = _NORMAL.inv_cdf((1 + level) / 2)
+        sd = (hi - lo) / (2 * z) if lo is not None and hi is not None else None
+        actual = value if state != "upcoming" else None
+        if state == "finished":
+            return self._judged(goal, as_of, state, value, None, value, 0.0, "actual")
+        return self._judged(goal, as_of, state, actual, None, value, sd, method, low=lo, high=hi)
+
+    # -- judgement ---------------------------------------------------------------------------
+    def _judged(
+        self,
+        goal: Goal,
+        as_of: dt.date,
+        state: State,
+        actual: float | None,
+        expected: float | None,
+        projected: float | None,
+        sd: float | None,
+        method: str,
+        line: tuple[LinePoint, ...] = (),
+        *,
+        floor: float | None = None,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> Pacing:
+        cfg = self.settings
+        z = _NORMAL.inv_cdf((1 + cfg.level) / 2)
+        if projected is not None and sd is not None and low is None:
+            low, high = projected - z * sd, projected + z * sd
+            if floor is not None:
+                low = max(low, floor)
+        chance = _chance(projected, sd, goal.target, goal.direction)
+        stretch = (
+            None if goal.stretch is None else _chance(projected, sd, goal.stretch, goal.direction)
+        )
+        status: Status = (
+            "at_risk"
+            if chance is None
+            else "on_track"
+            if chance >= cfg.on_track
+            else "off_track"
+            if chance < cfg.off_track
+            else "at_risk"
+        )
+        return Pacing(
+            goal=goal,
+            as_of=as_of,
+            state=state,
+            actual=_round(actual),
+            expected_to_date=_round(expected),
+            projected=_round(projected),
+            projected_low=_round(low),
+            projected_high=_round(high),
+            probability=None if chance is None else round(chance, 4),
+            status=status,
+            method=method,
+            line=line,
+            stretch_probability=None if stretch is None else round(stretch, 4),
+        )
+
+
+def _state(goal: Goal, as_of: dt.date) -> State:
+    if as_of < goal.start:
+        return "upcoming"
+    return "finished" if as_of >= goal.end - dt.timedelta(days=1) else "running"
+
+
+def _chance(
+    projected: float | None, sd: float | None, target: float, direction: str
+) -> float | None:
+    """P(final ≥ target) (≤ for lower-is-better), the final value normal around ``projected``."""
+    if projected is None or sd is None:
+        return None
+    if sd <= 0:
+        met = projected >= target if direction == "higher" else projected <= target
+        return 1.0 if met else 0.0
+    below = _NORMAL.cdf((target - projected) / sd)
+    return 1.0 - below if direction == "higher" else below
+
+
+def _weekday_factors(daily: dict[dt.date, float], as_of: dt.date) -> list[float]:
+    """Each weekday's mean over the 52 weeks to ``as_of`` relative to the mean of all days."""
+    days = [as_of - dt.timedelta(days=i) for i in range(WEEKDAY_DAYS)]
+    seen = [(d, daily[d]) for d in days if d in daily]
+    overall = sum(v for _, v in seen) / len(seen) if seen else 0.0
+    if overall <= 0 or len(seen) < 28:
+        return [1.0] * 7
+    sums, counts = [0.0] * 7, [0] * 7
+    for d, v in seen:
+        sums[d.weekday()] += v
+        counts[d.weekday()] += 1
+    return [(sums[w] / counts[w]) / overall if counts[w] else 1.0 for w in range(7)]
+
+
+def _adjusted_mean(
+    daily: dict[dt.date, float], days: Sequence[dt.date], weekday: Sequence[float]
+) -> tuple[float, float]:
+    """Mean and variance of the weekday-adjusted daily values of ``days``."""
+    z = [daily.get(d, 0.0) / weekday[d.weekday()] for d in days if weekday[d.weekday()] > 0]
+    if not z:
+        return 0.0, 0.0
+    mean = sum(z) / len(z)
+    var = sum((x - mean) ** 2 for x in z) / (len(z) - 1) if len(z) > 1 else 0.0
+    return mean, var
+
+
+def _shape(
+    daily: dict[dt.date, float],
+    rest: Sequence[dt.date],
+    trailing: Sequence[dt.date],
+    weekday: Sequence[float],
+) -> tuple[float, float] | None:
+    """How the period's remaining days compared with the weeks before them, a year ago.
+
+    The ratio of the two weekday-adjusted means, and its relative variance; ``None`` without a
+    year of history (or with nothing in either stretch).
+    """
+    ago_rest = [d - YEAR for d in rest]
+    ago_trailing = [d - YEAR for d in trailing]
+    if any(d not in daily for d in (*ago_rest, *ago_trailing)):
+        return None
+    m_rest, v_rest = _adjusted_mean(daily, ago_rest, weekday)
+    m_trail, v_trail = _adjusted_mean(daily, ago_trailing, weekday)
+    if m_rest <= 0 or m_trail <= 0:
+        return None
+    relative = v_rest / (len(ago_rest) * m_rest**2) + v_trail / (len(ago_trailing) * m_trail**2)
+    return m_rest / m_trail, relative
+
+
+def _line_at(line: Sequence[LinePoint], day: dt.date) -> float | None:
+    for p in line:
+        if p.day == day:
+            return round(p.target, 6)
+    return None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
