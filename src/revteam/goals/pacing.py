@@ -22,13 +22,18 @@ or above ``goals.on_track``, ``off_track`` below ``goals.off_track``, ``at_risk`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from revteam.goals.model import Goal
+from revteam.metrics import periods as P
 from revteam.settings import GoalSettings
 
 if TYPE_CHECKING:
@@ -40,6 +45,15 @@ State = Literal["upcoming", "running", "finished"]
 YEAR = dt.timedelta(days=364)
 """52 weeks: a year back on the same weekday."""
 WEEKDAY_DAYS = 364
+BLOCK_DAYS = 28
+"""Days compared with each other when measuring day-to-day noise."""
+SIMULATIONS = 4000
+REFERENCE_COHORTS = 6
+"""Cohorts before a goal's own that its Kaplan-Meier projection may lean on (as ws.stats)."""
+SEASON_VAR = 0.05
+"""Spread of real seasonal changes (log ratio, about ±22%), against which a year-ago ratio's
+noise is weighed."""
+"""Simulated rests of a period per count or sum goal (a 90% bound is then good to ±0.5%)."""
 _NORMAL = NormalDist()
 
 
@@ -169,32 +183,28 @@ class Pacer:
         if not rest:
             return self._judged(goal, as_of, state, actual, expected, actual, 0.0, "actual", line)
         trailing = [as_of - dt.timedelta(days=i) for i in range(cfg.history_days)]
-        level, noise = _adjusted_mean(daily, trailing, weekday)
+        level, _ = _adjusted_mean(daily, trailing, weekday)
+        noise = _noise(daily, as_of, weekday)
         shape, shape_var = (1.0, 0.0)
         method = f"run rate of the last {cfg.history_days} days, weekday-adjusted"
         if cfg.target_line == "seasonal":
-            found = _shape(daily, rest, trailing, weekday)
+            found = _shape(daily, rest, trailing, weekday, noise.cv2)
             if found is not None:
                 shape, shape_var = found
                 method += ", shaped like last year"
-        factors = [weekday[d.weekday()] for d in rest]
-        mean_rest = level * shape * sum(factors)
-        var_rest = (
-            sum((shape * f) ** 2 for f in factors) * noise
-            + (shape * sum(factors)) ** 2 * noise / len(trailing)
-            + mean_rest**2 * shape_var
-        )
+        # How far the level may have moved by the middle of the remaining days, in 4-week steps.
+        horizon = (len(trailing) / 2 + len(rest) / 2) / BLOCK_DAYS
+        level_var = noise.cv2 / len(trailing) + shape_var + noise.drift * horizon
+        factors = np.array([weekday[d.weekday()] for d in rest]) * shape * level
+        rng = np.random.default_rng(_seed(goal, as_of))
+        if noise.relative.size:
+            days = rng.choice(noise.relative, size=(SIMULATIONS, len(rest)))
+        else:  # no history: the run rate alone (zero when nothing happened)
+            days = np.ones((SIMULATIONS, len(rest)))
+        moved = rng.lognormal(-level_var / 2, math.sqrt(level_var), size=(SIMULATIONS, 1))
+        draws = actual + (days * moved * factors).sum(axis=1)
         return self._judged(
-            goal,
-            as_of,
-            state,
-            actual,
-            expected,
-            actual + mean_rest,
-            math.sqrt(var_rest),
-            method,
-            line,
-            floor=actual,
+            goal, as_of, state, actual, expected, None, None, method, line, draws=draws
         )
 
     def _span(self, goal: Goal, as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -268,7 +278,8 @@ class Pacer:
             goal.metric,
             level=level,
             grain=goal.grain,
-            start=goal.start,
+            # The preceding cohorts carry the curve beyond this cohort's own oldest member.
+            start=P.shift(goal.start, goal.grain, -REFERENCE_COHORTS),
             end=goal.start,
             where=where,
             as_of=dt.datetime.combine(as_of, dt.time.max),
@@ -292,18 +303,21 @@ class Pacer:
                 "observed so far (too few older cohorts to project)",
             )
         z = _NORMAL.inv_cdf((1 + level) / 2)
-        sd = (row["ci_high"] - row["ci_low"]) / (2 * z) if row["ci_high"] is not None else None
+        rate = float(row["projected_rate"])
+        se2 = ((row["ci_high"] - row["ci_low"]) / (2 * z)) ** 2
+        window = float(self.metrics.get(goal.metric).window_days or 0)
+        sd = math.sqrt(_cohort_variance(goal, as_of, row, rate, se2, window, table.to_pylist(), z))
         return self._judged(
             goal,
             as_of,
             state,
             observed,
             None,
-            row["projected_rate"],
+            rate,
             sd,
-            "cohort projected to its window by Kaplan-Meier",
-            low=row["ci_low"],
-            high=row["ci_high"],
+            "cohort projected to its window by Kaplan-Meier, with the members still to come",
+            floor=0.0,
+            ceiling=1.0,
         )
 
     def _level(self, goal: Goal, as_of: dt.date) -> Pacing:
@@ -355,17 +369,30 @@ class Pacer:
         floor: float | None = None,
         low: float | None = None,
         high: float | None = None,
+        draws: NDArray[np.float64] | None = None,
+        ceiling: float | None = None,
     ) -> Pacing:
         cfg = self.settings
         z = _NORMAL.inv_cdf((1 + cfg.level) / 2)
-        if projected is not None and sd is not None and low is None:
-            low, high = projected - z * sd, projected + z * sd
-            if floor is not None:
-                low = max(low, floor)
-        chance = _chance(projected, sd, goal.target, goal.direction)
-        stretch = (
-            None if goal.stretch is None else _chance(projected, sd, goal.stretch, goal.direction)
-        )
+        if ceiling is not None and high is None and projected is not None and sd is not None:
+            high = min(ceiling, projected + z * sd)
+        if draws is not None:
+            tail = (1 - cfg.level) / 2
+            projected = float(draws.mean())
+            low, high = (float(q) for q in np.quantile(draws, [tail, 1 - tail]))
+            chance: float | None = _share(draws, goal.target, goal.direction)
+            stretch = None if goal.stretch is None else _share(draws, goal.stretch, goal.direction)
+        else:
+            if projected is not None and sd is not None and low is None:
+                low, high = projected - z * sd, projected + z * sd
+                if floor is not None:
+                    low = max(low, floor)
+            chance = _chance(projected, sd, goal.target, goal.direction)
+            stretch = (
+                None
+                if goal.stretch is None
+                else _chance(projected, sd, goal.stretch, goal.direction)
+            )
         status: Status = (
             "at_risk"
             if chance is None
@@ -390,6 +417,51 @@ class Pacer:
             line=line,
             stretch_probability=None if stretch is None else round(stretch, 4),
         )
+
+
+def _cohort_variance(
+    goal: Goal,
+    as_of: dt.date,
+    row: dict[str, Any],
+    rate: float,
+    se2: float,
+    window: float,
+    cohorts: list[dict[str, Any]],
+    z: float,
+) -> float:
+    """Variance of the period's final cohort rate around its Kaplan-Meier projection.
+
+    The projection's own sampling variance covers the members so far; the final rate also
+    holds the members still to enter the cohort this period (at the pace they entered so far,
+    each converting or not) and the cohort's own departure from the earlier cohorts' curve
+    over the part of the window not yet seen (the spread of the earlier cohorts' rates beyond
+    their sampling error).
+    """
+    n = float(row["n"])
+    length = (goal.end - goal.start).days
+    elapsed = min(length, (as_of - goal.start).days + 1)
+    future = n * (length - elapsed) / elapsed if elapsed > 0 else 0.0
+    earlier = [
+        r
+        for r in cohorts
+        if r["cohort"] != goal.start
+        and r["projected_rate"] is not None
+        and r["ci_high"] is not None
+    ]
+    between = 0.0
+    if len(earlier) >= 3:
+        rates = np.array([r["projected_rate"] for r in earlier], dtype=np.float64)
+        noise = np.mean([((r["ci_high"] - r["ci_low"]) / (2 * z)) ** 2 for r in earlier])
+        between = max(0.0, float(rates.var(ddof=1) - noise))
+    # Members entered, on average, half the elapsed days ago: the share of their window unseen.
+    seen = (as_of - goal.start).days - elapsed / 2
+    unseen = 1.0 - min(1.0, max(0.0, seen) / window) if window else 0.0
+    now, later = n / (n + future), future / (n + future)
+    return (
+        now**2 * (se2 + between * unseen)
+        + later**2 * (se2 + between)
+        + future * rate * (1 - rate) / (n + future) ** 2
+    )
 
 
 def _state(goal: Goal, as_of: dt.date) -> State:
@@ -437,11 +509,64 @@ def _adjusted_mean(
     return mean, var
 
 
+@dataclass(frozen=True)
+class Noise:
+    """How a count or sum moves from day to day and from month to month, from its last year."""
+
+    relative: NDArray[np.float64]
+    """Each day's weekday-adjusted value over its four weeks' mean: what a day can bring,
+    relative to the level (many zeros and a few large values for deals)."""
+    cv2: float
+    """The squared coefficient of variation of those days."""
+    drift: float
+    """Variance of the level's log change from one four weeks to the next, beyond noise."""
+
+
+def _noise(daily: dict[dt.date, float], as_of: dt.date, weekday: Sequence[float]) -> Noise:
+    """:class:`Noise` from the four-week blocks of the year to ``as_of``.
+
+    A year of days describes rare, large events (deals) far better than the run-rate window
+    alone; comparing days only within their four weeks keeps growth and the seasons out of the
+    day-to-day noise, and the change between blocks measures how far the level wanders.
+    """
+    relative: list[float] = []
+    means: list[float] = []
+    for block in range(WEEKDAY_DAYS // BLOCK_DAYS):
+        days = [as_of - dt.timedelta(days=block * BLOCK_DAYS + i) for i in range(BLOCK_DAYS)]
+        if any(d not in daily for d in days):
+            break
+        mean, _ = _adjusted_mean(daily, days, weekday)
+        means.append(mean)
+        if mean > 0:
+            relative += [
+                daily[d] / weekday[d.weekday()] / mean for d in days if weekday[d.weekday()]
+            ]
+    values = np.asarray(relative, dtype=np.float64)
+    cv2 = float(values.var(ddof=1)) if values.size > 1 else 0.0
+    logs = np.log([m for m in means if m > 0])
+    drift = 0.0
+    if logs.size > 2 and len(logs) == len(means):
+        drift = max(0.0, float(np.diff(logs).var(ddof=1)) - 2 * cv2 / BLOCK_DAYS)
+    return Noise(values, cv2, drift)
+
+
+def _seed(goal: Goal, as_of: dt.date) -> int:
+    """The same goal on the same data at the same day always gives the same figures."""
+    text = f"{goal.scope}|{goal.target}|{as_of.isoformat()}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _share(draws: NDArray[np.float64], target: float, direction: str) -> float:
+    met = draws >= target if direction == "higher" else draws <= target
+    return float(met.mean())
+
+
 def _shape(
     daily: dict[dt.date, float],
     rest: Sequence[dt.date],
     trailing: Sequence[dt.date],
     weekday: Sequence[float],
+    cv2: float,
 ) -> tuple[float, float] | None:
     """How the period's remaining days compared with the weeks before them, a year ago.
 
@@ -452,12 +577,15 @@ def _shape(
     ago_trailing = [d - YEAR for d in trailing]
     if any(d not in daily for d in (*ago_rest, *ago_trailing)):
         return None
-    m_rest, v_rest = _adjusted_mean(daily, ago_rest, weekday)
-    m_trail, v_trail = _adjusted_mean(daily, ago_trailing, weekday)
+    m_rest, _ = _adjusted_mean(daily, ago_rest, weekday)
+    m_trail, _ = _adjusted_mean(daily, ago_trailing, weekday)
     if m_rest <= 0 or m_trail <= 0:
         return None
-    relative = v_rest / (len(ago_rest) * m_rest**2) + v_trail / (len(ago_trailing) * m_trail**2)
-    return m_rest / m_trail, relative
+    # The ratio of two noisy means: its log is shrunk towards 0 (no seasonal change) by how
+    # noisy it is, so a few large deals a year ago cannot scale this year's projection.
+    noise = cv2 / len(ago_rest) + cv2 / len(ago_trailing)
+    weight = SEASON_VAR / (SEASON_VAR + noise)
+    return math.exp(weight * math.log(m_rest / m_trail)), weight * noise
 
 
 def _line_at(line: Sequence[LinePoint], day: dt.date) -> float | None:
