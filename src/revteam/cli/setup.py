@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import date
@@ -85,6 +86,31 @@ def _load(ws: Workspace, directory: Path) -> None:
     console.print(f"Loaded {rows:,} rows into {len(results)} tables ({bad:,} quarantined).")
 
 
+def _demo_goals(ws: Workspace, data: Path) -> None:
+    """The demo's goals for the running quarter, from last year's values.
+
+    Counts grown by half; the planted campaign's channel held to its SQR of a year ago, which
+    the planted drop puts clearly off track.
+    """
+    from revteam.goals.starter import STARTER_METRICS, starter_goals
+
+    truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
+    planted = truth.get("planted_change") or {}
+    segments = {}
+    if planted.get("channel"):
+        segments[planted["metric"]] = {"channel": planted["channel"]}
+    specs = starter_goals(
+        ws.metrics,
+        growth=0.5,
+        metric_ids=STARTER_METRICS,
+        segments=segments,
+        fy_start=ws.settings.fiscal_year_start_month,
+    )
+    for spec in specs:
+        ws.goals.set(spec)
+    console.print(f"Set {len(specs)} goals for the running quarter (`revteam goals list`).")
+
+
 def generate(
     out: Annotated[Path, typer.Argument(help="Folder to write <table>.<format> files into.")],
     leads: Annotated[int, typer.Option(help="Number of leads.")] = 100_000,
@@ -160,6 +186,7 @@ def demo(
         data = directory / "data"
         _generate(data, leads, 24, seed, None, True, "parquet")
         _load(ws, data)
+        _demo_goals(ws, data)
     finally:
         ws.close()
     console.print(
