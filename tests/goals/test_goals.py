@@ -124,9 +124,10 @@ def test_a_stale_version_is_a_conflict_and_concurrent_edits_both_land(book: Goal
         book.set(GoalSpec("leads", "2027-Q1", target), actor=actor)
 
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(change, [1000, 2000] * 5, [ANA, BO] * 5))
+        list(pool.map(change, range(1000, 1010), [ANA, BO] * 5))
     history = book.history(g.id)
     assert [h.version for h in history] == list(range(1, 13))  # none lost, none doubled
+    assert sorted(h.after["target"] for h in history[2:]) == list(range(1000, 1010))  # type: ignore[index]
     assert book.get(g.id).target == history[-1].after["target"]  # type: ignore[index]
 
 
@@ -201,3 +202,26 @@ def test_fiscal_years_name_their_periods(tmp_path: Path) -> None:
     assert (g.start, g.period) == (dt.date(2026, 7, 1), "FY2027-Q1")
     with pytest.raises(GoalError, match="could mean a calendar or a fiscal period"):
         book.set(GoalSpec("leads", "2027", 900))
+
+
+def test_setting_the_same_goal_again_changes_nothing(book: GoalBook) -> None:
+    g = book.set(GoalSpec("leads", "2027-Q1", 900, note="push"))
+    again = book.set(GoalSpec("leads", "2027-Q1", "900", note="push"), actor=ANA)
+    assert again.version == g.version == 1 and len(book.history(g.id)) == 1
+
+
+def test_a_deleted_goals_id_is_never_reused(book: GoalBook) -> None:
+    first = book.set(GoalSpec("leads", "2027-Q1", 900))
+    book.delete(first.id)
+    second = book.set(GoalSpec("mqls", "2027-Q1", 300))
+    assert second.id != first.id
+    assert [h.action for h in book.history(second.id)] == ["created"]
+
+
+def test_a_misspelt_metric_gets_suggestions_and_long_fields_are_refused(book: GoalBook) -> None:
+    with pytest.raises(GoalError, match="Did you mean leads"):
+        book.set(GoalSpec("lead", "2027-Q1", 5))
+    with pytest.raises(GoalError, match="at most 10 owners"):
+        book.set(GoalSpec("leads", "2027-Q1", 5, owners=[f"team{i}" for i in range(11)]))
+    with pytest.raises(GoalError, match="segment value is at most 100"):
+        book.set(GoalSpec("leads", "2027-Q1", 5, segment={"channel": "x" * 101}))

@@ -166,3 +166,24 @@ def test_a_period_not_started_is_projected_whole(goals_ws: Workspace, pacer: Pac
     (p,) = pacer.pace([goal(goals_ws, "leads", "2026-09", 1)], as_of=dt.date(2026, 8, 20))
     assert p.state == "upcoming" and p.actual == 0
     assert p.projected_low is not None and p.projected_low > 0
+
+
+def test_a_cohort_still_converting_is_not_finished(goals_ws: Workspace, pacer: Pacer) -> None:
+    """The period is over, but its MQLs have had 10 of their 60 days: still a projection."""
+    (p,) = pacer.pace(
+        [goal(goals_ws, "sales_qualification_rate", "2026-05", 0.4)], as_of=dt.date(2026, 6, 10)
+    )
+    assert p.state == "running" and p.projected is not None
+    assert p.actual is not None and p.projected > p.actual  # conversions still to come
+
+
+def test_a_goal_whose_metric_left_the_catalogue_is_reported_alone(
+    goals_ws: Workspace, pacer: Pacer
+) -> None:
+    from dataclasses import replace
+
+    good = goal(goals_ws, "leads", "2026-06", 1)
+    gone = replace(good, metric="retired_metric")
+    paced = pacer.pace([gone, good], as_of=dt.date(2026, 6, 15))
+    assert "no longer in the catalogue" in paced[0].method and paced[0].projected is None
+    assert paced[1].projected is not None

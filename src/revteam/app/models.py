@@ -151,6 +151,8 @@ class GoalRow(Base):
     """
 
     __tablename__ = "goals"
+    # A deleted goal's id is never given to another (its history stays its own).
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     scope: Mapped[str] = mapped_column(String(600), unique=True)
@@ -180,6 +182,7 @@ class GoalChange(Base):
     """
 
     __tablename__ = "goal_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     goal_id: Mapped[int] = mapped_column(Integer, index=True)

@@ -131,7 +131,7 @@ class GoalBook:
     # -- internals ---------------------------------------------------------------------------
     def _teams(self) -> dict[str, str]:
         with self._db.session() as s:
-            return dict(s.execute(select(User.email, User.team)).tuples().all())
+            return dict(s.execute(select(User.email, User.team)).all())
 
     def _entry(self, goal: Goal) -> dict[str, Any]:
         catalogue = self.definitions.catalogue

@@ -9,6 +9,7 @@ ask for a number the KPIs cannot give. Targets are in the metric's unit: a rate 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,9 @@ SALES, MARKETING = "sales", "marketing"
 MAX_SEGMENT = 3
 """Dimensions one goal's segment may fix."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_OWNERS, MAX_OWNERS_TEXT = 10, 1000
+MAX_TEXT, MAX_NOTE = 100, 2000
+"""Bounds that keep a goal within its database columns (owners, segment, scope, note)."""
 
 
 @dataclass(frozen=True)
@@ -161,10 +165,11 @@ def check(
     """
     catalogue = definitions.catalogue
     if given.metric not in catalogue:
-        close = ", ".join(s.id for s in catalogue if given.metric.split("_")[0] in s.id)[:200]
+        ids = [s.id for s in catalogue]
+        close = difflib.get_close_matches(str(given.metric), ids, n=3, cutoff=0.6)
         raise GoalError(
             f"There is no metric {given.metric!r} in the catalogue.",
-            "See `revteam metrics list`" + (f" (close: {close})." if close else "."),
+            (f"Did you mean {', '.join(close)}? " if close else "") + "See `revteam metrics list`.",
         )
     spec = catalogue[given.metric]
     try:
@@ -176,6 +181,10 @@ def check(
     segment = tuple(sorted((str(d).strip(), str(v).strip()) for d, v in given.segment.items()))
     if len(segment) > MAX_SEGMENT:
         raise GoalError(f"A goal's segment fixes at most {MAX_SEGMENT} dimensions.", "")
+    if any(len(v) > MAX_TEXT for _, v in segment) or len(given.note) > MAX_NOTE:
+        raise GoalError(
+            f"A segment value is at most {MAX_TEXT} characters and a note {MAX_NOTE}.", ""
+        )
     # The metric layer's own check: the dimensions exist for this metric, values are valid.
     definitions.check(
         spec.id,
@@ -221,6 +230,11 @@ def _owners(given: Sequence[str], spec: MetricSpec, teams: Mapping[str, str]) ->
     owners = tuple(dict.fromkeys(o.strip().lower() for o in given if o.strip()))
     if not owners:
         return default_owners(spec)
+    if len(owners) > MAX_OWNERS or sum(len(o) + 4 for o in owners) > MAX_OWNERS_TEXT:
+        raise GoalError(
+            f"A goal has at most {MAX_OWNERS} owners ({MAX_OWNERS_TEXT} characters in all).",
+            "Name teams rather than every person.",
+        )
     covered = set()
     for owner in owners:
         if owner in TEAMS:

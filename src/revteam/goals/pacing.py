@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from revteam.exceptions import MetricQueryError
 from revteam.goals.model import Goal
 from revteam.metrics import periods as P
 from revteam.settings import GoalSettings
@@ -48,6 +49,8 @@ WEEKDAY_DAYS = 364
 BLOCK_DAYS = 28
 """Days compared with each other when measuring day-to-day noise."""
 SIMULATIONS = 4000
+MIN_YEAR, MAX_YEAR = 2, 9998
+"""Years whose periods, a year back and forward, the calendar arithmetic can reach."""
 REFERENCE_COHORTS = 6
 """Cohorts before a goal's own that its Kaplan-Meier projection may lean on (as ws.stats)."""
 SEASON_VAR = 0.05
@@ -144,9 +147,12 @@ class Pacer:
         fuses the metrics that share a table into one statement.
         """
         day = as_of or self.metrics.as_of().date()
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise MetricQueryError("as_of", day.isoformat(), "a day of the data's years")
+        catalogue = self.metrics.catalogue
         flows: dict[tuple[tuple[str, str], ...], list[Goal]] = {}
         for g in goals:
-            if self.metrics.get(g.metric).kind in {"count", "sum"}:
+            if g.metric in catalogue and catalogue[g.metric].kind in {"count", "sum"}:
                 flows.setdefault(g.segment, []).append(g)
         for segment, group in flows.items():
             first = min(self._span(g, day)[0] for g in group)
@@ -159,6 +165,19 @@ class Pacer:
             self._ranges.clear()
 
     def pace_one(self, goal: Goal, as_of: dt.date) -> Pacing:
+        """One goal's pacing; a goal whose metric left the catalogue says so, alone."""
+        if goal.metric not in self.metrics.catalogue:
+            return self._judged(
+                goal,
+                as_of,
+                _state(goal, as_of),
+                None,
+                None,
+                None,
+                None,
+                f"not paced: {goal.metric} is no longer in the catalogue (change or delete "
+                "the goal, or restore the metric's definition)",
+            )
         spec = self.metrics.get(goal.metric)
         if spec.kind in {"count", "sum"}:
             return self._flow(goal, as_of)
@@ -291,6 +310,7 @@ class Pacer:
         observed = row["observed_rate"]
         if row["mature"]:
             return self._judged(goal, as_of, "finished", observed, None, observed, 0.0, "actual")
+        state = "running"  # the period may be over, but its cohort is still converting
         if row["projected_rate"] is None:
             return self._judged(
                 goal,

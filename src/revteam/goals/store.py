@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, Actor
@@ -86,6 +86,11 @@ class GoalStore:
             stmt = stmt.where(GoalRow.metric == metric)
         with self._db.session() as s:
             return [_goal(r, self._fy) for r in s.scalars(stmt)]
+
+    def revision(self) -> int:
+        """Grows with every change to any goal (the newest history entry's id)."""
+        with self._db.session() as s:
+            return int(s.scalar(select(func.max(GoalChange.id))) or 0)
 
     def get(self, goal_id: int) -> Goal:
         with self._db.session() as s:
@@ -188,6 +193,8 @@ class GoalStore:
             )
         self._refuse_overlap(s, goal, None if row is None else row.id)
         now, before = utcnow(), None if row is None else _plain(_goal(row, self._fy))
+        if before == _plain(goal) and row is not None and row.scope == goal.scope:
+            return row  # nothing changes: no new version, no history entry
         if row is None:
             row = GoalRow(created_at=now, created_by=actor.name, version=0)
             s.add(row)

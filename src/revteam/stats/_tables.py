@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from revteam.exceptions import InsufficientDataError, UnsupportedStatisticError
 from revteam.metrics import periods
@@ -70,11 +71,23 @@ def by_key(table: pa.Table, dims: Sequence[str]) -> dict[tuple[dt.date, Key], di
     return {(r["period"], tuple(r[d] for d in dims)): r for r in table.to_pylist()}
 
 
-def segments(table: pa.Table, dims: Sequence[str]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = defaultdict(list)
-    cols = [table[d].to_pylist() for d in dims]
-    for i in range(table.num_rows):
-        out[segment_label([c[i] for c in cols])].append(i)
+def segments(table: pa.Table, dims: Sequence[str]) -> dict[str, NDArray[np.int64]]:
+    """The row indices of each segment (each combination of ``dims``' values), by label.
+
+    Grouped by Arrow, not row by row in Python: cohorts of a million members are common.
+    """
+    if table.num_rows == 0:
+        return {}
+    rows = np.arange(table.num_rows, dtype=np.int64)
+    if not dims:
+        return {segment_label([]): rows}
+    keyed = table.select(list(dims)).append_column("_row", pa.array(rows))
+    grouped = keyed.group_by(list(dims), use_threads=False).aggregate([("_row", "list")])
+    out: dict[str, NDArray[np.int64]] = {}
+    for r in grouped.to_pylist():
+        label = segment_label([r[d] for d in dims])
+        found = np.asarray(r["_row_list"], dtype=np.int64)
+        out[label] = np.sort(np.concatenate([out[label], found]) if label in out else found)
     return dict(sorted(out.items()))
 
 

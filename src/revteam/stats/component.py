@@ -396,7 +396,7 @@ class StatsComponent:
         members = rec.cohort_records(self._metrics, result, metric)
         parts = []
         for label, idx in tb.segments(members, dims).items():
-            part = members.take(pa.array(idx))
+            part = members if idx.size == members.num_rows else members.take(pa.array(idx))
             t, e, age = follow_up(part["entered"], part["reached"], as_of_)
             table = analyse(part["period"].to_pylist(), t, e, age)
             parts.append(table.add_column(0, "segment", pa.array([label] * table.num_rows)))

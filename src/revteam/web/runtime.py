@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
 from revteam.exceptions import ServerBusyError, WarehouseBusyError
+from revteam.goals import GoalBook
 from revteam.metrics import Definitions
 from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
 from revteam.web.gate import Opener, WarehouseGate
@@ -224,10 +225,19 @@ class Runtime:
         self.cache = ResultCache(self.limits.cache_megabytes * MB)
         self.definitions = Definitions(self.root / "metrics", self.settings)
         """The catalogue and the checks a request passes before it may wait for data."""
+        self.goals = GoalBook(
+            self.app.db, self.definitions, fy_start=self.settings.fiscal_year_start_month
+        )
+        """Goals and their history (the application database; no warehouse needed)."""
 
     def version(self) -> Version:
-        """Data version and the fingerprint of the workspace's metric files."""
-        return (self.gate.version(), self._metrics_fingerprint())
+        """Data version, and the fingerprint of the metric files and of the goals.
+
+        Goals are part of it because pages show them next to the numbers: a changed goal
+        must not wait for new data to appear.
+        """
+        goals = self.goals.store.revision()
+        return (self.gate.version(), f"{self._metrics_fingerprint()}|{goals}")
 
     def _metrics_fingerprint(self) -> str:
         folder = self.root / "metrics"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.exceptions import UnsupportedDimensionError
+from revteam.goals import Pacer
 from revteam.web.deps import FiltersDep, PrincipalDep
 from revteam.web.filters import ViewFilters
 from revteam.web.pages.render import Page, render_view
@@ -54,6 +56,7 @@ def overview_sections(page: Page, filters: ViewFilters) -> list[tuple[str, list[
     tiles = page.read(
         ("tiles", "shared", filters), lambda ws: scorecard.tiles(ws, ids, filters, as_of)
     )
+    tiles = with_goals(page, tiles, filters)
     by_id = {t.metric: t for t in tiles}
     out, seen = [], set()
     for title, members in SECTIONS:
@@ -65,6 +68,49 @@ def overview_sections(page: Page, filters: ViewFilters) -> list[tuple[str, list[
     if rest:
         out.append(("More shared KPIs", rest))
     return out
+
+
+def with_goals(
+    page: Page, tiles: list[scorecard.Tile], filters: ViewFilters
+) -> list[scorecard.Tile]:
+    """Each tile with the goal of its metric for the running period, paced.
+
+    The goal's segment must be the view's: one value per filtered dimension (no filter: the
+    goal for the whole company). Pacing is cached with the data and goal versions.
+    """
+    runtime = page.runtime
+    as_of = page.as_of().date()
+    where = filters.where_dict()
+    if any(len(v) != 1 for v in where.values()):
+        return tiles
+    segment = tuple(sorted((d, v[0]) for d, v in where.items()))
+    metrics = {t.metric for t in tiles}
+    chosen = [
+        g
+        for g in runtime.goals.list()
+        if g.metric in metrics and g.segment == segment and g.start <= as_of < g.end
+    ]
+    if not chosen:
+        return tiles
+    key = ("goal-pacing", tuple((g.id, g.version) for g in chosen), as_of)
+    settings = runtime.settings.goals
+    paced = page.read(
+        key, lambda ws: Pacer(ws.metrics, ws.stats, settings).pace(chosen, as_of=as_of)
+    )
+    slots = {
+        p.goal.metric: scorecard.GoalSlot(
+            p.goal.id,
+            p.goal.period,
+            p.goal.target,
+            p.status,
+            p.probability,
+            p.projected,
+            p.projected_low,
+            p.projected_high,
+        )
+        for p in paced
+    }
+    return [replace(t, goal=slots.get(t.metric)) for t in tiles]
 
 
 def movers(
@@ -125,6 +171,7 @@ def _team(
         as_of = page.as_of().date()
         plain = filters.with_(by=None)
         tiles = page.read(("tiles", team, plain), lambda ws: scorecard.tiles(ws, ids, plain, as_of))
+        tiles = with_goals(page, tiles, plain)
         chosen = str(metric if metric in ids else ids[0])
         focus = page.read(
             ("detail", chosen, filters), lambda ws: detail(ws, chosen, filters, as_of)

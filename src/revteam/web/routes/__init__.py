@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from revteam.web.routes import data, dimensions, health, metrics, query, records, tokens, users
+from revteam.web.routes import (
+    data,
+    dimensions,
+    goals,
+    health,
+    metrics,
+    query,
+    records,
+    tokens,
+    users,
+)
 
 ROUTERS = (
     health.router,
@@ -10,6 +20,7 @@ ROUTERS = (
     query.router,
     dimensions.router,
     records.router,
+    goals.router,
     users.router,
     tokens.router,
     tokens.admin_router,

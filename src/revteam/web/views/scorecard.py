@@ -28,6 +28,20 @@ class Point:
 
 
 @dataclass(frozen=True)
+class GoalSlot:
+    """The goal a tile shows: its target for the running period and how it is pacing."""
+
+    id: int
+    period: str
+    target: float
+    status: str
+    probability: float | None
+    projected: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
 class Tile:
     metric: str
     label: str
@@ -55,6 +69,7 @@ class Tile:
     note: str = ""
     unavailable: str = ""
     """Why there is no value (e.g. the metric cannot be filtered by a chosen dimension)."""
+    goal: GoalSlot | None = None
 
 
 def supported(ws: Workspace, metric: str, dims: Sequence[str]) -> bool:

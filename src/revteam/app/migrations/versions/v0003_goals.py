@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(320), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_goals")),
         sa.UniqueConstraint("scope", name=op.f("uq_goals_scope")),
+        sqlite_autoincrement=True,  # a deleted goal's id is never given to another
     )
     op.create_index(op.f("ix_goals_metric"), "goals", ["metric"])
     op.create_table(
@@ -50,6 +51,7 @@ def upgrade() -> None:
         sa.Column("before", sa.Text(), nullable=True),
         sa.Column("after", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_goal_changes")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_goal_changes_goal_id"), "goal_changes", ["goal_id"])
 

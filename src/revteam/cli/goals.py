@@ -1,0 +1,369 @@
+"""Goal commands: ``goals set|list|show|delete|import|export``.
+
+``set``, ``delete``, ``import`` and ``export`` need only the application database and the
+metric definitions, never the warehouse, so they work while a load runs; ``list`` and ``show``
+pace the goals against the KPIs and open the warehouse read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from revteam.cli._common import OutputFormat, console, emit, err_console, open_ws, state
+from revteam.exceptions import GoalError
+from revteam.goals import Goal, GoalBook, GoalHistoryEntry, GoalSpec, Pacing
+from revteam.goals.model import Direction
+from revteam.metrics import Definitions
+from revteam.metrics.format import display
+from revteam.metrics.request import check_year
+from revteam.settings import Settings, find_workspace, load_settings
+
+goals_app = typer.Typer(
+    name="goals",
+    help="Shared goals: targets with owners from both teams, their pacing and history.",
+    no_args_is_help=True,
+)
+LIST_COLUMNS = (
+    "id",
+    "metric",
+    "period",
+    "segment",
+    "owners",
+    "target",
+    "actual",
+    "projected",
+    "range",
+    "chance",
+    "status",
+)
+HISTORY_COLUMNS = ("version", "action", "at", "actor", "change")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(goals_app)
+
+
+@contextmanager
+def _book() -> Iterator[tuple[GoalBook, Settings]]:
+    """The workspace's goals without its warehouse: application database and definitions."""
+    from revteam.app import open_app
+
+    root = find_workspace(state.workspace)
+    settings = load_settings(root)
+    with open_app(root) as app:
+        definitions = Definitions(root / "metrics", settings)
+        yield GoalBook(app.db, definitions, fy_start=settings.fiscal_year_start_month), settings
+
+
+def parse_segment(items: Sequence[str]) -> dict[str, str]:
+    """``["channel=email", "segment=smb"]`` → ``{"channel": "email", "segment": "smb"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        dim, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not dim or not value or dim in out:
+            raise GoalError(
+                f"--segment {item!r} is not DIMENSION=VALUE, or names a dimension twice.",
+                "Give one value per dimension, e.g. --segment channel=email --segment segment=smb.",
+            )
+        out[dim] = value
+    return out
+
+
+def segment_text(segment: Mapping[str, str]) -> str:
+    return ", ".join(f"{d}={v}" for d, v in segment.items())
+
+
+def goal_dict(goal: Goal) -> dict[str, Any]:
+    """A goal as stored, for JSON: what was set, its version and its last change."""
+    return {
+        "id": goal.id,
+        "version": goal.version,
+        "metric": goal.metric,
+        "period": goal.period,
+        "segment": dict(goal.segment),
+        "target": goal.target,
+        "stretch": goal.stretch,
+        "direction": goal.direction,
+        "owners": list(goal.owners),
+        "note": goal.note,
+        "updated_at": None if goal.updated_at is None else goal.updated_at.isoformat(),
+        "updated_by": goal.updated_by,
+    }
+
+
+def pacing_dict(p: Pacing) -> dict[str, Any]:
+    """``Pacing.as_dict()`` plus the goal's version (to pass as ``--expected-version``)."""
+    return {**p.as_dict(), "version": p.goal.version}
+
+
+def history_dict(h: GoalHistoryEntry) -> dict[str, Any]:
+    return {
+        "version": h.version,
+        "action": h.action,
+        "at": h.at.isoformat(),
+        "actor": h.actor,
+        "before": h.before,
+        "after": h.after,
+    }
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+class _Shown:
+    """Values in their metric's unit and the workspace's currency, as the dashboards write them."""
+
+    def __init__(self, definitions: Definitions, currency: str) -> None:
+        self.catalogue, self.currency = definitions.catalogue, currency
+
+    def __call__(self, metric: str, value: float | None) -> str:
+        unit = self.catalogue[metric].unit if metric in self.catalogue else "number"
+        return "" if value is None else display(value, unit, currency=self.currency)
+
+    def pacing_row(self, p: Pacing) -> dict[str, Any]:
+        g, low, high = p.goal, p.projected_low, p.projected_high
+        shown = f"{self(g.metric, low)} to {self(g.metric, high)}" if low is not None else ""
+        return {
+            "id": g.id,
+            "metric": g.metric,
+            "period": g.period,
+            "segment": segment_text(g.segment_dict),
+            "owners": ", ".join(g.owners),
+            "target": self(g.metric, g.target),
+            "actual": self(g.metric, p.actual),
+            "projected": self(g.metric, p.projected),
+            "range": shown,
+            "chance": "" if p.probability is None else f"{p.probability:.0%}",
+            "status": p.status.replace("_", " "),
+        }
+
+
+def _print_goal(goal: Goal, shown: _Shown, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        _print_json(goal_dict(goal))
+        return
+    if fmt is OutputFormat.csv:
+        emit([goal_dict(goal) | {"segment": segment_text(goal.segment_dict)}], fmt)
+        return
+    title = f"[bold]Goal {goal.id}[/] (version {goal.version}): {escape(goal.describe())}"
+    console.print(title, highlight=False)
+    for key, value in (
+        ("target", shown(goal.metric, goal.target)),
+        ("stretch", shown(goal.metric, goal.stretch)),
+        ("direction", f"{goal.direction} is better"),
+        ("owners", ", ".join(goal.owners)),
+        ("note", goal.note),
+        (
+            "changed",
+            goal.updated_at and f"{goal.updated_at:%Y-%m-%d %H:%M} UTC by {goal.updated_by}",
+        ),
+    ):
+        if value:
+            console.print(f"  [bold]{key}:[/] {escape(value)}", highlight=False, soft_wrap=True)
+
+
+def _as_of(value: dt.datetime | None, settings: Settings) -> dt.date | None:
+    """The day to pace at; one outside ``plausible_years`` is refused (exit 2)."""
+    day = None if value is None else value.date()
+    check_year(day, "--as-of", settings.plausible_years)
+    return day
+
+
+AsOf = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="Pace as if the data ended on this day (default: the data's as-of day).",
+    ),
+]
+Fmt = Annotated[OutputFormat, typer.Option("--format")]
+ExpectedVersion = Annotated[
+    int | None,
+    typer.Option(
+        "--expected-version",
+        min=1,
+        help="Refuse (exit 2) if the goal is no longer at this version: someone changed it.",
+    ),
+]
+
+
+@goals_app.command("set")
+def set_goal(
+    metric: Annotated[str, typer.Argument(help="Metric id (`revteam metrics list`).")],
+    period: Annotated[
+        str, typer.Argument(help="2027-03, 2027-Q1 or 2027 (FY2027-Q1 with a fiscal year).")
+    ],
+    target: Annotated[str, typer.Argument(help="In the metric's unit; a rate as 0.45 or 45%.")],
+    segment: Annotated[
+        list[str] | None,
+        typer.Option("--segment", help="DIMENSION=VALUE the goal is for (repeatable)."),
+    ] = None,
+    owner: Annotated[
+        list[str] | None,
+        typer.Option("--owner", help="A team or a user's e-mail (repeatable; default: the KPI's)."),
+    ] = None,
+    direction: Annotated[
+        Direction | None, typer.Option(help="Which way is better (default: the KPI's).")
+    ] = None,
+    stretch: Annotated[str | None, typer.Option(help="A better outcome beyond the target.")] = None,
+    note: Annotated[str, typer.Option(help="Why this target, in a sentence.")] = "",
+    goal_id: Annotated[
+        int | None, typer.Option("--id", min=1, help="Change this goal (also its metric, period).")
+    ] = None,
+    expected_version: ExpectedVersion = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """Set a goal: create it, or change the goal of the same metric, period and segment."""
+    spec = GoalSpec(
+        metric,
+        period,
+        target,
+        segment=parse_segment(segment or []),
+        owners=owner or [],
+        direction=direction,
+        stretch=stretch,
+        note=note,
+    )
+    with _book() as (book, settings):
+        goal = book.set(spec, goal_id=goal_id, expected_version=expected_version)
+        _print_goal(goal, _Shown(book.definitions, settings.currency), fmt)
+
+
+@goals_app.command("list")
+def list_goals(
+    metric: Annotated[str | None, typer.Option(help="Only this metric's goals.")] = None,
+    as_of: AsOf = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """Every goal with its pacing: actual, projection and its range, chance and status."""
+    with open_ws(read_only=True) as ws:
+        pacings = ws.goals.pacing(ws.goals.list(metric), as_of=_as_of(as_of, ws.settings))
+        shown = _Shown(ws.goals.definitions, ws.settings.currency)
+    if fmt is OutputFormat.json:
+        _print_json([pacing_dict(p) for p in pacings])
+    elif fmt is OutputFormat.csv:
+        rows = [pacing_dict(p) | {"segment": segment_text(p.goal.segment_dict)} for p in pacings]
+        if rows:  # no goals, no lines (as other CSV listings)
+            emit(rows, fmt)
+    else:
+        when = f", as of {pacings[0].as_of}" if pacings else ""
+        emit(
+            [shown.pacing_row(p) for p in pacings], fmt, title=f"Goals{when}", columns=LIST_COLUMNS
+        )
+
+
+@goals_app.command("show")
+def show_goal(
+    goal_id: Annotated[int, typer.Argument(help="The goal's id (`revteam goals list`).", min=1)],
+    as_of: AsOf = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """One goal: what was set, how it is pacing, and every change (who, when, before, after).
+
+    ``--format json`` gives all of it as one object; ``csv`` the goal and its pacing only.
+    """
+    with open_ws(read_only=True) as ws:
+        goal = ws.goals.get(goal_id)
+        [pacing] = ws.goals.pacing([goal], as_of=_as_of(as_of, ws.settings))
+        history = ws.goals.history(goal_id)
+        shown = _Shown(ws.goals.definitions, ws.settings.currency)
+    detail = pacing_dict(pacing) | goal_dict(goal)
+    if fmt is OutputFormat.json:
+        _print_json(detail | {"history": [history_dict(h) for h in history]})
+    elif fmt is OutputFormat.csv:  # one table: the goal with its pacing, as `list` writes it
+        emit([detail | {"segment": segment_text(goal.segment_dict)}], fmt)
+    else:
+        emit([shown.pacing_row(pacing)], fmt, title=f"Goal {goal.id}: {goal.describe()}")
+        console.print(f"  [bold]projection:[/] {pacing.method} ({pacing.state})", highlight=False)
+        if goal.note:
+            console.print(f"  [bold]note:[/] {escape(goal.note)}", highlight=False, soft_wrap=True)
+        emit([_history_row(h) for h in history], fmt, title="History", columns=HISTORY_COLUMNS)
+
+
+def _history_row(h: GoalHistoryEntry) -> dict[str, Any]:
+    return {
+        "version": h.version,
+        "action": h.action,
+        "at": f"{h.at:%Y-%m-%d %H:%M} UTC",
+        "actor": h.actor,
+        "change": change_text(h.before, h.after),
+    }
+
+
+def change_text(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
+    """What one change did, field by field: ``target: 100 → 120; note: (none) → push``."""
+    if after is None:
+        return "deleted"
+    old, new = before or {}, after
+    keys = [k for k in (*new, *(k for k in old if k not in new)) if old.get(k) != new.get(k)]
+    if before is None:
+        return "; ".join(f"{k}: {_value(new[k])}" for k in keys if new[k] not in (None, "", {}))
+    return "; ".join(f"{k}: {_value(old.get(k))} → {_value(new.get(k))}" for k in keys)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return segment_text(value) or "(all)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "(none)" if value is None or value == "" else str(value)
+
+
+@goals_app.command("delete")
+def delete_goal(
+    goal_id: Annotated[int, typer.Argument(help="The goal's id.", min=1)],
+    expected_version: ExpectedVersion = None,
+) -> None:
+    """Delete a goal (its history stays)."""
+    with _book() as (book, _):
+        gone = book.delete(goal_id, expected_version=expected_version)
+    console.print(
+        f"Deleted goal {gone.id}: {escape(gone.describe())}.", highlight=False, soft_wrap=True
+    )
+
+
+@goals_app.command("import")
+def import_goals(
+    file: Annotated[Path, typer.Argument(help="A goals.yaml file.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Also delete the goals the file does not list.")
+    ] = False,
+) -> None:
+    """Set every goal of a goals.yaml, all or none: one problem and nothing changes."""
+    with _book() as (book, _):
+        report = book.import_file(file, replace=replace)
+    console.print(
+        f"{escape(str(file))}: {report.goals} goal(s) in the file, {report.changed} changed"
+        + (" (created, changed or deleted)." if replace else " (created or changed)."),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@goals_app.command("export")
+def export_goals(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Every goal as goals.yaml (goals as code); importing it back changes nothing."""
+    with _book() as (book, _):
+        text = book.export_yaml()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    err_console.print(f"Wrote the goals to {escape(str(output))}.", highlight=False)
