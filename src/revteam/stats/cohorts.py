@@ -150,14 +150,14 @@ def cohort_curves(
     ``ci_high`` (null beyond the cohort's oldest member).
     """
     t, e, age = floats(durations), np.asarray(observed, dtype=bool), floats(ages)
-    keys = np.asarray(cohorts, dtype=object)
+    order, codes = _encode(cohorts)
     a = floats(at)
     out: dict[str, list[object]] = {c: [] for c in ("cohort", "age_days")}
     parts: dict[str, list[Float]] = {
         c: [] for c in ("n", "followed", "converted", "km", "lo", "hi")
     }
-    for cohort in sorted(set(keys.tolist())):
-        mask = keys == cohort
+    for i, cohort in enumerate(order):
+        mask = codes == i
         ct, ce = t[mask], e[mask]
         km = kaplan_meier(ct, ce)
         surv, gw = km.at(a)
@@ -208,11 +208,10 @@ def cohort_projection(
     own curve to its median age, then that of the ``reference`` preceding cohorts).
     """
     t, e, age = floats(durations), np.asarray(observed, dtype=bool), floats(ages)
-    keys = np.asarray(cohorts, dtype=object)
-    order = sorted(set(keys.tolist()))
+    order, codes = _encode(cohorts)
     rows: list[dict[str, object]] = []
     for i, cohort in enumerate(order):
-        mask = keys == cohort
+        mask = codes == i
         ct, ce = t[mask], e[mask]
         km = kaplan_meier(ct, ce)
         youngest, typical = float(age[mask].min()), float(np.median(age[mask]))
@@ -222,8 +221,8 @@ def cohort_projection(
             surv, gw = (float(v[0]) for v in km.at([window]))
             method = "observed" if mature else "kaplan_meier"
         else:
-            earlier = order[max(0, i - reference) : i]
-            surv, gw = _extended(km, typical, t, e, keys, earlier, window)
+            earlier = list(range(max(0, i - reference), i))
+            surv, gw = _extended(km, typical, t, e, codes, earlier, window)
             method = "kaplan_meier+reference"
         lo, hi = loglog_interval([surv], [gw], level)
         rows.append(
@@ -248,8 +247,8 @@ def _extended(
     a: float,
     t: Float,
     e: Bool,
-    keys: npt.NDArray[np.object_],
-    earlier: Sequence[object],
+    codes: npt.NDArray[np.intp],
+    earlier: Sequence[int],
     window: float,
 ) -> tuple[float, float]:
     """``S_c(a) · S_ref(W) / S_ref(a)``: the cohort's own curve up to ``a``, then the reference's.
@@ -259,13 +258,27 @@ def _extended(
     """
     if not earlier:
         return np.nan, np.nan
-    mask = np.isin(keys, np.asarray(earlier, dtype=object))
+    mask = np.isin(codes, np.asarray(earlier, dtype=np.intp))
     ref = kaplan_meier(t[mask], e[mask])
     (s_a,), (gw_a,) = km.at([a])
     (r_a, r_w), (g_a, g_w) = ref.at([a, window])
     if not (np.isfinite(r_w) and r_a > 0):
         return np.nan, np.nan
     return float(s_a * r_w / r_a), float(gw_a + g_w - g_a)
+
+
+def _encode(cohorts: object) -> tuple[list[object], npt.NDArray[np.intp]]:
+    """The distinct cohorts in order, and each member's index into them.
+
+    Accepts a list of dates or a ``datetime64`` array (what Arrow gives without making a
+    Python object per member); comparing small integers beats comparing objects.
+    """
+    values = np.asarray(cohorts)
+    if values.size == 0:
+        return [], np.zeros(0, dtype=np.intp)
+    distinct, codes = np.unique(values, return_inverse=True)
+    order = [v.item() if isinstance(v, np.generic) else v for v in distinct]
+    return order, codes.reshape(-1).astype(np.intp)
 
 
 def _maybe(value: float) -> float | None:

@@ -176,7 +176,7 @@ class StatsComponent:
         """Each cohort's rate at the metric's window, projected by Kaplan-Meier when immature."""
         window = self._metrics.get(metric).window_days or 0
 
-        def analyse(cohorts: list[Any], t: Float, e: Bool, age: Float) -> pa.Table:
+        def analyse(cohorts: Any, t: Float, e: Bool, age: Float) -> pa.Table:
             return cohort_projection(
                 cohorts, t, e, age, window=window, level=level, reference=reference
             )
@@ -197,7 +197,7 @@ class StatsComponent:
         last = max_age or self._metrics.get(metric).window_days or 0
         ages = np.arange(0, last + 1, max(1, step), dtype=float)
 
-        def analyse(cohorts: list[Any], t: Float, e: Bool, age: Float) -> pa.Table:
+        def analyse(cohorts: Any, t: Float, e: Bool, age: Float) -> pa.Table:
             return cohort_curves(cohorts, t, e, age, at=ages, level=level)
 
         return self._per_segment(metric, options, analyse)
@@ -379,7 +379,7 @@ class StatsComponent:
         self,
         metric: str,
         options: QueryOptions,
-        analyse: Callable[[list[Any], Float, Bool, Float], pa.Table],
+        analyse: Callable[[Any, Float, Bool, Float], pa.Table],
     ) -> pa.Table:
         """``analyse(cohorts, durations, converted, ages)`` of each segment's cohort members."""
         dims = request.as_list(options.get("by", ()))
@@ -398,7 +398,7 @@ class StatsComponent:
         for label, idx in tb.segments(members, dims).items():
             part = members if idx.size == members.num_rows else members.take(pa.array(idx))
             t, e, age = follow_up(part["entered"], part["reached"], as_of_)
-            table = analyse(part["period"].to_pylist(), t, e, age)
+            table = analyse(part["period"].to_numpy(zero_copy_only=False), t, e, age)
             parts.append(table.add_column(0, "segment", pa.array([label] * table.num_rows)))
         window = self._metrics.get(metric).window_days
         return with_meta(
