@@ -49,6 +49,19 @@ def simple(select: str, frm: str, where: str = "TRUE", time: str = "") -> str:
     return f"SELECT {m(time)} AS period, {{d}} AS d, {select} FROM {frm} WHERE {where} GROUP BY ALL"
 
 
+def worked_within(hours: int) -> str:
+    """MQLs whose first sales activity at or after mql_at came within ``hours`` ÷ MQLs."""
+    first = """(SELECT min(s.occurred_at) FROM sales_activities s
+               WHERE s.person_id = p.person_id AND s.occurred_at >= p.mql_at)"""
+    return simple(
+        f"count(*) FILTER (WHERE date_diff('second', p.mql_at, {first}) <= {hours * 3600}) "
+        "AS num, count(*) AS den",
+        PEOPLE,
+        "p.mql_at IS NOT NULL",
+        "p.mql_at",
+    )
+
+
 def cohort(time: str, reached: str, window: int) -> str:
     hit = (
         f"{reached} IS NOT NULL AND {reached} <= {time} + INTERVAL {window} DAY "
@@ -153,6 +166,16 @@ SQL: dict[str, tuple[str, dict[str, str]]] = {
               SELECT p2.person_id, min(s.occurred_at) AS first_at FROM people p2
               JOIN sales_activities s ON s.person_id = p2.person_id AND s.occurred_at >= p2.mql_at
               GROUP BY 1) f ON f.person_id = p.person_id
+            GROUP BY ALL""",
+        PEOPLE_DIMS,
+    ),
+    "mqls_worked_1h_rate": (worked_within(1), PEOPLE_DIMS),
+    "mqls_worked_24h_rate": (worked_within(24), PEOPLE_DIMS),
+    "mqls_not_worked": (
+        f"""SELECT {m("p.mql_at")} AS period, {{d}} AS d, count(*) AS v
+            FROM {PEOPLE} WHERE p.mql_at IS NOT NULL AND NOT EXISTS (
+              SELECT 1 FROM sales_activities s
+              WHERE s.person_id = p.person_id AND s.occurred_at >= p.mql_at)
             GROUP BY ALL""",
         PEOPLE_DIMS,
     ),

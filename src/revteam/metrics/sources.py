@@ -184,6 +184,16 @@ def _first_sales_activity(p: ir.Table, ctx: Context, tables: TableProvider) -> i
     return out.mutate(first_sales_activity_at=out._sa_first).drop("_sa_person", "_sa_first")
 
 
+def _hours_to_first_sales_activity(
+    p: ir.Table, ctx: Context, tables: TableProvider
+) -> ir.Table:
+    known = "first_sales_activity_at" in p.columns  # when both columns are asked for
+    worked = p if known else _first_sales_activity(p, ctx, tables)
+    seconds = worked.first_sales_activity_at.epoch_seconds() - worked.mql_at.epoch_seconds()
+    out = worked.mutate(hours_to_first_sales_activity=(seconds / 3600.0).cast("float64"))
+    return out if known else out.drop("first_sales_activity_at")
+
+
 def _attended(tp: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
     import ibis
 
@@ -259,6 +269,13 @@ _VIRTUAL: dict[str, tuple[VirtualColumn, ...]] = {
             "timestamp",
             "First sales activity with the person at or after mql_at",
             _first_sales_activity,
+            ("person_id", "mql_at"),
+        ),
+        VirtualColumn(
+            "hours_to_first_sales_activity",
+            "float",
+            "Hours from mql_at to the first sales activity at or after it (empty: not worked yet)",
+            _hours_to_first_sales_activity,
             ("person_id", "mql_at"),
         ),
     ),
