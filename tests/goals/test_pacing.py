@@ -187,3 +187,10 @@ def test_a_goal_whose_metric_left_the_catalogue_is_reported_alone(
     paced = pacer.pace([gone, good], as_of=dt.date(2026, 6, 15))
     assert "no longer in the catalogue" in paced[0].method and paced[0].projected is None
     assert paced[1].projected is not None
+
+
+def test_without_history_nothing_is_projected(goals_ws: Workspace, pacer: Pacer) -> None:
+    """Before the data starts there is no run rate: no made-up certainty either way."""
+    (p,) = pacer.pace([goal(goals_ws, "leads", "2024-11", 500)], as_of=dt.date(2024, 10, 20))
+    assert p.projected is None and p.probability is None and p.status == "at_risk"
+    assert "nothing in the year before" in p.method

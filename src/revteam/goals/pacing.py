@@ -204,6 +204,10 @@ class Pacer:
         trailing = [as_of - dt.timedelta(days=i) for i in range(cfg.history_days)]
         level, _ = _adjusted_mean(daily, trailing, weekday)
         noise = _noise(daily, as_of, weekday)
+        if level <= 0 and not noise.relative.size:
+            # Nothing happened in the year before: no run rate, no noise, no honest projection.
+            method = "not projected: nothing in the year before to project from"
+            return self._judged(goal, as_of, state, actual, expected, None, None, method, line)
         shape, shape_var = (1.0, 0.0)
         method = f"run rate of the last {cfg.history_days} days, weekday-adjusted"
         if cfg.target_line == "seasonal":
