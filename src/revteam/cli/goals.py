@@ -50,6 +50,7 @@ HISTORY_COLUMNS = ("version", "action", "at", "actor", "change")
 
 def register(app: typer.Typer) -> None:
     app.add_typer(goals_app)
+    app.command("incentives")(incentives)
 
 
 @contextmanager
@@ -367,3 +368,80 @@ def export_goals(
         return
     output.write_text(text, encoding="utf-8")
     err_console.print(f"Wrote the goals to {escape(str(output))}.", highlight=False)
+
+
+def parse_what_if(items: Sequence[str]) -> dict[str, float]:
+    """``["sales_qualification_rate=50%", "revenue=5000000"]`` → metric → value."""
+    out: dict[str, float] = {}
+    for item in items:
+        metric, sep, text = (part.strip() for part in item.partition("="))
+        number = text.removesuffix("%").replace(",", "").replace("_", "")
+        try:
+            value = float(number) / (100 if text.endswith("%") else 1)
+        except ValueError:
+            value = float("nan")
+        if not sep or not metric or value != value:
+            raise GoalError(
+                f"--what-if {item!r} is not METRIC=VALUE.",
+                "For example --what-if sales_qualification_rate=50% --what-if revenue=5000000.",
+            )
+        out[metric] = value
+    return out
+
+
+def incentives(
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option("--what-if", help="METRIC=VALUE: assume this period-end value (repeatable)."),
+    ] = None,
+    as_of: AsOf = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """Incentive plans (incentives.yaml): attainment and payout factor per team and person.
+
+    Each plan's measures are goals; the payout factor is their weighted payout curve, to date
+    and at the projected period end, and shared share is how much of the variable pay rides
+    on KPIs both teams own. See docs/goals.md.
+    """
+    assumed = parse_what_if(what_if or [])
+    with open_ws(read_only=True) as ws:
+        results = ws.goals.incentives(as_of=_as_of(as_of, ws.settings), what_if=assumed)
+    if fmt is OutputFormat.json:
+        _print_json([r.as_dict() for r in results])
+        return
+    rows = [
+        {
+            "plan": r.plan.name,
+            "who": r.plan.team or ", ".join(r.plan.people),
+            "metric": m.measure.metric,
+            "period": m.measure.period,
+            "weight": f"{m.measure.weight:.0%}",
+            "shared": "yes" if m.shared else "",
+            "attainment": _share(m.attainment_to_date),
+            "projected": _share(m.attainment_projected),
+            "payout": _share(m.payout_projected),
+            "note": m.note,
+        }
+        for r in results
+        for m in r.measures
+    ]
+    if fmt is OutputFormat.csv:
+        if rows:
+            emit(rows, fmt)
+        return
+    if not results:
+        console.print("No incentive plans: write incentives.yaml in the workspace (docs/goals.md).")
+        return
+    emit(rows, fmt, title="Incentive measures")
+    for r in results:
+        console.print(
+            f"  [bold]{escape(r.plan.name)}[/]: payout factor {_share(r.payout_to_date)} to date, "
+            f"{_share(r.payout_projected)} projected; {r.shared_share:.0%} of the variable pay "
+            f"rides on shared KPIs ({r.shared_share * r.plan.variable_share:.0%} of pay); people: "
+            f"{escape(', '.join(r.plan.people) or '(none yet)')}",
+            highlight=False,
+        )
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"

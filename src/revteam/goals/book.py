@@ -128,6 +128,10 @@ class GoalBook:
             raise GoalError(f"Cannot read {path}: {exc}.", "Give a UTF-8 goals.yaml.") from exc
         return self.import_yaml(text, actor=actor, replace=replace, source=str(path))
 
+    def teams(self) -> dict[str, str]:
+        """Each user's e-mail and team (owners by e-mail count for their team)."""
+        return self._teams()
+
     # -- internals ---------------------------------------------------------------------------
     def _teams(self) -> dict[str, str]:
         with self._db.session() as s:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from revteam.goals.book import GoalBook
+from revteam.goals.incentives import PlanResult, load_incentives, score, with_people
 from revteam.goals.model import Goal
 from revteam.goals.pacing import Pacer, Pacing
 from revteam.settings import Settings
@@ -27,12 +29,27 @@ class GoalsComponent(GoalBook):
         metrics: MetricsComponent,
         stats: StatsComponent,
         settings: Settings,
+        root: Path,
     ) -> None:
         super().__init__(db, metrics.definitions, fy_start=settings.fiscal_year_start_month)
         self.pacer = Pacer(metrics, stats, settings.goals)
+        self._root = root
 
     def pacing(
         self, goals: Sequence[Goal] | None = None, *, as_of: dt.date | None = None
     ) -> list[Pacing]:
         """Each goal's actual, projection, interval, chance and status (default: all goals)."""
         return self.pacer.pace(self.list() if goals is None else goals, as_of=as_of)
+
+    def incentives(
+        self, *, as_of: dt.date | None = None, what_if: Mapping[str, float] | None = None
+    ) -> list[PlanResult]:
+        """The plans of ``incentives.yaml`` scored on the goals' pacing.
+
+        ``what_if`` maps a metric to a period-end value assumed instead of its projection.
+        """
+        catalogue = self.definitions.catalogue
+        plans = with_people(load_incentives(self._root, catalogue, self.fy_start), self.teams())
+        wanted = {(m.metric, m.period, m.segment) for p in plans for m in p.measures}
+        goals = [g for g in self.list() if (g.metric, g.period, g.segment) in wanted]
+        return score(plans, goals, self.pacing(goals, as_of=as_of), catalogue, what_if=what_if)

@@ -92,7 +92,11 @@ class Workspace:
 
             self._app = open_app(self.root)
             self._goals = GoalsComponent(
-                db=self._app.db, metrics=self.metrics, stats=self.stats, settings=self.settings
+                db=self._app.db,
+                metrics=self.metrics,
+                stats=self.stats,
+                settings=self.settings,
+                root=self.root,
             )
         return self._goals
 
