@@ -445,3 +445,55 @@ def incentives(
 
 def _share(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
+
+
+@goals_app.command("plan")
+def plan_goals(
+    metric: Annotated[str, typer.Argument(help="The goal to plan backwards from: revenue.")],
+    period: Annotated[str, typer.Argument(help="2027-Q1, 2027-03, 2027 (FY2027-Q1 …).")],
+    target: Annotated[float, typer.Option("--target", help="The revenue goal.")],
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Set the derived volumes as goals (rounded up).")
+    ] = False,
+    history_days: Annotated[int, typer.Option(help="Days of history the rates come from.")] = 365,
+    as_of: AsOf = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """The reverse funnel: the wins, opportunities, SQLs, MQLs and leads a revenue goal needs.
+
+    Rates, deal size and lags of the last year (intervals from their sampling error); each
+    volume is for the period its lag puts it in. ``--apply`` sets them as goals, so Marketing's
+    lead and MQL goals and Sales' pipeline goals come from one number. See docs/goals.md.
+    """
+    from revteam.goals.plan import plan_revenue
+
+    if metric != "revenue":
+        raise GoalError(
+            f"Only a revenue goal can be planned backwards through the funnel, not {metric!r}.",
+            "Run `revteam goals plan revenue PERIOD --target AMOUNT`.",
+        )
+    with open_ws(read_only=True) as ws:
+        day = _as_of(as_of, ws.settings)
+        plan = plan_revenue(
+            ws.metrics,
+            period,
+            target,
+            history_days=history_days,
+            fy_start=ws.settings.fiscal_year_start_month,
+            as_of=day,
+        )
+    if apply:  # all or none: a derived goal that overlaps another stops the whole plan
+        with _book() as (book, _):
+            book.store.save_all([book.check(spec) for spec in plan.goals()])
+    steps = plan.as_dict()["steps"]
+    if fmt is OutputFormat.json:
+        # Keyed by metric id; "opportunities" is the opportunities to create, by its short name.
+        _print_json(steps | {"opportunities": steps["opportunities_created"]})
+        return
+    rows = [{"metric": m} | v for m, v in steps.items()]
+    if fmt is OutputFormat.csv:
+        emit(rows, fmt)
+        return
+    emit(rows, fmt, title=f"Revenue {target:,.0f} in {plan.period}: what it takes")
+    if apply:
+        console.print(f"Set {len(plan.goals())} goals (`revteam goals list`).")
