@@ -370,25 +370,6 @@ def export_goals(
     err_console.print(f"Wrote the goals to {escape(str(output))}.", highlight=False)
 
 
-def parse_what_if(items: Sequence[str]) -> dict[str, float]:
-    """``["sales_qualification_rate=50%", "revenue=5000000"]`` → metric → value."""
-    out: dict[str, float] = {}
-    for item in items:
-        metric, sep, text = (part.strip() for part in item.partition("="))
-        number = text.removesuffix("%").replace(",", "").replace("_", "")
-        try:
-            value = float(number) / (100 if text.endswith("%") else 1)
-        except ValueError:
-            value = float("nan")
-        if not sep or not metric or value != value:
-            raise GoalError(
-                f"--what-if {item!r} is not METRIC=VALUE.",
-                "For example --what-if sales_qualification_rate=50% --what-if revenue=5000000.",
-            )
-        out[metric] = value
-    return out
-
-
 def incentives(
     what_if: Annotated[
         list[str] | None,
@@ -403,6 +384,8 @@ def incentives(
     and at the projected period end, and shared share is how much of the variable pay rides
     on KPIs both teams own. See docs/goals.md.
     """
+    from revteam.goals.incentives import parse_what_if
+
     assumed = parse_what_if(what_if or [])
     with open_ws(read_only=True) as ws:
         results = ws.goals.incentives(as_of=_as_of(as_of, ws.settings), what_if=assumed)

@@ -48,8 +48,20 @@ class GoalsComponent(GoalBook):
 
         ``what_if`` maps a metric to a period-end value assumed instead of its projection.
         """
-        catalogue = self.definitions.catalogue
-        plans = with_people(load_incentives(self._root, catalogue, self.fy_start), self.teams())
-        wanted = {(m.metric, m.period, m.segment) for p in plans for m in p.measures}
-        goals = [g for g in self.list() if (g.metric, g.period, g.segment) in wanted]
-        return score(plans, goals, self.pacing(goals, as_of=as_of), catalogue, what_if=what_if)
+        return score_plans(self, self.pacer, self._root, as_of=as_of, what_if=what_if)
+
+
+def score_plans(
+    book: GoalBook,
+    pacer: Pacer,
+    root: Path,
+    *,
+    as_of: dt.date | None = None,
+    what_if: Mapping[str, float] | None = None,
+) -> list[PlanResult]:
+    """``incentives.yaml`` of ``root`` scored on ``book``'s goals as ``pacer`` paces them."""
+    catalogue = book.definitions.catalogue
+    plans = with_people(load_incentives(root, catalogue, book.fy_start), book.teams())
+    wanted = {(m.metric, m.period, m.segment) for p in plans for m in p.measures}
+    goals = [g for g in book.list() if (g.metric, g.period, g.segment) in wanted]
+    return score(plans, goals, pacer.pace(goals, as_of=as_of), catalogue, what_if=what_if)

@@ -294,3 +294,22 @@ def with_people(plans: Sequence[Plan], teams: Mapping[str, str]) -> list[Plan]:
         replace(p, people=p.people or tuple(sorted(e for e, t in teams.items() if t == p.team)))
         for p in plans
     ]
+
+
+def parse_what_if(items: Sequence[str]) -> dict[str, float]:
+    """``["sales_qualification_rate=50%", "revenue=5000000"]`` → metric → value."""
+    out: dict[str, float] = {}
+    for item in items:
+        metric, sep, text = (part.strip() for part in item.partition("="))
+        number = text.removesuffix("%").replace(",", "").replace("_", "")
+        try:
+            value = float(number) / (100 if text.endswith("%") else 1)
+        except ValueError:
+            value = float("nan")
+        if not sep or not metric or value != value or value in (float("inf"), float("-inf")):
+            raise GoalError(
+                f"what-if {item!r} is not METRIC=VALUE.",
+                "For example sales_qualification_rate=50% or revenue=5000000.",
+            )
+        out[metric] = value
+    return out

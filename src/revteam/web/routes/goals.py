@@ -248,6 +248,74 @@ def export_goals(runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     return Response(book_of(runtime).export_yaml(), media_type=YAML)
 
 
+@router.get("/plan", summary="The reverse funnel of a revenue goal")
+def plan_goal(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    period: Annotated[str, Query(max_length=12, description="2027-Q1, 2027-03, 2027 …")],
+    target: Annotated[float, Query(gt=0, le=1e13, description="The revenue goal.")],
+    metric: Annotated[Literal["revenue"], Query(description="Only revenue, for now.")] = "revenue",
+    history_days: Annotated[int, Query(ge=90, le=730)] = 365,
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """Wins, new customers, opportunities, SQLs, MQLs and leads the goal needs.
+
+    Keyed by metric id (``opportunities`` = ``opportunities_created``), with 90% intervals and
+    the period each is needed in. Setting them as goals is ``revteam goals plan … --apply``.
+    """
+    from revteam.goals.plan import plan_revenue
+
+    check_year(as_of, "as_of", runtime.settings.plausible_years)
+    fy = runtime.settings.fiscal_year_start_month
+    runtime.definitions.check(metric, {"grain": "month"})
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        plan = plan_revenue(
+            ws.metrics, period, target, history_days=history_days, fy_start=fy, as_of=as_of
+        )
+        steps: dict[str, Any] = plan.as_dict()["steps"]
+        return steps | {"opportunities": steps["opportunities_created"]}
+
+    found: Cached[dict[str, Any]] = runtime.read(
+        ("goal-plan", period, target, history_days, as_of), compute
+    )
+    return found.value
+
+
+@router.get("/incentives", summary="Incentive plans scored on the goals")
+def incentive_plans(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    what_if: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="METRIC=VALUE (repeatable): assume this period end."),
+    ] = None,
+    as_of: AsOf = None,
+) -> list[dict[str, Any]]:
+    """Every plan of ``incentives.yaml``, scored on the goals' pacing (read-only).
+
+    Attainment and payout factor per measure and plan, and the share of variable pay on shared
+    KPIs; admins edit the file in the workspace.
+    """
+    from revteam.goals.component import score_plans
+    from revteam.goals.incentives import INCENTIVES_FILE, parse_what_if
+
+    check_year(as_of, "as_of", runtime.settings.plausible_years)
+    assumed = parse_what_if(what_if or [])
+    path = runtime.root / INCENTIVES_FILE
+    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+    settings = runtime.settings.goals
+
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        pacer = Pacer(ws.metrics, ws.stats, settings)
+        plans = score_plans(runtime.goals, pacer, runtime.root, as_of=as_of, what_if=assumed)
+        return [p.as_dict() for p in plans]
+
+    key = ("incentives", stamp, tuple(sorted(assumed.items())), as_of)
+    found: Cached[list[dict[str, Any]]] = runtime.read(key, compute)
+    return found.value
+
+
 @router.get("/{goal_id}", response_model=GoalDetail, summary="A goal, its pacing and history")
 def show_goal(
     runtime: RuntimeDep, principal: PrincipalDep, goal_id: Id, as_of: AsOf = None
