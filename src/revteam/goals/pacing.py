@@ -49,6 +49,7 @@ WEEKDAY_DAYS = 364
 BLOCK_DAYS = 28
 """Days compared with each other when measuring day-to-day noise."""
 SIMULATIONS = 4000
+"""Simulated rests of a period per count or sum goal (a 90% bound is then good to ±0.5%)."""
 MIN_YEAR, MAX_YEAR = 2, 9998
 """Years whose periods, a year back and forward, the calendar arithmetic can reach."""
 REFERENCE_COHORTS = 6
@@ -56,7 +57,6 @@ REFERENCE_COHORTS = 6
 SEASON_VAR = 0.05
 """Spread of real seasonal changes (log ratio, about ±22%), against which a year-ago ratio's
 noise is weighed."""
-"""Simulated rests of a period per count or sum goal (a 90% bound is then good to ±0.5%)."""
 _NORMAL = NormalDist()
 
 

@@ -184,9 +184,7 @@ def _first_sales_activity(p: ir.Table, ctx: Context, tables: TableProvider) -> i
     return out.mutate(first_sales_activity_at=out._sa_first).drop("_sa_person", "_sa_first")
 
 
-def _hours_to_first_sales_activity(
-    p: ir.Table, ctx: Context, tables: TableProvider
-) -> ir.Table:
+def _hours_to_first_sales_activity(p: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
     known = "first_sales_activity_at" in p.columns  # when both columns are asked for
     worked = p if known else _first_sales_activity(p, ctx, tables)
     seconds = worked.first_sales_activity_at.epoch_seconds() - worked.mql_at.epoch_seconds()

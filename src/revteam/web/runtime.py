@@ -231,13 +231,12 @@ class Runtime:
         """Goals and their history (the application database; no warehouse needed)."""
 
     def version(self) -> Version:
-        """Data version, and the fingerprint of the metric files and of the goals.
+        """Data version and the fingerprint of the workspace's metric files.
 
-        Goals are part of it because pages show them next to the numbers: a changed goal
-        must not wait for new data to appear.
+        Goals are not part of it: what shows a goal keys its cache by the goals it shows (ids
+        and versions) or by their revision, so a goal edit recomputes no KPI.
         """
-        goals = self.goals.store.revision()
-        return (self.gate.version(), f"{self._metrics_fingerprint()}|{goals}")
+        return (self.gate.version(), self._metrics_fingerprint())
 
     def _metrics_fingerprint(self) -> str:
         folder = self.root / "metrics"

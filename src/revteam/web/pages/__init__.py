@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from revteam.web.pages import access, admin, analysis, dashboards, records
+from revteam.web.pages import access, admin, analysis, dashboards, goals, records
 from revteam.web.pages.dashboards import warm as warm_views
 
 ROUTERS = (
@@ -10,6 +10,7 @@ ROUTERS = (
     dashboards.router,
     analysis.router,
     records.router,
+    goals.router,
     admin.router,
 )
 

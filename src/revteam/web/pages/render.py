@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("marketing", "/marketing", "Marketing"),
     ("sales", "/sales", "Sales"),
     ("campaigns", "/campaigns", "Campaigns"),
+    ("goals", "/goals", "Goals"),
     ("catalogue", "/catalogue", "Metrics"),
 )
 ADMIN_NAV: tuple[tuple[str, str, str], ...] = (
@@ -116,7 +117,9 @@ def render_view(
         )
         return html
 
-    html = page.read(("html", template, request.url.path, request.url.query), body)
+    # A page body may show goals (the tiles' target slots): a goal edit renders it afresh.
+    goals = runtime.goals.store.revision()
+    html = page.read(("html", template, request.url.path, request.url.query, goals), body)
     return render(
         request,
         "shell.html",

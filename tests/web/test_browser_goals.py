@@ -1,0 +1,154 @@
+"""The Goals page in a real browser: sign in as an editor, set a goal, see its chart and status.
+
+Drives Debian's chromium through Playwright as ``test_browser.py`` does (``executable_path``;
+nothing is downloaded); screenshots go to ``$REVTEAM_TEST_ARTIFACTS/web``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.web.conftest import PASSWORD
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+
+from revteam.metrics import periods as P
+from revteam.web import WebOptions, create_app
+from revteam.web.format import display
+from revteam.web.pages.render import Page
+
+pytestmark = pytest.mark.browser
+METRIC = "pipeline_created"
+"""No other test sets goals for it."""
+
+
+@pytest.fixture(scope="module")
+def served(company_ws: Path, members) -> Iterator[tuple[str, Any]]:
+    import uvicorn
+
+    app = create_app(company_ws, options=WebOptions(warm=False, idle_seconds=60))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}", app
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def editor_tab(served, members):
+    if not CHROMIUM.exists():
+        why = (
+            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) "
+            "or point REVTEAM_CHROMIUM at a Chromium binary"
+        )
+        # CI installs chromium (.ci/run): a missing browser there is a broken set-up, not a skip.
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    base_url, _ = served
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+        tab = context.new_page()
+        tab.problems = []  # type: ignore[attr-defined]
+        tab.on("console", lambda m: m.type == "error" and tab.problems.append(m.text))
+        tab.on("pageerror", lambda e: tab.problems.append(str(e)))
+        tab.goto("/goals")
+        tab.fill("input[name=email]", members["editor"].email)
+        tab.fill("input[name=password]", PASSWORD)
+        tab.click("button[type=submit]")
+        tab.wait_for_url(re.compile(r".*/goals$"))
+        yield tab
+        browser.close()
+
+
+def drawn(tab, goal_id: int) -> Any:
+    """The goal's card, once its chart is drawn (an SVG inside the chart's container)."""
+    card = tab.locator(f"#goal-{goal_id}")
+    card.locator("[data-chart] svg").first.wait_for(timeout=15_000)
+    return card
+
+
+def test_an_editor_sets_a_goal_sees_its_chart_and_status_and_deletes_it(served, editor_tab) -> None:
+    _, app = served
+    runtime = app.state.runtime
+    as_of = Page(runtime).as_of().date()
+    quarter = P.floor(as_of, "quarter")
+    if as_of >= P.end(quarter, "quarter") - dt.timedelta(days=1):
+        quarter = P.shift(quarter, "quarter", 1)
+    period = P.label(quarter, "quarter")
+    tab = editor_tab
+    before = {g.id for g in runtime.goals.list()}
+    try:
+        tab.goto("/goals")
+        tab.wait_for_load_state("networkidle")
+        form = tab.locator("#set-goal form")
+        if not form.is_visible():  # the form is open from the start only without goals
+            tab.click("#set-goal summary")
+        form.locator("select[name=metric]").select_option(METRIC)
+        form.locator("input[name=period]").fill(period)
+        form.locator("input[name=target]").fill("2500000")
+        form.locator("textarea[name=note]").fill("set in the browser")
+        with tab.expect_navigation():
+            form.locator("button[type=submit]").click()
+        tab.wait_for_load_state("networkidle")
+        found = re.search(r"/goals/(\d+)\?saved=true$", tab.url)
+        assert found, tab.url
+        goal_id = int(found.group(1))
+        assert tab.locator("[data-message]").inner_text() == "Saved."
+        drawn(tab, goal_id)
+
+        tab.goto("/goals")
+        tab.wait_for_load_state("networkidle")
+        card = drawn(tab, goal_id)
+        badge = card.locator(".goal-badge")
+        assert badge.is_visible()
+        status = card.get_attribute("data-status")
+        labels = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
+        assert badge.inner_text() == labels[status]
+        [item] = tab.request.get(f"/api/v1/goals?metric={METRIC}").json()["items"]
+        assert (item["id"], item["status"]) == (goal_id, status)
+        target = card.locator("[data-field=target]")
+        assert target.inner_text() == display(2_500_000, "money", short=True)
+        projected = card.locator("[data-field=projected]").inner_text()
+        assert projected == display(item["projected"], "money", short=True)
+        assert card.locator(".goal-note").inner_text() == "set in the browser"
+        # The chart drew its lines and the projected interval, not an error text.
+        assert card.locator("[data-chart] svg path").count() >= 3
+        assert card.locator("[data-chart]").get_attribute("data-drawn") == "true"
+        tab.screenshot(path=str(ARTIFACTS / "goals.png"), full_page=True)
+        tab.goto(f"/goals/{goal_id}")
+        tab.wait_for_load_state("networkidle")
+        drawn(tab, goal_id)
+        tab.screenshot(path=str(ARTIFACTS / "goal.png"), full_page=True)
+        tab.once("dialog", lambda dialog: dialog.accept())  # "Delete the goal for …?"
+        with tab.expect_navigation():
+            tab.click("text=Delete this goal")
+        assert tab.url.endswith(f"/goals?deleted={goal_id}")
+        assert tab.locator("[data-message]").inner_text().startswith(f"Deleted goal {goal_id}")
+        assert tab.locator(f"#goal-{goal_id}").count() == 0
+        assert tab.problems == []  # no script errors, no CSP violations
+    finally:
+        for goal in runtime.goals.list():
+            if goal.id not in before:
+                runtime.goals.delete(goal.id)
