@@ -55,6 +55,9 @@ BEFORE = {
     "QueryTimeoutError": 8,
     "ServerBusyError": 8,
     "HashingBusyError": 1,
+    "GoalError": 2,
+    "UnknownGoalError": 2,
+    "GoalConflictError": 2,
 }
 
 ERRORS = [

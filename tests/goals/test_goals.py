@@ -175,10 +175,7 @@ def test_replace_deletes_the_goals_a_file_no_longer_has(book: GoalBook) -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        (
-            "goals:\n- {metric: leads, period: 2027-Q1, target: 5, segment: {region: no}}\n",
-            "Quote it",
-        ),
+        ("goals:\n- {metric: leads, period: 2027-Q1, target: 5, target: 6}\n", "appears twice"),
         ("goals:\n- {metric: leads, period: 2027-Q1}\n", "lacks target"),
         (
             "goals:\n- {metric: leads, period: 2027-Q1, target: 5, colour: red}\n",
@@ -225,3 +222,57 @@ def test_a_misspelt_metric_gets_suggestions_and_long_fields_are_refused(book: Go
         book.set(GoalSpec("leads", "2027-Q1", 5, owners=[f"team{i}" for i in range(11)]))
     with pytest.raises(GoalError, match="segment value is at most 100"):
         book.set(GoalSpec("leads", "2027-Q1", 5, segment={"channel": "x" * 101}))
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        ("1:30", "not a number"),  # YAML 1.1 would read 90
+        ("0x10", "not a number"),  # 16
+        ("'1,5'", "ambiguous"),  # 1.5 or 15?
+        ("2026-01-01", "not a number"),  # a date
+        ("[1]", "not a number"),
+        ("yes", "not a number"),  # true
+    ],
+)
+def test_targets_yaml_would_misread_are_refused(book: GoalBook, target: str, words: str) -> None:
+    text = f"goals:\n- {{metric: leads, period: 2027-Q1, target: {target}}}\n"
+    with pytest.raises(GoalError, match=words):
+        book.import_yaml(text)
+    assert book.list() == []
+
+
+def test_yaml_values_are_read_as_written(book: GoalBook) -> None:
+    text = (
+        "goals:\n- {metric: leads, period: 2027-Q1, target: '1,200,000', note: no,"
+        " segment: {campaign: no}, stretch: null}\n- {metric: mqls, period: 2027-Q1, target: 010}\n"
+    )
+    book.import_yaml(text)
+    leads, mqls = sorted(book.list(), key=lambda g: g.metric)
+    assert (leads.target, leads.note, leads.segment, leads.stretch) == (
+        1_200_000,
+        "no",
+        (("campaign", "no"),),
+        None,
+    )
+    assert mqls.target == 10  # decimal, as YAML 1.2 reads it (1.1 would give 8)
+
+
+def test_an_absurd_number_is_refused_not_a_crash(book: GoalBook) -> None:
+    with pytest.raises(GoalError, match="finite"):
+        book.set(GoalSpec("leads", "2027-Q1", 10**400))
+
+
+def test_segments_that_print_alike_stay_two_goals(book: GoalBook) -> None:
+    a = book.set(GoalSpec("leads", "2027-Q1", 5, segment={"campaign": "x,channel=events"}))
+    b = book.set(GoalSpec("leads", "2027-Q1", 6, segment={"campaign": "x", "channel": "events"}))
+    assert a.id != b.id and len(book.list()) == 2
+
+
+def test_replace_can_swap_months_for_their_quarter(book: GoalBook) -> None:
+    for month in ("2027-01", "2027-02", "2027-03"):
+        book.set(GoalSpec("leads", month, 300))
+    report = book.import_yaml(
+        "goals:\n- {metric: leads, period: 2027-Q1, target: 900}\n", replace=True
+    )
+    assert report.changed == 4 and [g.period for g in book.list()] == ["2027-Q1"]

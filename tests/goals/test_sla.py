@@ -63,3 +63,30 @@ def test_not_worked_mqls_are_the_ones_without_a_sales_activity(
     )
     assert value == len(expected) > 0
     assert set(records["person_id"].to_pylist()) == expected
+
+
+def test_activities_after_the_as_of_time_are_not_known_yet(
+    goals_ws: Workspace, goals_company: Company
+) -> None:
+    cut = dt.datetime(2026, 3, 31, 23, 59, 59)
+    people = goals_company.tables["people"].to_pylist()
+    mql_at = {p["person_id"]: p["mql_at"] for p in people if p["mql_at"] is not None}
+    touched = {
+        a["person_id"]
+        for a in goals_company.tables["sales_activities"].to_pylist()
+        if a["person_id"] in mql_at and mql_at[a["person_id"]] <= a["occurred_at"] <= cut
+    }
+    march = [
+        p
+        for p in people
+        if p["mql_at"] is not None and dt.datetime(2026, 3, 1) <= p["mql_at"] <= cut
+    ]
+    expected = sum(1 for p in march if p["person_id"] not in touched)
+    row = goals_ws.metrics.query(
+        "mqls_not_worked",
+        grain="all",
+        start=dt.date(2026, 3, 1),
+        end=dt.date(2026, 3, 31),
+        as_of=cut,
+    ).to_pylist()[0]
+    assert row["value"] == expected > 0

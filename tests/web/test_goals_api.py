@@ -312,7 +312,7 @@ def test_goals_yaml_round_trips_exactly(clients):
     assert "2 problem(s); nothing was changed" in message
     # Goals are numbered in the file's order: period, metric, then segment.
     assert "goal 1 (leads 2026-Q4): The target '30%' is a percentage" in message
-    assert "goal 4 (lead_conversion_rate 2027): The target 10" in message
+    assert "goal 4 (lead_conversion_rate 2027): The target '10'" in message
     assert "target: 125" in viewer.get(f"{URL}/export").text
 
     kept = (

@@ -160,10 +160,41 @@ def _number(value: float) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
+class _TextLoader(yaml.SafeLoader):
+    """YAML whose scalars all stay text, and whose mappings may not repeat a key.
+
+    YAML 1.1 reads ``no`` as false, ``1:30`` as 90, ``010`` as 8 and dates as dates: a goal's
+    values are read as written and checked by the goals' own rules instead.
+    """
+
+
+_TextLoader.yaml_implicit_resolvers = {}
+
+
+def _mapping(loader: _TextLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return dict(loader.construct_pairs(node))
+
+
+_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_text_yaml(text: str) -> Any:
+    """Parse ``text`` with every scalar as text and no repeated keys (see ``_TextLoader``)."""
+    return yaml.load(text, Loader=_TextLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def parse_goals_yaml(text: str, source: str = GOALS_FILE) -> list[GoalSpec]:
     """The goals a ``goals.yaml`` declares, or :class:`GoalError` naming the bad entry."""
     try:
-        data = yaml.safe_load(text)
+        data = load_text_yaml(text)
     except yaml.YAMLError as exc:
         raise GoalError(f"{source} is not valid YAML: {exc}.", "") from exc
     if data is None:
@@ -195,12 +226,8 @@ def parse_goals_yaml(text: str, source: str = GOALS_FILE) -> list[GoalSpec]:
         if isinstance(owners, str):
             owners = [owners]
         for d, v in segment.items():
-            if not isinstance(v, str | int) or isinstance(v, bool):
-                raise GoalError(
-                    f"{source}: goal {i}'s segment value {d}: {v!r} is not text (YAML reads "
-                    "yes/no/on/off as true/false, and dates as dates).",
-                    f'Quote it: {d}: "{v}".',
-                )
+            if not isinstance(v, str):
+                raise GoalError(f"{source}: goal {i}'s segment value {d}: {v!r} is not text.", "")
         out.append(
             GoalSpec(
                 metric=str(item["metric"]),
@@ -208,9 +235,14 @@ def parse_goals_yaml(text: str, source: str = GOALS_FILE) -> list[GoalSpec]:
                 target=item["target"],
                 segment={str(k): str(v) for k, v in segment.items()},
                 owners=[str(o) for o in owners],
-                direction=item.get("direction"),
-                stretch=item.get("stretch"),
+                direction=_optional(item.get("direction")),
+                stretch=_optional(item.get("stretch")),
                 note=str(item.get("note") or ""),
             )
         )
     return out
+
+
+def _optional(value: Any) -> Any:
+    """YAML's spellings of "nothing", read as text by ``_TextLoader``, as ``None``."""
+    return None if value in (None, "", "~", "null", "Null", "NULL") else value

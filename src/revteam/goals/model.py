@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,9 @@ SALES, MARKETING = "sales", "marketing"
 MAX_SEGMENT = 3
 """Dimensions one goal's segment may fix."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+"""Plain decimal numbers only: no hex, octal, sexagesimal (YAML 1.1's 1:30) or words."""
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 MAX_OWNERS, MAX_OWNERS_TEXT = 10, 1000
 MAX_TEXT, MAX_NOTE = 100, 2000
 """Bounds that keep a goal within its database columns (owners, segment, scope, note)."""
@@ -80,7 +84,7 @@ class Goal:
     @property
     def scope(self) -> str:
         """Metric, period and segment: what a goal is unique by."""
-        seg = ",".join(f"{d}={v}" for d, v in self.segment)
+        seg = json.dumps(dict(self.segment), sort_keys=True)  # values may hold any character
         return f"{self.metric}|{self.grain}|{self.start.isoformat()}|{seg}"
 
     def describe(self) -> str:
@@ -116,20 +120,32 @@ def default_owners(spec: MetricSpec) -> tuple[str, ...]:
 
 def parse_target(value: float | str | None, spec: MetricSpec, what: str = "target") -> float:
     """A target in the metric's unit; a rate's is a share in [0, 1] (``"45%"`` is 0.45)."""
-    if value is None or isinstance(value, bool):
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise GoalError(f"The {what} of {spec.id} is missing.", f"Give a number in {spec.unit}.")
     percent = spec.unit == "percent"
     number: float
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise GoalError(
+            f"The {what} {value!r} of {spec.id} is not a number.", "Write it as a plain number."
+        )
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
+        text = value.strip().replace("_", "")
         is_percent = text.endswith("%")
-        try:
-            number = float(text.removesuffix("%"))
-        except ValueError:
+        text = text.removesuffix("%").strip()
+        if "," in text:  # only as a thousands separator: "1,5" could be 1.5 or 15
+            if not _THOUSANDS.match(text):
+                raise GoalError(
+                    f"The {what} {value!r} of {spec.id} is ambiguous: a comma separates "
+                    "thousands (1,200,000), never decimals.",
+                    "Write decimals with a point (1.5) and thousands with commas or nothing.",
+                )
+            text = text.replace(",", "")
+        if not _NUMBER.match(text):
             raise GoalError(
                 f"The {what} {value!r} of {spec.id} is not a number.",
                 "Write it as a plain number" + (", or a percentage like 45%." if percent else "."),
-            ) from None
+            )
+        number = float(text)
         if is_percent:
             if not percent:
                 raise GoalError(
@@ -138,7 +154,10 @@ def parse_target(value: float | str | None, spec: MetricSpec, what: str = "targe
                 )
             number /= 100
     else:
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
     if not math.isfinite(number):
         raise GoalError(f"The {what} of {spec.id} must be a finite number, not {value!r}.", "")
     if percent and not 0 <= number <= 1:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from revteam.exceptions import MetricQueryError
+from revteam.exceptions import MetricError, MetricQueryError, StatsError
 from revteam.goals.model import Goal
 from revteam.metrics import periods as P
 from revteam.settings import GoalSettings
@@ -49,7 +50,9 @@ WEEKDAY_DAYS = 364
 BLOCK_DAYS = 28
 """Days compared with each other when measuring day-to-day noise."""
 SIMULATIONS = 4000
-"""Simulated rests of a period per count or sum goal (a 90% bound is then good to ±0.5%)."""
+"""Simulated rests of a period per count or sum goal."""
+PREFETCH_DAYS = 1200
+"""Days one query may read for all the goals of a segment (limits.max_periods is 1,500)."""
 MIN_YEAR, MAX_YEAR = 2, 9998
 """Years whose periods, a year back and forward, the calendar arithmetic can reach."""
 REFERENCE_COHORTS = 6
@@ -139,6 +142,7 @@ class Pacer:
         self.settings = settings or GoalSettings()
         self._fetched: dict[tuple[str, tuple[tuple[str, str], ...]], dict[dt.date, float]] = {}
         self._ranges: dict[tuple[tuple[str, str], ...], tuple[dt.date, dt.date]] = {}
+        self._first: dt.date | None = None
 
     def pace(self, goals: Sequence[Goal], *, as_of: dt.date | None = None) -> list[Pacing]:
         """Every goal's pacing at ``as_of`` (default: the data's as-of day).
@@ -146,9 +150,13 @@ class Pacer:
         The daily values of counts and sums come from one query per segment: the metric layer
         fuses the metrics that share a table into one statement.
         """
-        day = as_of or self.metrics.as_of().date()
-        if not MIN_YEAR <= day.year <= MAX_YEAR:
-            raise MetricQueryError("as_of", day.isoformat(), "a day of the data's years")
+        latest = self.metrics.as_of().date()
+        day = as_of or latest
+        if not MIN_YEAR <= day.year <= MAX_YEAR or day > latest:
+            raise MetricQueryError(
+                "as_of", day.isoformat(), f"a day on or before the data's last, {latest}"
+            )
+        self._first = self.metrics.earliest()
         catalogue = self.metrics.catalogue
         flows: dict[tuple[tuple[str, str], ...], list[Goal]] = {}
         for g in goals:
@@ -157,12 +165,22 @@ class Pacer:
         for segment, group in flows.items():
             first = min(self._span(g, day)[0] for g in group)
             last = max(self._span(g, day)[1] for g in group)
-            self._prefetch(sorted({g.metric for g in group}), segment, first, last)
+            if (last - first).days < PREFETCH_DAYS:  # else each goal reads its own span
+                self._prefetch(sorted({g.metric for g in group}), segment, first, last)
         try:
-            return [self.pace_one(g, day) for g in goals]
+            return [self._safely(g, day) for g in goals]
         finally:
             self._fetched.clear()
             self._ranges.clear()
+
+    def _safely(self, goal: Goal, as_of: dt.date) -> Pacing:
+        """One goal's pacing; a goal the KPIs refuse says why, and the others still pace."""
+        try:
+            return self.pace_one(goal, as_of)
+        except (MetricError, StatsError) as exc:
+            return self._judged(
+                goal, as_of, _state(goal, as_of), None, None, None, None, f"not paced: {exc}"
+            )
 
     def pace_one(self, goal: Goal, as_of: dt.date) -> Pacing:
         """One goal's pacing; a goal whose metric left the catalogue says so, alone."""
@@ -237,6 +255,9 @@ class Pacer:
         ``as_of`` (the weekday rhythm), through ``as_of``.
         """
         history = dt.timedelta(days=self.settings.history_days)
+        last = goal.end - dt.timedelta(days=1)
+        if as_of >= last:  # finished: its own days, and last year's for the target line
+            return goal.start - YEAR, last
         back = dt.timedelta(days=WEEKDAY_DAYS) + history
         return min(goal.start - YEAR - history, as_of - back), as_of
 
@@ -253,6 +274,7 @@ class Pacer:
             start=first,
             end=last,
             where={d: [v] for d, v in segment} or None,
+            as_of=dt.datetime.combine(last, dt.time.max),
         )
         for m in metrics:  # a metric without rows still counts zeros
             self._fetched[(m, segment)] = {}
@@ -268,8 +290,10 @@ class Pacer:
         if not known or span is None or not span[0] <= first <= last <= span[1]:
             self._prefetch([goal.metric], goal.segment, first, last)
         found = self._fetched[(goal.metric, goal.segment)]
-        days = (last - first).days + 1
-        return {d: found.get(d, 0.0) for d in (first + dt.timedelta(days=i) for i in range(days))}
+        # Before the data's first day nothing was recorded: those days are unknown, not zero.
+        start = max(first, self._first) if self._first else last + dt.timedelta(days=1)
+        days = (last - start).days + 1
+        return {d: found.get(d, 0.0) for d in (start + dt.timedelta(days=i) for i in range(days))}
 
     def _line(
         self, goal: Goal, daily: dict[dt.date, float], as_of: dt.date
@@ -349,11 +373,10 @@ class Pacer:
         state = _state(goal, as_of)
         last = goal.end - dt.timedelta(days=1)
         if state == "upcoming":
-            first, end, method = (
-                as_of - dt.timedelta(days=self.settings.history_days - 1),
-                as_of,
-                (f"value over the last {self.settings.history_days} days"),
-            )
+            # The latest cohorts that have had their whole window, for a cohort rate.
+            end = self.metrics.mature_end(goal.metric, as_of, grain="month", as_of=as_of)
+            first = end - dt.timedelta(days=self.settings.history_days - 1)
+            method = f"value over the {self.settings.history_days} days to {end}"
         else:
             first, end, method = goal.start, min(as_of, last), "value to date"
         result = self.metrics.query(
@@ -364,6 +387,7 @@ class Pacer:
             where={d: [v] for d, v in goal.segment} or None,
             intervals=True,
             level=level,
+            as_of=dt.datetime.combine(as_of, dt.time.max),
         )
         rows = [r for r in result.to_pylist() if r["is_total"]]
         value = rows[0]["value"] if rows else None
@@ -398,19 +422,20 @@ class Pacer:
     ) -> Pacing:
         cfg = self.settings
         z = _NORMAL.inv_cdf((1 + cfg.level) / 2)
-        if ceiling is not None and high is None and projected is not None and sd is not None:
-            high = min(ceiling, projected + z * sd)
         if draws is not None:
             tail = (1 - cfg.level) / 2
-            projected = float(draws.mean())
+            # The median: with a few large deals the mean can lie beyond the interval itself.
+            projected = float(np.median(draws))
             low, high = (float(q) for q in np.quantile(draws, [tail, 1 - tail]))
             chance: float | None = _share(draws, goal.target, goal.direction)
             stretch = None if goal.stretch is None else _share(draws, goal.stretch, goal.direction)
         else:
             if projected is not None and sd is not None and low is None:
                 low, high = projected - z * sd, projected + z * sd
-                if floor is not None:
-                    low = max(low, floor)
+            if low is not None and floor is not None:
+                low = max(low, floor)
+            if high is not None and ceiling is not None:
+                high = min(high, ceiling)
             chance = _chance(projected, sd, goal.target, goal.direction)
             stretch = (
                 None
@@ -567,16 +592,18 @@ def _noise(daily: dict[dt.date, float], as_of: dt.date, weekday: Sequence[float]
             ]
     values = np.asarray(relative, dtype=np.float64)
     cv2 = float(values.var(ddof=1)) if values.size > 1 else 0.0
-    logs = np.log([m for m in means if m > 0])
+    # Changes between neighbouring blocks that both saw something (a quiet block breaks the
+    # chain, it does not zero the drift).
+    steps = [math.log(a / b) for a, b in itertools.pairwise(means) if a > 0 and b > 0]
     drift = 0.0
-    if logs.size > 2 and len(logs) == len(means):
-        drift = max(0.0, float(np.diff(logs).var(ddof=1)) - 2 * cv2 / BLOCK_DAYS)
+    if len(steps) > 1:
+        drift = max(0.0, float(np.var(steps, ddof=1)) - 2 * cv2 / BLOCK_DAYS)
     return Noise(values, cv2, drift)
 
 
 def _seed(goal: Goal, as_of: dt.date) -> int:
     """The same goal on the same data at the same day always gives the same figures."""
-    text = f"{goal.scope}|{goal.target}|{as_of.isoformat()}"
+    text = f"{goal.scope}|{as_of.isoformat()}"  # not the target: it must not move the forecast
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 

@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session
 from revteam.app import CLI, Actor
 from revteam.app.models import GoalChange, GoalRow, utcnow
 from revteam.app.users import record
-from revteam.exceptions import GoalConflictError, UnknownGoalError
+from revteam.exceptions import GoalConflictError, GoalError, UnknownGoalError
 from revteam.goals.model import Direction, Goal
 from revteam.metrics import periods as P
 from revteam.storage import AppDatabase
+
+MAX_IMPORT = 2000
+"""Goals one import may set: a file is read and checked whole, in one write transaction."""
 
 
 @dataclass(frozen=True)
@@ -120,20 +123,34 @@ class GoalStore:
         With ``replace``, the goals not among them are deleted (and counted).
         """
         wanted = list(goals)
+        if len(wanted) > MAX_IMPORT:
+            raise GoalError(
+                f"{len(wanted):,} goals at once is more than {MAX_IMPORT:,}.",
+                "Split the file; goals are per metric, period and segment, not per record.",
+            )
         changed = 0
         with self._db.session(write=True) as s:
-            for goal in wanted:
-                row = s.scalar(select(GoalRow).where(GoalRow.scope == goal.scope))
-                if row is not None and _plain(_goal(row, self._fy)) == _plain(goal):
-                    continue
-                self._save(s, goal, actor, None, None)
-                changed += 1
-            if replace:
-                keep = {g.scope for g in wanted}
-                for row in s.scalars(select(GoalRow)).all():
-                    if row.scope not in keep:
+            keep = {g.scope for g in wanted}
+            rows = {r.scope: r for r in s.scalars(select(GoalRow)).all()}
+            if replace:  # first, so that a quarter may replace its months
+                for scope, row in list(rows.items()):
+                    if scope not in keep:
                         self._delete(s, row, actor)
+                        del rows[scope]
                         changed += 1
+            # Every stored goal, read once: each new one is checked against them in memory.
+            known: dict[tuple[str, tuple[tuple[str, str], ...]], builtins.list[Goal]] = {}
+            for stored in rows.values():
+                old = _goal(stored, self._fy)
+                known.setdefault((old.metric, old.segment), []).append(old)
+            for goal in wanted:
+                same = rows.get(goal.scope)
+                if same is not None and _plain(_goal(same, self._fy)) == _plain(goal):
+                    continue
+                saved = self._save(s, goal, actor, None, None, known=known)
+                others = known.setdefault((goal.metric, goal.segment), [])
+                others[:] = [g for g in others if g.id != saved.id] + [_goal(saved, self._fy)]
+                changed += 1
         return changed
 
     def delete(
@@ -179,6 +196,8 @@ class GoalStore:
         actor: Actor,
         goal_id: int | None,
         expected_version: int | None,
+        *,
+        known: dict[tuple[str, tuple[tuple[str, str], ...]], builtins.list[Goal]] | None = None,
     ) -> GoalRow:
         if goal_id is not None:
             row: GoalRow | None = self._row(s, goal_id)
@@ -191,7 +210,13 @@ class GoalStore:
                 f"The goal for {goal.describe()} was deleted since it was read.",
                 "Reload the goals and set it again.",
             )
-        self._refuse_overlap(s, goal, None if row is None else row.id)
+        own = None if row is None else row.id
+        if known is None:
+            self._refuse_overlap(s, goal, own)
+        else:
+            for other in known.get((goal.metric, goal.segment), []):
+                if other.id != own and goal.overlaps(other):
+                    raise _overlap(goal, other)
         now, before = utcnow(), None if row is None else _plain(_goal(row, self._fy))
         if before == _plain(goal) and row is not None and row.scope == goal.scope:
             return row  # nothing changes: no new version, no history entry
@@ -246,12 +271,16 @@ class GoalStore:
         for row in s.scalars(select(GoalRow).where(GoalRow.metric == goal.metric)):
             other = _goal(row, self._fy)
             if row.id != own_id and goal.overlaps(other):
-                raise GoalConflictError(
-                    f"{goal.describe()} overlaps goal {row.id}, {other.describe()}: one metric "
-                    "and segment has one goal for any day.",
-                    f"Change goal {row.id} instead (`revteam goals set ... --id {row.id}`), or "
-                    f"delete it first (`revteam goals delete {row.id}`).",
-                )
+                raise _overlap(goal, other)
+
+
+def _overlap(goal: Goal, other: Goal) -> GoalConflictError:
+    return GoalConflictError(
+        f"{goal.describe()} overlaps goal {other.id}, {other.describe()}: one metric and "
+        "segment has one goal for any day.",
+        f"Change goal {other.id} instead (`revteam goals set ... --id {other.id}`), or delete "
+        f"it first (`revteam goals delete {other.id}`).",
+    )
 
 
 def _check_version(row: GoalRow, expected: int | None) -> None:

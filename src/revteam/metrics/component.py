@@ -293,6 +293,10 @@ class MetricsComponent:
         """The default as-of time: the latest event timestamp in the warehouse, else now."""
         return self._data_facts(self._warehouse.data_version).as_of
 
+    def earliest(self) -> dt.date | None:
+        """The day of the first event in the warehouse (``None`` when it is empty)."""
+        return self._data_facts(self._warehouse.data_version).earliest
+
     def context(self, as_of: DateLike | None = None) -> Context:
         """The constants a query at ``as_of`` (default :meth:`as_of`) is computed with.
 

@@ -176,7 +176,10 @@ def _account_revenue(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Tab
 
 
 def _first_sales_activity(p: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
     sa = tables("sales_activities")
+    sa = sa.filter(sa.occurred_at <= ibis.literal(ctx.as_of, type="timestamp"))  # known by then
     mqls = p.filter(p.mql_at.notnull()).select(_sa_person=p.person_id, _sa_mql=p.mql_at)
     j = mqls.join(sa, (mqls._sa_person == sa.person_id) & (sa.occurred_at >= mqls._sa_mql))
     first = j.group_by("_sa_person").aggregate(_sa_first=j.occurred_at.min())

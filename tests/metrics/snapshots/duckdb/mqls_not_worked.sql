@@ -1,41 +1,41 @@
 -- people by mql_at (period; period only): mqls_not_worked
 SELECT
-  "t11"."period",
+  "t12"."period",
   COUNT(*) FILTER(WHERE
-    "t11"."first_sales_activity_at" IS NULL) AS "mqls_not_worked"
+    "t12"."first_sales_activity_at" IS NULL) AS "mqls_not_worked"
 FROM (
   SELECT
-    "t10"."person_id",
-    "t10"."mql_at",
-    "t10"."_sa_first" AS "first_sales_activity_at",
-    CAST(DATE_TRUNC('MONTH', "t10"."mql_at") AS DATE) AS "period"
+    "t11"."person_id",
+    "t11"."mql_at",
+    "t11"."_sa_first" AS "first_sales_activity_at",
+    CAST(DATE_TRUNC('MONTH', "t11"."mql_at") AS DATE) AS "period"
   FROM (
     SELECT
-      "t4"."person_id",
-      "t4"."mql_at",
-      "t9"."_sa_person",
-      "t9"."_sa_first"
+      "t3"."person_id",
+      "t3"."mql_at",
+      "t10"."_sa_person",
+      "t10"."_sa_first"
     FROM (
       SELECT
         "t0"."person_id",
         "t0"."mql_at"
       FROM "people" AS "t0"
-    ) AS "t4"
+    ) AS "t3"
     LEFT OUTER JOIN (
       SELECT
-        "t7"."_sa_person",
-        MIN("t7"."occurred_at") AS "_sa_first"
+        "t8"."_sa_person",
+        MIN("t8"."occurred_at") AS "_sa_first"
       FROM (
         SELECT
           "t6"."_sa_person",
           "t6"."_sa_mql",
-          "t2"."activity_id",
-          "t2"."person_id",
-          "t2"."account_id",
-          "t2"."opportunity_id",
-          "t2"."owner_id",
-          "t2"."type",
-          "t2"."occurred_at"
+          "t7"."activity_id",
+          "t7"."person_id",
+          "t7"."account_id",
+          "t7"."opportunity_id",
+          "t7"."owner_id",
+          "t7"."type",
+          "t7"."occurred_at"
         FROM (
           SELECT
             "t0"."person_id" AS "_sa_person",
@@ -44,18 +44,24 @@ FROM (
           WHERE
             "t0"."mql_at" IS NOT NULL
         ) AS "t6"
-        INNER JOIN "sales_activities" AS "t2"
-          ON "t6"."_sa_person" = "t2"."person_id" AND "t2"."occurred_at" >= "t6"."_sa_mql"
-      ) AS "t7"
+        INNER JOIN (
+          SELECT
+            *
+          FROM "sales_activities" AS "t1"
+          WHERE
+            "t1"."occurred_at" <= MAKE_TIMESTAMP(2026, 6, 30, 23, 59, 59.999999)
+        ) AS "t7"
+          ON "t6"."_sa_person" = "t7"."person_id" AND "t7"."occurred_at" >= "t6"."_sa_mql"
+      ) AS "t8"
       GROUP BY
         1
-    ) AS "t9"
-      ON "t4"."person_id" = "t9"."_sa_person"
-  ) AS "t10"
+    ) AS "t10"
+      ON "t3"."person_id" = "t10"."_sa_person"
+  ) AS "t11"
   WHERE
-    "t10"."mql_at" IS NOT NULL
-    AND "t10"."mql_at" >= MAKE_TIMESTAMP(2025, 1, 1, 0, 0, 0.0)
-    AND "t10"."mql_at" < MAKE_TIMESTAMP(2026, 1, 1, 0, 0, 0.0)
-) AS "t11"
+    "t11"."mql_at" IS NOT NULL
+    AND "t11"."mql_at" >= MAKE_TIMESTAMP(2025, 1, 1, 0, 0, 0.0)
+    AND "t11"."mql_at" < MAKE_TIMESTAMP(2026, 1, 1, 0, 0, 0.0)
+) AS "t12"
 GROUP BY
   1;

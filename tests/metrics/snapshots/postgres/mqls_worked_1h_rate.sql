@@ -1,44 +1,44 @@
 -- people by mql_at (period; period only): mqls_worked_1h_rate__numerator, mqls_worked_1h_rate__denominator
 SELECT
-  "t11"."period",
+  "t12"."period",
   COUNT(*) FILTER(WHERE
-    "t11"."hours_to_first_sales_activity" <= 1) AS "mqls_worked_1h_rate__numerator",
+    "t12"."hours_to_first_sales_activity" <= 1) AS "mqls_worked_1h_rate__numerator",
   COUNT(*) AS "mqls_worked_1h_rate__denominator"
 FROM (
   SELECT
-    "t10"."person_id",
-    "t10"."mql_at",
+    "t11"."person_id",
+    "t11"."mql_at",
     CAST((
-      EXTRACT('epoch' FROM "t10"."_sa_first") - EXTRACT('epoch' FROM "t10"."mql_at")
+      EXTRACT('epoch' FROM "t11"."_sa_first") - EXTRACT('epoch' FROM "t11"."mql_at")
     ) AS DOUBLE PRECISION) / 3600.0 AS "hours_to_first_sales_activity",
-    CAST(DATE_TRUNC('MONTH', "t10"."mql_at") AS DATE) AS "period"
+    CAST(DATE_TRUNC('MONTH', "t11"."mql_at") AS DATE) AS "period"
   FROM (
     SELECT
-      "t4"."person_id",
-      "t4"."mql_at",
-      "t9"."_sa_person",
-      "t9"."_sa_first"
+      "t3"."person_id",
+      "t3"."mql_at",
+      "t10"."_sa_person",
+      "t10"."_sa_first"
     FROM (
       SELECT
         "t0"."person_id",
         "t0"."mql_at"
       FROM "people" AS "t0"
-    ) AS "t4"
+    ) AS "t3"
     LEFT OUTER JOIN (
       SELECT
-        "t7"."_sa_person",
-        MIN("t7"."occurred_at") AS "_sa_first"
+        "t8"."_sa_person",
+        MIN("t8"."occurred_at") AS "_sa_first"
       FROM (
         SELECT
           "t6"."_sa_person",
           "t6"."_sa_mql",
-          "t2"."activity_id",
-          "t2"."person_id",
-          "t2"."account_id",
-          "t2"."opportunity_id",
-          "t2"."owner_id",
-          "t2"."type",
-          "t2"."occurred_at"
+          "t7"."activity_id",
+          "t7"."person_id",
+          "t7"."account_id",
+          "t7"."opportunity_id",
+          "t7"."owner_id",
+          "t7"."type",
+          "t7"."occurred_at"
         FROM (
           SELECT
             "t0"."person_id" AS "_sa_person",
@@ -47,18 +47,24 @@ FROM (
           WHERE
             "t0"."mql_at" IS NOT NULL
         ) AS "t6"
-        INNER JOIN "sales_activities" AS "t2"
-          ON "t6"."_sa_person" = "t2"."person_id" AND "t2"."occurred_at" >= "t6"."_sa_mql"
-      ) AS "t7"
+        INNER JOIN (
+          SELECT
+            *
+          FROM "sales_activities" AS "t1"
+          WHERE
+            "t1"."occurred_at" <= CAST('2026-06-30T23:59:59.999999' AS TIMESTAMP)
+        ) AS "t7"
+          ON "t6"."_sa_person" = "t7"."person_id" AND "t7"."occurred_at" >= "t6"."_sa_mql"
+      ) AS "t8"
       GROUP BY
         1
-    ) AS "t9"
-      ON "t4"."person_id" = "t9"."_sa_person"
-  ) AS "t10"
+    ) AS "t10"
+      ON "t3"."person_id" = "t10"."_sa_person"
+  ) AS "t11"
   WHERE
-    "t10"."mql_at" IS NOT NULL
-    AND "t10"."mql_at" >= CAST('2025-01-01T00:00:00' AS TIMESTAMP)
-    AND "t10"."mql_at" < CAST('2026-01-01T00:00:00' AS TIMESTAMP)
-) AS "t11"
+    "t11"."mql_at" IS NOT NULL
+    AND "t11"."mql_at" >= CAST('2025-01-01T00:00:00' AS TIMESTAMP)
+    AND "t11"."mql_at" < CAST('2026-01-01T00:00:00' AS TIMESTAMP)
+) AS "t12"
 GROUP BY
   1;
