@@ -21,6 +21,7 @@ or above ``goals.on_track``, ``off_track`` below ``goals.off_track``, ``at_risk`
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import itertools
@@ -148,8 +149,15 @@ class Pacer:
         """Every goal's pacing at ``as_of`` (default: the data's as-of day).
 
         The daily values of counts and sums come from one query per segment: the metric layer
-        fuses the metrics that share a table into one statement.
+        fuses the metrics that share a table into one statement. Each call keeps those values
+        on its own copy of the pacer, so no call sees another's (the warehouse connection
+        itself still serves one query at a time).
         """
+        run = copy.copy(self)
+        run._fetched, run._ranges = {}, {}
+        return run._pace(goals, as_of)
+
+    def _pace(self, goals: Sequence[Goal], as_of: dt.date | None) -> list[Pacing]:
         latest = self.metrics.as_of().date()
         day = as_of or latest
         if not MIN_YEAR <= day.year <= MAX_YEAR or day > latest:
