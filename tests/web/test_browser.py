@@ -43,6 +43,8 @@ PAGES = [
     ("campaigns", "/campaigns"),
     ("catalogue", "/catalogue"),
     ("metric", "/catalogue/lead_conversion_rate"),
+    ("sla", "/sla"),
+    ("goals", "/goals"),
     ("data", "/data"),
     ("users", "/admin/users"),
     ("account", "/account"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from revteam.web.pages import access, admin, analysis, dashboards, goals, records
+from revteam.web.pages import access, admin, analysis, dashboards, goals, records, sla
 from revteam.web.pages.dashboards import warm as warm_views
 
 ROUTERS = (
@@ -11,6 +11,7 @@ ROUTERS = (
     analysis.router,
     records.router,
     goals.router,
+    sla.router,
     admin.router,
 )
 

@@ -37,6 +37,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("sales", "/sales", "Sales"),
     ("campaigns", "/campaigns", "Campaigns"),
     ("goals", "/goals", "Goals"),
+    ("sla", "/sla", "SLA"),
     ("catalogue", "/catalogue", "Metrics"),
 )
 ADMIN_NAV: tuple[tuple[str, str, str], ...] = (
