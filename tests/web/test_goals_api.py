@@ -361,3 +361,12 @@ def test_writes_do_not_wait_for_the_warehouse(served, clients, monkeypatch):
     assert editor.put(f"{URL}/{goal['id']}", json=body).status_code == 200
     assert editor.get(f"{URL}/export").status_code == 200
     assert editor.delete(f"{URL}/{goal['id']}").status_code == 200
+
+
+def test_posting_an_existing_goal_again_is_a_200_not_a_creation(clients):
+    editor = clients["editor"]
+    goal = created(editor, metric="sqls", period="2026-Q4", target=40)
+    again = editor.post(URL, json={"metric": "sqls", "period": "2026-Q4", "target": 40})
+    assert again.status_code == 200 and again.json()["version"] == goal["version"] == 1
+    changed = editor.post(URL, json={"metric": "sqls", "period": "2026-Q4", "target": 45})
+    assert changed.status_code == 200 and changed.json()["version"] == 2

@@ -342,9 +342,12 @@ def show_goal(
 def set_goal(
     runtime: RuntimeDep, principal: EditorDep, body: GoalIn, response: Response
 ) -> GoalOut:
-    """Create the goal, or change the one of the same metric, period and segment (200)."""
-    goal = book_of(runtime).set(body.spec(), actor=principal.actor)
-    if goal.version > 1:
+    """Create the goal (201), or change the one of the same metric, period and segment (200)."""
+    book = book_of(runtime)
+    spec = body.spec()
+    existed = book.store.find(book.check(spec).scope) is not None
+    goal = book.set(spec, actor=principal.actor)
+    if existed:
         response.status_code = 200
     return goal_out(goal)
 
