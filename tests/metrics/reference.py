@@ -76,6 +76,19 @@ def cohort(time: str, reached: str, window: int) -> str:
 
 
 OPP_DIMS = {"segment": "a.segment", "channel": "o.channel", "opportunity_type": "o.type"}
+RANK = """CASE {s} WHEN 'qualification' THEN 0 WHEN 'discovery' THEN 1 WHEN 'proposal' THEN 2
+    WHEN 'negotiation' THEN 3 WHEN 'closed_won' THEN 4 WHEN 'closed_lost' THEN 5 END"""
+STAGE_EXITS = f"""(SELECT h.*, {RANK.format(s="h.stage")} AS rank,
+      {RANK.format(s="h.next_stage")} AS next_rank
+    FROM (SELECT opportunity_id, stage, entered_at,
+            lead(entered_at) OVER w AS left_at, lead(stage) OVER w AS next_stage
+          FROM opportunity_stages
+          WINDOW w AS (PARTITION BY opportunity_id ORDER BY entered_at,
+                       {RANK.format(s="stage")})) h
+    WHERE h.left_at IS NOT NULL AND h.stage NOT IN ('closed_won', 'closed_lost')) x
+    JOIN opportunities o ON o.opportunity_id = x.opportunity_id
+    LEFT JOIN accounts a ON a.account_id = o.account_id"""
+STAGE_DIMS = {"deal_stage": "x.stage", **OPP_DIMS}
 PEOPLE_DIMS = {"channel": "p.channel", "segment": "a.segment", "persona": "p.persona"}
 
 SQL: dict[str, tuple[str, dict[str, str]]] = {
@@ -158,6 +171,39 @@ SQL: dict[str, tuple[str, dict[str, str]]] = {
            LEFT JOIN accounts a ON a.account_id = o.account_id
            GROUP BY ALL""",
         OPP_DIMS,
+    ),
+    "weighted_pipeline": (
+        # each deal's stage row current at the month's end, weighted by its own probability
+        """WITH months AS (SELECT CAST(range AS DATE) AS period FROM range(
+               TIMESTAMP '2024-11-01', TIMESTAMP '{as_of}' + INTERVAL 1 SECOND, INTERVAL 1 MONTH)),
+           cur AS (
+             SELECT s.period, h.opportunity_id, h.stage, h.amount, h.probability,
+                    row_number() OVER (PARTITION BY s.period, h.opportunity_id
+                                       ORDER BY h.entered_at DESC, h.stage DESC) AS rn
+             FROM months s JOIN opportunity_stages h
+               ON h.entered_at < s.period + INTERVAL 1 MONTH)
+           SELECT c.period, {d} AS d, sum(c.amount * coalesce(c.probability, 0)) AS v
+           FROM cur c JOIN opportunities o ON o.opportunity_id = c.opportunity_id
+           LEFT JOIN accounts a ON a.account_id = o.account_id
+           WHERE c.rn = 1 AND c.stage NOT IN ('closed_won', 'closed_lost')
+           GROUP BY ALL""",
+        {**OPP_DIMS, "deal_stage": "c.stage"},
+    ),
+    "stage_conversion_rate": (
+        f"""SELECT {m("x.left_at")} AS period, {{d}} AS d,
+                   count(*) FILTER (WHERE x.next_stage <> 'closed_lost'
+                                    AND x.next_rank > x.rank) AS num,
+                   count(*) AS den
+            FROM {STAGE_EXITS}
+            GROUP BY ALL""",
+        STAGE_DIMS,
+    ),
+    "days_in_stage": (
+        f"""SELECT {m("x.left_at")} AS period, {{d}} AS d,
+                   median(date_diff('second', x.entered_at, x.left_at) / 86400.0) AS v
+            FROM {STAGE_EXITS}
+            GROUP BY ALL""",
+        STAGE_DIMS,
     ),
     "speed_to_lead_hours": (
         f"""SELECT {m("p.mql_at")} AS period, {{d}} AS d,

@@ -27,6 +27,7 @@ DIMENSIONS: dict[str, str] = {
     "owner": "User id of the owning rep or marketer",
     "team": "Team of the owner (or of the spend, for costs)",
     "opportunity_type": "new_business, upsell or renewal",
+    "deal_stage": "Stage of an opportunity's stage history (qualification … closed_lost)",
     "network": "Social network",
     "keyword_group": "Group of tracked keywords",
 }
@@ -119,7 +120,12 @@ REACH: dict[str, dict[str, str]] = {
     "users": {"owner": "user_id", "team": "team", "region": "region"},
     "opportunity_stages": {
         "channel": "opportunity_id->opportunities.channel",
+        "campaign": "opportunity_id->opportunities.campaign_id",
+        **{d: f"opportunity_id->opportunities.account_id->accounts.{d}" for d in _ACCOUNT},
+        "owner": "opportunity_id->opportunities.owner_id",
+        "team": "opportunity_id->opportunities.owner_id->users.team",
         "opportunity_type": "opportunity_id->opportunities.type",
+        "deal_stage": "stage",
     },
 }
 """How each canonical table reaches each dimension it can reach."""
@@ -175,6 +181,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "region": enums.REGIONS,
     "persona": enums.PERSONAS,
     "opportunity_type": enums.OPPORTUNITY_TYPES,
+    "deal_stage": enums.OPPORTUNITY_STAGES,
     "network": enums.SOCIAL_NETWORKS,
     "team": tuple(dict.fromkeys((*enums.TEAMS, *enums.COST_TEAMS))),
 }

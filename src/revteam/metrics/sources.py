@@ -175,6 +175,40 @@ def _account_revenue(o: ir.Table, ctx: Context, tables: TableProvider) -> ir.Tab
     return j.mutate(account_revenue_to_date=value).drop("_rv_account", "_rv")
 
 
+OPEN_STAGES: tuple[str, ...] = tuple(
+    s for s in enums.OPPORTUNITY_STAGES if not s.startswith("closed")
+)
+"""Stages a deal is open in, in the order it moves through them."""
+
+
+def _stage_visits(ctx: Context, tables: TableProvider) -> ir.Table:
+    """One row per stage a deal entered, with when it left and where it went (by the as-of)."""
+    import ibis
+
+    s = tables("opportunity_stages")
+    cut = ibis.literal(ctx.as_of, type="timestamp")
+    s = s.filter(s.entered_at <= cut)
+    order = ibis.cases(
+        *((s.stage == name, i) for i, name in enumerate(enums.OPPORTUNITY_STAGES)), else_=99
+    )
+    s = s.mutate(_sv_order=order)
+    w = ibis.window(group_by=s.opportunity_id, order_by=[s.entered_at, s._sv_order])
+    left = s.entered_at.lead().over(w)
+    s = s.mutate(left_at=left, next_stage=s.stage.lead().over(w))
+    nxt = ibis.cases(
+        *((s.next_stage == name, i) for i, name in enumerate(enums.OPPORTUNITY_STAGES)),
+        else_=-1,
+    )
+    seconds = s.left_at.epoch_seconds() - s.entered_at.epoch_seconds()
+    # A stage without a probability weighs nothing, as in the CRMs' own weighted amounts.
+    weighted = s.amount.cast("float64") * s.probability.fill_null(0.0)
+    return s.mutate(
+        weighted_amount=weighted.cast("float64"),
+        days_in_stage=(seconds / 86400.0).cast("float64"),
+        advanced=(s.left_at.notnull() & (s.next_stage != "closed_lost") & (nxt > s._sv_order)),
+    ).drop("_sv_order")
+
+
 def _first_sales_activity(p: ir.Table, ctx: Context, tables: TableProvider) -> ir.Table:
     import ibis
 
@@ -309,6 +343,28 @@ RELATIONS: dict[str, Relation] = {
         "email_events",
         build=_email_sends,
         key=("email_id", "person_id"),
+    ),
+    "stage_visits": Relation(
+        "stage_visits",
+        "One row per stage an opportunity entered (opportunity_stages): when it left the stage "
+        "for the next one (empty while it is still there at the as-of time), which stage came "
+        "next, the days it spent there, whether it moved forward (to a later open stage or "
+        "closed_won, not closed_lost), and its amount times probability at the time.",
+        {
+            "opportunity_id": "string",
+            "stage": "string",
+            "entered_at": "timestamp",
+            "amount": "money",
+            "probability": "float",
+            "left_at": "timestamp",
+            "next_stage": "string",
+            "days_in_stage": "float",
+            "advanced": "boolean",
+            "weighted_amount": "float",
+        },
+        "opportunity_stages",
+        build=_stage_visits,
+        key=("opportunity_id", "entered_at", "stage"),
     ),
 }
 """Everything a spec's ``table`` may name."""
