@@ -89,6 +89,30 @@ class GoalSettings(BaseModel):
         "rest of a period for counts and sums.",
     )
 
+    forecast_horizon_days: int = Field(
+        180,
+        ge=30,
+        le=730,
+        description="The sales forecast's horizon: win probabilities are of a deal won within "
+        "this many days, learnt from deals open at least this long before the as-of date.",
+    )
+    forecast_history_days: int = Field(
+        730,
+        ge=90,
+        le=3650,
+        description="Days of snapshots (before the horizon) the win probabilities learn from.",
+    )
+    forecast_snapshot_days: int = Field(
+        7, ge=1, le=91, description="Days between two snapshots of the open deals."
+    )
+    forecast_prior: float = Field(
+        5.0,
+        ge=0,
+        le=1000,
+        description="Weight, in deals, of the coarser cell's win rate in each finer cell's "
+        "(shrinkage).",
+    )
+
     @model_validator(mode="after")
     def _ordered(self) -> GoalSettings:
         if self.off_track >= self.on_track:

@@ -145,6 +145,10 @@ SQL: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "opportunities_created": (simple("count(*) AS v", OPP, time="o.created_at"), OPP_DIMS),
     "pipeline_created": (simple("sum(o.amount) AS v", OPP, time="o.created_at"), OPP_DIMS),
+    "lost_pipeline": (
+        simple("sum(o.amount) AS v", OPP, "o.is_closed AND NOT o.is_won", "o.closed_at"),
+        OPP_DIMS,
+    ),
     "marketing_sourced_pipeline": (
         simple("sum(o.amount) AS v", OPP, f"o.channel IN {MKT}", "o.created_at"),
         OPP_DIMS,

@@ -1,7 +1,6 @@
 """Generated companies loaded through ingest and the metric layer, once per session.
 
-50,000 leads is the smallest size at which the planted drop (one paid-social campaign, about
-25 MQLs a month) is reliably visible in monthly data; the steady twin has no planted change.
+The steady twin of the planted company (tests/conftest.py) has no planted change.
 """
 
 from __future__ import annotations
@@ -11,14 +10,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.conftest import N_LEADS, SEED
 
 import revteam
 from revteam.generate import Company, GeneratorConfig, generate_company
 from revteam.stats import StatsComponent
 from revteam.workspace import Workspace
 
-N_LEADS = 50_000
-SEED = 7
+# The planted company (50,000 leads, seed 7) and its workspace, ``planted_company`` and
+# ``planted``, are tests/conftest.py's: the goals' forecast backtests use them too.
 
 
 def _load(company: Company, root: Path, **settings: object) -> Workspace:
@@ -26,20 +26,6 @@ def _load(company: Company, root: Path, **settings: object) -> Workspace:
     ws = revteam.init(root / "ws", **settings)
     ws.ingest.load_directory(root / "data")
     return ws
-
-
-@pytest.fixture(scope="session")
-def planted_company() -> Company:
-    return generate_company(GeneratorConfig(n_leads=N_LEADS, seed=SEED))
-
-
-@pytest.fixture(scope="session")
-def planted(
-    planted_company: Company, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Workspace]:
-    ws = _load(planted_company, tmp_path_factory.mktemp("planted"))
-    yield ws
-    ws.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Goal commands: ``goals set|list|show|delete|import|export``.
+"""Goal commands: ``goals set|list|show|delete|import|export|plan|forecast``.
 
 ``set``, ``delete``, ``import`` and ``export`` need only the application database and the
 metric definitions, never the warehouse, so they work while a load runs; ``list`` and ``show``
@@ -480,3 +480,127 @@ def plan_goals(
     emit(rows, fmt, title=f"Revenue {target:,.0f} in {plan.period}: what it takes")
     if apply:
         console.print(f"Set {len(plan.goals())} goals (`revteam goals list`).")
+
+
+@goals_app.command("forecast")
+def forecast(
+    grain: Annotated[
+        str, typer.Option(help="month, quarter or year: the periods forecast.")
+    ] = "quarter",
+    periods: Annotated[int, typer.Option(min=1, max=8, help="Periods from the current one.")] = 2,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option("--segment", help="DIMENSION=VALUE: only these deals (repeatable)."),
+    ] = None,
+    deals: Annotated[
+        int, typer.Option(min=0, max=500, help="Open deals to list, largest expected first.")
+    ] = 10,
+    backtest: Annotated[
+        list[dt.datetime] | None,
+        typer.Option(
+            "--backtest",
+            formats=["%Y-%m-%d"],
+            help="Also score the calibrated and the CRM's probabilities (Brier) as of this day "
+            "(repeatable; a horizon before the data's end).",
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """The sales forecast: won revenue expected per period from the open pipeline.
+
+    Win probabilities are calibrated on the company's own history (stage, days in stage,
+    deal type, segment), shown beside the CRM's; with pipeline coverage of the revenue goals,
+    the current period's pipeline waterfall and stage conversion. See docs/goals.md.
+    """
+    where = {k: [v] for k, v in parse_segment(segment or []).items()}
+    with open_ws(read_only=True) as ws:
+        report = ws.goals.forecast_report(
+            as_of=_as_of(as_of, ws.settings),
+            grain=grain,
+            periods=periods,
+            where=where or None,
+            deals=deals,
+        )
+        scores = ws.goals.forecaster.backtest(
+            [dt.datetime.combine(d.date(), dt.time.max) for d in backtest or []]
+        )
+        currency = ws.settings.currency
+    data = report.as_dict() | ({"backtest": scores} if backtest else {})
+    if fmt is OutputFormat.json:
+        _print_json(data)
+        return
+    if fmt is OutputFormat.csv:
+        emit(data["periods"], fmt)
+        return
+
+    def money(value: float | None) -> str:
+        return display(value, "money", currency=currency, short=True)
+
+    emit(
+        [
+            {
+                "period": p["period"],
+                "won to date": money(p["won_to_date"]),
+                "expected from pipeline": money(p["expected_from_pipeline"]),
+                "range": f"{money(p['expected_low'])} to {money(p['expected_high'])}",
+                "expected total": money(p["expected_total"]),
+                "CRM weighted": money(p["crm_weighted"]),
+            }
+            for p in data["periods"]
+        ],
+        fmt,
+        title=f"Sales forecast, as of {report.as_of:%Y-%m-%d}",
+    )
+    w = data["waterfall"]
+    console.print(
+        f"Open pipeline {money(data['open_pipeline'])}; weighted by the CRM "
+        f"{money(data['weighted_pipeline'])}, by calibrated probabilities "
+        f"{money(data['expected_pipeline'])}. Since {w['start']}: opening "
+        f"{money(w['opening'])} + created {money(w['created'])} - won {money(w['won'])} - lost "
+        f"{money(w['lost'])} = {money(w['closing'])} ({money(w['slipped'])} past its expected "
+        "close date).",
+        highlight=False,
+    )
+    for c in data["coverage"]:
+        console.print(
+            f"Coverage of the {c['period']} revenue goal: {money(c['pipeline_due'])} due ÷ "
+            f"{money(c['remaining'])} to go = {_ratio(c['pipeline_coverage'])}; calibrated "
+            f"expectation {_ratio(c['expected_coverage'])}.",
+            highlight=False,
+        )
+    model = data["model"]
+    if model["brier"]:
+        b = model["brier"]
+        console.print(
+            f"Calibrated on {model['deals']:,} deals; a horizon ago ({b['as_of']}) their Brier "
+            f"score was {b['brier_calibrated']:.3f} against the CRM's {b['brier_crm']:.3f} "
+            "(lower is better).",
+            highlight=False,
+        )
+    if data["deals"]:
+        emit(
+            [
+                {
+                    "deal": d["name"] or d["opportunity_id"],
+                    "stage": d["stage"],
+                    "days in stage": f"{d['days_in_stage']:.0f}",
+                    "amount": money(d["amount"]),
+                    "CRM": _share(d["crm_probability"]),
+                    "calibrated": _share(d["probability"]),
+                }
+                for d in data["deals"]
+            ],
+            fmt,
+            title="Open deals carrying the forecast",
+        )
+    for s in scores:
+        console.print(
+            f"Backtest {s['as_of']}: {s['deals']} open deals, Brier calibrated "
+            f"{s['brier_calibrated']:.3f}, CRM {s['brier_crm']:.3f}.",
+            highlight=False,
+        )
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}x"

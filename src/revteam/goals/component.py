@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from revteam.goals.book import GoalBook
+from revteam.goals.forecast import Forecaster, PeriodForecast
 from revteam.goals.incentives import PlanResult, load_incentives, score, with_people
 from revteam.goals.model import Goal
 from revteam.goals.pacing import Pacer, Pacing
+from revteam.goals.report import ForecastReport, build_report
 from revteam.settings import Settings
 from revteam.storage import AppDatabase
 
@@ -32,7 +36,8 @@ class GoalsComponent(GoalBook):
         root: Path,
     ) -> None:
         super().__init__(db, metrics.definitions, fy_start=settings.fiscal_year_start_month)
-        self.pacer = Pacer(metrics, stats, settings.goals)
+        self.pacer = pacer_for(metrics, stats, settings)
+        self.forecaster = forecaster_for(metrics, settings)
         self._root = root
 
     def pacing(
@@ -40,6 +45,43 @@ class GoalsComponent(GoalBook):
     ) -> list[Pacing]:
         """Each goal's actual, projection, interval, chance and status (default: all goals)."""
         return self.pacer.pace(self.list() if goals is None else goals, as_of=as_of)
+
+    def forecast(
+        self,
+        *,
+        as_of: dt.date | None = None,
+        grain: str = "quarter",
+        periods: int = 2,
+        where: Mapping[str, Sequence[str | None]] | None = None,
+    ) -> list[PeriodForecast]:
+        """Won revenue expected per period from the deals open at ``as_of``.
+
+        From the period holding ``as_of`` on; the method is :mod:`revteam.goals.forecast`'s.
+        """
+        cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+        return self.forecaster.forecast(cut, grain=grain, periods=periods, where=where)
+
+    def forecast_report(
+        self,
+        *,
+        as_of: dt.date | None = None,
+        grain: str = "quarter",
+        periods: int = 2,
+        where: Mapping[str, Sequence[str | None]] | None = None,
+        deals: int = 20,
+    ) -> ForecastReport:
+        """The forecast with its pipeline health: what the Forecast page shows."""
+        cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+        return build_report(
+            self.forecaster,
+            self.pacer.metrics,
+            self.list("revenue"),
+            as_of=cut,
+            grain=grain,
+            periods=periods,
+            where=where,
+            deals=deals,
+        )
 
     def incentives(
         self, *, as_of: dt.date | None = None, what_if: Mapping[str, float] | None = None
@@ -49,6 +91,25 @@ class GoalsComponent(GoalBook):
         ``what_if`` maps a metric to a period-end value assumed instead of its projection.
         """
         return score_plans(self, self.pacer, self._root, as_of=as_of, what_if=what_if)
+
+
+_FORECASTERS: weakref.WeakKeyDictionary[MetricsComponent, Forecaster] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def forecaster_for(metrics: MetricsComponent, settings: Settings) -> Forecaster:
+    """The one forecaster of a metrics component: its fitted models outlive a request."""
+    with _GUARD:
+        found = _FORECASTERS.get(metrics)
+        if found is None or found.settings != settings.goals:
+            found = Forecaster(metrics, settings.goals, settings.fiscal_year_start_month)
+            _FORECASTERS[metrics] = found
+        return found
+
+
+def pacer_for(metrics: MetricsComponent, stats: StatsComponent, settings: Settings) -> Pacer:
+    """A pacer over ``metrics`` whose revenue goals see the open pipeline (every face's)."""
+    return Pacer(metrics, stats, settings.goals, forecaster_for(metrics, settings))
 
 
 def score_plans(

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from revteam.exceptions import MetricError, MetricQueryError, StatsError
+from revteam.goals.forecast import Forecaster, is_won_amount, simulate
 from revteam.goals.model import Goal
 from revteam.metrics import periods as P
 from revteam.settings import GoalSettings
@@ -138,9 +139,11 @@ class Pacer:
         metrics: MetricsComponent,
         stats: StatsComponent,
         settings: GoalSettings | None = None,
+        forecaster: Forecaster | None = None,
     ) -> None:
         self.metrics, self.stats = metrics, stats
         self.settings = settings or GoalSettings()
+        self.forecaster = forecaster
         self._fetched: dict[tuple[str, tuple[tuple[str, str], ...]], dict[dt.date, float]] = {}
         self._ranges: dict[tuple[tuple[str, str], ...], tuple[dt.date, dt.date]] = {}
         self._first: dt.date | None = None
@@ -251,10 +254,73 @@ class Pacer:
         else:  # no history: the run rate alone (zero when nothing happened)
             days = np.ones((SIMULATIONS, len(rest)))
         moved = rng.lognormal(-level_var / 2, math.sqrt(level_var), size=(SIMULATIONS, 1))
-        draws = actual + (days * moved * factors).sum(axis=1)
+        run = (days * moved * factors).sum(axis=1)
+        pipeline = self._pipeline(goal, as_of, rest[0], rest[-1])
+        if pipeline is None:
+            draws = actual + run
+        else:
+            closing, new_share, note = pipeline
+            draws = actual + closing + new_share * run
+            method += note
         return self._judged(
             goal, as_of, state, actual, expected, None, None, method, line, draws=draws
         )
+
+    def _pipeline(
+        self, goal: Goal, as_of: dt.date, first: dt.date, last: dt.date
+    ) -> tuple[NDArray[np.float64], float, str] | None:
+        """For won revenue: open deals' wins from ``first`` to ``last``, and new deals' share.
+
+        The open deals' wins are simulated with calibrated probabilities; the share is of the
+        run rate, for deals not created yet.
+
+        ``None`` for other metrics, or when the history cannot calibrate win probabilities
+        (the run rate alone then projects the rest, and the method says so).
+        """
+        if self.forecaster is None or not is_won_amount(self.metrics.get(goal.metric)):
+            return None
+        cut = dt.datetime.combine(as_of, dt.time.max)
+        where = {d: [v] for d, v in goal.segment} or None
+        try:
+            deals = self.forecaster.open_deals(cut, where=where)
+            share = self.forecaster.shares(deals, [first, last + dt.timedelta(days=1)])[:, 1]
+            _, a, b = self.forecaster.model(cut).beta(deals.frame)
+        except StatsError:
+            return None
+        amount = deals.frame["amount"].to_numpy(dtype=np.float64, na_value=0.0)
+        closing = simulate(amount, share[:, None], _seed(goal, as_of), (a, b))[:, 0]
+        new_share = self._new_deal_share(goal, as_of, first, last)
+        note = (
+            f"; open pipeline ({len(amount)} deals) with calibrated win probabilities, "
+            f"plus {new_share:.0%} of that run rate for deals not created yet"
+        )
+        return closing, new_share, note
+
+    def _new_deal_share(self, goal: Goal, as_of: dt.date, first: dt.date, last: dt.date) -> float:
+        """Share of the revenue won from ``first`` to ``last`` from deals created after ``as_of``.
+
+        Going by the last year's wins (their days from creation to close): a deal ``lag`` days
+        long, closing on a uniform day of the window, was created after ``as_of`` with chance
+        (window days after max(window start, lag)) / window days.
+        """
+        found = self.metrics.records(
+            goal.metric,
+            columns=["created_at", "closed_at"],
+            grain="all",
+            start=as_of - YEAR,
+            end=as_of,
+            where={d: [v] for d, v in goal.segment} or None,
+            as_of=dt.datetime.combine(as_of, dt.time.max),
+        )
+        if not found.num_rows:
+            return 1.0
+        rows = found.to_pandas()
+        lag = (rows["closed_at"] - rows["created_at"]).dt.total_seconds().to_numpy() / 86_400.0
+        amount = rows["value"].to_numpy(dtype=np.float64, na_value=0.0)
+        lo, hi = float((first - as_of).days - 1), float((last - as_of).days)
+        share = np.clip((hi - np.maximum(lo, lag)) / max(hi - lo, 1.0), 0.0, 1.0)
+        total = float(amount.sum())
+        return float((amount * share).sum() / total) if total > 0 else 1.0
 
     def _span(self, goal: Goal, as_of: dt.date) -> tuple[dt.date, dt.date]:
         """The days whose values pace a count or sum goal.

@@ -26,7 +26,13 @@ from revteam.metrics.plan import Plan, Planner, Query
 from revteam.metrics.records import Records, order_by, plan_records
 from revteam.metrics.request import DateLike, QueryOptions, RangeOptions
 from revteam.metrics.result import MetricResult
-from revteam.metrics.sources import Context, TableProvider, offline_tables
+from revteam.metrics.sources import (
+    RELATIONS,
+    Context,
+    TableProvider,
+    build_relation,
+    offline_tables,
+)
 from revteam.metrics.spec import MetricSpec
 from revteam.settings import DEFAULT_WINDOWS
 
@@ -289,6 +295,11 @@ class MetricsComponent:
         query, ctx = self._prepare(cat, version, metrics, options, True)
         return to_sql(plan_query(cat, query, ctx), ctx, self._tables, dialect=dialect)
 
+    @property
+    def data_version(self) -> int:
+        """Changes whenever the warehouse's data does: a key for caches of derived models."""
+        return self._warehouse.data_version
+
     def as_of(self) -> dt.datetime:
         """The default as-of time: the latest event timestamp in the warehouse, else now."""
         return self._data_facts(self._warehouse.data_version).as_of
@@ -304,6 +315,25 @@ class MetricsComponent:
         behind it are cached per data version, like a query's.
         """
         return self._context(self.catalogue, self._warehouse.data_version, as_of)
+
+    def relation(
+        self, name: str, columns: Iterable[str], /, *, as_of: DateLike | None = None
+    ) -> pa.Table:
+        """Rows of a table or derived relation (``stage_visits`` …) exactly as metrics read it.
+
+        For models that need rows rather than KPIs (the sales forecast): they see the same
+        derived columns, cut at ``as_of``, as every metric over the relation.
+        """
+        if name not in RELATIONS:
+            raise MetricQueryError("relation", name, f"one of {', '.join(sorted(RELATIONS))}")
+        wanted = tuple(columns)
+        unknown = [c for c in wanted if RELATIONS[name].column_type(c) is None]
+        if unknown:
+            raise MetricQueryError(
+                "columns", unknown, f"columns of {name}: {', '.join(RELATIONS[name].all_columns)}"
+            )
+        ctx = self.context(as_of)
+        return self._run(build_relation(name, wanted, ctx, self._tables).select(*wanted))
 
     # -- internals -----------------------------------------------------------------------------
     def _prepare(
