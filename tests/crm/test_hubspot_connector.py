@@ -93,6 +93,7 @@ def hubspot() -> Iterator[tuple[HTTPServer, FakeHubSpot]]:
             hs_date_entered_appointmentscheduled="2025-01-10T09:00:00Z",
             hs_date_entered_closedwon="2025-01-30T15:00:00Z",
             hubspot_owner_id="501",
+            hs_manual_forecast_category="CLOSED",
         ),
     ]
     fake.associations[("deals", "companies")] = [("900", "11")]
@@ -128,6 +129,7 @@ def test_first_sync_pages_through_everything_and_loads_it(ws: Workspace, hubspot
     )
     assert deal[:5] == ("11", "101", "501", "closed_won", True)
     assert str(deal[5]) == "2025-01-30 15:00:00"
+    assert rows(ws, "opportunities", ("forecast_category",)) == [("closed",)]
     assert [r[2] for r in rows(ws, "opportunity_stages")] == ["qualification", "closed_won"]
     state = json.loads((ws.root / "crm" / "hubspot" / "state.json").read_text())
     assert state["high_water_marks"]["contact"] == "1736812800000"  # 2025-01-14, the newest

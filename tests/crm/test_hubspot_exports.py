@@ -200,6 +200,9 @@ def test_round_trip_reproduces_the_direct_load(
     assert sum(r.quarantined for r in results) == 0
     for name in ("users", "accounts", "people", "opportunities", "campaigns", "touchpoints"):
         assert rows(ws, name) == rows(direct, name), name
+    # forecast categories went out as HubSpot's labels ("Closed won", "Not forecasted" …)
+    categories = {c for (c,) in rows(ws, "opportunities", ("forecast_category",))}
+    assert categories >= {"pipeline", "best_case", "closed", "omitted"}
     # HubSpot exports carry the date each stage was entered, not the amount at that time
     key = ("opportunity_id", "entered_at", "stage")
     assert rows(ws, "opportunity_stages", key) == rows(direct, "opportunity_stages", key)

@@ -101,6 +101,8 @@ def salesforce(tmp_path: Path) -> Iterator[tuple[HTTPServer, FakeSalesforce, req
                 "StageName": "Closed Won",
                 "Amount": 1200.5,
                 "Probability": 100.0,
+                "ForecastCategory": "Closed",
+                "ForecastCategoryName": "Closed",
                 "CloseDate": "2025-01-20",
                 "CreatedDate": _stamp(10),
                 "IsClosed": True,
@@ -166,9 +168,13 @@ def test_first_sync_follows_next_records_url_and_loads(ws: Workspace, salesforce
     result, _ = _sync(ws, server, session)
     assert result.fetched["Lead"] == 5
     assert rows(ws, "people", ("person_id",)) == [(f"00Q{i}",) for i in range(5)]
-    [opp] = rows(ws, "opportunities", ("stage", "amount", "probability", "closed_at"))
-    assert (opp[0], float(opp[1]), opp[2]) == ("closed_won", 1200.5, 1.0)
+    [opp] = rows(
+        ws, "opportunities", ("stage", "amount", "probability", "closed_at", "forecast_category")
+    )
+    assert (opp[0], float(opp[1]), opp[2], opp[4]) == ("closed_won", 1200.5, 1.0, "closed")
     assert opp[3] == dt.datetime(2025, 1, 19, 10)  # when the history says it was won
+    [opp_query] = [q for q in fake.queries if "FROM Opportunity " in q]
+    assert "ForecastCategory, ForecastCategoryName" in opp_query
     assert rows(ws, "users", ("user_id", "team")) == [("005A", "sales")]
     assert all("ORDER BY SystemModstamp" in q and "WHERE" not in q for q in fake.queries)
     assert result.marks["Lead"] == "2025-01-06T10:00:00Z"

@@ -181,3 +181,6 @@ def test_round_trip_reproduces_the_direct_load(
         "touchpoints",
     ):
         assert rows(ws, name) == rows(direct, name), name
+    # forecast categories went out as Salesforce's names ("Best Case", "Omitted" …)
+    categories = {c for (c,) in rows(ws, "opportunities", ("forecast_category",))}
+    assert categories >= {"pipeline", "best_case", "closed", "omitted"}

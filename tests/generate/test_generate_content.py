@@ -99,6 +99,13 @@ def test_open_pipeline_and_all_deal_types_exist(db):
     )
 
 
+def test_every_deal_carries_the_forecast_category_of_its_stage(db, company):
+    planted = company.truth["forecast_categories"]
+    found = db.rows("SELECT DISTINCT stage, forecast_category FROM opportunities ORDER BY 1")
+    assert found == sorted(planted.items())  # one category per stage, every stage present
+    assert set(planted.values()) == {"pipeline", "best_case", "commit", "closed", "omitted"}
+
+
 def test_marketing_sourced_deals_carry_their_leads_channel_and_campaign(db):
     mismatched = db.scalar(
         """SELECT count(*) FROM opportunities o JOIN people p USING (person_id)

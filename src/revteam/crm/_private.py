@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from revteam.model.enums import OPPORTUNITY_STAGES
+from revteam.model.enums import FORECAST_CATEGORIES, OPPORTUNITY_STAGES
 from revteam.storage import quote_ident, quote_literal
 
 US_FORMATS = (
@@ -191,6 +191,7 @@ FOOTER = re.compile(
 TRUE = "('true', '1', 'yes', 't', 'y')"
 """Text that ingest reads as true, for tests inside translation SQL."""
 _OPEN = ", ".join(lit(s) for s in OPPORTUNITY_STAGES if not s.startswith("closed"))
+_FORECAST = ", ".join(lit(c) for c in FORECAST_CATEGORIES)
 
 
 def footer_start(path: Path, tail: int = 8192) -> int | None:
@@ -210,10 +211,33 @@ def footer_start(path: Path, tail: int = 8192) -> int | None:
     return offset if found else None
 
 
+def unknown_forecast(value: str) -> str:
+    """SQL of the reason a deal is refused for a forecast category that no mapping knows.
+
+    The value is named as the CRM wrote it (``'Most Likely'``): a category the model does not
+    have is not guessed at; the company says which canonical one it means, in ``crm.yaml``.
+    """
+    return (
+        f"'forecast_category: ''' || {value} || ''' is not one of "
+        f"{', '.join(FORECAST_CATEGORIES)}, and revteam does not guess which one it means "
+        "(map it with forecast_categories in crm.yaml)'"
+    )
+
+
 def deal_outcome(inner: str) -> str:
-    """Closed and won flags from the mapped stage where the export has no flag columns."""
+    """Closed and won flags from the mapped stage where the export has no flag columns.
+
+    A forecast category that no mapping knows refuses the deal with :func:`unknown_forecast`
+    (and is emptied, so that validation does not refuse it a second time, with a fix meant for
+    mapping files); a deal the reader refused already keeps it as it was.
+    """
     closed = f"COALESCE(lower(is_closed) IN {TRUE}, stage IN ('closed_won', 'closed_lost'))"
+    bad = f"forecast_category NOT IN ({_FORECAST})"
     return f"""SELECT * REPLACE (
+        CASE WHEN {bad} AND _refuse IS NULL THEN NULL ELSE forecast_category END
+            AS forecast_category,
+        COALESCE(_refuse, CASE WHEN {bad} THEN {unknown_forecast("forecast_category")} END)
+            AS _refuse,
         COALESCE(is_closed, CASE WHEN stage IN ('closed_won', 'closed_lost') THEN 'true'
                                  WHEN stage IN ({_OPEN}) THEN 'false' END) AS is_closed,
         COALESCE(is_won, CASE WHEN stage = 'closed_won' THEN 'true'

@@ -3,9 +3,9 @@
 Defaults cover HubSpot's and Salesforce's standard values. A workspace adds its own in
 ``revteam.toml`` (``stage_mapping`` for lifecycle stages and lead statuses, ``channel_mapping``
 for sources) and, for what ``revteam.toml`` has no setting for yet (deal stages, deal types,
-campaign-member statuses, teams), in ``crm.yaml`` beside it. Later sources win: defaults, then
-``crm.yaml``, then ``revteam.toml``. Keys compare on letters and digits only, so ``Closed Won``,
-``closedwon`` and ``CLOSED_WON`` are one key.
+forecast categories, campaign-member statuses, teams), in ``crm.yaml`` beside it. Later sources
+win: defaults, then ``crm.yaml``, then ``revteam.toml``. Keys compare on letters and digits
+only, so ``Closed Won``, ``closedwon`` and ``CLOSED_WON`` are one key.
 """
 
 from __future__ import annotations
@@ -48,6 +48,18 @@ _SALESFORCE_DEAL_STAGES = {
     "iddecisionmakers": "discovery", "perceptionanalysis": "proposal",
     "proposalpricequote": "proposal", "negotiationreview": "negotiation",
     "closedwon": "closed_won", "closedlost": "closed_lost",
+}  # fmt: skip
+_SALESFORCE_FORECAST_CATEGORIES = {
+    # ForecastCategoryName (what reports show) and ForecastCategory, its API value: the same
+    # categories, "Commit" being "Forecast" in the API. "Most Likely" (MostLikely), which an
+    # admin can add, has no canonical equivalent and is refused until mapped in crm.yaml.
+    "pipeline": "pipeline", "bestcase": "best_case", "commit": "commit", "forecast": "commit",
+    "closed": "closed", "omitted": "omitted",
+}  # fmt: skip
+_HUBSPOT_FORECAST_CATEGORIES = {
+    # hs_manual_forecast_category values, then their labels ("Forecast category" in exports)
+    "pipeline": "pipeline", "bestcase": "best_case", "commit": "commit", "closed": "closed",
+    "omit": "omitted", "closedwon": "closed", "notforecasted": "omitted",
 }  # fmt: skip
 _CHANNELS = {
     # HubSpot original (traffic) source, labels and internal values
@@ -120,6 +132,11 @@ class CrmMapping(BaseModel):
         default_factory=dict, description="Original sources / lead sources → channels."
     )
     deal_types: dict[str, str] = Field(default_factory=dict, description="Deal types.")
+    forecast_categories: dict[str, str] = Field(
+        default_factory=dict,
+        description="Forecast categories of deals → pipeline, best_case, commit, closed or "
+        "omitted.",
+    )
     campaign_types: dict[str, str] = Field(
         default_factory=dict, description="Campaign types → canonical campaign types."
     )
@@ -185,6 +202,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "deal_stages": enums.OPPORTUNITY_STAGES,
     "channels": enums.CHANNELS,
     "deal_types": enums.OPPORTUNITY_TYPES,
+    "forecast_categories": enums.FORECAST_CATEGORIES,
     "campaign_types": enums.CAMPAIGN_TYPES,
     "member_statuses": enums.TOUCHPOINT_TYPES,
     "activity_types": enums.ACTIVITY_TYPES,
@@ -199,12 +217,15 @@ def _with_canonical(values: dict[str, str], allowed: tuple[str, ...]) -> dict[st
 
 
 def default_mapping(system: System) -> CrmMapping:
-    stages = _HUBSPOT_DEAL_STAGES if system == "hubspot" else _SALESFORCE_DEAL_STAGES
+    hubspot = system == "hubspot"
+    stages = _HUBSPOT_DEAL_STAGES if hubspot else _SALESFORCE_DEAL_STAGES
+    forecast = _HUBSPOT_FORECAST_CATEGORIES if hubspot else _SALESFORCE_FORECAST_CATEGORIES
     raw: dict[str, Any] = {
         "lifecycle_stages": _LIFECYCLE,
         "deal_stages": stages,
         "channels": _CHANNELS,
         "deal_types": _DEAL_TYPES,
+        "forecast_categories": forecast,
         "campaign_types": _CAMPAIGN_TYPES,
         "member_statuses": _MEMBER_STATUSES,
         "activity_types": _ACTIVITY_TYPES,
@@ -280,6 +301,7 @@ SETTING_OF = {
     "channels": "channel_mapping in revteam.toml",
     "deal_stages": f"deal_stages in {CRM_FILE}",
     "deal_types": f"deal_types in {CRM_FILE}",
+    "forecast_categories": f"forecast_categories in {CRM_FILE}",
     "campaign_types": f"campaign_types in {CRM_FILE}",
     "member_statuses": f"member_statuses in {CRM_FILE}",
     "activity_types": f"activity_types in {CRM_FILE}",

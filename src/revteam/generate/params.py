@@ -145,6 +145,16 @@ STAGE_PROBABILITY: dict[str, float] = {
     "closed_won": 1.0,
     "closed_lost": 0.0,
 }
+STAGE_FORECAST_CATEGORY: dict[str, str] = {
+    "qualification": "pipeline",
+    "discovery": "pipeline",
+    "proposal": "best_case",
+    "negotiation": "commit",
+    "closed_won": "closed",
+    "closed_lost": "omitted",
+}
+"""The CRM forecast category each deal carries, from its current stage (as a CRM's stage
+mapping sets it)."""
 LOST_AT_STAGE = (0.35, 0.30, 0.20, 0.15)
 """Where lost deals stop: after qualification, discovery, proposal or negotiation."""
 LOST_REASONS = ("price", "competitor", "no_decision", "timing", "missing_feature", "budget")

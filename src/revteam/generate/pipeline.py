@@ -27,6 +27,13 @@ from revteam.generate.timeline import Span
 from revteam.model import enums
 
 LOST_REASONS = (*params.LOST_REASONS, *params.CHURN_REASONS)
+FORECAST_OF_STAGE = np.array(
+    [
+        enums.FORECAST_CATEGORIES.index(params.STAGE_FORECAST_CATEGORY[s])
+        for s in enums.OPPORTUNITY_STAGES
+    ]
+)
+"""Index of each stage's forecast category (by stage index)."""
 _TYPE_LABELS = ("New business", "Upsell", "Renewal")
 
 
@@ -65,6 +72,7 @@ def opportunities_table(
             "amount": money(h.amount),
             "probability": pa.array(h.probability, pa.float64()),
             "lost_reason": labels(LOST_REASONS, deals.lost_reason, h.stage == LOST),
+            "forecast_category": labels(enums.FORECAST_CATEGORIES, FORECAST_OF_STAGE[h.stage]),
         },
     )
 

@@ -39,6 +39,9 @@ Keys of the truth dictionary (all JSON-ready):
 ``deal_size``
     Log-normal ``mu``, ``sigma``, ``median``, ``mean`` of a new deal's annual contract value,
     by segment.
+``forecast_categories``
+    Deal stage → the CRM forecast category every deal in that stage carries
+    (``opportunities.forecast_category``).
 ``customers``
     ``annual_churn`` by segment, renewal notice and uplift, upsell rate, win probability and
     size; ``repeat_purchases``: BG/NBD (weeks) and Gamma-Gamma parameters of add-on orders.
@@ -226,6 +229,7 @@ def make_truth(
             }
             for s, (mu, sd) in params.DEAL_SIZE.items()
         },
+        "forecast_categories": dict(params.STAGE_FORECAST_CATEGORY),
         "customers": _customers(),
         "disqualification": {
             "probability": params.DISQUALIFY_PROBABILITY,

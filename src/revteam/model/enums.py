@@ -44,6 +44,11 @@ OPPORTUNITY_STAGES: tuple[str, ...] = (
     "closed_won",
     "closed_lost",
 )
+FORECAST_CATEGORIES: tuple[str, ...] = ("pipeline", "best_case", "commit", "closed", "omitted")
+"""The CRM's forecast category of a deal, least to most certain, then closed and left out.
+
+Salesforce's standard categories and HubSpot's, one for one: ``closed`` holds won deals and
+``omitted`` deals left out of the forecast (lost ones among them)."""
 SEGMENTS: tuple[str, ...] = ("smb", "mid_market", "enterprise")
 REGIONS: tuple[str, ...] = ("north_america", "emea", "apac", "latam")
 PERSONAS: tuple[str, ...] = ("executive", "manager", "practitioner", "technical", "other")

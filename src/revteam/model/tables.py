@@ -172,6 +172,13 @@ OPPORTUNITIES = Table(
         Column("amount", "money", "Deal amount in the workspace currency", min_value=_NONNEG),
         Column("probability", "float", "Win probability, 0 to 1", min_value=0.0, max_value=1.0),
         Column("lost_reason", "string", "Why the deal was lost"),
+        Column(
+            "forecast_category",
+            "string",
+            "The CRM's forecast category of the deal (Salesforce Forecast Category, HubSpot "
+            "Forecast category); empty when the CRM has none",
+            enum=E.FORECAST_CATEGORIES,
+        ),
     ),
     checks=(
         Check("closed_after_created", "closed_at >= created_at", "closed_at is before created_at"),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from revteam.exceptions import ConfigError, UnreadableWarehouseError, WarehouseBusyError
-from revteam.model import TABLES, Table
+from revteam.model import METADATA_COLUMNS, TABLES, Table
 from revteam.storage.announce import POLL_SECONDS, Announcement, WaitNotice, current_load
 from revteam.storage.sql import quote_ident, quote_literal
 
@@ -301,6 +301,7 @@ class Warehouse:
             self._migrate_system_tables()
             for t in TABLES.values():
                 self.con.execute(t.create_sql())
+                self._migrate_canonical_table(t)
             self.con.execute(
                 f"INSERT INTO {META_TABLE} VALUES ('data_version', '0') ON CONFLICT DO NOTHING"
             )
@@ -331,6 +332,27 @@ class Warehouse:
                         "WHERE table_name = ? AND json_valid(record)",
                         [t.name],
                     )
+
+    def _migrate_canonical_table(self, table: Table) -> None:
+        """Give a canonical table written by an earlier version the columns the model added.
+
+        The table is rebuilt in the model's column order (the new columns empty), so that it is
+        laid out exactly as a table this version creates: loads write rows by position.
+        """
+        have = self._columns(table.name)
+        if all(c in have for c in table.column_names):
+            return
+        name, scratch = quote_ident(table.name), quote_ident(f"_migrating_{table.name}")
+        kept = ", ".join(
+            quote_ident(c)
+            for c in (*table.column_names, *(n for n, _ in METADATA_COLUMNS))
+            if c in have
+        )
+        self.con.execute(f"DROP TABLE IF EXISTS {scratch}")
+        self.con.execute(table.create_sql(f"_migrating_{table.name}"))
+        self.con.execute(f"INSERT INTO {scratch} BY NAME SELECT {kept} FROM {name}")
+        self.con.execute(f"DROP TABLE {name}")
+        self.con.execute(f"ALTER TABLE {scratch} RENAME TO {name}")
 
     def _columns(self, name: str) -> set[str]:
         rows = self.con.execute(

@@ -78,6 +78,11 @@ DEAL = (
     Field("_currency", ("property_deal_currency_code",)),
     Field("probability", ("property_hs_deal_stage_probability",)),
     Field("lost_reason", ("property_closed_lost_reason",)),
+    Field(
+        "forecast_category",
+        ("property_hs_manual_forecast_category", "property_hs_forecast_category"),
+        values="forecast_categories",
+    ),
 )
 PIPELINE_STAGE = (
     Field("stage_id", ("stage_id", "id")),

@@ -131,6 +131,7 @@ def deals(tr: Translation) -> None:
             {stage} AS stage, COALESCE(d.is_closed, ps.is_closed) AS is_closed,
             COALESCE(d.is_won, ps.closed_won) AS is_won, d.amount, d._currency,
             COALESCE(d.probability, ps.probability) AS probability, d.lost_reason,
+            d.forecast_category,
             d._origin, d._raw, d._refuse
         FROM _hs_deal d LEFT JOIN _hs_stages ps ON ps.stage_id = d.stage_id
         WHERE NOT d._deleted AND d.opportunity_id NOT IN

@@ -83,6 +83,8 @@ PROPERTIES: dict[str, tuple[str, ...]] = {
         "hs_is_closed",
         "hs_is_closed_won",
         "hs_deal_stage_probability",
+        "hs_manual_forecast_category",
+        "hs_forecast_category",
         "hs_lastmodifieddate",
     ),
 }

@@ -220,7 +220,7 @@ def _deals(tr: Translation, src: Source) -> None:
         for col, _, target in found
         if target in ("closed_won", "closed_lost")
     ]
-    for c in ("stage", "is_closed", "is_won", "type", "expected_close_date"):
+    for c in ("stage", "is_closed", "is_won", "type", "expected_close_date", "forecast_category"):
         cols.setdefault(c, "CAST(NULL AS VARCHAR)")
     for c in ("account_id", "person_id"):  # a default export may carry no associations
         cols.setdefault(c, "CAST(NULL AS VARCHAR)")

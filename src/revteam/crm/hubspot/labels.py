@@ -116,6 +116,7 @@ DEAL_FIELDS: tuple[Field, ...] = (
     Field("_currency", ("Deal currency code", "Currency")),
     Field("probability", ("Deal probability", "Deal Stage Probability", "Probability")),
     Field("lost_reason", ("Closed Lost Reason", "Lost Reason")),
+    Field("forecast_category", ("Forecast category",), values="forecast_categories"),
 )
 DEAL_OWNER = ("Deal owner", "HubSpot Owner", "Owner")
 

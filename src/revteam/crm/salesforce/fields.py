@@ -88,6 +88,13 @@ OPPORTUNITY = (
     Field("currency", ("currency_iso_code",)),
     Field("probability", ("probability",), "percent"),
     Field("lost_reason", ("loss_reason_c", "lost_reason_c", "closed_lost_reason_c", "lost_reason")),
+    # ForecastCategory (the API value: Forecast for Commit) first, as an admin may rename the
+    # category names that ForecastCategoryName (and reports) carry.
+    Field(
+        "forecast_category",
+        ("forecast_category", "forecast_category_name"),
+        values="forecast_categories",
+    ),
 )
 HISTORY = (
     Field("opportunity_id", ("opportunity_id",)),

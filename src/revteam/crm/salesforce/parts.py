@@ -49,7 +49,8 @@ def opportunities(tr: Translation) -> None:
             COALESCE(o.contact_id, lc.contact_id) AS person_id, o.name, o.type, o.channel,
             o.campaign_id, {owner} AS owner_id, o.created AS created_at,
             o.close_date AS expected_close_date, h.entered AS closed_at, o.stage, o.is_closed,
-            o.is_won, o.amount, o.probability, o.lost_reason, o.currency AS _currency,
+            o.is_won, o.amount, o.probability, o.lost_reason, o.forecast_category,
+            o.currency AS _currency,
             o._origin, o._raw, o._refuse
         FROM _sf_opportunity o
         LEFT JOIN (SELECT converted_opportunity_id AS id, min(converted_contact_id) AS contact_id

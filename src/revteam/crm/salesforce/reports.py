@@ -63,6 +63,7 @@ LABELS: dict[str, dict[str, str]] = {
         "Closed": "is_closed", "Won": "is_won", "Loss Reason": "loss_reason_c",
         "Closed Lost Reason": "loss_reason_c", "Lost Reason": "loss_reason_c",
         "Account Name": "account_name", "Opportunity Currency Code": "currency_iso_code",
+        "Forecast Category": "forecast_category_name",
     },
     "opportunity_history": {
         "Opportunity ID": "opportunity_id", "Stage": "stage_name", "To Stage": "stage_name",

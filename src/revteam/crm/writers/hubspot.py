@@ -33,6 +33,15 @@ HUBSPOT_DEAL_TYPES = {
     "upsell": "Existing Business",
     "renewal": "Renewal",
 }
+HUBSPOT_FORECAST_CATEGORIES = {
+    "pipeline": "Pipeline",
+    "best_case": "Best case",
+    "commit": "Commit",
+    "closed": "Closed won",
+    "omitted": "Not forecasted",
+}
+"""Labels of HubSpot's ``hs_manual_forecast_category`` (PIPELINE, BEST_CASE, COMMIT, CLOSED,
+OMIT), as exports write them."""
 HUBSPOT_TABLES = ("users", "accounts", "people", "opportunities")
 """Canonical tables that the HubSpot exports carry (users as the owners export)."""
 CANONICAL_BESIDE_HUBSPOT = (
@@ -176,6 +185,7 @@ def _hubspot_deals(company: Company, users: dict[str, Row]) -> Report:
         "Deal probability",
         "Closed Won Reason",
         "Closed Lost Reason",
+        "Forecast category",
         *entered.values(),
     ]
     history: dict[str, dict[str, Any]] = {}
@@ -203,6 +213,7 @@ def _hubspot_deals(company: Company, users: dict[str, Row]) -> Report:
                 "Deal probability": o["probability"],
                 "Closed Won Reason": "Best fit" if won else None,
                 "Closed Lost Reason": o["lost_reason"],
+                "Forecast category": HUBSPOT_FORECAST_CATEGORIES.get(o["forecast_category"]),
                 **history.get(o["opportunity_id"], {}),
             }
         )

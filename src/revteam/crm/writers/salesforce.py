@@ -25,6 +25,15 @@ SALESFORCE_TYPES = {
     "upsell": "Existing Customer - Upgrade",
     "renewal": "Existing Customer - Replacement",
 }
+SALESFORCE_FORECAST_CATEGORIES = {
+    "pipeline": "Pipeline",
+    "best_case": "Best Case",
+    "commit": "Commit",
+    "closed": "Closed",
+    "omitted": "Omitted",
+}
+"""``ForecastCategoryName`` values, as reports show them (the API's ``ForecastCategory`` says
+``BestCase`` and, for Commit, ``Forecast``)."""
 SALESFORCE_TABLES = (
     "users",
     "accounts",
@@ -169,6 +178,7 @@ def _sf_opportunities(company: Company) -> dict[str, Report]:
         "Campaign ID",
         "Opportunity Owner ID",
         "Loss Reason",
+        "Forecast Category",
         "Next Step",
     ]
     rows = [
@@ -188,6 +198,7 @@ def _sf_opportunities(company: Company) -> dict[str, Report]:
             "Campaign ID": o["campaign_id"],
             "Opportunity Owner ID": o["owner_id"],
             "Loss Reason": o["lost_reason"],
+            "Forecast Category": SALESFORCE_FORECAST_CATEGORIES.get(o["forecast_category"]),
             "Next Step": "Follow up",
         }
         for o in company.tables["opportunities"].to_pylist()
