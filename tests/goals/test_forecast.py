@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+import revteam
 from revteam.exceptions import StatsError
-from revteam.generate import Company
+from revteam.generate import Company, GeneratorConfig, generate_company
 from revteam.goals.forecast import Forecaster, fit, open_at
 from revteam.settings import GoalSettings
 from revteam.workspace import Workspace
@@ -63,7 +65,7 @@ def test_calibrated_probabilities_beat_the_crms_brier_score(
         won = deals["opportunity_id"].map(outcomes(duck, cut)).to_numpy(dtype=np.float64)
         p = deals["probability"].to_numpy()
         crm = deals["crm_probability"].to_numpy()
-        assert len(deals) > 100 and ((0 < p) & (p < 1)).all()
+        assert len(deals) > 100 and ((p > 0) & (p < 1)).all()
         diffs += list((p - won) ** 2 - (crm - won) ** 2)
         clusters += list(deals["opportunity_id"])
     frame = pd.DataFrame({"diff": diffs, "deal": clusters})
@@ -206,3 +208,20 @@ def test_period_bands_hold_the_realised_wins(
 def test_without_history_the_forecast_says_what_to_load(ws: Workspace) -> None:
     with pytest.raises(StatsError, match="opportunity_stages"):
         ws.goals.forecaster.model(dt.datetime(2026, 1, 1))
+
+
+def test_a_small_company_gets_its_pipeline_kpis_and_the_reason_for_no_forecast(
+    tmp_path: Path,
+) -> None:
+    company = generate_company(GeneratorConfig(n_leads=400, seed=5))
+    company.write(tmp_path / "data")
+    with revteam.init(tmp_path / "ws") as ws:
+        ws.ingest.load_directory(tmp_path / "data")
+        report = ws.goals.forecast_report()
+        assert report.problem is not None and "opportunity_stages" in report.problem
+        assert report.periods == [] and report.deals == [] and report.expected_pipeline is None
+        w = report.waterfall
+        assert w.closing == pytest.approx(w.opening + w.created - w.won - w.lost)
+        assert report.open_pipeline == pytest.approx(w.closing) and report.open_pipeline > 0
+        with pytest.raises(StatsError, match="grain"):
+            ws.goals.forecast_report(grain="week")

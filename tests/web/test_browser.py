@@ -45,6 +45,8 @@ PAGES = [
     ("metric", "/catalogue/lead_conversion_rate"),
     ("sla", "/sla"),
     ("goals", "/goals"),
+    ("goal-plan", "/goals/plan?period=2027-Q1&target=5000000"),
+    ("incentives", "/incentives"),
     ("data", "/data"),
     ("users", "/admin/users"),
     ("account", "/account"),

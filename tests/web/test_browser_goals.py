@@ -20,6 +20,7 @@ import pytest
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
+from revteam.goals.incentives import INCENTIVES_FILE
 from revteam.metrics import periods as P
 from revteam.web import WebOptions, create_app
 from revteam.web.format import display
@@ -149,6 +150,64 @@ def test_an_editor_sets_a_goal_sees_its_chart_and_status_and_deletes_it(served, 
         assert tab.locator(f"#goal-{goal_id}").count() == 0
         assert tab.problems == []  # no script errors, no CSP violations
     finally:
+        for goal in runtime.goals.list():
+            if goal.id not in before:
+                runtime.goals.delete(goal.id)
+
+
+def test_an_editor_plans_from_revenue_and_sets_the_goals(served, editor_tab) -> None:
+    _, app = served
+    runtime = app.state.runtime
+    year = Page(runtime).as_of().date().year + 3  # no other test's goals that far ahead
+    tab = editor_tab
+    before = {g.id for g in runtime.goals.list()}
+    incentives = Path(runtime.root) / INCENTIVES_FILE
+    try:
+        tab.goto("/goals")
+        tab.wait_for_load_state("networkidle")
+        with tab.expect_navigation():
+            tab.click("[data-plan-link]")
+        form = tab.locator("form.plan-form")
+        form.locator("input[name=period]").fill(f"{year}-Q2")
+        form.locator("input[name=target]").fill("3,000,000")
+        with tab.expect_navigation():
+            form.locator("button[type=submit]").click()
+        tab.wait_for_load_state("networkidle")
+        assert tab.locator("tr[data-step]").count() == 7
+        leads = tab.locator("tr[data-step=leads] [data-field=value]").get_attribute("data-value")
+        plan = tab.request.get(f"/api/v1/goals/plan?period={year}-Q2&target=3000000").json()
+        assert float(leads) == plan["leads"]["value"]
+        tab.screenshot(path=str(ARTIFACTS / "goal-plan.png"), full_page=True)
+        with tab.expect_navigation():
+            tab.click("text=Set these goals")
+        tab.wait_for_load_state("networkidle")
+        assert tab.locator("[data-message]").inner_text().startswith("Set this plan's goals (6")
+        assert tab.locator("tr[data-step] [data-field=existing] a").count() == 6
+        new = [g for g in runtime.goals.list() if g.id not in before]
+        assert sorted(g.metric for g in new) == sorted(
+            m for m in plan if m not in {"revenue", "opportunities"}
+        )
+        # An incentive plan over two of the new goals, scored on the Incentives page.
+        measures = [
+            f"{{metric: {g.metric}, period: {g.period}, weight: 0.5}}"
+            for g in new
+            if g.metric in ("leads", "sqls")
+        ]
+        incentives.write_text(
+            "plans:\n- name: Pipeline\n  team: revops\n  variable_share: 0.3\n  measures:\n"
+            + "".join(f"  - {m}\n" for m in measures),
+            encoding="utf-8",
+        )
+        tab.goto("/incentives")
+        tab.wait_for_load_state("networkidle")
+        assert tab.locator("h1").inner_text() == "Incentives"
+        assert tab.locator("section[data-plan=Pipeline] tr[data-metric]").count() == 2
+        assert tab.locator("tr[data-person]").count() >= 3  # the revops test members
+        assert tab.locator("textarea").count() == 0  # editors read only
+        tab.screenshot(path=str(ARTIFACTS / "incentives-plan.png"), full_page=True)
+        assert tab.problems == []  # no script errors, no CSP violations
+    finally:
+        incentives.unlink(missing_ok=True)
         for goal in runtime.goals.list():
             if goal.id not in before:
                 runtime.goals.delete(goal.id)

@@ -570,7 +570,12 @@ def forecast(
             highlight=False,
         )
     model = data["model"]
-    if model["brier"]:
+    if data["problem"]:
+        err_console.print(
+            f"No forecast yet: {escape(data['problem'])}. The pipeline figures above hold.",
+            highlight=False,
+        )
+    if model.get("brier"):
         b = model["brier"]
         console.print(
             f"Calibrated on {model['deals']:,} deals; a horizon ago ({b['as_of']}) their Brier "

@@ -151,8 +151,8 @@ class OpenDeals:
 
     as_of: dt.datetime
     frame: pd.DataFrame
-    """Columns: opportunity_id, name, owner_id, type, segment, stage, days_in_stage, age_band,
-    amount, crm_probability, probability, expected_close_date, forecast_category."""
+    """Columns: opportunity_id, name, account_id, owner_id, type, segment, stage, days_in_stage,
+    age_band, amount, crm_probability, probability, expected_close_date."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +204,7 @@ class Forecaster:
         self._lock = threading.Lock()
         self._read: OrderedDict[tuple[dt.datetime, int], tuple[pd.DataFrame, pd.DataFrame]]
         self._read = OrderedDict()
+        self._open: OrderedDict[tuple[dt.datetime, int], pd.DataFrame] = OrderedDict()
         self._models: OrderedDict[tuple[dt.datetime, int, int], WinModel] = OrderedDict()
 
     # -- data --------------------------------------------------------------------------------
@@ -277,14 +278,21 @@ class Forecaster:
         dimension values, so a segment means what it means in every KPI.
         """
         cut = as_of or self.metrics.as_of()
-        model = self.model(cut)
-        visits, deals = self._rows(cut)
-        frame = open_at(visits, deals, cut)
+        key = (cut, self.metrics.data_version)
+        frame = self._open.get(key)
+        if frame is None:
+            model = self.model(cut)
+            visits, deals = self._rows(cut)
+            frame = open_at(visits, deals, cut)
+            frame["probability"] = model.probability(frame)
+            with self._lock:
+                self._open[key] = frame
+                while len(self._open) > ROWS_KEPT:
+                    self._open.popitem(last=False)
         if where:
-            ids = self._open_ids(cut, where)
-            frame = frame[frame["opportunity_id"].isin(ids)]
-        frame = frame.reset_index(drop=True)
-        frame["probability"] = model.probability(frame)
+            ids = np.array(sorted(self._open_ids(cut, where)), dtype=object)
+            keep = np.isin(frame["opportunity_id"].to_numpy(dtype=object), ids)
+            frame = frame[keep].reset_index(drop=True)
         return OpenDeals(cut, frame)
 
     def _open_ids(self, cut: dt.datetime, where: Mapping[str, Sequence[str | None]]) -> set[str]:
@@ -463,7 +471,10 @@ def open_at(visits: pd.DataFrame, deals: pd.DataFrame, cut: dt.datetime) -> pd.D
         how="left",
         on="opportunity_id",
     )
-    has_history = frame["opportunity_id"].isin(set(visits["opportunity_id"]))
+    has_history = np.isin(
+        frame["opportunity_id"].to_numpy(dtype=object),
+        visits["opportunity_id"].unique().astype(object),
+    )
     without = ~has_history & frame["stage"].isin(OPEN_STAGES)
     frame = frame[frame["stage_then"].notna() | without].copy()
     no_row = frame["stage_then"].isna()
@@ -476,6 +487,7 @@ def open_at(visits: pd.DataFrame, deals: pd.DataFrame, cut: dt.datetime) -> pd.D
         {
             "opportunity_id": frame["opportunity_id"].to_numpy(),
             "name": frame["name"].to_numpy(),
+            "account_id": frame["account_id"].to_numpy(),
             "owner_id": frame["owner_id"].to_numpy(),
             "type": frame["type"].to_numpy(),
             "segment": frame["segment"].to_numpy(),
@@ -611,26 +623,30 @@ def simulate(
     little history some cells have.
     """
     rng = np.random.default_rng(seed)
+    out = np.zeros((SIMULATIONS, share.shape[1]))
+    live = share.sum(axis=1) > 0  # deals that cannot close won in any period add nothing
+    amount, share = amount[live], share[live]
     n, k = share.shape
-    out = np.zeros((SIMULATIONS, k))
     if n == 0:
         return out
     cum = np.cumsum(share, axis=1)
     if evidence is not None:
-        a, b = evidence
+        a, b = evidence[0][live], evidence[1][live]
         cells, cell_of = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
         cell_of = cell_of.reshape(-1)
         mean = cells[:, 0] / (cells[:, 0] + cells[:, 1])
+    cum32 = cum.astype(np.float32)
     for first in range(0, SIMULATIONS, CHUNK):
         size = min(CHUNK, SIMULATIONS - first)
-        u = rng.random((size, n))
+        # float32 draws: a deal's chance is known to far fewer digits than float32 carries
+        u = rng.random((size, n), dtype=np.float32)
         if evidence is not None:
             drawn = rng.beta(cells[:, 0], cells[:, 1], size=(size, len(cells)))
-            u = u * (mean / np.maximum(drawn, 1e-12))[:, cell_of]
+            u *= (mean / np.maximum(drawn, 1e-12)).astype(np.float32)[:, cell_of]
         below = np.zeros_like(u, dtype=bool)
         for j in range(k):
-            inside = (u < cum[:, j]) & ~below
-            out[first : first + size, j] = inside @ amount
+            inside = (u < cum32[:, j]) & ~below
+            out[first : first + size, j] = inside.astype(np.float64) @ amount
             below |= inside
     return out
 

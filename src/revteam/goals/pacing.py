@@ -26,6 +26,8 @@ import datetime as dt
 import hashlib
 import itertools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -59,6 +61,8 @@ MIN_YEAR, MAX_YEAR = 2, 9998
 """Years whose periods, a year back and forward, the calendar arithmetic can reach."""
 REFERENCE_COHORTS = 6
 """Cohorts before a goal's own that its Kaplan-Meier projection may lean on (as ws.stats)."""
+PIPELINES_KEPT = 256
+"""Revenue goals' simulated pipeline wins kept (keyed by goal, as-of and data version)."""
 SEASON_VAR = 0.05
 """Spread of real seasonal changes (log ratio, about ±22%), against which a year-ago ratio's
 noise is weighed."""
@@ -144,6 +148,8 @@ class Pacer:
         self.metrics, self.stats = metrics, stats
         self.settings = settings or GoalSettings()
         self.forecaster = forecaster
+        self._pipelines: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
         self._fetched: dict[tuple[str, tuple[tuple[str, str], ...]], dict[dt.date, float]] = {}
         self._ranges: dict[tuple[tuple[str, str], ...], tuple[dt.date, dt.date]] = {}
         self._first: dt.date | None = None
@@ -279,6 +285,20 @@ class Pacer:
         """
         if self.forecaster is None or not is_won_amount(self.metrics.get(goal.metric)):
             return None
+        key = (goal.metric, goal.segment, as_of, first, last, self.metrics.data_version)
+        found = self._pipelines.get(key)
+        if found is None:
+            found = self._pipeline_of(goal, as_of, first, last)
+            with self._lock:  # one cache for every copy of the pacer: new data, new keys
+                self._pipelines[key] = found
+                while len(self._pipelines) > PIPELINES_KEPT:
+                    self._pipelines.popitem(last=False)
+        return found
+
+    def _pipeline_of(
+        self, goal: Goal, as_of: dt.date, first: dt.date, last: dt.date
+    ) -> tuple[NDArray[np.float64], float, str] | None:
+        assert self.forecaster is not None
         cut = dt.datetime.combine(as_of, dt.time.max)
         where = {d: [v] for d, v in goal.segment} or None
         try:

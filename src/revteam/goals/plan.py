@@ -72,6 +72,8 @@ class RevenuePlan:
     level: float
     history: tuple[dt.date, dt.date]
     steps: tuple[PlanStep, ...]
+    segment: tuple[tuple[str, str], ...] = ()
+    """The segment planned for: its derived goals are for that segment too."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class RevenuePlan:
             "target": self.target,
             "level": self.level,
             "history": [d.isoformat() for d in self.history],
+            "segment": dict(self.segment),
             "steps": {
                 s.metric: {
                     "value": s.value,
@@ -96,7 +99,13 @@ class RevenuePlan:
     def goals(self) -> list[GoalSpec]:
         """The derived volumes as goals (rounded up: a plan is a floor, not an estimate)."""
         return [
-            GoalSpec(s.metric, s.period, float(np.ceil(s.value)), note=f"plan: {s.basis}")
+            GoalSpec(
+                s.metric,
+                s.period,
+                float(np.ceil(s.value)),
+                segment=dict(self.segment),
+                note=f"plan: {s.basis}",
+            )
             for s in self.steps
             if s.metric != "revenue"
         ]
@@ -140,7 +149,8 @@ def plan_revenue(
             )
         return found[0]
 
-    seed = hashlib.sha256(f"{period}|{target}|{last}|{sorted(where.items())}".encode())
+    # The amount, not its spelling: 5_000_000 plans as 5_000_000.0 (the CLI's, the API's) does.
+    seed = hashlib.sha256(f"{period}|{float(target)}|{last}|{sorted(where.items())}".encode())
     rng = np.random.default_rng(int.from_bytes(seed.digest()[:8], "big"))
 
     def share(row: dict[str, Any]) -> NDArray[np.float64]:
@@ -207,7 +217,12 @@ def plan_revenue(
             )
         )
     return RevenuePlan(
-        P.label(start, grain, fy_start), float(target), level, (first, last), tuple(steps)
+        P.label(start, grain, fy_start),
+        float(target),
+        level,
+        (first, last),
+        tuple(steps),
+        tuple(sorted((segment or {}).items())),
     )
 
 

@@ -19,10 +19,13 @@ from revteam.exceptions import StatsError
 from revteam.goals import health
 from revteam.goals.forecast import Forecaster, OpenDeals, PeriodForecast
 from revteam.goals.model import Goal
+from revteam.metrics import periods as P
 
 if TYPE_CHECKING:
     from revteam.metrics import MetricsComponent
 
+GRAINS = ("month", "quarter", "year")
+MAX_PERIODS = 8
 STAGE_DAYS = 90
 """Days of stage exits the stage table reads."""
 MAX_DEALS = 500
@@ -61,10 +64,12 @@ class ForecastReport:
     stages: list[health.StageRow]
     open_pipeline: float
     weighted_pipeline: float
-    expected_pipeline: float
+    expected_pipeline: float | None
     """Σ amount x calibrated probability (won within the horizon) of the open deals."""
     model: dict[str, Any]
     deals: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None
+    """Why there is no forecast (too little history to calibrate on); the rest still holds."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,13 +77,16 @@ class ForecastReport:
             "segment": {k: list(v) for k, v in self.where.items()},
             "open_pipeline": round(self.open_pipeline, 2),
             "weighted_pipeline": round(self.weighted_pipeline, 2),
-            "expected_pipeline": round(self.expected_pipeline, 2),
+            "expected_pipeline": None
+            if self.expected_pipeline is None
+            else round(self.expected_pipeline, 2),
             "periods": [p.as_dict() for p in self.periods],
             "coverage": [c.as_dict() for c in self.coverage],
             "waterfall": self.waterfall.as_dict(),
             "stages": [s.as_dict() for s in self.stages],
             "model": self.model,
             "deals": self.deals,
+            "problem": self.problem,
         }
 
 
@@ -96,29 +104,46 @@ def build_report(
     """The whole forecast report at ``as_of`` (default: the data's as-of time)."""
     if not 0 <= deals <= MAX_DEALS:
         raise StatsError(f"deals must be 0 to {MAX_DEALS} (got {deals})")
+    if grain not in GRAINS:
+        raise StatsError(f"grain {grain!r} is not one of {', '.join(GRAINS)}")
+    if not 1 <= periods <= MAX_PERIODS:
+        raise StatsError(f"periods must be 1 to {MAX_PERIODS} (got {periods})")
     cut = as_of or metrics.as_of()
     seg = dict(where or {})
-    found = forecaster.forecast(cut, grain=grain, periods=periods, where=seg or None)
-    open_deals = forecaster.open_deals(cut, where=seg or None)
-    share = forecaster.shares(open_deals, [p.end for p in found])
     day = cut.date()
-    first = found[0].start
+    first = P.floor(day, P.check_grain(grain), forecaster.fy_start)
+    found: list[PeriodForecast] = []
+    coverage: list[Coverage] = []
+    top: list[dict[str, Any]] = []
+    expected: float | None = None
+    problem: str | None = None
+    try:
+        found = forecaster.forecast(cut, grain=grain, periods=periods, where=seg or None)
+        open_deals = forecaster.open_deals(cut, where=seg or None)
+        share = forecaster.shares(open_deals, [p.end for p in found])
+        coverage = _coverage(found, open_deals, goals, seg)
+        frame = open_deals.frame
+        expected = float((frame["amount"].fillna(0.0) * frame["probability"]).sum())
+        top = _top_deals(open_deals, share, found, deals)
+        model = _model_summary(forecaster, cut)
+    except StatsError as exc:  # too little history to calibrate: the pipeline KPIs still stand
+        problem = str(exc)
+        model = {"error": problem}
     return ForecastReport(
         as_of=cut,
         where=seg,
         periods=found,
-        coverage=_coverage(found, open_deals, goals, seg),
+        coverage=coverage,
         waterfall=health.waterfall(metrics, first, day, cut, seg or None),
         stages=health.stages(
             metrics, day - dt.timedelta(days=STAGE_DAYS - 1), day, cut, seg or None
         ),
         open_pipeline=health.open_pipeline(metrics, day, cut, seg or None),
         weighted_pipeline=_kpi(metrics, "weighted_pipeline", day, cut, seg),
-        expected_pipeline=float(
-            (open_deals.frame["amount"].fillna(0.0) * open_deals.frame["probability"]).sum()
-        ),
-        model=_model_summary(forecaster, cut),
-        deals=_top_deals(open_deals, share, found, deals),
+        expected_pipeline=expected,
+        model=model,
+        deals=top,
+        problem=problem,
     )
 
 
@@ -220,6 +245,7 @@ def _top_deals(
             {
                 "opportunity_id": r["opportunity_id"],
                 "name": r["name"],
+                "account_id": r["account_id"],
                 "owner_id": r["owner_id"],
                 "type": r["type"],
                 "segment": r["segment"],

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from revteam.web.pages import access, admin, analysis, dashboards, goals, records, sla
+from revteam.web.pages import (
+    access,
+    admin,
+    analysis,
+    dashboards,
+    forecast,
+    goals,
+    incentives,
+    plan,
+    records,
+    sla,
+)
 from revteam.web.pages.dashboards import warm as warm_views
 
 ROUTERS = (
@@ -10,8 +21,11 @@ ROUTERS = (
     dashboards.router,
     analysis.router,
     records.router,
+    plan.router,  # before goals: /goals/plan is not /goals/{goal_id}
     goals.router,
     sla.router,
+    forecast.router,
+    incentives.router,
     admin.router,
 )
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.exceptions import UnsupportedDimensionError
-from revteam.goals import Pacer
+from revteam.goals.component import pacer_for
 from revteam.web.deps import FiltersDep, PrincipalDep
 from revteam.web.filters import ViewFilters
 from revteam.web.pages.render import Page, render_view
@@ -93,9 +93,9 @@ def with_goals(
     if not chosen:
         return tiles
     key = ("goal-pacing", tuple((g.id, g.version) for g in chosen), as_of)
-    settings = runtime.settings.goals
+    settings = runtime.settings
     paced = page.read(
-        key, lambda ws: Pacer(ws.metrics, ws.stats, settings).pace(chosen, as_of=as_of)
+        key, lambda ws: pacer_for(ws.metrics, ws.stats, settings).pace(chosen, as_of=as_of)
     )
     slots = {
         p.goal.metric: scorecard.GoalSlot(

@@ -22,7 +22,8 @@ from pydantic import Field
 
 from revteam.app import TEAMS
 from revteam.exceptions import GoalConflictError, RevteamError, UnknownGoalError
-from revteam.goals import Goal, Pacer, Pacing
+from revteam.goals import Goal, Pacing
+from revteam.goals.component import pacer_for
 from revteam.goals.model import MAX_NOTE, MAX_OWNERS_TEXT, MAX_SEGMENT, MAX_TEXT
 from revteam.metrics import MetricSpec
 from revteam.metrics import periods as P
@@ -87,9 +88,9 @@ def pace(page: Page, goals: Sequence[Goal], as_of: dt.date) -> list[Pacing]:
         return []
     chosen = tuple(goals)
     key = ("goal-pacing", tuple((g.id, g.version) for g in chosen), as_of)
-    settings = page.runtime.settings.goals
+    settings = page.runtime.settings
     paced: list[Pacing] = page.read(
-        key, lambda ws: Pacer(ws.metrics, ws.stats, settings).pace(chosen, as_of=as_of)
+        key, lambda ws: pacer_for(ws.metrics, ws.stats, settings).pace(chosen, as_of=as_of)
     )
     return paced
 
@@ -265,7 +266,7 @@ def goal_page(
 
 
 # -- changing (editors and admins) ---------------------------------------------------------------
-def _refusal(exc: RevteamError) -> int:
+def refusal(exc: RevteamError) -> int:
     """The status of a refusal the form shows; anything else goes to the error handler."""
     status = status_of(exc)
     if status >= 500 or status in (401, 403, 404):
@@ -281,7 +282,7 @@ def set_goal(
     try:
         goal = runtime.goals.set(form.spec(), actor=principal.actor)
     except RevteamError as exc:
-        status = _refusal(exc)
+        status = refusal(exc)
         filters = GoalFilters()
         return _list_page(
             request, runtime, principal, filters, form=form, message=str(exc), status=status
@@ -305,7 +306,7 @@ def change_goal(
             form.spec(), actor=principal.actor, goal_id=goal_id, expected_version=expected_version
         )
     except RevteamError as exc:
-        status, message = _refusal(exc), str(exc)
+        status, message = refusal(exc), str(exc)
         if isinstance(exc, GoalConflictError):
             now = runtime.goals.get(goal_id).version
             if now != expected_version:  # the form keeps the values, now against the new version

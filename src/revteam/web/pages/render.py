@@ -38,6 +38,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("campaigns", "/campaigns", "Campaigns"),
     ("goals", "/goals", "Goals"),
     ("sla", "/sla", "SLA"),
+    ("forecast", "/forecast", "Forecast"),
+    ("incentives", "/incentives", "Incentives"),
     ("catalogue", "/catalogue", "Metrics"),
 )
 ADMIN_NAV: tuple[tuple[str, str, str], ...] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from revteam.web.routes import (
     data,
     dimensions,
+    forecast,
     goals,
     health,
     metrics,
@@ -21,6 +22,7 @@ ROUTERS = (
     dimensions.router,
     records.router,
     goals.router,
+    forecast.router,
     users.router,
     tokens.router,
     tokens.admin_router,

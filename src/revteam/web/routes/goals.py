@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
-from revteam.goals import Goal, GoalBook, GoalHistoryEntry, GoalSpec, Pacer
+from revteam.goals import Goal, GoalBook, GoalHistoryEntry, GoalSpec
+from revteam.goals.component import pacer_for, score_plans
+from revteam.goals.incentives import INCENTIVES_FILE, PlanResult, parse_what_if
 from revteam.goals.model import MAX_SEGMENT
+from revteam.goals.plan import RevenuePlan, plan_revenue
 from revteam.metrics.request import MAX_VALUE_LENGTH, check_year
 from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.runtime import Cached, Runtime
@@ -165,6 +169,10 @@ class ImportOut(BaseModel):
 
 MAX_PACED = 200
 """Goals one request may pace (each reads a year of days or a cohort's members)."""
+MAX_REVENUE_TARGET = 1e13
+"""The largest revenue goal a plan is made for (beyond it, a typing slip)."""
+MAX_WHAT_IF = 20
+"""What-if assumptions one request may make."""
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -207,10 +215,67 @@ def pacing(
     wanted = tuple(goals)
 
     def compute(ws: Workspace) -> list[dict[str, Any]]:
-        pacer = Pacer(ws.metrics, ws.stats, runtime.settings.goals)
+        pacer = pacer_for(ws.metrics, ws.stats, runtime.settings)
         return [p.as_dict() | {"version": p.goal.version} for p in pacer.pace(wanted, as_of=as_of)]
 
     return runtime.read(("api-goals", wanted, as_of), compute)
+
+
+def revenue_plan(
+    runtime: Runtime,
+    period: str,
+    target: float,
+    *,
+    history_days: int = 365,
+    as_of: dt.date | None = None,
+    segment: Mapping[str, str] | None = None,
+) -> Cached[RevenuePlan]:
+    """The reverse funnel of a revenue ``target`` (:func:`~revteam.goals.plan.plan_revenue`).
+
+    Cached, so the API and the Goals pages show, and apply, the same plan.
+    """
+    check_year(as_of, "as_of", runtime.settings.plausible_years)
+    fy = runtime.settings.fiscal_year_start_month
+    runtime.definitions.check("revenue", {"grain": "month"})
+    chosen = dict(segment or {})
+
+    def compute(ws: Workspace) -> RevenuePlan:
+        return plan_revenue(
+            ws.metrics,
+            period,
+            target,
+            history_days=history_days,
+            fy_start=fy,
+            as_of=as_of,
+            segment=chosen,
+        )
+
+    key = ("goal-plan", period, target, history_days, as_of, tuple(sorted(chosen.items())))
+    return runtime.read(key, compute)
+
+
+def incentive_results(
+    runtime: Runtime, what_if: Mapping[str, float], as_of: dt.date | None = None
+) -> Cached[list[PlanResult]]:
+    """``incentives.yaml`` scored on the goals' pacing, cached.
+
+    Keyed by what the scores depend on besides the data: the file's bytes (an edit is seen at
+    once), the goals' revision (a changed target too) and the users' teams (a plan's people).
+    """
+    check_year(as_of, "as_of", runtime.settings.plausible_years)
+    path = runtime.root / INCENTIVES_FILE
+    text = path.read_bytes() if path.exists() else None
+    stamp = None if text is None else hashlib.sha256(text).hexdigest()
+    book, settings = runtime.goals, runtime.settings
+    teams = hashlib.sha256(repr(sorted(book.teams().items())).encode()).hexdigest()
+
+    def compute(ws: Workspace) -> list[PlanResult]:
+        pacer = pacer_for(ws.metrics, ws.stats, settings)
+        return score_plans(book, pacer, runtime.root, as_of=as_of, what_if=what_if)
+
+    revision = book.store.revision()
+    key = ("incentives", stamp, revision, teams, tuple(sorted(what_if.items())), as_of)
+    return runtime.read(key, compute)
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -253,7 +318,7 @@ def plan_goal(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     period: Annotated[str, Query(max_length=12, description="2027-Q1, 2027-03, 2027 …")],
-    target: Annotated[float, Query(gt=0, le=1e13, description="The revenue goal.")],
+    target: Annotated[float, Query(gt=0, le=MAX_REVENUE_TARGET, description="The revenue goal.")],
     metric: Annotated[Literal["revenue"], Query(description="Only revenue, for now.")] = "revenue",
     history_days: Annotated[int, Query(ge=90, le=730)] = 365,
     as_of: AsOf = None,
@@ -263,23 +328,9 @@ def plan_goal(
     Keyed by metric id (``opportunities`` = ``opportunities_created``), with 90% intervals and
     the period each is needed in. Setting them as goals is ``revteam goals plan … --apply``.
     """
-    from revteam.goals.plan import plan_revenue
-
-    check_year(as_of, "as_of", runtime.settings.plausible_years)
-    fy = runtime.settings.fiscal_year_start_month
-    runtime.definitions.check(metric, {"grain": "month"})
-
-    def compute(ws: Workspace) -> dict[str, Any]:
-        plan = plan_revenue(
-            ws.metrics, period, target, history_days=history_days, fy_start=fy, as_of=as_of
-        )
-        steps: dict[str, Any] = plan.as_dict()["steps"]
-        return steps | {"opportunities": steps["opportunities_created"]}
-
-    found: Cached[dict[str, Any]] = runtime.read(
-        ("goal-plan", period, target, history_days, as_of), compute
-    )
-    return found.value
+    found = revenue_plan(runtime, period, target, history_days=history_days, as_of=as_of)
+    steps: dict[str, Any] = found.value.as_dict()["steps"]
+    return steps | {"opportunities": steps["opportunities_created"]}
 
 
 @router.get("/incentives", summary="Incentive plans scored on the goals")
@@ -288,7 +339,10 @@ def incentive_plans(
     principal: PrincipalDep,
     what_if: Annotated[
         list[str] | None,
-        Query(max_length=20, description="METRIC=VALUE (repeatable): assume this period end."),
+        Query(
+            max_length=MAX_WHAT_IF,
+            description="METRIC=VALUE (repeatable): assume this period end.",
+        ),
     ] = None,
     as_of: AsOf = None,
 ) -> list[dict[str, Any]]:
@@ -297,23 +351,8 @@ def incentive_plans(
     Attainment and payout factor per measure and plan, and the share of variable pay on shared
     KPIs; admins edit the file in the workspace.
     """
-    from revteam.goals.component import score_plans
-    from revteam.goals.incentives import INCENTIVES_FILE, parse_what_if
-
-    check_year(as_of, "as_of", runtime.settings.plausible_years)
-    assumed = parse_what_if(what_if or [])
-    path = runtime.root / INCENTIVES_FILE
-    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
-    settings = runtime.settings.goals
-
-    def compute(ws: Workspace) -> list[dict[str, Any]]:
-        pacer = Pacer(ws.metrics, ws.stats, settings)
-        plans = score_plans(runtime.goals, pacer, runtime.root, as_of=as_of, what_if=assumed)
-        return [p.as_dict() for p in plans]
-
-    key = ("incentives", stamp, tuple(sorted(assumed.items())), as_of)
-    found: Cached[list[dict[str, Any]]] = runtime.read(key, compute)
-    return found.value
+    found = incentive_results(runtime, parse_what_if(what_if or []), as_of)
+    return [p.as_dict() for p in found.value]
 
 
 @router.get("/{goal_id}", response_model=GoalDetail, summary="A goal, its pacing and history")
