@@ -225,3 +225,22 @@ def test_a_small_company_gets_its_pipeline_kpis_and_the_reason_for_no_forecast(
         assert report.open_pipeline == pytest.approx(w.closing) and report.open_pipeline > 0
         with pytest.raises(StatsError, match="grain"):
             ws.goals.forecast_report(grain="week")
+
+
+def test_open_deals_by_the_crms_forecast_category(
+    planted: Workspace, duck: duckdb.DuckDBPyConnection
+) -> None:
+    report = planted.goals.forecast_report(deals=0)
+    found = {c["category"]: c for c in report.categories}
+    rows = duck.execute(
+        "SELECT forecast_category, count(*), sum(amount) FROM opportunities "
+        "WHERE NOT is_closed GROUP BY 1"
+    ).fetchall()
+    assert {r[0] for r in rows} == set(found) == {"pipeline", "best_case", "commit"}
+    for category, n, _ in rows:
+        assert found[category]["deals"] == n
+    # commit deals are further along: the calibrated wins expect more of each of their dollars
+    rate = {c: found[c]["expected_first_period"] / found[c]["amount"] for c in found}
+    assert rate["commit"] > rate["best_case"] > rate["pipeline"]
+    # a past as-of has no categories: the CRM keeps only today's
+    assert planted.goals.forecast_report(as_of=dt.date(2026, 3, 1), deals=0).categories == []

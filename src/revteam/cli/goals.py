@@ -583,6 +583,21 @@ def forecast(
             "(lower is better).",
             highlight=False,
         )
+    if data["categories"]:
+        emit(
+            [
+                {
+                    "category": c["category"],
+                    "deals": c["deals"],
+                    "amount": money(c["amount"]),
+                    "CRM weighted": money(c["crm_weighted"]),
+                    "calibrated, first period": money(c["expected_first_period"]),
+                }
+                for c in data["categories"]
+            ],
+            fmt,
+            title="By the CRM's forecast category",
+        )
     if data["deals"]:
         emit(
             [

@@ -152,7 +152,8 @@ class OpenDeals:
     as_of: dt.datetime
     frame: pd.DataFrame
     """Columns: opportunity_id, name, account_id, owner_id, type, segment, stage, days_in_stage,
-    age_band, amount, crm_probability, probability, expected_close_date."""
+    age_band, amount, crm_probability, probability, expected_close_date, forecast_category (the
+    CRM's, as it is now)."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ class Forecaster:
                 "amount",
                 "probability",
                 "expected_close_date",
+                "forecast_category",
             ],
             as_of=as_of,
         ).to_pandas()
@@ -496,6 +498,7 @@ def open_at(visits: pd.DataFrame, deals: pd.DataFrame, cut: dt.datetime) -> pd.D
             "amount": pd.to_numeric(frame["amount_then"]).astype("float64").to_numpy(),
             "crm_probability": pd.to_numeric(frame["p_then"]).astype("float64").to_numpy(),
             "expected_close_date": frame["expected_close_date"].to_numpy(),
+            "forecast_category": frame["forecast_category"].to_numpy(),
         }
     )
     out["age_band"] = age_band(out["days_in_stage"].to_numpy())

@@ -68,6 +68,8 @@ class ForecastReport:
     """Σ amount x calibrated probability (won within the horizon) of the open deals."""
     model: dict[str, Any]
     deals: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    """The open deals by the CRM's forecast category (at the data's as-of only)."""
     problem: str | None = None
     """Why there is no forecast (too little history to calibrate on); the rest still holds."""
 
@@ -86,6 +88,7 @@ class ForecastReport:
             "stages": [s.as_dict() for s in self.stages],
             "model": self.model,
             "deals": self.deals,
+            "categories": self.categories,
             "problem": self.problem,
         }
 
@@ -115,6 +118,7 @@ def build_report(
     found: list[PeriodForecast] = []
     coverage: list[Coverage] = []
     top: list[dict[str, Any]] = []
+    categories: list[dict[str, Any]] = []
     expected: float | None = None
     problem: str | None = None
     try:
@@ -125,6 +129,8 @@ def build_report(
         frame = open_deals.frame
         expected = float((frame["amount"].fillna(0.0) * frame["probability"]).sum())
         top = _top_deals(open_deals, share, found, deals)
+        if day >= metrics.as_of().date():  # a CRM keeps only today's category
+            categories = _categories(open_deals, share)
         model = _model_summary(forecaster, cut)
     except StatsError as exc:  # too little history to calibrate: the pipeline KPIs still stand
         problem = str(exc)
@@ -143,6 +149,7 @@ def build_report(
         expected_pipeline=expected,
         model=model,
         deals=top,
+        categories=categories,
         problem=problem,
     )
 
@@ -204,6 +211,39 @@ def _coverage(
                 due=float(amount[due_mask].sum()),
                 expected=p.expected,
             )
+        )
+    return out
+
+
+CATEGORY_ORDER = ("commit", "best_case", "pipeline", "omitted", "closed")
+
+
+def _categories(deals: OpenDeals, share: np.ndarray) -> list[dict[str, Any]]:
+    """Open deals by the CRM's forecast category; empty when the CRM has none.
+
+    Per category: deals, amount, the CRM's weighted amount and the calibrated wins expected in
+    the first period, so "commit" can be held against what history says commits bring.
+    """
+    frame = deals.frame
+    known = frame["forecast_category"].notna()
+    if frame.empty or not known.any():
+        return []
+    amount = frame["amount"].fillna(0.0).to_numpy()
+    crm = frame["crm_probability"].fillna(0.0).to_numpy()
+    first = share[:, 0] if share.size else np.zeros(len(frame))
+    label = frame["forecast_category"].fillna("(none)").to_numpy(dtype=object)
+    order = {c: i for i, c in enumerate((*CATEGORY_ORDER, "(none)"))}
+    out = []
+    for category in sorted(set(label), key=lambda c: order.get(c, len(order))):
+        mask = label == category
+        out.append(
+            {
+                "category": category,
+                "deals": int(mask.sum()),
+                "amount": round(float(amount[mask].sum()), 2),
+                "crm_weighted": round(float((amount * crm)[mask].sum()), 2),
+                "expected_first_period": round(float((amount * first)[mask].sum()), 2),
+            }
         )
     return out
 
