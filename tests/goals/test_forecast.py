@@ -107,6 +107,7 @@ def test_the_model_reads_nothing_after_its_as_of(planted: Workspace) -> None:
     ).to_pandas()
     columns = ["opportunity_id", "name", "account_id", "owner_id", "type", "created_at"]
     columns += ["closed_at", "is_won", "stage", "amount", "probability", "expected_close_date"]
+    columns += ["forecast_category"]
     deals = planted.metrics.relation("opportunities", columns).to_pandas()
     segments = planted.metrics.relation("accounts", ["account_id", "segment"]).to_pandas()
     deals = deals.merge(segments, how="left", on="account_id").fillna({"segment": "(none)"})
