@@ -81,6 +81,24 @@ def planted(
     workspace.close()
 
 
+@pytest.fixture(scope="session")
+def steady_company() -> Company:
+    """The planted company's twin without the planted change: nothing to find."""
+    return generate_company(GeneratorConfig(n_leads=N_LEADS, seed=SEED, planted_changes=False))
+
+
+@pytest.fixture(scope="session")
+def steady(
+    steady_company: Company, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    root = tmp_path_factory.mktemp("steady")
+    steady_company.write(root / "data")
+    workspace = revteam.init(root / "ws")
+    workspace.ingest.load_directory(root / "data")
+    yield workspace
+    workspace.close()
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
     workspace = revteam.init(tmp_path / "ws")

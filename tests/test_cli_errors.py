@@ -58,6 +58,9 @@ BEFORE = {
     "GoalError": 2,
     "UnknownGoalError": 2,
     "GoalConflictError": 2,
+    "ReviewError": 2,
+    "UnknownActionItemError": 2,
+    "ActionItemConflictError": 2,
 }
 
 ERRORS = [

@@ -43,9 +43,12 @@ The tree::
     │   ├── CrmAuthError (PermissionError)     the CRM refused the credentials
     │   └── CrmApiError                        the CRM API failed, also after retries
     ├── ResolveError                           identity resolution cannot run on this data
-    └── GoalError (ValueError)                 a goal that cannot be set as given
-        ├── UnknownGoalError (KeyError)        no goal with that id or scope
-        └── GoalConflictError                  the goal changed since it was read, or overlaps
+    ├── GoalError (ValueError)                 a goal that cannot be set as given
+    │   ├── UnknownGoalError (KeyError)        no goal with that id or scope
+    │   └── GoalConflictError                  the goal changed since it was read, or overlaps
+    └── ReviewError (ValueError)               a review pack or action item refused as asked
+        ├── UnknownActionItemError (KeyError)  no action item with that id
+        └── ActionItemConflictError            the item changed since it was read
 
 Each exception keeps its inputs as attributes and builds its own message, which names what was
 wrong and what would fix it. The faces translate them at their edges, each in one place: the CLI
@@ -544,3 +547,32 @@ class UnknownGoalError(KeyError, GoalError):
 
 class GoalConflictError(GoalError):
     """Another change got there first (a stale version), or the period overlaps another goal."""
+
+
+class ReviewError(ValueError, RevteamError):
+    """A review pack or action item that cannot be made as asked: ``problem`` and ``fix``."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownActionItemError(KeyError, ReviewError):
+    """No action item with that id."""
+
+    def __init__(self, item_id: object) -> None:
+        self.item_id = item_id
+        ReviewError.__init__(
+            self,
+            f"There is no action item {item_id}.",
+            "See `revteam actions list --all` for the items.",
+        )
+
+    __str__ = ReviewError.__str__
+
+
+class ActionItemConflictError(ReviewError):
+    """The action item changed since the caller read it (a stale version), or is closed."""

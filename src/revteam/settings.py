@@ -55,6 +55,57 @@ class IdentitySettings(BaseModel):
     )
 
 
+REVIEW_SECTIONS: tuple[str, ...] = (
+    "scorecard",
+    "changes",
+    "sla",
+    "campaigns",
+    "cohorts",
+    "actions",
+    "data",
+)
+
+
+class ReviewSettings(BaseModel):
+    """What the joint review pack holds (``[review]`` in ``revteam.toml``; see docs/review.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sections: tuple[str, ...] = Field(
+        REVIEW_SECTIONS,
+        min_length=1,
+        description="The pack's sections, in order: any of " + ", ".join(REVIEW_SECTIONS) + ".",
+    )
+    fdr: float = Field(
+        0.05,
+        gt=0,
+        lt=0.5,
+        description="False-discovery rate at which a change counts as beyond noise.",
+    )
+    change_dimensions: tuple[str, ...] = Field(
+        ("channel", "campaign", "segment"),
+        max_length=6,
+        description="Dimensions in which the pack looks for changes (besides the total).",
+    )
+    max_changes: int = Field(8, ge=1, le=50, description="Changes the pack explains at most.")
+    rank_metric: str = Field(
+        "sales_qualification_rate",
+        description="The rate campaigns are ranked by (with shrinkage) in the pack.",
+    )
+    top_campaigns: int = Field(5, ge=1, le=25, description="Campaigns shown at the top and bottom.")
+
+    @field_validator("sections")
+    @classmethod
+    def _known_sections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in value if s not in REVIEW_SECTIONS]
+        if bad or len(set(value)) != len(value):
+            raise ValueError(
+                f"review.sections must name each of {', '.join(REVIEW_SECTIONS)} at most once "
+                f"(got {', '.join(value)})"
+            )
+        return value
+
+
 class GoalSettings(BaseModel):
     """How goals are paced (``[goals]`` in ``revteam.toml``; see docs/goals.md)."""
 
@@ -248,6 +299,9 @@ class Settings(BaseSettings):
     )
     goals: GoalSettings = Field(
         default_factory=GoalSettings, description="How goals are paced and judged."
+    )
+    review: ReviewSettings = Field(
+        default_factory=ReviewSettings, description="What the joint review pack holds."
     )
 
     @field_validator("timezone")

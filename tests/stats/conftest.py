@@ -10,15 +10,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.conftest import N_LEADS, SEED
 
 import revteam
-from revteam.generate import Company, GeneratorConfig, generate_company
+from revteam.generate import Company
 from revteam.stats import StatsComponent
 from revteam.workspace import Workspace
 
 # The planted company (50,000 leads, seed 7) and its workspace, ``planted_company`` and
-# ``planted``, are tests/conftest.py's: the goals' forecast backtests use them too.
+# ``planted``, and its steady twin ``steady``, are tests/conftest.py's: the goals' forecast
+# backtests and the review pack use them too.
 
 
 def _load(company: Company, root: Path, **settings: object) -> Workspace:
@@ -34,20 +34,6 @@ def fiscal(
 ) -> Iterator[Workspace]:
     """The planted company in a workspace whose fiscal year starts in February."""
     ws = _load(planted_company, tmp_path_factory.mktemp("fiscal"), fiscal_year_start_month=2)
-    yield ws
-    ws.close()
-
-
-@pytest.fixture(scope="session")
-def steady_company() -> Company:
-    return generate_company(GeneratorConfig(n_leads=N_LEADS, seed=SEED, planted_changes=False))
-
-
-@pytest.fixture(scope="session")
-def steady(
-    steady_company: Company, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Workspace]:
-    ws = _load(steady_company, tmp_path_factory.mktemp("steady"))
     yield ws
     ws.close()
 

@@ -193,3 +193,31 @@ class GoalChange(Base):
     actor: Mapped[str] = mapped_column(String(320))
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ActionItemRow(Base):
+    """A decision of the joint review: who does what by when, about which metric (and segment).
+
+    Open items carry over from pack to pack until closed; every change is in the audit log.
+    """
+
+    __tablename__ = "action_items"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(320), index=True)
+    """E-mail of the user who owns it (and may close it)."""
+    team: Mapped[str] = mapped_column(String(40))
+    due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    metric: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    segment: Mapped[str] = mapped_column(String(500), default="{}")
+    """JSON object: dimension → value the item is about (empty: the whole company)."""
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    """``open`` or ``closed``."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -27,6 +27,7 @@ from revteam.exceptions import (
     PartialLoadError,
     QueryTimeoutError,
     ResolveError,
+    ReviewError,
     RevteamError,
     ServerBusyError,
     StatsError,
@@ -66,6 +67,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (UserError, BAD_INPUT),
     (ResolveError, BAD_INPUT),
     (GoalError, BAD_INPUT),
+    (ReviewError, BAD_INPUT),
     (MissingDependencyError, BAD_INPUT),
     (CrmConfigError, BAD_INPUT),  # a CrmError, but the fix is in crm.yaml or the options
     (CrmError, LOAD_FAILED),

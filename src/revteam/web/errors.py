@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from revteam.exceptions import (
+    ActionItemConflictError,
     AppDatabaseError,
     AuthenticationError,
     ConfigError,
@@ -36,6 +37,7 @@ from revteam.exceptions import (
     RevteamError,
     ServerBusyError,
     TooManyAttemptsError,
+    UnknownActionItemError,
     UnknownGoalError,
     UnknownMetricError,
     UnknownUserError,
@@ -54,6 +56,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownUserError, 404),
     (UnknownGoalError, 404),
     (GoalConflictError, 409),
+    (UnknownActionItemError, 404),
+    (ActionItemConflictError, 409),
     (UserExistsError, 409),
     (WarehouseBusyError, 503),
     (QueryTimeoutError, 503),

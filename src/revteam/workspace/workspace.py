@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from revteam.goals import GoalsComponent
     from revteam.metrics import MetricResult, MetricsComponent
     from revteam.resolve import IdentityComponent
+    from revteam.review import ReviewComponent
     from revteam.stats import StatsComponent
 
 
@@ -55,6 +56,7 @@ class Workspace:
         self._crm: CrmComponent | None = None
         self._identity: IdentityComponent | None = None
         self._goals: GoalsComponent | None = None
+        self._review: ReviewComponent | None = None
         self._app: AppState | None = None
 
     @property
@@ -99,6 +101,24 @@ class Workspace:
                 root=self.root,
             )
         return self._goals
+
+    @property
+    def review(self) -> ReviewComponent:
+        """``ws.review``: the joint review's pack and action items (application database)."""
+        if self._review is None:
+            from revteam.review import ReviewComponent
+
+            goals = self.goals  # opens the application database
+            assert self._app is not None
+            self._review = ReviewComponent(
+                db=self._app.db,
+                metrics=self.metrics,
+                stats=self.stats,
+                goals=goals,
+                status=self.status,
+                settings=self.settings,
+            )
+        return self._review
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:
         """``ws.metrics.query(..., intervals=True)``: statistics attached by the facade."""

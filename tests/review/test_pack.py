@@ -1,0 +1,156 @@
+"""The review pack on the generated companies: it finds the planted change, and only that.
+
+The planted company drops one paid-social campaign's SQR from March 2026 (truth.json names it);
+its steady twin has no change at all. A pack that calls noise a change would bury the one the
+meeting must see, and a pack that misses it is worse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+
+import numpy as np
+import pypdfium2
+import pytest
+
+from revteam.generate import Company
+from revteam.review import PackBuilder, render
+from revteam.review.pack import Pack
+from revteam.settings import ReviewSettings
+from revteam.workspace import Workspace
+
+FIXED = dt.datetime(2026, 12, 1, 8, 0)
+
+
+def builder(ws: Workspace, **settings: object) -> PackBuilder:
+    """The workspace's pack builder with a fixed clock (and other settings)."""
+    base = ws.review.builder
+    return PackBuilder(
+        metrics=base.metrics,
+        stats=base.stats,
+        goals=base.goals,
+        actions=base.actions,
+        status=ws.status,
+        settings=ReviewSettings(**settings),  # type: ignore[arg-type]
+        currency=base.currency,
+        fy_start=base.fy_start,
+        clock=lambda: FIXED,
+    )
+
+
+@pytest.fixture(scope="module")
+def march(planted: Workspace) -> Pack:
+    return builder(planted).build("2026-03")
+
+
+def test_the_march_pack_leads_with_the_planted_sqr_drop(
+    planted: Workspace, planted_company: Company, march: Pack
+) -> None:
+    truth = planted_company.truth["planted_change"]
+    assert truth["from"].startswith("2026-03")
+    first = march.changes[0]
+    assert (first.metric, first.dimension, first.segment) == (
+        "sales_qualification_rate",
+        "campaign",
+        truth["campaign_id"],
+    )
+    assert first.direction == "down" and not first.good and first.kind == "shift"
+    assert truth["campaign_id"] in first.headline and "fell" in first.headline
+    # the driver names the campaign's rate falling within its channel
+    assert f"channel {truth['channel']}" in first.driver
+    assert f"campaign {truth['campaign_id']}" in first.driver and "rate fell" in first.driver
+    # its numbers are the statistics package's
+    found = planted.stats.anomalies(
+        "sales_qualification_rate", by="campaign", alpha=march.fdr, as_of=march.as_of
+    ).to_pylist()
+    row = next(r for r in found if r["segment"] == truth["campaign_id"])
+    assert row["period_label"] == "2026-03"
+    assert first.value == row["value"] and first.expected == row["expected"]
+    # the planted level after the drop is near the truth's (60-day rate x factor)
+    assert first.level == pytest.approx(truth["after"], abs=0.08)
+    # nothing else is called a change except the planted campaign's mirror image
+    assert {c.segment for c in march.changes} <= {truth["campaign_id"], truth["channel"]}
+
+
+def test_the_steady_company_has_nothing_beyond_noise(steady: Workspace) -> None:
+    pack = builder(steady).build("2026-03")
+    assert pack.changes == () and pack.changes_scanned > 20
+    html = render(pack, "html").decode()
+    assert "data-nothing-changed" in html and "Nothing changed beyond noise" in html
+    assert "Nothing changed beyond noise in 2026-03" in render(pack, "markdown").decode()
+
+
+def test_the_scorecard_is_the_metric_layers(planted: Workspace, march: Pack) -> None:
+    shared = [s.id for s in planted.metrics.list(owners="shared")]
+    assert [s.metric for s in march.scorecard] == shared
+    result = planted.metrics.query(
+        shared, grain="month", start="2026-03-01", end="2026-03-31", as_of=march.as_of
+    )
+    want = {r["metric"]: r["value"] for r in result.to_pylist() if r["is_total"]}
+    for s in march.scorecard:
+        assert s.value == pytest.approx(want[s.metric], rel=1e-12), s.metric
+    # a cohort still inside its window is flagged, not passed off as final
+    maturing = {c.metric for c in march.cohorts}
+    assert "lead_to_customer_rate" in maturing
+    flagged = {s.metric for s in march.scorecard if s.flag}
+    assert maturing & set(shared) <= flagged
+
+
+def test_the_same_data_gives_the_same_pack(planted: Workspace, march: Pack) -> None:
+    again = builder(planted).build("2026-03")
+    assert render(again, "html") == render(march, "html")
+    assert render(again, "markdown") == render(march, "markdown")
+    # with the real clock, only the generation time differs
+    live = planted.review.render(planted.review.pack("2026-03"), "html").decode()
+    strip = re.compile(r"<span data-generated>[^<]*</span>")
+    digest = [hashlib.sha256(strip.sub("", t).encode()).hexdigest() for t in (live,)]
+    assert digest == [
+        hashlib.sha256(strip.sub("", render(march, "html").decode()).encode()).hexdigest()
+    ]
+
+
+def test_the_html_is_self_contained(march: Pack) -> None:
+    html = render(march, "html").decode()
+    assert "<svg" in html and html.count("<svg") == len(march.changes) + 1
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert "<script" not in html
+
+
+def test_the_pdf_has_the_headline_and_its_charts(march: Pack) -> None:
+    pdf = pypdfium2.PdfDocument(io.BytesIO(render(march, "pdf")))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    flat = " ".join(text.split())
+    assert "Revenue review · 2026-03" in flat
+    assert march.changes[0].segment in flat and "lasting shift" in flat
+    sqr = next(s for s in march.scorecard if s.metric == "sales_qualification_rate")
+    assert march.fmt(sqr.value, "percent") in flat
+    # the page with the changes has the chart: a run of red (the bad change's marker) pixels
+    reds = 0
+    for i in range(len(pdf)):
+        pixels = np.asarray(pdf[i].render(scale=1.5).to_pil().convert("RGB")).astype(int)
+        r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+        reds += int(((r > 200) & (g < 80) & (b < 80)).sum())
+    assert reds > 50
+
+
+def test_sections_follow_the_settings(planted: Workspace) -> None:
+    pack = builder(planted, sections=("data", "scorecard")).build("2026-03")
+    html = render(pack, "html").decode()
+    assert html.index('id="data"') < html.index('id="scorecard"')
+    assert 'id="changes"' not in html and pack.changes == ()
+    with pytest.raises(ValueError, match=r"review\.sections"):
+        ReviewSettings(sections=("scorecard", "gossip"))  # type: ignore[arg-type]
+
+
+def test_a_period_the_data_does_not_reach_is_refused(planted: Workspace) -> None:
+    from revteam.exceptions import ReviewError
+
+    with pytest.raises(ReviewError, match="after the data ends"):
+        builder(planted).build("2027-01")
+    with pytest.raises(ReviewError, match="week, month or quarter"):
+        builder(planted).build("2026")
+    week = builder(planted, sections=("scorecard",)).build("2026-03-04", grain="week")
+    assert week.start == dt.date(2026, 3, 2) and week.grain == "week"
