@@ -61,6 +61,10 @@ BEFORE = {
     "ReviewError": 2,
     "UnknownActionItemError": 2,
     "ActionItemConflictError": 2,
+    "AlertError": 2,
+    "UnknownAlertRuleError": 2,
+    "AlertRunnerBusyError": 1,
+    "AlertDeliveryError": 1,
 }
 
 ERRORS = [

@@ -22,6 +22,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("crm", "metrics"),
     ("resolve", "stats"),
     ("goals",),
+    ("review",),
+    ("alerts",),
     ("workspace",),
     ("revteam",),  # the package itself: revteam.open, revteam.init
     ("web", "cli"),

@@ -46,9 +46,13 @@ The tree::
     ├── GoalError (ValueError)                 a goal that cannot be set as given
     │   ├── UnknownGoalError (KeyError)        no goal with that id or scope
     │   └── GoalConflictError                  the goal changed since it was read, or overlaps
-    └── ReviewError (ValueError)               a review pack or action item refused as asked
-        ├── UnknownActionItemError (KeyError)  no action item with that id
-        └── ActionItemConflictError            the item changed since it was read
+    ├── ReviewError (ValueError)               a review pack or action item refused as asked
+    │   ├── UnknownActionItemError (KeyError)  no action item with that id
+    │   └── ActionItemConflictError            the item changed since it was read
+    ├── AlertError (ValueError)                an alert rule refused as given (options, schedule)
+    │   └── UnknownAlertRuleError (KeyError)   no alert rule with that id
+    ├── AlertRunnerBusyError                   another process is evaluating the alerts right now
+    └── AlertDeliveryError                     an e-mail or webhook could not be delivered
 
 Each exception keeps its inputs as attributes and builds its own message, which names what was
 wrong and what would fix it. The faces translate them at their edges, each in one place: the CLI
@@ -576,3 +580,56 @@ class UnknownActionItemError(KeyError, ReviewError):
 
 class ActionItemConflictError(ReviewError):
     """The action item changed since the caller read it (a stale version), or is closed."""
+
+
+class AlertError(ValueError, RevteamError):
+    """An alert rule that cannot be added as given: ``problem`` says what, ``fix`` the mend."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownAlertRuleError(KeyError, AlertError):
+    """No alert rule with that id."""
+
+    def __init__(self, rule_id: object) -> None:
+        self.rule_id = rule_id
+        AlertError.__init__(
+            self, f"There is no alert rule {rule_id}.", "See `revteam alerts list` for the rules."
+        )
+
+    __str__ = AlertError.__str__
+
+
+class AlertRunnerBusyError(RevteamError):
+    """Another process holds the alerts lease: it is evaluating the rules right now.
+
+    One process evaluates at a time (the web server's scheduler or ``revteam alerts run``), so
+    a condition is never alerted twice; the lease ends when that run does, or at ``until``.
+    """
+
+    def __init__(self, holder: str, until: object, retry_after: int = 60) -> None:
+        self.holder, self.until, self.retry_after = holder, until, retry_after
+        super().__init__(
+            f"Another process ({holder}) is evaluating the alerts right now; its lease ends when "
+            f"it is done, at the latest at {until} UTC. Try again in a minute (its deliveries "
+            "are recorded in `revteam alerts status`)."
+        )
+
+
+class AlertDeliveryError(RevteamError):
+    """An alert could not be delivered: ``problem`` (what failed) and ``fix``.
+
+    Never raised out of a run: the runner records it against the delivery and retries.
+    """
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -106,6 +106,41 @@ class ReviewSettings(BaseModel):
         return value
 
 
+class AlertSettings(BaseModel):
+    """How alerts are evaluated and delivered (``[alerts]`` in ``revteam.toml``; docs/review.md).
+
+    Mail server and public URL come from the environment only (``REVTEAM_SMTP_*``,
+    ``REVTEAM_PUBLIC_URL``): credentials never sit in a file that is copied around.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheduler: bool = Field(
+        True,
+        description="revteam serve evaluates the rules every minute (one process at a time, "
+        "under a lease); false: run `revteam alerts run` from cron instead.",
+    )
+    max_attempts: int = Field(
+        5, ge=1, le=20, description="Attempts per delivery before it is given up."
+    )
+    retry_minutes: float = Field(
+        1.0,
+        gt=0,
+        le=1440,
+        description="Wait before the first retry of a failed delivery; doubled after each.",
+    )
+    lease_seconds: int = Field(
+        600,
+        ge=30,
+        le=86400,
+        description="A run that stops renewing its lease (a killed process) is taken over "
+        "after this long.",
+    )
+    timeout_seconds: float = Field(
+        15.0, gt=0, le=300, description="Longest wait for a mail server or webhook to answer."
+    )
+
+
 class GoalSettings(BaseModel):
     """How goals are paced (``[goals]`` in ``revteam.toml``; see docs/goals.md)."""
 
@@ -302,6 +337,9 @@ class Settings(BaseSettings):
     )
     review: ReviewSettings = Field(
         default_factory=ReviewSettings, description="What the joint review pack holds."
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings, description="How alerts are evaluated and delivered."
     )
 
     @field_validator("timezone")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pypdfium2
@@ -154,3 +156,14 @@ def test_a_period_the_data_does_not_reach_is_refused(planted: Workspace) -> None
         builder(planted).build("2026")
     week = builder(planted, sections=("scorecard",)).build("2026-03-04", grain="week")
     assert week.start == dt.date(2026, 3, 2) and week.grain == "week"
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "review-sample.md"
+
+
+def test_the_sample_pack_in_the_docs_is_current(march: Pack) -> None:
+    """docs/review-sample.md is this pack: regenerate with UPDATE_SNAPSHOTS=1 when it changes."""
+    text = render(march, "markdown").decode()
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SAMPLE.write_text(text, encoding="utf-8")
+    assert SAMPLE.read_text(encoding="utf-8") == text

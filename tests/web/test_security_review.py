@@ -183,6 +183,7 @@ def _pages(app) -> list[str]:
             for m in ("leads", "pipeline_created", "new_customers", "opportunities_won")
         ],
         "/catalogue/{metric}": ["/catalogue/leads"],
+        "/insights/{metric}": ["/insights/leads", "/insights/sales_qualification_rate?by=campaign"],
         "/records.csv": [],  # data, not a page: text/csv, never rendered as HTML
     }
     out = []

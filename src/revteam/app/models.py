@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES: dict[str, str] = {
@@ -221,3 +232,102 @@ class ActionItemRow(Base):
     created_by: Mapped[str] = mapped_column(String(320))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+
+
+class AlertRuleRow(Base):
+    """A subscription: what to watch (``kind`` and ``params``), when, and whom to tell.
+
+    Rules are added and deleted, never changed in place, so a delivery's ``channel_no`` always
+    names the channel it was meant for. The rest of the row is the runner's bookkeeping.
+    """
+
+    __tablename__ = "alert_rules"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    params: Mapped[str] = mapped_column(Text)
+    """JSON object: the kind's options (metric, op, value, goal, hours …), checked."""
+    channels: Mapped[str] = mapped_column(Text)
+    """JSON array of ``{"type": "email"|"webhook", "target": …, "format": …}``."""
+    schedule: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """``daily 07:30``, ``weekly MON 08:00``, ``monthly 1 08:00`` (workspace time zone)."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    owner: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    checked_inputs: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """What the last evaluation saw (data version, goals): unchanged inputs need no new one."""
+    last_due: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """The scheduled time the last evaluation was for (scheduled rules)."""
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AlertConditionRow(Base):
+    """One condition a rule found (a breach, an anomaly, a pack sent), first and last seen.
+
+    Active while ``cleared_at`` is empty: the same ``key`` found again only moves
+    ``last_seen``, so a condition alerts once until it clears.
+    """
+
+    __tablename__ = "alert_conditions"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(500))
+    detail: Mapped[str] = mapped_column(Text)
+    """JSON object: what the messages say (metric, value, interval, link …)."""
+    attachment_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+
+class AlertDeliveryRow(Base):
+    """One attempt to tell one channel about one condition: ``pending`` until made.
+
+    A failed attempt with attempts left queues the next one (``next_attempt_at``, doubling
+    waits); the attempts of a delivery are its rows with the same condition and channel.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True
+    )
+    condition_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_conditions.id", ondelete="CASCADE"), index=True
+    )
+    channel_no: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(400))
+    """The channel as shown (webhook URLs shortened: they often hold a secret)."""
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    """``pending``, ``sent`` or ``failed``."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    """When it was queued (pending) or made."""
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """When a pending attempt is due."""
+
+
+class AlertLeaseRow(Base):
+    """Who evaluates the alerts now: one row, taken by one process at a time until it expires."""
+
+    __tablename__ = "alert_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200), default="")
+    """``host:pid:nonce`` of the process holding it; empty when released."""
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from revteam.exceptions import (
     AccessError,
+    AlertDeliveryError,
+    AlertError,
+    AlertRunnerBusyError,
     AppDatabaseError,
     ConfigError,
     CrmConfigError,
@@ -68,6 +71,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (ResolveError, BAD_INPUT),
     (GoalError, BAD_INPUT),
     (ReviewError, BAD_INPUT),
+    (AlertError, BAD_INPUT),
     (MissingDependencyError, BAD_INPUT),
     (CrmConfigError, BAD_INPUT),  # a CrmError, but the fix is in crm.yaml or the options
     (CrmError, LOAD_FAILED),
@@ -79,6 +83,8 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (ServerBusyError, WAREHOUSE_BUSY),  # the web app's; the warehouse cannot answer now
     (QueryTimeoutError, WAREHOUSE_BUSY),  # the web app's; narrow the request or retry
     (HashingBusyError, OTHER),  # the web app's sign-ins; one command hashes one password
+    (AlertRunnerBusyError, OTHER),  # another process evaluates the alerts; try again soon
+    (AlertDeliveryError, OTHER),  # recorded against the delivery, never raised out of a run
     (RevteamError, OTHER),
 )
 

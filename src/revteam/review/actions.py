@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, TEAMS, Actor
@@ -165,6 +165,17 @@ class ActionStore:
             )
         )
         return rows[: max(0, min(limit, MAX_LISTED))]
+
+    def revision(self) -> tuple[int, int, int]:
+        """Changes whenever any item does (count, newest id, sum of versions): a cache key."""
+        stmt = select(
+            func.count(ActionItemRow.id),
+            func.coalesce(func.max(ActionItemRow.id), 0),
+            func.coalesce(func.sum(ActionItemRow.version), 0),
+        )
+        with self._db.session() as s:
+            row = s.execute(stmt).one()
+        return int(row[0]), int(row[1]), int(row[2])
 
     # -- changing ----------------------------------------------------------------------------
     def add(self, spec: ActionSpec, *, actor: Actor = CLI, role: str = "admin") -> ActionItem:

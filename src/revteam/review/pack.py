@@ -153,6 +153,8 @@ class Pack:
     campaigns_bottom: tuple[Ranked, ...] = ()
     rank_metric: str = ""
     rank_label: str = ""
+    rank_range: tuple[dt.date, dt.date] | None = None
+    """The days the campaigns are ranked over (the period's, or the newest mature months)."""
     cohorts: tuple[Maturing, ...] = ()
     actions_open: tuple[ActionItem, ...] = ()
     actions_closed: tuple[ActionItem, ...] = ()
@@ -266,7 +268,10 @@ class PackBuilder:
             immature = bool(now.get("immature"))
             flag = flags.get(spec.table or "")
             if immature:
-                flag = f"cohort still maturing ({now.get('age_days')} of {spec.window_days} days)"
+                flag = (
+                    f"cohort still maturing (its youngest members {now.get('age_days')} of "
+                    f"{spec.window_days} days in)"
+                )
             out.append(
                 Score(
                     metric=m,
@@ -537,10 +542,24 @@ class PackBuilder:
         if metric not in self.metrics.catalogue:
             notes.append(f"review.rank_metric {metric!r} is not a metric: no campaign ranking.")
             return {}
-        try:
-            table = self.stats.rank(
-                metric, by="campaign", start=pack.start, end=pack.end, as_of=pack.as_of
+        # A cohort rate of a period still inside its window cannot rank yet: rank the newest
+        # mature months instead (as many as the period has, at least three), and say so.
+        start, end = (
+            pack.start,
+            self.metrics.mature_end(metric, pack.end, grain="month", as_of=pack.as_of),
+        )
+        if end < pack.end:
+            months = max(3, P.count(pack.start, pack.end, "month"))
+            start = P.shift(P.floor(end, "month"), "month", 1 - months)
+            notes.append(
+                f"Campaigns are ranked over {start} to {end}: the {self.metrics.get(metric).label}"
+                f" cohorts of {pack.period} are still inside their window."
             )
+        if end < start:
+            notes.append(f"No campaign ranking: no mature {metric} cohorts yet.")
+            return {"rank_metric": metric, "rank_label": self.metrics.get(metric).label}
+        try:
+            table = self.stats.rank(metric, by="campaign", start=start, end=end, as_of=pack.as_of)
         except (StatsError, MetricError) as exc:
             notes.append(f"No campaign ranking: {exc}")
             return {"rank_metric": metric, "rank_label": self.metrics.get(metric).label}
@@ -566,6 +585,7 @@ class PackBuilder:
         return {
             "campaigns_top": tuple(top),
             "campaigns_bottom": tuple(bottom),
+            "rank_range": (start, end),
             "rank_metric": metric,
             "rank_label": self.metrics.get(metric).label,
         }
@@ -601,20 +621,24 @@ class PackBuilder:
 
     def _data(self, pack: Pack, notes: list[str]) -> dict[str, Any]:
         status = self._status()
-        end = dt.datetime.combine(pack.end, dt.time.max)
+        if pack.as_of.date() < pack.end:
+            notes.append(
+                f"The data ends on {pack.as_of:%Y-%m-%d}, before {pack.period} does: its counts "
+                "and sums are not final."
+            )
         out = []
         for t in sorted(status.tables, key=lambda t: t.name):
             latest = t.max_time
-            when = latest if isinstance(latest, dt.datetime) else None
-            if isinstance(latest, dt.date) and not isinstance(latest, dt.datetime):
-                when = dt.datetime.combine(latest, dt.time.max)
+            day = latest.date() if isinstance(latest, dt.datetime) else latest
             out.append(
                 TableFreshness(
                     table=t.name,
                     rows=int(t.rows),
                     latest=None if latest is None else str(latest)[:19],
                     refused=int(status.quarantine_counts.get(t.name, 0)),
-                    stale=bool(t.rows) and when is not None and when < end,
+                    # Sparse tables (accounts, campaigns) need not have a record every day, but
+                    # a table with none since the period began has not been loaded for it.
+                    stale=bool(t.rows) and isinstance(day, dt.date) and day < pack.start,
                 )
             )
         return {"data": tuple(out)}

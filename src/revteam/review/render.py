@@ -163,6 +163,16 @@ def _environment() -> Any:
 
 
 def to_html(pack: Pack) -> str:
+    """The whole document: opens offline, prints, and is what the PDF is made from."""
+    return _template(pack, "pack.html.j2")
+
+
+def to_fragment(pack: Pack) -> str:
+    """The pack's body with its own (scoped) styles, for a page that frames it (the web app)."""
+    return _template(pack, "pack_body.html.j2")
+
+
+def _template(pack: Pack, name: str) -> str:
     from markupsafe import Markup
 
     # The SVG is vl-convert's own output from specs whose text Vega escapes: safe to inline.
@@ -176,7 +186,7 @@ def to_html(pack: Pack) -> str:
     }
     html: str = (
         _environment()
-        .get_template("pack.html.j2")
+        .get_template(name)
         .render(pack=pack, charts=charts, colors=COLORS, amount=_signed_amount)
     )
     return html
@@ -271,6 +281,8 @@ class _Markdown:
     @staticmethod
     def campaigns(pack: Pack, w: Any) -> None:
         w(f"\n## Campaigns by {pack.rank_label} (shrunk)\n\n")
+        if pack.rank_range:
+            w(f"{pack.rank_range[0]} to {pack.rank_range[1]}.\n\n")
         if not pack.campaigns_top:
             w("No ranking for this period.\n")
             return
@@ -292,8 +304,8 @@ class _Markdown:
             return
         for c in pack.cohorts:
             w(
-                f"- {c.label}: {pack.fmt(c.value, 'percent')} so far, {c.age_days} of "
-                f"{c.window_days} days into its window ({c.n or 0:,} members).\n"
+                f"- {c.label}: {pack.fmt(c.value, 'percent')} so far; its youngest members are "
+                f"{c.age_days} of {c.window_days} days into the window ({c.n or 0:,} members).\n"
             )
 
     @staticmethod
@@ -315,7 +327,7 @@ class _Markdown:
     def data(pack: Pack, w: Any) -> None:
         w("\n## Data\n\n| table | rows | latest | refused rows |\n|---|---:|---|---:|\n")
         for t in pack.data:
-            stale = " ⚠ ends before the period does" if t.stale else ""
+            stale = " ⚠ nothing since the period began" if t.stale else ""
             w(f"| {t.table} | {t.rows:,} | {t.latest or '—'}{stale} | {t.refused:,} |\n")
 
 

@@ -98,7 +98,12 @@ def parse_period(value: object, option: str = "period") -> dt.date:
     if match:
         year, month, week, quarter = match.groups()
         if week:
-            return dt.date.fromisocalendar(int(year), int(week), 1)
+            try:
+                return dt.date.fromisocalendar(int(year), int(week), 1)
+            except ValueError:  # week 0, or 53 of a year of 52
+                raise StatsOptionError(
+                    option, value, "a week the year has, e.g. 2026-W10"
+                ) from None
         first = int(month) if month else (int(quarter) - 1) * 3 + 1 if quarter else 1
         if 1 <= first <= 12:
             return dt.date(int(year), first, 1)

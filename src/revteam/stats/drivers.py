@@ -76,7 +76,8 @@ def mix_rate(
     with np.errstate(invalid="ignore", divide="ignore"):
         r0, r1 = k0 / n0, k1 / n1
     r0, r1 = np.where(n0 > 0, r0, r1), np.where(n1 > 0, r1, r0)
-    r0, r1 = np.nan_to_num(r0), np.nan_to_num(r1)  # empty in both periods: weight 0 anyway
+    # Empty in both periods (0/0, or an amount over no records): weight 0 anyway.
+    r0, r1 = np.where(np.isfinite(r0), r0, 0.0), np.where(np.isfinite(r1), r1, 0.0)
     big0, big1 = k0.sum() / n0.sum(), k1.sum() / n1.sum()
     rate = (r1 - r0) * (w0 + w1) / 2
     mix = (w1 - w0) * ((r0 + r1) / 2 - (big0 + big1) / 2)

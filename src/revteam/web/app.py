@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.templating import Jinja2Templates
@@ -27,9 +27,14 @@ from revteam.web.middleware import AuthFirst, BodyLimit, HeadAsGet, SecurityHead
 from revteam.web.runtime import Runtime, WebOptions
 from revteam.web.schemas import ErrorOut
 
+if TYPE_CHECKING:
+    from revteam.alerts import Scheduler
+
 log = logging.getLogger("revteam.web")
 API_PREFIX = "/api/v1"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+ALERTS_SECONDS = 60.0
+"""How often each server process runs the alerts (under the lease, so one at a time)."""
 
 
 def _warm(app: FastAPI) -> None:
@@ -41,6 +46,20 @@ def _warm(app: FastAPI) -> None:
         warm_views(app.state.runtime)
     except Exception:  # a cold cache is slower, not broken: never fail start-up over it
         log.warning("Warming the dashboard cache failed", exc_info=True)
+
+
+def alerts_scheduler(runtime: Runtime) -> Scheduler | None:
+    """The alerts scheduler of this process (``[alerts] scheduler``): a run every minute.
+
+    Every worker has one; the lease in each run lets one process evaluate at a time. Rules
+    read the warehouse through the gate, one rule at a time, so loads still get in.
+    """
+    if not runtime.settings.alerts.scheduler:
+        return None
+    from revteam.alerts import AlertRunner, AlertStore, Scheduler
+
+    runner = AlertRunner(AlertStore(runtime.app.db), runtime.gate.workspace, runtime.settings)
+    return Scheduler(runner.run, interval=ALERTS_SECONDS)
 
 
 def templates() -> Jinja2Templates:
@@ -58,11 +77,17 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
     opts = options or WebOptions()
     runtime = Runtime(ws_path, opts)
 
+    scheduler = alerts_scheduler(runtime)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if opts.warm:
             threading.Thread(target=_warm, args=(app,), name="warm", daemon=True).start()
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         runtime.close()
 
     app = FastAPI(
@@ -77,6 +102,7 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.alerts = scheduler
     app.state.templates = templates()
     # Added innermost first: headers on everything, then HEAD, body limits, credentials.
     app.add_middleware(AuthFirst)

@@ -25,6 +25,8 @@ from starlette.exceptions import HTTPException
 
 from revteam.exceptions import (
     ActionItemConflictError,
+    AlertDeliveryError,
+    AlertRunnerBusyError,
     AppDatabaseError,
     AuthenticationError,
     ConfigError,
@@ -38,6 +40,7 @@ from revteam.exceptions import (
     ServerBusyError,
     TooManyAttemptsError,
     UnknownActionItemError,
+    UnknownAlertRuleError,
     UnknownGoalError,
     UnknownMetricError,
     UnknownUserError,
@@ -57,6 +60,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownGoalError, 404),
     (GoalConflictError, 409),
     (UnknownActionItemError, 404),
+    (UnknownAlertRuleError, 404),
     (ActionItemConflictError, 409),
     (UserExistsError, 409),
     (WarehouseBusyError, 503),
@@ -64,6 +68,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ServerBusyError, 503),
     (HashingBusyError, 503),
     (AppDatabaseError, 503),
+    (AlertRunnerBusyError, 503),
+    (AlertDeliveryError, 502),
     (ConfigError, 500),
     (RevteamError, 400),
 )

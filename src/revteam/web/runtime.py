@@ -28,6 +28,7 @@ from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
 from revteam.exceptions import ServerBusyError, WarehouseBusyError
 from revteam.goals import GoalBook
 from revteam.metrics import Definitions
+from revteam.review.actions import ActionStore
 from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
 from revteam.web.gate import Opener, WarehouseGate
 from revteam.workspace import Workspace
@@ -229,6 +230,8 @@ class Runtime:
             self.app.db, self.definitions, fy_start=self.settings.fiscal_year_start_month
         )
         """Goals and their history (the application database; no warehouse needed)."""
+        self.actions = ActionStore(self.app.db)
+        """The review's action items (the application database; metrics checked by callers)."""
 
     def version(self) -> Version:
         """Data version and the fingerprint of the workspace's metric files.

@@ -20,6 +20,7 @@ from revteam.storage import WaitNotice, Warehouse, parse_warehouse_url
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from revteam.alerts import AlertsComponent
     from revteam.app import AppState
     from revteam.crm import CrmComponent
     from revteam.goals import GoalsComponent
@@ -57,6 +58,7 @@ class Workspace:
         self._identity: IdentityComponent | None = None
         self._goals: GoalsComponent | None = None
         self._review: ReviewComponent | None = None
+        self._alerts: AlertsComponent | None = None
         self._app: AppState | None = None
 
     @property
@@ -119,6 +121,23 @@ class Workspace:
                 settings=self.settings,
             )
         return self._review
+
+    @property
+    def alerts(self) -> AlertsComponent:
+        """``ws.alerts``: alert rules, evaluated against this workspace, delivered once."""
+        if self._alerts is None:
+            from revteam.alerts import AlertsComponent
+
+            goals = self.goals  # opens the application database
+            assert self._app is not None
+            self._alerts = AlertsComponent(
+                db=self._app.db,
+                facts=self,
+                definitions=self.metrics.definitions,
+                goals=goals,
+                settings=self.settings,
+            )
+        return self._alerts
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:
         """``ws.metrics.query(..., intervals=True)``: statistics attached by the facade."""

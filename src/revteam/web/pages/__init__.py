@@ -5,13 +5,16 @@ from __future__ import annotations
 from revteam.web.pages import (
     access,
     admin,
+    alerts,
     analysis,
     dashboards,
     forecast,
     goals,
     incentives,
+    insights,
     plan,
     records,
+    review,
     sla,
 )
 from revteam.web.pages.dashboards import warm as warm_views
@@ -25,7 +28,10 @@ ROUTERS = (
     goals.router,
     sla.router,
     forecast.router,
+    review.router,
     incentives.router,
+    alerts.router,
+    insights.router,
     admin.router,
 )
 

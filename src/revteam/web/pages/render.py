@@ -39,7 +39,9 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("goals", "/goals", "Goals"),
     ("sla", "/sla", "SLA"),
     ("forecast", "/forecast", "Forecast"),
+    ("review", "/review", "Review"),
     ("incentives", "/incentives", "Incentives"),
+    ("alerts", "/alerts", "Alerts"),
     ("catalogue", "/catalogue", "Metrics"),
 )
 ADMIN_NAV: tuple[tuple[str, str, str], ...] = (

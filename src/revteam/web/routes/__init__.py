@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from revteam.web.routes import (
+    alerts,
     data,
     dimensions,
     forecast,
@@ -11,6 +12,8 @@ from revteam.web.routes import (
     metrics,
     query,
     records,
+    review,
+    stats,
     tokens,
     users,
 )
@@ -22,7 +25,10 @@ ROUTERS = (
     dimensions.router,
     records.router,
     goals.router,
+    alerts.router,
     forecast.router,
+    review.router,
+    stats.router,
     users.router,
     tokens.router,
     tokens.admin_router,
