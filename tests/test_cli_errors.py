@@ -59,12 +59,17 @@ BEFORE = {
     "UnknownGoalError": 2,
     "GoalConflictError": 2,
     "ReviewError": 2,
+    "ProposalError": 2,
+    "UnknownProposalError": 2,
+    "ProposalConflictError": 2,
     "UnknownActionItemError": 2,
     "ActionItemConflictError": 2,
     "AlertError": 2,
     "UnknownAlertRuleError": 2,
     "AlertRunnerBusyError": 1,
     "AlertDeliveryError": 1,
+    "TimelineError": 2,
+    "UnknownEntityError": 2,
 }
 
 ERRORS = [

@@ -43,6 +43,8 @@ The tree::
     │   ├── CrmAuthError (PermissionError)     the CRM refused the credentials
     │   └── CrmApiError                        the CRM API failed, also after retries
     ├── ResolveError                           identity resolution cannot run on this data
+    ├── TimelineError (ValueError)             a timeline or search refused as asked (kinds, paging)
+    │   └── UnknownEntityError (KeyError)      no account or person with that id
     ├── GoalError (ValueError)                 a goal that cannot be set as given
     │   ├── UnknownGoalError (KeyError)        no goal with that id or scope
     │   └── GoalConflictError                  the goal changed since it was read, or overlaps
@@ -52,7 +54,10 @@ The tree::
     ├── AlertError (ValueError)                an alert rule refused as given (options, schedule)
     │   └── UnknownAlertRuleError (KeyError)   no alert rule with that id
     ├── AlertRunnerBusyError                   another process is evaluating the alerts right now
-    └── AlertDeliveryError                     an e-mail or webhook could not be delivered
+    ├── AlertDeliveryError                     an e-mail or webhook could not be delivered
+    └── ProposalError (ValueError)             a definition proposal refused as asked
+        ├── UnknownProposalError (KeyError)    no proposal with that id
+        └── ProposalConflictError              another change was agreed first: rebase
 
 Each exception keeps its inputs as attributes and builds its own message, which names what was
 wrong and what would fix it. The faces translate them at their edges, each in one place: the CLI
@@ -527,6 +532,31 @@ class ResolveError(RevteamError):
         super().__init__(f"Identity resolution: {problem}. {fix}")
 
 
+class TimelineError(ValueError, RevteamError):
+    """A timeline or search that cannot be given as asked: ``problem`` and ``fix``."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownEntityError(KeyError, TimelineError):
+    """No account (or person) with that id."""
+
+    def __init__(self, kind: str, entity_id: str) -> None:
+        self.kind, self.entity_id = kind, entity_id
+        TimelineError.__init__(
+            self,
+            f"There is no {kind} with id {entity_id!r}.",
+            "Find one with the search (/accounts?q=…, ws.timeline.search).",
+        )
+
+    __str__ = TimelineError.__str__
+
+
 class GoalError(ValueError, RevteamError):
     """A goal that cannot be set as given: ``problem`` says what, ``fix`` how to mend it."""
 
@@ -633,3 +663,32 @@ class AlertDeliveryError(RevteamError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ProposalError(ValueError, RevteamError):
+    """A definition proposal that cannot be made, voted on or applied: ``problem`` and ``fix``."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownProposalError(KeyError, ProposalError):
+    """No proposal with that id."""
+
+    def __init__(self, proposal_id: object) -> None:
+        self.proposal_id = proposal_id
+        ProposalError.__init__(
+            self,
+            f"There is no proposal {proposal_id}.",
+            "See `revteam metrics proposals --all`.",
+        )
+
+    __str__ = ProposalError.__str__
+
+
+class ProposalConflictError(ProposalError):
+    """The metric's agreed definition changed since the proposal was made (or it is decided)."""

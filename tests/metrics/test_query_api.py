@@ -164,7 +164,7 @@ def test_totals_can_be_left_out(tws: Workspace) -> None:
         (
             lambda m: m.query("leads", by="network"),
             UnsupportedDimensionError,
-            "It supports: campaign, channel",
+            "It supports: account, campaign, channel",
         ),
         (
             lambda m: m.query("cac", where={"segment": "smb"}),

@@ -185,6 +185,11 @@ def _pages(app) -> list[str]:
         "/catalogue/{metric}": ["/catalogue/leads"],
         "/insights/{metric}": ["/insights/leads", "/insights/sales_qualification_rate?by=campaign"],
         "/records.csv": [],  # data, not a page: text/csv, never rendered as HTML
+        "/accounts": ["/accounts", "/accounts?q=a"],
+        "/accounts/{account_id}": ["/accounts/A000001"],
+        "/people/{person_id}": ["/people/P0000001"],
+        "/accounts/{account_id}/timeline.csv": [],  # data, like /records.csv
+        "/people/{person_id}/timeline.csv": [],
     }
     out = []
     for method, template in app_routes(app):
@@ -215,6 +220,9 @@ def test_stored_text_is_escaped_on_every_page(stored_xss):
         "/records?metric=leads": PAYLOADS["people"][1],
         "/records?metric=pipeline_created": PAYLOADS["opportunities"][1],
         "/data": PAYLOADS["accounts"][1],  # a quarantined row's record
+        "/accounts?q=a": PAYLOADS["accounts"][1],
+        "/accounts/A000001": PAYLOADS["accounts"][1],
+        "/people/P0000001": PAYLOADS["people"][1],
         "/admin/users": USER_NAME,
     }
     for path, payload in expected.items():

@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -331,3 +332,63 @@ class AlertLeaseRow(Base):
     """``host:pid:nonce`` of the process holding it; empty when released."""
     acquired_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class MetricProposal(Base):
+    """A proposed change to a metric's definition (or a new metric), awaiting sign-off.
+
+    ``text`` is the metric as YAML (one catalogue entry); ``base_version`` the agreed version
+    it was made from, so a proposal made before another was approved must be rebased.
+    """
+
+    __tablename__ = "metric_proposals"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    metric: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    base_version: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    """``open``, ``approved``, ``rejected`` or ``withdrawn``."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    decision: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProposalVote(Base):
+    """One person's approval or rejection of a proposal, with their team at the time."""
+
+    __tablename__ = "proposal_votes"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    proposal_id: Mapped[int] = mapped_column(Integer, index=True)
+    voter: Mapped[str] = mapped_column(String(320))
+    team: Mapped[str] = mapped_column(String(40))
+    vote: Mapped[str] = mapped_column(String(10))
+    """``approve`` or ``reject``."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MetricVersion(Base):
+    """An agreed definition: who proposed it, who signed it off, when and why."""
+
+    __tablename__ = "metric_versions"
+    __table_args__ = (
+        UniqueConstraint("metric", "version"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    metric: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    proposal_id: Mapped[int] = mapped_column(Integer)
+    proposed_by: Mapped[str] = mapped_column(String(320))
+    approved_by: Mapped[str] = mapped_column(String(1000))
+    """JSON list of the e-mails that signed it off."""
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

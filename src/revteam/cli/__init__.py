@@ -73,7 +73,18 @@ def _register() -> None:
     import importlib
     import importlib.util
 
-    for name in ("setup", "data", "kpis", "stats", "goals", "review", "alerts", "web", "crm"):
+    for name in (
+        "setup",
+        "data",
+        "kpis",
+        "proposals",
+        "stats",
+        "goals",
+        "review",
+        "alerts",
+        "web",
+        "crm",
+    ):
         if importlib.util.find_spec(f"revteam.cli.{name}") is not None:
             importlib.import_module(f"revteam.cli.{name}").register(app)
 

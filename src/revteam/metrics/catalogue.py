@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -45,6 +45,11 @@ from revteam.metrics.spec import OVERRIDE, Funnel, MetricSpec
 
 SHIPPED = "shipped"
 WORKSPACE = "workspace"
+APPROVED = "approved"
+"""A definition both owning teams signed off (``revteam.proposals``): it overrides any other."""
+APPROVED_DIR = "approved"
+"""The workspace's ``metrics/approved/``: the agreed definitions, one file per metric, written
+by revteam when a proposal is approved (their history is in the application database)."""
 _TOP_LEVEL = ("metrics", "sourcing", "funnel")
 _LOADER_FIELDS = ("source", "path")
 _FILE_ORDER = {"sales.yaml": 0, "marketing.yaml": 1, "shared.yaml": 2}
@@ -121,8 +126,14 @@ def shipped_catalogue() -> Catalogue:
     return load_catalogue(None)
 
 
-def load_catalogue(workspace_dir: Path | None = None) -> Catalogue:
-    """The shipped catalogue, with ``workspace_dir/*.yaml`` (if given) added and overriding."""
+def load_catalogue(
+    workspace_dir: Path | None = None, approved: Sequence[tuple[str, str]] = ()
+) -> Catalogue:
+    """The shipped catalogue, with ``workspace_dir/*.yaml`` (if given) added and overriding.
+
+    ``approved`` are (name, YAML text) of agreed definitions, applied last: each replaces the
+    metric of the same id wherever it came from.
+    """
     problems: list[CatalogueProblem] = []
     specs: dict[str, MetricSpec] = {}
     sourcing = Sourcing()
@@ -130,6 +141,7 @@ def load_catalogue(workspace_dir: Path | None = None) -> Catalogue:
     if workspace_dir is not None and workspace_dir.is_dir():
         found = sorted([*workspace_dir.glob("*.yaml"), *workspace_dir.glob("*.yml")])
         files += [(str(p), p.read_text(encoding="utf-8"), WORKSPACE) for p in found]
+    files += [(name, text, APPROVED) for name, text in approved]
     funnel: Funnel | None = None
     seen: dict[str, str] = {}
     for name, text, origin in files:
@@ -139,14 +151,15 @@ def load_catalogue(workspace_dir: Path | None = None) -> Catalogue:
         if found_funnel is not None:
             funnel = found_funnel
         for spec in loaded:
-            if spec.id in seen and (seen[spec.id] != SHIPPED or origin == SHIPPED):
+            replaces = origin == APPROVED and seen.get(spec.id) != APPROVED
+            if spec.id in seen and not replaces and (seen[spec.id] != SHIPPED or origin == SHIPPED):
                 problems.append(
                     CatalogueProblem(
                         name, spec.id, "id", f"defined twice (also in {specs[spec.id].path})"
                     )
                 )
                 continue
-            if spec.id in seen:
+            if spec.id in seen and origin != APPROVED:
                 spec = spec.model_copy(update={"source": OVERRIDE})
             seen[spec.id] = origin
             specs[spec.id] = spec

@@ -8,6 +8,7 @@ time and a new load is never hidden by the cache.
 from __future__ import annotations
 
 import builtins
+import copy
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -96,6 +97,7 @@ class MetricsComponent:
         self._results: OrderedDict[tuple[Any, ...], MetricResult] = OrderedDict()
         self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
         self._offline = offline_tables()
+        self._fixed: Catalogue | None = None
 
     # -- catalogue -----------------------------------------------------------------------------
     @property
@@ -105,7 +107,19 @@ class MetricsComponent:
         Reloaded when a file in ``<workspace>/metrics`` changes. Each access lists and stats
         that folder, so a request reads it once and passes the catalogue down.
         """
+        if self._fixed is not None:
+            return self._fixed
         return self._definitions.catalogue
+
+    def using(self, catalogue: Catalogue) -> MetricsComponent:
+        """The same component over another catalogue (a proposal's, or as defined on a day).
+
+        It shares the warehouse and the caches, whose keys hold the catalogue's fingerprint,
+        so its numbers never mix with the current definitions'.
+        """
+        view = copy.copy(self)
+        view._fixed = catalogue
+        return view
 
     @property
     def definitions(self) -> Definitions:

@@ -7,12 +7,12 @@ at once, whatever the queue holds, and both faces refuse it for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from revteam.metrics import request
-from revteam.metrics.catalogue import Catalogue, load_catalogue
+from revteam.metrics.catalogue import APPROVED_DIR, Catalogue, load_catalogue
 from revteam.metrics.plan import Query
 from revteam.metrics.request import RangeOptions
 from revteam.settings import Settings
@@ -27,20 +27,38 @@ class Definitions:
 
     @property
     def catalogue(self) -> Catalogue:
-        """Shipped plus workspace metrics, with the workspace's conversion windows applied.
+        """Shipped and workspace metrics and the agreed definitions, with conversion windows.
 
-        Each access lists and stats the folder, so a request reads it once and passes the
-        catalogue down. Safe from several threads: at worst two load the same files.
+        Each access lists and stats the folder (and ``approved/``), so a request reads it
+        once and passes the catalogue down. Safe from several threads: at worst two load the
+        same files.
         """
         folder = self._folder
         files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+        agreed = folder / APPROVED_DIR
+        files += sorted(agreed.glob("*.y*ml")) if agreed.is_dir() else []
         stats = [(p, p.stat()) for p in files]
         signature = tuple((str(p), st.st_mtime_ns, st.st_size) for p, st in stats)
         loaded = self._loaded
         if loaded is None or loaded[0] != signature:
-            catalogue = load_catalogue(folder).with_windows(self._settings.conversion_windows)
+            catalogue = self.build(self.approved_files())
             loaded = self._loaded = (signature, catalogue)
         return loaded[1]
+
+    def approved_files(self) -> list[tuple[str, str]]:
+        """(name, text) of the agreed definitions in ``metrics/approved/``."""
+        agreed = self._folder / APPROVED_DIR
+        found = sorted(agreed.glob("*.y*ml")) if agreed.is_dir() else []
+        return [(str(p), p.read_text(encoding="utf-8")) for p in found]
+
+    def build(self, approved: Sequence[tuple[str, str]]) -> Catalogue:
+        """The catalogue with these agreed definitions instead of the folder's.
+
+        For a preview of a proposal, or the definitions as they stood on a past day.
+        """
+        return load_catalogue(self._folder, approved).with_windows(
+            self._settings.conversion_windows
+        )
 
     def check(
         self,

@@ -30,6 +30,7 @@ DIMENSIONS: dict[str, str] = {
     "deal_stage": "Stage of an opportunity's stage history (qualification … closed_lost)",
     "network": "Social network",
     "keyword_group": "Group of tracked keywords",
+    "account": "Account id (the company a record belongs to)",
 }
 """The conformed dimensions, offered to every metric whose table reaches them."""
 
@@ -59,6 +60,7 @@ REACH: dict[str, dict[str, str]] = {
         "country": "country",
         "persona": "persona",
         **_OWNER,
+        "account": "account_id",
         "disqualification_reason": "disqualification_reason",
     },
     "opportunities": {
@@ -68,6 +70,7 @@ REACH: dict[str, dict[str, str]] = {
         **_PERSON,
         **_OWNER,
         "opportunity_type": "type",
+        "account": "account_id",
     },
     "orders": {
         "channel": "person_id->people.channel",
@@ -76,10 +79,12 @@ REACH: dict[str, dict[str, str]] = {
         **_PERSON,
         "owner": "account_id->accounts.owner_id",
         "team": "account_id->accounts.owner_id->users.team",
+        "account": "account_id",
     },
     "accounts": {
         **{d: d for d in ("segment", "industry", "region", "country")},
         **_OWNER,
+        "account": "account_id",
     },
     "campaigns": {"channel": "channel", "campaign": "campaign_id"},
     "costs": {
@@ -95,12 +100,14 @@ REACH: dict[str, dict[str, str]] = {
         "region": "person_id->people.region",
         "country": "person_id->people.country",
         **_PERSON,
+        "account": "account_id",
     },
     "sales_activities": {
         **_ACCOUNT,
         **_PERSON,
         **_OWNER,
         "channel": "person_id->people.channel",
+        "account": "account_id",
     },
     "email_events": {
         "channel": "campaign_id->campaigns.channel",
@@ -109,6 +116,7 @@ REACH: dict[str, dict[str, str]] = {
         "country": "person_id->people.country",
         **_PERSON,
         **_PERSON_ACCOUNT,
+        "account": "person_id->people.account_id",
     },
     "web_traffic": {"channel": "channel", "source_detail": "source_detail"},
     "social_posts": {
@@ -126,6 +134,7 @@ REACH: dict[str, dict[str, str]] = {
         "team": "opportunity_id->opportunities.owner_id->users.team",
         "opportunity_type": "opportunity_id->opportunities.type",
         "deal_stage": "stage",
+        "account": "opportunity_id->opportunities.account_id",
     },
 }
 """How each canonical table reaches each dimension it can reach."""
@@ -189,6 +198,7 @@ VALUES: dict[str, tuple[str, ...]] = {
 
 VALUE_SOURCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "campaign": (("campaigns", "campaign_id", "name"),),
+    "account": (("accounts", "account_id", "name"),),
     "owner": (("users", "user_id", "name"),),
     "source_detail": (("people", "source_detail", "source_detail"),),
     "industry": (("accounts", "industry", "industry"),),

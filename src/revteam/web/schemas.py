@@ -85,6 +85,11 @@ class QueryIn(BaseModel):
         f"'not given'; null or {NULL_VALUE!r} keeps records without a value).",
     )
     as_of: dt.date | None = None
+    defined_on: dt.date | None = Field(
+        None,
+        description="Compute with the definitions as they stood at the end of this day (the "
+        "versions both teams had agreed by then; see docs/definitions.md).",
+    )
     totals: bool = True
     limit: int = Field(1000, ge=1, le=10_000)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from revteam.crm import CrmComponent
     from revteam.goals import GoalsComponent
     from revteam.metrics import MetricResult, MetricsComponent
+    from revteam.proposals import ProposalsComponent
     from revteam.resolve import IdentityComponent
     from revteam.review import ReviewComponent
     from revteam.stats import StatsComponent
+    from revteam.timeline import TimelineComponent
 
 
 class Workspace:
@@ -58,7 +60,9 @@ class Workspace:
         self._identity: IdentityComponent | None = None
         self._goals: GoalsComponent | None = None
         self._review: ReviewComponent | None = None
+        self._proposals: ProposalsComponent | None = None
         self._alerts: AlertsComponent | None = None
+        self._timeline: TimelineComponent | None = None
         self._app: AppState | None = None
 
     @property
@@ -138,6 +142,30 @@ class Workspace:
                 settings=self.settings,
             )
         return self._alerts
+
+    @property
+    def proposals(self) -> ProposalsComponent:
+        """``ws.proposals``: definition proposals, their impact and sign-off (application db)."""
+        if self._proposals is None:
+            from revteam.proposals import ProposalsComponent
+
+            goals = self.goals  # opens the application database
+            assert self._app is not None
+            self._proposals = ProposalsComponent(
+                db=self._app.db, metrics=self.metrics, goals=goals, folder=self.root / "metrics"
+            )
+        return self._proposals
+
+    @property
+    def timeline(self) -> TimelineComponent:
+        """``ws.timeline``: account and person timelines across both teams' data, and search."""
+        if self._timeline is None:
+            from revteam.timeline import TimelineComponent
+
+            self._timeline = TimelineComponent(
+                warehouse=self.warehouse, metrics=self.metrics, settings=self.settings
+            )
+        return self._timeline
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:
         """``ws.metrics.query(..., intervals=True)``: statistics attached by the facade."""

@@ -16,6 +16,7 @@ from revteam.web.pages import (
     records,
     review,
     sla,
+    timeline,
 )
 from revteam.web.pages.dashboards import warm as warm_views
 
@@ -32,6 +33,7 @@ ROUTERS = (
     incentives.router,
     alerts.router,
     insights.router,
+    timeline.router,
     admin.router,
 )
 

@@ -14,6 +14,7 @@ from revteam.web.routes import (
     records,
     review,
     stats,
+    timeline,
     tokens,
     users,
 )
@@ -29,6 +30,7 @@ ROUTERS = (
     forecast.router,
     review.router,
     stats.router,
+    timeline.router,
     users.router,
     tokens.router,
     tokens.admin_router,

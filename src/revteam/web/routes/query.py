@@ -51,10 +51,15 @@ def run_query(runtime: Runtime, body: QueryIn) -> QueryOut:
         where,
         body.as_of,
         body.totals,
+        body.defined_on,
+        tuple(runtime.definitions.approved_files()) if body.defined_on else None,
     )
 
     def compute(ws: Any) -> tuple[list[QueryRow], dt.datetime]:
-        result = ws.metrics.query(
+        metrics = ws.metrics
+        if body.defined_on is not None:
+            metrics = metrics.using(ws.proposals.catalogue_on(body.defined_on))
+        result = metrics.query(
             body.metrics,
             by=body.by,
             grain=body.grain,
@@ -127,11 +132,16 @@ def query_get(
     start: dt.date | None = None,
     end: dt.date | None = None,
     as_of: dt.date | None = None,
+    defined_on: Annotated[
+        dt.date | None,
+        Query(description="Compute with the definitions agreed by the end of this day."),
+    ] = None,
     totals: bool = True,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Offset = 0,
 ) -> Response:
     body = QueryIn(
+        defined_on=defined_on,
         metrics=metrics,
         by=by or [],
         grain=grain,

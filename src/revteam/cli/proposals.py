@@ -1,0 +1,162 @@
+"""Definition commands: ``metrics propose|proposals|impact|vote|rebase|withdraw|history``.
+
+A shared metric's definition changes only when one owner from each team approves (see
+docs/definitions.md). The command line is trusted like the workspace itself, so a vote names
+its voter (``--as EMAIL``): an active editor or admin of a team that must sign off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.markup import escape
+
+from revteam.cli._common import OutputFormat, console, emit, open_ws
+from revteam.cli.kpis import metrics_app
+from revteam.proposals import Proposal
+
+
+def register(app: typer.Typer) -> None:
+    metrics_app.command("propose")(propose)
+    metrics_app.command("proposals")(proposals)
+    metrics_app.command("impact")(show_impact)
+    metrics_app.command("vote")(vote)
+    metrics_app.command("rebase")(rebase)
+    metrics_app.command("withdraw")(withdraw)
+    metrics_app.command("history")(history)
+
+
+Fmt = Annotated[OutputFormat, typer.Option("--format")]
+
+
+def _row(p: Proposal) -> dict[str, object]:
+    return {
+        "id": p.id,
+        "metric": p.metric,
+        "status": p.status,
+        "by": p.created_by,
+        "base": p.base_version,
+        "approved": ", ".join(f"{t}: {v}" for t, v in sorted(p.approved_by.items())),
+        "waiting for": ", ".join(p.missing) if p.status == "open" else "",
+        "reason": p.reason,
+    }
+
+
+def _print(items: list[Proposal], fmt: OutputFormat, title: str) -> None:
+    if fmt is OutputFormat.json:
+        print(json.dumps([p.as_dict() for p in items], indent=2))
+    elif items or fmt is not OutputFormat.table:
+        emit([_row(p) for p in items], fmt, title=title)
+    else:
+        console.print("No proposals.")
+
+
+def propose(
+    file: Annotated[Path, typer.Argument(help="YAML of one metric (its whole new definition).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it should change.")],
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """Propose a metric's new definition (or a new metric); it waits for both owners."""
+    text = file.read_text(encoding="utf-8")
+    with open_ws(read_only=True) as ws:
+        made = ws.proposals.propose(text, reason=reason)
+        found = ws.proposals.impact(made.id)
+    _print([made], fmt, f"Proposal {made.id}")
+    if fmt is OutputFormat.table:
+        console.print(escape(found.diff) or "(no change to the definition's text)")
+        console.print(f"See the numbers before and after: `revteam metrics impact {made.id}`.")
+
+
+def proposals(
+    show_all: Annotated[bool, typer.Option("--all", help="Decided ones too.")] = False,
+    metric: Annotated[str | None, typer.Option(help="Only this metric's.")] = None,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """Open proposals (``--all``: decided ones too) and whose sign-off they wait for."""
+    with open_ws(read_only=True) as ws:
+        found = ws.proposals.list(status=None if show_all else "open", metric=metric)
+    _print(found, fmt, "Definition proposals")
+
+
+def show_impact(
+    proposal_id: Annotated[int, typer.Argument(min=1)],
+    months: Annotated[int, typer.Option(min=1, max=36, help="Months to compare.")] = 12,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """A proposal's diff and its metric's values before and after, by month and dimension."""
+    with open_ws(read_only=True) as ws:
+        found = ws.proposals.impact(proposal_id, months=months)
+    if fmt is OutputFormat.json:
+        print(json.dumps(found.as_dict(), indent=2, default=str))
+        return
+    console.print(escape(found.diff) or "(no change to the definition's text)")
+    emit(list(found.periods), fmt, title=f"{found.label}: before and after, by month")
+    if found.dimension:
+        emit(
+            list(found.by_dimension),
+            fmt,
+            title=f"By {found.dimension}, largest changes first",
+        )
+    for kind, names in found.used_by.items():
+        if names:
+            console.print(f"Used by {kind}: {escape(', '.join(names))}")
+
+
+def vote(
+    proposal_id: Annotated[int, typer.Argument(min=1)],
+    decision: Annotated[Literal["approve", "reject"], typer.Argument(help="approve or reject")],
+    voter: Annotated[str, typer.Option("--as", help="The voter's e-mail (an owner).")],
+    reason: Annotated[str, typer.Option(help="Why (required to reject).")] = "",
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """An owner's sign-off; the last one needed makes the definition the agreed one."""
+    with open_ws(read_only=True) as ws:
+        found = ws.proposals.vote(proposal_id, decision, voter=voter, reason=reason)
+    _print([found], fmt, f"Proposal {found.id}: {found.status}")
+
+
+def rebase(
+    proposal_id: Annotated[int, typer.Argument(min=1)], fmt: Fmt = OutputFormat.table
+) -> None:
+    """Move a proposal onto the metric's newest agreed version (its votes start again)."""
+    with open_ws(read_only=True) as ws:
+        found = ws.proposals.rebase(proposal_id)
+    _print([found], fmt, f"Proposal {found.id} rebased on version {found.base_version}")
+
+
+def withdraw(
+    proposal_id: Annotated[int, typer.Argument(min=1)], fmt: Fmt = OutputFormat.table
+) -> None:
+    """Withdraw an open proposal."""
+    with open_ws(read_only=True) as ws:
+        found = ws.proposals.withdraw(proposal_id)
+    _print([found], fmt, f"Proposal {found.id} withdrawn")
+
+
+def history(metric: Annotated[str, typer.Argument()], fmt: Fmt = OutputFormat.table) -> None:
+    """A metric's agreed versions: who proposed, who signed off, when and why."""
+    with open_ws(read_only=True) as ws:
+        versions = ws.proposals.versions(metric)
+    if fmt is OutputFormat.json:
+        print(json.dumps([v.as_dict() for v in versions], indent=2))
+        return
+    if not versions and fmt is OutputFormat.table:
+        console.print(f"{metric} has no agreed versions: it is as shipped (or as in the files).")
+        return
+    emit(
+        [
+            {
+                "version": v.version,
+                "approved": v.approved_at.isoformat(sep=" ", timespec="minutes"),
+                "by": ", ".join(v.approved_by),
+                "proposed by": v.proposed_by,
+                "reason": v.reason,
+            }
+            for v in versions
+        ],
+        fmt,
+        title=f"{metric}: agreed versions",
+    )

@@ -1,0 +1,447 @@
+"""Definition proposals and their sign-off: a metric changes only by agreement.
+
+An editor proposes a metric's whole definition (the YAML of one catalogue entry); it is checked
+against the catalogue at once, so a proposal that cannot be computed never waits for votes. The
+owners vote: a metric owned by one team needs an approval from that team, a shared one from
+Sales *and* Marketing (two different people, editors or admins of their team). When the last
+needed approval arrives the definition is written to ``metrics/approved/<metric>.yaml`` and
+recorded as the metric's next version (who proposed, who signed, when, why), in one
+transaction. A rejection carries its reason and ends the proposal.
+
+Each proposal remembers the agreed version it was made from. If another proposal for the same
+metric was approved in between, approving this one is refused with :class:`ProposalConflictError`
+until it is rebased (its votes then start again), so no agreed change is silently overwritten;
+every proposal, vote and version stays in the history.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from revteam.app import CLI, Actor
+from revteam.app.models import MetricProposal, MetricVersion, ProposalVote, User, utcnow
+from revteam.app.users import record
+from revteam.exceptions import (
+    CatalogueError,
+    PermissionDeniedError,
+    ProposalConflictError,
+    ProposalError,
+    UnknownProposalError,
+)
+from revteam.metrics import Definitions
+from revteam.metrics.catalogue import APPROVED_DIR, Catalogue
+from revteam.storage import AppDatabase
+
+Status = Literal["open", "approved", "rejected", "withdrawn"]
+TEAMS_OF = {"shared": ("marketing", "sales"), "sales": ("sales",), "marketing": ("marketing",)}
+"""Which teams must approve a change to a metric of these owners."""
+MAX_TEXT = 20_000
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Vote:
+    voter: str
+    team: str
+    vote: str
+    reason: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    metric: str
+    text: str
+    reason: str
+    base_version: int
+    status: Status
+    created_at: dt.datetime
+    created_by: str
+    decided_at: dt.datetime | None
+    decision: str
+    votes: tuple[Vote, ...]
+    needs: tuple[str, ...]
+    """The teams whose approval it needs (the current and the proposed owners')."""
+
+    @property
+    def approved_by(self) -> dict[str, str]:
+        """Team → the e-mail that approved for it."""
+        return {v.team: v.voter for v in self.votes if v.vote == "approve"}
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(t for t in self.needs if t not in self.approved_by)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "metric": self.metric,
+            "text": self.text,
+            "reason": self.reason,
+            "base_version": self.base_version,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(timespec="seconds"),
+            "created_by": self.created_by,
+            "decided_at": None
+            if self.decided_at is None
+            else self.decided_at.isoformat(timespec="seconds"),
+            "decision": self.decision,
+            "needs": list(self.needs),
+            "missing": list(self.missing),
+            "votes": [
+                {
+                    "voter": v.voter,
+                    "team": v.team,
+                    "vote": v.vote,
+                    "reason": v.reason,
+                    "at": v.at.isoformat(timespec="seconds"),
+                }
+                for v in self.votes
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Version:
+    metric: str
+    version: int
+    text: str
+    reason: str
+    proposal_id: int
+    proposed_by: str
+    approved_by: tuple[str, ...]
+    approved_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "version": self.version,
+            "text": self.text,
+            "reason": self.reason,
+            "proposal_id": self.proposal_id,
+            "proposed_by": self.proposed_by,
+            "approved_by": list(self.approved_by),
+            "approved_at": self.approved_at.isoformat(timespec="seconds"),
+        }
+
+
+def entry_of(text: str) -> dict[str, Any]:
+    """The one metric a proposal's YAML holds (a mapping, or ``metrics:`` with one entry)."""
+    if len(text) > MAX_TEXT:
+        raise ProposalError(f"The definition has {len(text):,} characters; at most {MAX_TEXT:,}.")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProposalError(f"The definition is not valid YAML: {exc}") from None
+    if isinstance(data, dict) and "metrics" in data:
+        entries = data.get("metrics")
+        if not isinstance(entries, list) or len(entries) != 1 or set(data) != {"metrics"}:
+            raise ProposalError(
+                "A proposal is one metric.",
+                "Give one metric's fields (id, label, kind …), or `metrics:` with one entry.",
+            )
+        data = entries[0]
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+        raise ProposalError(
+            "A proposal is one metric: a mapping with at least an `id`.",
+            "See docs/metrics.md for a metric's fields.",
+        )
+    return data
+
+
+def canonical(entry: dict[str, Any]) -> str:
+    """The text written to ``metrics/approved/``: one catalogue file with one metric."""
+    return yaml.safe_dump({"metrics": [entry]}, sort_keys=False, allow_unicode=True)
+
+
+class ProposalStore:
+    """Proposals, votes and agreed versions (application database) over a workspace's metrics."""
+
+    def __init__(self, db: AppDatabase, definitions: Definitions, folder: Path) -> None:
+        self._db, self.definitions, self._folder = db, definitions, folder
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, proposal_id: int) -> Proposal:
+        with self._db.session() as s:
+            row = s.get(MetricProposal, proposal_id)
+            if row is None:
+                raise UnknownProposalError(proposal_id)
+            return self._proposal(s, row)
+
+    def list(self, *, status: Status | None = "open", metric: str | None = None) -> list[Proposal]:
+        stmt = select(MetricProposal).order_by(MetricProposal.id.desc())
+        if status is not None:
+            stmt = stmt.where(MetricProposal.status == status)
+        if metric is not None:
+            stmt = stmt.where(MetricProposal.metric == metric)
+        with self._db.session() as s:
+            return [self._proposal(s, r) for r in s.scalars(stmt.limit(500))]
+
+    def versions(self, metric: str | None = None) -> builtins.list[Version]:
+        """Agreed versions, newest first (of one metric, or all)."""
+        stmt = select(MetricVersion).order_by(MetricVersion.approved_at.desc(), MetricVersion.id)
+        if metric is not None:
+            stmt = stmt.where(MetricVersion.metric == metric)
+        with self._db.session() as s:
+            return [_version(r) for r in s.scalars(stmt)]
+
+    def current_version(self, metric: str) -> int:
+        with self._db.session() as s:
+            return _current(s, metric)
+
+    def catalogue_on(self, day: dt.date) -> Catalogue:
+        """The definitions as they stood at the end of ``day``.
+
+        Each metric's newest version agreed by then, over the shipped and workspace files.
+        """
+        cut = dt.datetime.combine(day, dt.time.max)
+        latest: dict[str, Version] = {}
+        for v in reversed(self.versions()):
+            if v.approved_at <= cut:
+                latest[v.metric] = v
+        texts = [(f"approved {m} v{v.version}", v.text) for m, v in sorted(latest.items())]
+        return self.definitions.build(texts)
+
+    def revision(self) -> tuple[int, int]:
+        """Changes with every proposal, vote and version: a cache key."""
+        with self._db.session() as s:
+            props = s.scalar(select(func.count(MetricProposal.id))) or 0
+            votes = s.scalar(select(func.count(ProposalVote.id))) or 0
+        return int(props), int(votes)
+
+    # -- proposing -----------------------------------------------------------------------------
+    def preview(self, text: str) -> tuple[dict[str, Any], Catalogue]:
+        """The proposal's metric and the catalogue it would make (refused if it cannot work)."""
+        entry = entry_of(text)
+        mid = str(entry["id"])
+        others = [(n, t) for n, t in self.definitions.approved_files() if Path(n).stem != mid]
+        try:
+            catalogue = self.definitions.build([*others, (f"proposal for {mid}", canonical(entry))])
+        except CatalogueError as exc:
+            raise ProposalError(f"The proposed definition does not work: {exc}") from None
+        return entry, catalogue
+
+    def propose(
+        self, text: str, *, reason: str, actor: Actor = CLI, role: str = "admin"
+    ) -> Proposal:
+        """Propose a metric's new definition (editors and admins); it waits for sign-off."""
+        _need(role, "Proposing a definition")
+        entry, _ = self.preview(text)
+        why = (reason or "").strip()
+        if not why:
+            raise ProposalError(
+                "A proposal needs a reason.", "Say why the definition should change."
+            )
+        if len(why) > MAX_REASON:
+            raise ProposalError(f"The reason has {len(why):,} characters; at most {MAX_REASON}.")
+        mid = str(entry["id"])
+        with self._db.session(write=True) as s:
+            row = MetricProposal(
+                metric=mid,
+                text=canonical(entry),
+                reason=why,
+                base_version=_current(s, mid),
+                status="open",
+                created_at=utcnow(),
+                created_by=actor.name,
+                decision="",
+            )
+            s.add(row)
+            s.flush()
+            record(s, actor, "definition.propose", mid, proposal=row.id, reason=why)
+            return self._proposal(s, row)
+
+    def vote(
+        self,
+        proposal_id: int,
+        vote: Literal["approve", "reject"],
+        *,
+        voter: str,
+        reason: str = "",
+        actor: Actor | None = None,
+    ) -> Proposal:
+        """An owner's approval or rejection; the last needed approval applies the change.
+
+        ``voter`` is the e-mail of an active editor or admin whose team must sign off. A
+        rejection needs a reason and ends the proposal.
+        """
+        who = actor or Actor(voter)
+        with self._db.session(write=True) as s:
+            row = s.get(MetricProposal, proposal_id)
+            if row is None:
+                raise UnknownProposalError(proposal_id)
+            if row.status != "open":
+                raise ProposalConflictError(f"Proposal {proposal_id} is already {row.status}.")
+            user = s.scalar(select(User).where(User.email == voter.strip().lower()))
+            if user is None or not user.is_active:
+                raise ProposalError(
+                    f"{voter!r} is not an active user.", "Vote as a user who can sign in."
+                )
+            if user.role not in ("editor", "admin"):
+                raise PermissionDeniedError("Signing off a definition", "editor", user.role)
+            proposal = self._proposal(s, row)
+            if user.team not in proposal.needs:
+                raise ProposalError(
+                    f"{user.email} is in {user.team}; {row.metric} needs the sign-off of "
+                    f"{' and '.join(proposal.needs)}.",
+                    "Ask an editor of those teams to vote.",
+                )
+            if any(v.voter == user.email for v in proposal.votes):
+                raise ProposalConflictError(f"{user.email} has already voted on {proposal_id}.")
+            why = (reason or "").strip()
+            if vote == "reject" and not why:
+                raise ProposalError("A rejection needs a reason.", "Say what should change.")
+            s.add(
+                ProposalVote(
+                    proposal_id=row.id,
+                    voter=user.email,
+                    team=user.team,
+                    vote=vote,
+                    reason=why[:MAX_REASON],
+                    at=utcnow(),
+                )
+            )
+            s.flush()
+            record(s, who, f"definition.{vote}", row.metric, proposal=row.id, reason=why)
+            proposal = self._proposal(s, row)
+            if vote == "reject":
+                row.status, row.decided_at = "rejected", utcnow()
+                row.decision = f"rejected by {user.email} ({user.team}): {why}"
+            elif not proposal.missing:
+                self._apply(s, row, proposal, who)
+            s.flush()
+            return self._proposal(s, row)
+
+    def rebase(self, proposal_id: int, *, actor: Actor = CLI, role: str = "admin") -> Proposal:
+        """Move an open proposal onto the metric's current agreed version; its votes restart."""
+        _need(role, "Rebasing a proposal")
+        with self._db.session(write=True) as s:
+            row = s.get(MetricProposal, proposal_id)
+            if row is None:
+                raise UnknownProposalError(proposal_id)
+            if row.status != "open":
+                raise ProposalConflictError(f"Proposal {proposal_id} is already {row.status}.")
+            self.preview(row.text)
+            now = _current(s, row.metric)
+            if now != row.base_version:
+                for v in s.scalars(select(ProposalVote).where(ProposalVote.proposal_id == row.id)):
+                    s.delete(v)
+                record(s, actor, "definition.rebase", row.metric, proposal=row.id, to=now)
+                row.base_version = now
+            s.flush()
+            return self._proposal(s, row)
+
+    def withdraw(self, proposal_id: int, *, actor: Actor = CLI, role: str = "admin") -> Proposal:
+        _need(role, "Withdrawing a proposal")
+        with self._db.session(write=True) as s:
+            row = s.get(MetricProposal, proposal_id)
+            if row is None:
+                raise UnknownProposalError(proposal_id)
+            if row.status != "open":
+                raise ProposalConflictError(f"Proposal {proposal_id} is already {row.status}.")
+            row.status, row.decided_at, row.decision = "withdrawn", utcnow(), "withdrawn"
+            record(s, actor, "definition.withdraw", row.metric, proposal=row.id)
+            s.flush()
+            return self._proposal(s, row)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _apply(self, s: Session, row: MetricProposal, proposal: Proposal, who: Actor) -> None:
+        now = _current(s, row.metric)
+        if now != row.base_version:
+            raise ProposalConflictError(
+                f"{row.metric} changed since proposal {row.id} was made (agreed version "
+                f"{row.base_version}, now {now}).",
+                f"Rebase it (`revteam metrics rebase {row.id}`), check its impact again, and "
+                "sign it off anew.",
+            )
+        self.preview(row.text)  # still computable next to the definitions agreed since
+        approvers = sorted(proposal.approved_by.values())
+        s.add(
+            MetricVersion(
+                metric=row.metric,
+                version=now + 1,
+                text=row.text,
+                reason=row.reason,
+                proposal_id=row.id,
+                proposed_by=row.created_by,
+                approved_by=json.dumps(approvers),
+                approved_at=utcnow(),
+            )
+        )
+        row.status, row.decided_at = "approved", utcnow()
+        row.decision = f"approved by {', '.join(approvers)}: version {now + 1}"
+        record(s, who, "definition.approved", row.metric, proposal=row.id, version=now + 1)
+        _write_atomic(self._folder / APPROVED_DIR / f"{row.metric}.yaml", row.text)
+
+    def _proposal(self, s: Session, row: MetricProposal) -> Proposal:
+        votes = tuple(
+            Vote(v.voter, v.team, v.vote, v.reason, v.at)
+            for v in s.scalars(
+                select(ProposalVote)
+                .where(ProposalVote.proposal_id == row.id)
+                .order_by(ProposalVote.id)
+            )
+        )
+        return Proposal(
+            id=row.id,
+            metric=row.metric,
+            text=row.text,
+            reason=row.reason,
+            base_version=row.base_version,
+            status=row.status,  # type: ignore[arg-type]
+            created_at=row.created_at,
+            created_by=row.created_by,
+            decided_at=row.decided_at,
+            decision=row.decision,
+            votes=votes,
+            needs=self._needs(row),
+        )
+
+    def _needs(self, row: MetricProposal) -> tuple[str, ...]:
+        owners = {str(entry_of(row.text).get("owners", "shared"))}
+        catalogue = self.definitions.catalogue
+        if row.metric in catalogue:
+            owners.add(catalogue[row.metric].owners)
+        teams = {t for o in owners for t in TEAMS_OF.get(o, ("marketing", "sales"))}
+        return tuple(sorted(teams))
+
+
+def _current(s: Session, metric: str) -> int:
+    found = s.scalar(select(func.max(MetricVersion.version)).where(MetricVersion.metric == metric))
+    return int(found or 0)
+
+
+def _version(r: MetricVersion) -> Version:
+    return Version(
+        metric=r.metric,
+        version=r.version,
+        text=r.text,
+        reason=r.reason,
+        proposal_id=r.proposal_id,
+        proposed_by=r.proposed_by,
+        approved_by=tuple(json.loads(r.approved_by)),
+        approved_at=r.approved_at,
+    )
+
+
+def _need(role: str, action: str) -> None:
+    if role not in ("editor", "admin"):
+        raise PermissionDeniedError(action, "editor", role)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,216 @@
+"""Defining a KPI together: a proposal, its impact, and two owners' sign-off.
+
+The impact preview is checked against the metric computed with each definition by hand (plain
+DuckDB SQL over the generated tables): SQR within 60 days today, within 30 days proposed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import revteam
+from revteam.app import CLI, open_app
+from revteam.cli import app as cli
+from revteam.exceptions import (
+    PermissionDeniedError,
+    ProposalConflictError,
+    ProposalError,
+)
+from revteam.generate import GeneratorConfig, generate_company
+from revteam.workspace import Workspace
+
+PASSWORD = "correct horse battery staple 42"
+SQR = "sales_qualification_rate"
+
+
+def sqr_yaml(window: int, label: str = "Sales qualification rate (SQR)") -> str:
+    return f"""id: {SQR}
+label: {label}
+description: MQLs of the period that Sales qualified within {window} days.
+owners: shared
+kind: cohort_rate
+unit: percent
+table: people
+time: mql_at
+reached: [sql_at]
+window_days: {window}
+"""
+
+
+@pytest.fixture(scope="module")
+def company_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("proposals")
+    generate_company(GeneratorConfig(n_leads=4000, seed=11)).write(root / "data")
+    return root / "data"
+
+
+@pytest.fixture
+def shop(company_dir: Path, tmp_path: Path) -> Iterator[Workspace]:
+    ws = revteam.init(tmp_path / "ws")
+    ws.ingest.load_directory(company_dir)
+    with open_app(ws.root) as state:
+        for name, role, team in (
+            ("sales.lead", "editor", "sales"),
+            ("marketing.lead", "editor", "marketing"),
+            ("sales.rep", "viewer", "sales"),
+            ("ops", "editor", "revops"),
+        ):
+            state.users.add(
+                f"{name}@example.com", name=name, role=role, team=team, password=PASSWORD
+            )
+    yield ws
+    ws.close()
+
+
+def by_hand(company_dir: Path, window: int, as_of: dt.datetime) -> dict[str, float]:
+    """SQR per month of mql_at: reached sql_at within ``window`` days (and by the as-of)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = con.execute(
+        f"""SELECT strftime(mql_at, '%Y-%m') AS m,
+                   count(*) FILTER (WHERE sql_at IS NOT NULL
+                       AND sql_at <= mql_at + INTERVAL {window} DAY AND sql_at <= ?) * 1.0
+                   / count(*) AS v
+            FROM read_parquet('{company_dir}/people.parquet') WHERE mql_at IS NOT NULL
+            GROUP BY 1""",
+        [as_of],
+    ).fetchall()
+    return dict(rows)
+
+
+def test_a_window_change_needs_both_teams_and_shows_its_impact_first(
+    shop: Workspace, company_dir: Path
+) -> None:
+    before_window = shop.metrics.get(SQR).window_days
+    assert before_window == 60
+    proposal = shop.proposals.propose(sqr_yaml(30), reason="Sales works MQLs within a month")
+    assert proposal.needs == ("marketing", "sales") and proposal.status == "open"
+    # the preview: today's numbers and the proposal's, each as the metric layer computes them
+    impact = shop.proposals.impact(proposal.id)
+    assert "-window_days: 60" in impact.diff and "+window_days: 30" in impact.diff
+    as_of = shop.metrics.as_of()
+    old, new = by_hand(company_dir, 60, as_of), by_hand(company_dir, 30, as_of)
+    assert len(impact.periods) == 12
+    for row in impact.periods:
+        assert row["before"] == pytest.approx(old[row["period"]], abs=1e-12), row
+        assert row["after"] == pytest.approx(new[row["period"]], abs=1e-12), row
+    assert any(r["change"] and r["change"] < 0 for r in impact.periods)
+    assert impact.dimension == "channel" and impact.by_dimension
+    changes = [abs(r["change"] or 0) for r in impact.by_dimension]
+    assert changes == sorted(changes, reverse=True)
+    # one team's approval is not enough
+    after_one = shop.proposals.vote(proposal.id, "approve", voter="sales.lead@example.com")
+    assert after_one.status == "open" and after_one.missing == ("marketing",)
+    assert shop.metrics.get(SQR).window_days == 60
+    # the other team's makes it the agreed definition, written and versioned
+    done = shop.proposals.vote(proposal.id, "approve", voter="marketing.lead@example.com")
+    assert done.status == "approved"
+    assert shop.metrics.get(SQR).window_days == 30
+    (version,) = shop.proposals.versions(SQR)
+    assert version.version == 1 and set(version.approved_by) == {
+        "sales.lead@example.com",
+        "marketing.lead@example.com",
+    }
+    # numbers as defined on an earlier day are the old definition's
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    month = dt.date(2026, 3, 1)
+    then = shop.proposals.query_as_defined_on(yesterday, SQR, grain="month", start=month, end=month)
+    now = shop.metrics.query(SQR, grain="month", start=month, end=month)
+    total = [r["value"] for r in then.to_pylist() if r["is_total"]]
+    assert total[0] == pytest.approx(old["2026-03"], abs=1e-12)
+    assert next(r["value"] for r in now.to_pylist() if r["is_total"]) == pytest.approx(
+        new["2026-03"], abs=1e-12
+    )
+    with open_app(shop.root) as state:
+        actions = [e.action for e in state.audit.list(limit=5)]
+    assert actions[:3] == ["definition.approved", "definition.approve", "definition.approve"]
+
+
+def test_concurrent_proposals_are_rebased_not_lost(shop: Workspace) -> None:
+    first = shop.proposals.propose(sqr_yaml(30), reason="a month")
+    second = shop.proposals.propose(sqr_yaml(45), reason="six weeks")
+    for p in (first,):
+        shop.proposals.vote(p.id, "approve", voter="sales.lead@example.com")
+        shop.proposals.vote(p.id, "approve", voter="marketing.lead@example.com")
+    shop.proposals.vote(second.id, "approve", voter="sales.lead@example.com")
+    with pytest.raises(ProposalConflictError, match="rebase"):
+        shop.proposals.vote(second.id, "approve", voter="marketing.lead@example.com")
+    assert shop.metrics.get(SQR).window_days == 30
+    rebased = shop.proposals.rebase(second.id)
+    assert rebased.base_version == 1 and rebased.votes == ()
+    shop.proposals.vote(second.id, "approve", voter="marketing.lead@example.com")
+    shop.proposals.vote(second.id, "approve", voter="sales.lead@example.com")
+    assert shop.metrics.get(SQR).window_days == 45
+    assert [v.version for v in shop.proposals.versions(SQR)] == [2, 1]
+    assert {p.id for p in shop.proposals.list(status=None)} == {first.id, second.id}
+
+
+def test_who_may_vote_and_what_is_refused(shop: Workspace) -> None:
+    p = shop.proposals.propose(sqr_yaml(30), reason="a month")
+    with pytest.raises(ProposalError, match="needs the sign-off of marketing and sales"):
+        shop.proposals.vote(p.id, "approve", voter="ops@example.com")
+    with pytest.raises(PermissionDeniedError):
+        shop.proposals.vote(p.id, "approve", voter="sales.rep@example.com")
+    shop.proposals.vote(p.id, "approve", voter="sales.lead@example.com")
+    with pytest.raises(ProposalConflictError, match="already voted"):
+        shop.proposals.vote(p.id, "approve", voter="sales.lead@example.com")
+    with pytest.raises(ProposalError, match="needs a reason"):
+        shop.proposals.vote(p.id, "reject", voter="marketing.lead@example.com")
+    rejected = shop.proposals.vote(
+        p.id, "reject", voter="marketing.lead@example.com", reason="30 days cuts enterprise MQLs"
+    )
+    assert rejected.status == "rejected" and "enterprise" in rejected.decision
+    assert shop.metrics.get(SQR).window_days == 60
+    with pytest.raises(ProposalError, match="does not work"):
+        shop.proposals.propose(sqr_yaml(30).replace("kind: cohort_rate", "kind: magic"), reason="x")
+    with pytest.raises(ProposalError, match="one metric"):
+        shop.proposals.propose("just text", reason="x")
+    with pytest.raises(PermissionDeniedError):
+        shop.proposals.propose(sqr_yaml(30), reason="x", role="viewer")
+
+
+def test_the_cli_proposes_and_votes(shop: Workspace, tmp_path: Path) -> None:
+    shop.close()  # the commands open the workspace themselves
+    runner = CliRunner()
+    root = ["--workspace", str(shop.root)]
+    path = tmp_path / "sqr.yaml"
+    path.write_text(sqr_yaml(30), encoding="utf-8")
+    r = runner.invoke(cli, [*root, "metrics", "propose", str(path), "--reason", "a month"])
+    assert r.exit_code == 0, r.output
+    assert "+window_days: 30" in r.output
+    r = runner.invoke(cli, [*root, "metrics", "proposals", "--format", "json"])
+    assert '"missing": [' in r.output
+    for voter in ("sales.lead@example.com", "marketing.lead@example.com"):
+        r = runner.invoke(cli, [*root, "metrics", "vote", "1", "approve", "--as", voter])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, [*root, "metrics", "history", SQR, "--format", "csv"])
+    assert "sales.lead@example.com" in r.output and r.exit_code == 0
+    r = runner.invoke(cli, [*root, "metrics", "vote", "1", "approve", "--as", "ops@example.com"])
+    assert r.exit_code == 2 and "already approved" in r.output
+
+
+def test_the_api_answers_as_defined_on_a_day(shop: Workspace) -> None:
+    from tests.web.conftest import TestClient
+
+    from revteam.web import WebOptions, create_app
+
+    p = shop.proposals.propose(sqr_yaml(30), reason="a month")
+    shop.proposals.vote(p.id, "approve", voter="sales.lead@example.com")
+    shop.proposals.vote(p.id, "approve", voter="marketing.lead@example.com")
+    with open_app(shop.root) as state:
+        _, token = state.tokens.create(state.users.get("ops@example.com").id, "t", actor=CLI)
+    shop.close()
+    app = create_app(shop.root, options=WebOptions(warm=False, idle_seconds=30))
+    params = {"metrics": SQR, "start": "2026-03-01", "end": "2026-03-31"}
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        now = client.get("/api/v1/query", params=params).json()["rows"][0]["value"]
+        then = client.get("/api/v1/query", params={**params, "defined_on": "2020-01-01"}).json()[
+            "rows"
+        ][0]["value"]
+    assert then > now  # 60 days to qualify, then; 30 now
