@@ -6,11 +6,11 @@
 Builds a generated company (reused between runs), adds ``--events`` touchpoints to one of its
 accounts, then times, best of ``--repeat``: the first page of 50 events, a page in the middle
 and the last page (the counts per kind kept from the first, as for a user paging), the first
-page with the counts taken afresh, a page of one kind, a page of 500, the header (identity and
-the account's KPIs, warm), the whole timeline as an Arrow table (the CSV export), and, for
-scale, reading every touch of the account into Python, as a pager that does not push down
-would for every page. Target (issue 19): a page of a 100k-event account fast — well under the
-dashboard's 300 ms.
+page with the counts taken afresh, a page of one kind, a page of 500, the header (identity, who
+owned what and the account's KPIs, warm), the whole timeline as an Arrow table (the CSV
+export), and, for scale, reading every touch of the account into Python, as a pager that does
+not push down would for every page. Target (issue 19): a page of a 100k-event account fast —
+well under the dashboard's 300 ms.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def main() -> None:
             "page of 500": best(
                 args.repeat, lambda: tl.account(account, limit=500, offset=1000, header=False)
             ),
-            "header (identity, KPIs; warm)": best(
+            "header (identity, owners, KPIs; warm)": best(
                 args.repeat, lambda: tl.account(account, limit=1, header=True)
             ),
             "export every event (Arrow)": best(

@@ -57,6 +57,7 @@ class IdentitySettings(BaseModel):
 
 REVIEW_SECTIONS: tuple[str, ...] = (
     "scorecard",
+    "definitions",
     "changes",
     "sla",
     "campaigns",

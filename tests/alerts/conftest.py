@@ -27,6 +27,7 @@ from revteam.app import upgrade
 from revteam.generate import GeneratorConfig, generate_company
 from revteam.goals import GoalsComponent
 from revteam.ingest.status import WorkspaceStatus
+from revteam.proposals import ProposalStore
 from revteam.storage import AppDatabase
 from revteam.workspace import Workspace
 
@@ -47,10 +48,11 @@ class Clock:
 
 @dataclass
 class Facts:
-    """A workspace's components with goals over another application database."""
+    """A workspace's components with goals (and proposals) over another application database."""
 
     ws: Workspace
     goals: GoalsComponent
+    proposals: ProposalStore | None = None
 
     @property
     def metrics(self) -> Any:
@@ -94,14 +96,21 @@ def fresh_db(path: Path) -> AppDatabase:
     return db
 
 
-def alerts_over(ws: Workspace, db: AppDatabase, clock: Clock, **kwargs: Any) -> AlertsComponent:
+def alerts_over(
+    ws: Workspace,
+    db: AppDatabase,
+    clock: Clock,
+    *,
+    proposals: ProposalStore | None = None,
+    **kwargs: Any,
+) -> AlertsComponent:
     """``ws.alerts`` with its state (and goals) in ``db`` and ``clock`` for now."""
     goals = GoalsComponent(
         db=db, metrics=ws.metrics, stats=ws.stats, settings=ws.settings, root=ws.root
     )
     return AlertsComponent(
         db=db,
-        facts=Facts(ws, goals),
+        facts=Facts(ws, goals, proposals),
         definitions=ws.metrics.definitions,
         goals=goals,
         settings=kwargs.pop("settings", ws.settings),

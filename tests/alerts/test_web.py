@@ -98,7 +98,7 @@ def test_the_api_lets_viewers_read_and_editors_change(site: Any) -> None:
         ({"metric": "leeds"}, 400, "takes no metric"),
         ({"name": "x" * 101}, 422, "name"),
         ({"hours": 10**9}, 422, "hours"),
-        ({"channels": []}, 422, "channels"),
+        ({"channels": []}, 400, "at least one channel"),
         ({"channels": [{"type": "webhook", "target": "javascript:alert(1)"}]}, 400, "http"),
         ({"channels": [{"type": "sms", "target": "+1"}]}, 422, "type"),
         ({"surprise": 1}, 422, "surprise"),

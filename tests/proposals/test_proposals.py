@@ -7,6 +7,7 @@ DuckDB SQL over the generated tables): SQR within 60 days today, within 30 days 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,7 +176,8 @@ def test_who_may_vote_and_what_is_refused(shop: Workspace) -> None:
         shop.proposals.propose(sqr_yaml(30), reason="x", role="viewer")
 
 
-def test_the_cli_proposes_and_votes(shop: Workspace, tmp_path: Path) -> None:
+def test_the_cli_proposes_and_votes(shop: Workspace, tmp_path: Path, company_dir: Path) -> None:
+    as_of = shop.metrics.as_of()
     shop.close()  # the commands open the workspace themselves
     runner = CliRunner()
     root = ["--workspace", str(shop.root)]
@@ -193,6 +195,14 @@ def test_the_cli_proposes_and_votes(shop: Workspace, tmp_path: Path) -> None:
     assert "sales.lead@example.com" in r.output and r.exit_code == 0
     r = runner.invoke(cli, [*root, "metrics", "vote", "1", "approve", "--as", "ops@example.com"])
     assert r.exit_code == 2 and "already approved" in r.output
+    # `kpis --defined-on` answers with the definitions as they stood that day
+    march = [SQR, "--start", "2026-03-01", "--end", "2026-03-31", "--format", "json"]
+    now = json.loads(runner.invoke(cli, [*root, "kpis", *march]).output)[0]["value"]
+    then = runner.invoke(cli, [*root, "kpis", *march, "--defined-on", "2020-01-01"]).output
+    assert now == pytest.approx(by_hand(company_dir, 30, as_of)["2026-03"], abs=1e-12)
+    assert json.loads(then)[0]["value"] == pytest.approx(
+        by_hand(company_dir, 60, as_of)["2026-03"], abs=1e-12
+    )
 
 
 def test_the_api_answers_as_defined_on_a_day(shop: Workspace) -> None:
@@ -214,3 +224,94 @@ def test_the_api_answers_as_defined_on_a_day(shop: Workspace) -> None:
             "rows"
         ][0]["value"]
     assert then > now  # 60 days to qualify, then; 30 now
+
+
+SCORECARD_YAML = """scorecard:
+  sections:
+    - title: The hand-off
+      metrics: [sales_qualification_rate, {metric: mqls, owner: marketing}, sqls]
+    - title: Money
+      metrics: [marketing_sourced_revenue, cac]
+"""
+
+
+def test_the_scorecard_changes_only_when_both_teams_sign(shop: Workspace) -> None:
+    shipped = shop.metrics.catalogue.scorecard_metrics()
+    assert "clv" in shipped and "mqls" not in shipped
+    p = shop.proposals.propose(SCORECARD_YAML, reason="fewer, sharper")
+    assert p.needs == ("marketing", "sales")
+    impact = shop.proposals.impact(p.id)
+    moves = {m["metric"]: m for m in impact.moves}
+    assert moves["mqls"]["change"] == "added" and moves["mqls"]["after"] == "#2 (marketing)"
+    assert moves["clv"]["change"] == "removed" and moves["sqls"]["change"] == "moved"
+    # the value shown for an added KPI is the metric layer's, last complete month
+    first_of_month = shop.metrics.as_of().date().replace(day=1)
+    month = (first_of_month - dt.timedelta(days=1)).replace(day=1)
+    rows = shop.metrics.query("mqls", grain="month", start=month, end=month).to_pylist()
+    last = next(r["value"] for r in rows if r["is_total"])
+    assert moves["mqls"]["value"] == pytest.approx(last)
+    assert "+- title: The hand-off" in impact.diff and "-- title: Unit economics" in impact.diff
+    shop.proposals.vote(p.id, "approve", voter="marketing.lead@example.com")
+    assert shop.metrics.catalogue.scorecard_metrics() == shipped
+    shop.proposals.vote(p.id, "approve", voter="sales.lead@example.com")
+    agreed = shop.metrics.catalogue
+    assert agreed.scorecard_metrics() == (
+        "sales_qualification_rate",
+        "mqls",
+        "sqls",
+        "marketing_sourced_revenue",
+        "cac",
+    )
+    assert agreed.scorecard_owner("mqls") == "marketing"
+    assert agreed.scorecard_owner("sqls") == "shared"  # the metric's own owners
+    assert shop.proposals.catalogue_on(dt.date(2020, 1, 1)).scorecard_metrics() == shipped
+    (version,) = shop.proposals.versions("_scorecard")
+    assert version.reason == "fewer, sharper"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("scorecard:\n  sections:\n    - title: X\n      metrics: [sqlz]\n", "did you mean sqls"),
+        ("scorecard:\n  sections:\n    - title: X\n      metrics: [sqls, sqls]\n", "already on"),
+        ("scorecard:\n  sections: []\n", "at least 1"),
+        (
+            "scorecard:\n  sections:\n    - title: X\n"
+            "      metrics: [{metric: sqls, owner: ops}]\n",
+            "marketing",
+        ),
+    ],
+)
+def test_a_broken_scorecard_is_refused_with_the_reason(
+    shop: Workspace, text: str, words: str
+) -> None:
+    with pytest.raises(ProposalError, match=words):
+        shop.proposals.propose(text, reason="x")
+
+
+def test_the_cli_prints_the_scorecard_as_a_proposal_to_edit(
+    shop: Workspace, tmp_path: Path
+) -> None:
+    shop.close()
+    runner = CliRunner()
+    root = ["--workspace", str(shop.root)]
+    r = runner.invoke(cli, [*root, "metrics", "scorecard", "--yaml"])
+    assert r.exit_code == 0 and r.output.startswith("scorecard:\n"), r.output
+    path = tmp_path / "scorecard.yaml"
+    path.write_text(r.output.replace("    - clv\n", ""), encoding="utf-8")
+    r = runner.invoke(cli, [*root, "metrics", "propose", str(path), "--reason", "no CLV yet"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, [*root, "metrics", "impact", "1", "--format", "json"])
+    moves = json.loads(r.output)["moves"]
+    assert [m["metric"] for m in moves if m["change"] == "removed"] == ["clv"]
+    r = runner.invoke(cli, [*root, "metrics", "scorecard", "--format", "csv"])
+    assert "clv" in r.output  # not agreed yet
+    for voter in ("sales.lead@example.com", "marketing.lead@example.com"):
+        assert (
+            runner.invoke(cli, [*root, "metrics", "vote", "1", "approve", "--as", voter]).exit_code
+            == 0
+        )
+    r = runner.invoke(cli, [*root, "metrics", "scorecard", "--format", "csv"])
+    assert "clv," not in r.output and "cac" in r.output
+    r = runner.invoke(cli, [*root, "metrics", "history", "scorecard", "--format", "csv"])
+    assert "no CLV yet" in r.output

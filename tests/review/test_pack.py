@@ -40,6 +40,7 @@ def builder(ws: Workspace, **settings: object) -> PackBuilder:
         currency=base.currency,
         fy_start=base.fy_start,
         clock=lambda: FIXED,
+        proposals=base.proposals,
     )
 
 
@@ -86,8 +87,9 @@ def test_the_steady_company_has_nothing_beyond_noise(steady: Workspace) -> None:
 
 
 def test_the_scorecard_is_the_metric_layers(planted: Workspace, march: Pack) -> None:
-    shared = [s.id for s in planted.metrics.list(owners="shared")]
+    shared = list(planted.metrics.catalogue.scorecard_metrics())  # the agreed scorecard
     assert [s.metric for s in march.scorecard] == shared
+    assert set(shared) == {s.id for s in planted.metrics.list(owners="shared")}  # as shipped
     result = planted.metrics.query(
         shared, grain="month", start="2026-03-01", end="2026-03-31", as_of=march.as_of
     )

@@ -15,7 +15,9 @@ import pytest
 
 from revteam.exceptions import LimitExceededError, TimelineError, UnknownEntityError
 from revteam.generate import Company
-from revteam.timeline import KINDS, MAX_LIMIT, Event, Timeline
+from revteam.timeline import COLUMNS, KINDS, MAX_LIMIT, Event, Timeline
+from revteam.timeline.events import OWNER_OF
+from revteam.timeline.header import OWNED
 from revteam.workspace import Workspace
 
 STAMPS = {
@@ -41,7 +43,9 @@ def expected(con: duckdb.DuckDBPyConnection, subject: str, id: str) -> list[tupl
     """(source_table, source_key, event, time, owner_id) of every event, from the generated data.
 
     An account's rows: itself, its people (people.account_id) and every row with its
-    account_id or one of its people; opportunities of either, and their stage history.
+    account_id or one of its people; opportunities of either, and their stage history. The
+    owner is the row's own, else that of the touch's or e-mail event's person, the deal stage's
+    deal, the order's account.
     """
     if subject == "account":
         people = f"SELECT person_id FROM g_people WHERE account_id = '{id}'"
@@ -55,14 +59,15 @@ def expected(con: duckdb.DuckDBPyConnection, subject: str, id: str) -> list[tupl
         f"WHERE person_id IN ({people}) AND {c} IS NOT NULL"
         for e, c in STAMPS.items()
     )
+    owner_of_person = "(SELECT owner_id FROM g_people p WHERE p.person_id = x.person_id)"
     sql = f"""
         SELECT 'accounts', account_id, 'created', created_at, owner_id FROM g_accounts
             WHERE account_id = '{id}' AND '{subject}' = 'account'
         UNION ALL {stamps}
-        UNION ALL SELECT 'touchpoints', touch_id, type, occurred_at, NULL FROM g_touchpoints
-            WHERE {mine}
-        UNION ALL SELECT 'email_events', event_id, type, occurred_at, NULL FROM g_email_events
-            WHERE person_id IN ({people})
+        UNION ALL SELECT 'touchpoints', touch_id, type, occurred_at, {owner_of_person}
+            FROM g_touchpoints x WHERE {mine}
+        UNION ALL SELECT 'email_events', event_id, type, occurred_at, {owner_of_person}
+            FROM g_email_events x WHERE person_id IN ({people})
         UNION ALL SELECT 'sales_activities', activity_id, type, occurred_at, owner_id
             FROM g_sales_activities WHERE {mine}
         UNION ALL SELECT 'opportunities', opportunity_id, 'created', created_at, owner_id
@@ -71,11 +76,13 @@ def expected(con: duckdb.DuckDBPyConnection, subject: str, id: str) -> list[tupl
                 CASE WHEN is_won THEN 'closed_won' ELSE 'closed_lost' END, closed_at, owner_id
             FROM g_opportunities WHERE {mine} AND closed_at IS NOT NULL
         UNION ALL SELECT 'opportunity_stages',
-                opportunity_id || '|' || CAST(entered_at AS VARCHAR) || '|' || stage, stage,
-                entered_at, NULL
-            FROM g_opportunity_stages WHERE opportunity_id IN ({opps})
-        UNION ALL SELECT 'orders', order_id, 'order', ordered_at, NULL FROM g_orders
-            WHERE {mine}"""
+                s.opportunity_id || '|' || CAST(s.entered_at AS VARCHAR) || '|' || s.stage,
+                s.stage, s.entered_at, o.owner_id
+            FROM g_opportunity_stages s JOIN g_opportunities o USING (opportunity_id)
+            WHERE s.opportunity_id IN ({opps})
+        UNION ALL SELECT 'orders', order_id, 'order', ordered_at,
+                (SELECT owner_id FROM g_accounts a WHERE a.account_id = x.account_id)
+            FROM g_orders x WHERE {mine}"""
     return con.execute(sql).fetchall()
 
 
@@ -332,3 +339,79 @@ def test_as_of_outside_the_plausible_years_is_refused(loaded):
 
     with pytest.raises(MetricQueryError, match="plausible_years"):
         loaded.timeline.account("A000001", as_of=dt.date(25, 1, 1))
+
+
+def test_a_disqualified_lead_says_why_and_each_event_says_whose_owner_it_is(source, loaded):
+    person, reason = source.execute(
+        "SELECT person_id, disqualification_reason FROM g_people "
+        "WHERE disqualified_at IS NOT NULL AND disqualification_reason IS NOT NULL "
+        "ORDER BY person_id LIMIT 1"
+    ).fetchone()
+    events = check_against_source(source, loaded, "person", person)
+    [out] = [e for e in events if e.event == "disqualified"]
+    assert out.reason == reason and out.description.endswith(f": {reason.replace('_', ' ')}")
+    assert all(e.reason is None for e in events if e is not out and e.event != "closed_lost")
+    assert set(OWNER_OF) == set(KINDS)  # every kind says whose owner its events carry
+    for e in events:
+        assert e.owner_of == (OWNER_OF[e.kind] if e.owner_id else None)
+    lost = source.execute(
+        "SELECT account_id, opportunity_id, lost_reason FROM g_opportunities "
+        "WHERE is_closed AND NOT is_won AND lost_reason IS NOT NULL ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    found, _ = every_event(loaded.timeline.account, lost[0], kinds="opportunity")
+    closed = next(e for e in found if e.event == "closed_lost" and e.opportunity_id == lost[1])
+    assert closed.reason == lost[2]
+
+
+def test_owners_on_the_header_are_who_owned_what_and_when(source, loaded):
+    account = busiest_accounts(source)[0]
+    t = loaded.timeline.account(account, limit=1)
+    events, _ = every_event(loaded.timeline.account, account)
+    want: dict[str, dict[str, set[str]]] = {}
+    span: dict[str, list[dt.datetime]] = {}
+    for e in events:
+        if e.owner_id and e.source_table in OWNED.values():
+            want.setdefault(e.owner_id, {}).setdefault(e.source_table, set()).add(e.source_key)
+            span.setdefault(e.owner_id, []).append(e.at)
+    owners = t.header.owners
+    assert {o.owner.id: dict(o.records) for o in owners} == {
+        u: {table: len(keys) for table, keys in tables.items()} for u, tables in want.items()
+    }
+    for o in owners:
+        assert (o.first_at, o.last_at) == (min(span[o.owner.id]), max(span[o.owner.id]))
+        assert o.owner.name == next(e.owner for e in events if e.owner_id == o.owner.id)
+    assert [o.first_at for o in owners] == sorted(o.first_at for o in owners)
+    account_owner = source.execute(
+        f"SELECT owner_id FROM g_accounts WHERE account_id = '{account}'"
+    ).fetchone()[0]
+    assert next(o for o in owners if o.owner.id == account_owner).records["accounts"] == 1
+    cut = events[len(events) // 2].at
+    early = loaded.timeline.account(account, limit=1, as_of=cut).header.owners
+    assert all(o.last_at <= cut for o in early)
+    person = loaded.timeline.person(events[1].person_id, limit=1).header.owners
+    assert person and all("accounts" not in o.records for o in person)
+
+
+def test_search_by_domain_and_web_address(source, loaded):
+    account, domain = source.execute(
+        "SELECT account_id, domain FROM g_accounts WHERE domain IS NOT NULL ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    for text in (domain, domain.upper(), f"https://www.{domain}/", f"www.{domain}"):
+        hits = loaded.timeline.search(text).hits
+        assert hits[0].kind == "account" and hits[0].id == account, text
+        assert hits[0].detail == domain
+    people = list(loaded.timeline.search(f"@{domain}", limit=100).hits)
+    emails = source.execute(
+        f"SELECT count(*) FROM g_people WHERE email ILIKE '%@{domain}%'"
+    ).fetchone()[0]
+    assert len(people) == min(emails, 100) and all(h.kind == "person" for h in people)
+    with pytest.raises(TimelineError, match="Give some text"):
+        loaded.timeline.search("https://")
+
+
+def test_export_columns_carry_owner_and_reason(source, loaded):
+    account = busiest_accounts(source)[0]
+    table = loaded.timeline.export("account", account, kinds="opportunity,deal_stage")
+    assert tuple(table.column_names) == COLUMNS
+    assert {"owner_of", "reason"} <= set(table.column_names)
+    assert set(table.column("owner_of").to_pylist()) <= {"opportunities", None}

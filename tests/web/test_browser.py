@@ -1,40 +1,24 @@
 """The dashboards in a real browser: sign in, every page, a filter, a drill-down, a CSV export.
 
-Drives Debian's chromium through Playwright (``executable_path``; nothing is downloaded).
-Screenshots go to ``$REVTEAM_TEST_ARTIFACTS/web`` (default ``test-artifacts/web``) so that a
-person can look at every page after a run.
+Drives Debian's chromium through Playwright (:mod:`tests.web.live`); screenshots go to
+``$REVTEAM_TEST_ARTIFACTS/web`` so that a person can look at every page after a run.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.web.conftest import PASSWORD
+from tests.web.live import ARTIFACTS, chromium, new_tab, serve, sign_in
 
 from revteam.web import WebOptions, create_app
 from revteam.web.format import display
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path(os.environ.get("REVTEAM_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(os.environ.get("REVTEAM_TEST_ARTIFACTS", "test-artifacts")) / "web"
 PAGES = [
     ("overview", "/"),
     ("funnel", "/funnel?by=channel"),
@@ -55,50 +39,22 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def server(company_ws: Path, members) -> Iterator[str]:
-    import uvicorn
-
-    app = create_app(company_ws, options=WebOptions(warm=True, idle_seconds=60))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve(create_app(company_ws, options=WebOptions(warm=True, idle_seconds=60))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def page(server: str, members):
-    if not CHROMIUM.exists():
-        why = (
-            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) "
-            "or point REVTEAM_CHROMIUM at a Chromium binary"
-        )
-        # CI installs chromium (.ci/run): a missing browser there is a broken set-up, not a skip.
-        if os.environ.get("CI") == "true":
-            pytest.fail(why)
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
+def browser(server: str):
+    with chromium() as launched:
+        yield launched
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(
-            base_url=server, viewport={"width": 1440, "height": 900}, accept_downloads=True
-        )
-        tab = context.new_page()
-        tab.problems = []  # type: ignore[attr-defined]
-        tab.on("console", lambda m: m.type == "error" and tab.problems.append(m.text))
-        tab.on("pageerror", lambda e: tab.problems.append(str(e)))
-        yield tab
-        browser.close()
+
+@pytest.fixture(scope="module")
+def page(browser, server: str, members):
+    """An admin's tab, signed in: each test stands alone, whichever worker runs it."""
+    tab = new_tab(browser, server, accept_downloads=True)
+    sign_in(tab, "/", members["admin"].email, r".*/$")
+    return tab
 
 
 def open_page(page, path: str) -> None:
@@ -109,7 +65,8 @@ def open_page(page, path: str) -> None:
         charts.nth(i).locator("svg").first.wait_for(timeout=15_000)
 
 
-def test_sign_in_then_every_page(page, members):
+def test_sign_in_then_every_page(browser, server, members):
+    page = new_tab(browser, server)
     page.goto("/")
     assert "/login" in page.url
     page.screenshot(path=str(ARTIFACTS / "login.png"))

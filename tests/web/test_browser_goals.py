@@ -7,18 +7,13 @@ nothing is downloaded); screenshots go to ``$REVTEAM_TEST_ARTIFACTS/web``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.web.live import ARTIFACTS, chromium, new_tab, serve, sign_in
 
 from revteam.goals.incentives import INCENTIVES_FILE
 from revteam.metrics import periods as P
@@ -33,54 +28,18 @@ METRIC = "pipeline_created"
 
 @pytest.fixture(scope="module")
 def served(company_ws: Path, members) -> Iterator[tuple[str, Any]]:
-    import uvicorn
-
     app = create_app(company_ws, options=WebOptions(warm=False, idle_seconds=60))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url, app
 
 
 @pytest.fixture(scope="module")
 def editor_tab(served, members):
-    if not CHROMIUM.exists():
-        why = (
-            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) "
-            "or point REVTEAM_CHROMIUM at a Chromium binary"
-        )
-        # CI installs chromium (.ci/run): a missing browser there is a broken set-up, not a skip.
-        if os.environ.get("CI") == "true":
-            pytest.fail(why)
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
     base_url, _ = served
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
-        tab = context.new_page()
-        tab.problems = []  # type: ignore[attr-defined]
-        tab.on("console", lambda m: m.type == "error" and tab.problems.append(m.text))
-        tab.on("pageerror", lambda e: tab.problems.append(str(e)))
-        tab.goto("/goals")
-        tab.fill("input[name=email]", members["editor"].email)
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.wait_for_url(re.compile(r".*/goals$"))
+    with chromium() as browser:
+        tab = new_tab(browser, base_url)
+        sign_in(tab, "/goals", members["editor"].email, r".*/goals$")
         yield tab
-        browser.close()
 
 
 def drawn(tab, goal_id: int) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.web.test_browser import ARTIFACTS
+from tests.web.live import ARTIFACTS
 from tests.web.test_browser_goals import editor_tab, served
 
 pytestmark = pytest.mark.browser

@@ -158,6 +158,11 @@ def stored_xss(tmp_path_factory: pytest.TempPathFactory):
             "xss@example.com", name=USER_NAME, role="admin", team="revops", password=PASSWORD
         )
         state.tokens.create(user.id, TOKEN_NAME, actor=CLI)
+    with revteam.open(root / "ws") as ws:  # a proposal whose reason is a payload
+        leads = "id: leads\nlabel: Leads\nowners: marketing\nkind: count\nunit: count\n"
+        ws.proposals.propose(
+            leads + "table: people\ntime: created_at\ndescription: x\n", reason=USER_NAME
+        )
     from revteam.web import WebOptions, create_app
 
     application = create_app(root / "ws", options=WebOptions(warm=False, idle_seconds=30))
@@ -190,6 +195,7 @@ def _pages(app) -> list[str]:
         "/people/{person_id}": ["/people/P0000001"],
         "/accounts/{account_id}/timeline.csv": [],  # data, like /records.csv
         "/people/{person_id}/timeline.csv": [],
+        "/definitions/{proposal_id}": ["/definitions/1"],
     }
     out = []
     for method, template in app_routes(app):
@@ -224,6 +230,7 @@ def test_stored_text_is_escaped_on_every_page(stored_xss):
         "/accounts/A000001": PAYLOADS["accounts"][1],
         "/people/P0000001": PAYLOADS["people"][1],
         "/admin/users": USER_NAME,
+        "/definitions/1": USER_NAME,
     }
     for path, payload in expected.items():
         assert payload in shown[path], (path, shown[path])

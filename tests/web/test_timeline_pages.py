@@ -170,3 +170,110 @@ def test_the_records_drill_down_links_to_the_timelines(browser_of: dict[str, Tes
     for link in (accounts[0], people[0]):
         r = client.get(unquote(link))
         assert r.status_code == 200 and 'data-table="timeline"' in r.text
+
+
+def test_the_account_page_says_who_owned_what(
+    browser_of: dict[str, TestClient], api: TestClient, account: str
+) -> None:
+    html = browser_of["viewer"].get(f"/accounts/{account}").text
+    owners = api.get(f"/api/v1/accounts/{account}/timeline", params={"limit": 1}).json()
+    listed = owners["header"]["owners"]
+    assert listed and re.findall(r'<tr data-owner="([^"]+)"', html) == [
+        o["owner"]["id"] for o in listed
+    ]
+    for o in listed:
+        assert o["owner"]["name"] in html and o["first_at"][:10] in html
+    events = api.get(f"/api/v1/accounts/{account}/timeline", params={"limit": 500}).json()
+    for e in events["events"]:  # every event names its owner, and whose owner that is
+        assert (e["owner_of"] is None) == (e["owner_id"] is None)
+        if e["owner_id"]:
+            assert e["owner"]
+
+
+def test_the_pager_goes_to_the_oldest_and_newest_pages_keeping_the_filter(
+    browser_of: dict[str, TestClient], api: TestClient, app: Any
+) -> None:
+    client = browser_of["viewer"]
+    busiest = sql(
+        app,
+        "SELECT account_id FROM people WHERE account_id IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    )[0][0]
+    kinds = [k for k in KINDS if k != "account"]  # a filter, kept by every link
+    total = api.get(
+        f"/api/v1/accounts/{busiest}/timeline", params={"kinds": kinds, "limit": 1}
+    ).json()["total"]
+    pages = -(-total // 50)
+    assert pages >= 3, total
+    base = f"/accounts/{busiest}?" + "&".join(f"kinds={k}" for k in kinds)
+    html = client.get(f"{base}&page=2").text
+    rels = {
+        rel: href.replace("&amp;", "&")
+        for href, rel in re.findall(r'href="([^"]+)" rel="(\w+)"', html)
+    }
+    assert rels == {
+        "first": f"{base}&page=1",
+        "prev": f"{base}&page=1",
+        "next": f"{base}&page=3",
+        "last": f"{base}&page={pages}",
+    }
+    last = client.get(rels["last"]).text
+    assert 'rel="next"' not in last and 'rel="last"' not in last
+    tail = api.get(
+        f"/api/v1/accounts/{busiest}/timeline",
+        params={"kinds": kinds, "limit": 50, "offset": (pages - 1) * 50},
+    ).json()
+    assert [k for _, k in rows_of(last)] == [
+        f"{e['source_table']}:{e['source_key']}" for e in tail["events"]
+    ]
+    beyond = client.get(f"{base}&page={pages + 5}").text
+    assert "No events on this page" in beyond
+    assert f'href="{base.replace("&", "&amp;")}&amp;page={pages}" rel="prev"' in beyond
+
+
+def test_the_api_exports_csv_with_owner_and_reason(api: TestClient, app: Any) -> None:
+    person = sql(
+        app,
+        "SELECT person_id FROM people WHERE disqualified_at IS NOT NULL "
+        "AND disqualification_reason IS NOT NULL ORDER BY person_id LIMIT 1",
+    )[0][0]
+    body = api.get(f"/api/v1/people/{person}/timeline", params={"limit": 500}).json()
+    r = api.get(f"/api/v1/people/{person}/timeline/export")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert f"revteam-person-{person}-timeline.csv" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["source_key"] for row in rows] == [e["source_key"] for e in body["events"]]
+    out = next(row for row in rows if row["event"] == "disqualified")
+    assert out["reason"] and out["reason"] in out["description"].replace(" ", "_")
+    assert {row["owner_of"] for row in rows if row["owner_id"]} <= {
+        "people", "sales_activities", "opportunities", "accounts",
+    }  # fmt: skip
+    assert api.get("/api/v1/accounts/NOPE/timeline/export").status_code == 404
+    bad = api.get(f"/api/v1/people/{person}/timeline/export", params={"kinds": "nope"})
+    assert bad.status_code == 400 and "Unknown event kind" in bad.json()["message"]
+
+
+def test_an_export_over_max_rows_is_refused_and_the_page_says_so(
+    browser_of: dict[str, TestClient],
+    api: TestClient,
+    app: Any,
+    account: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runtime = app.state.runtime
+    total = api.get(
+        f"/api/v1/accounts/{account}/timeline", params={"kinds": "activity", "limit": 1}
+    ).json()["total"]
+    small = runtime.settings.limits.model_copy(update={"max_rows": total - 1})
+    monkeypatch.setattr(runtime, "settings", runtime.settings.model_copy(update={"limits": small}))
+    r = api.get(f"/api/v1/accounts/{account}/timeline/export", params={"kinds": "activity"})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] == "limit_exceeded" and body["maximum"] == total - 1
+    assert body["requested"] == total and "kinds" in body["message"]
+    page = browser_of["viewer"].get(f"/accounts/{account}/timeline.csv?kinds=activity")
+    assert page.status_code == 400 and "limits.max_rows" in page.text
+    html = browser_of["viewer"].get(f"/accounts/{account}?kinds=activity&kinds=order").text
+    assert "data-export-refused" in html and "data-export>" not in html
+    fine = api.get(f"/api/v1/accounts/{account}/timeline/export", params={"kinds": "order"})
+    assert fine.status_code == 200

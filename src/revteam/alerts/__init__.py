@@ -4,9 +4,9 @@
 ...     metric="sales_qualification_rate", dimension="campaign"))
 >>> ws.alerts.run()                                                          # doctest: +SKIP
 
-A condition (a breach, a goal off track, an anomaly, stale data, a pack due) alerts once until
-it clears; deliveries (SMTP, webhooks) are logged per attempt and retried with back-off. See
-``docs/review.md``, "Alerts and subscriptions".
+A condition (a breach, a goal off track, an anomaly, stale data, a pack due, a definition
+agreed) alerts once until it clears; deliveries (SMTP, webhooks) are logged per attempt and
+retried with back-off. See ``docs/review.md``, "Alerts and subscriptions".
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ SMTP_FIX = (
     "REVTEAM_SMTP_PASSWORD, REVTEAM_SMTP_STARTTLS as needed) in the environment of `revteam "
     "serve` or `revteam alerts run`; they are never read from revteam.toml."
 )
+RECORDS = "Records behind it"
+"""What a message's link is, unless the condition says (``link_label``)."""
 SLACK_TEXT = 2900
 """Characters of one Slack text block (Slack's limit is 3,000)."""
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -127,8 +129,9 @@ def compose(rule: Rule, condition: Condition, attachment: Attachment | None = No
     segment = d.get("segment") or {}
     if segment:
         lines.append("Segment: " + ", ".join(f"{k}={v}" for k, v in segment.items()))
+    label = str(d.get("link_label") or RECORDS)
     if d.get("link"):
-        lines.append(f"Records behind it: {d['link']}")
+        lines.append(f"{label}: {d['link']}")
     footer = (
         f"Rule {rule.name!r} ({rule.describe()}), owned by {rule.owner}; first seen "
         f"{condition.first_seen:%Y-%m-%d %H:%M} UTC. Alerts: {public_url()}/alerts"
@@ -156,7 +159,7 @@ def compose(rule: Rule, condition: Condition, attachment: Attachment | None = No
         subject=f"[revteam] {rule.name}: {title}"[:250],
         text=text,
         body=body,
-        slack=_slack(title, lines[2:-2], d.get("link"), rule.name),
+        slack=_slack(title, lines[2:-2], d.get("link"), rule.name, label),
         attachment=attachment,
     )
 
@@ -165,13 +168,15 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _slack(title: str, lines: list[str], link: str | None, rule: str) -> dict[str, Any]:
-    body = "\n".join(line for line in lines if not line.startswith("Records behind it:"))
+def _slack(
+    title: str, lines: list[str], link: str | None, rule: str, label: str = RECORDS
+) -> dict[str, Any]:
+    body = "\n".join(line for line in lines if not line.startswith(f"{label}:"))
     context = f"Rule {_esc(rule)}"
     if link and link.startswith(("http://", "https://")):
-        context = f"<{link}|Records behind it> · {context}"
+        context = f"<{link}|{_esc(label)}> · {context}"
     elif link:
-        context = f"Records behind it: {_esc(link)} · {context}"
+        context = f"{_esc(label)}: {_esc(link)} · {context}"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_esc(title)}*"[:SLACK_TEXT]}}
     ]

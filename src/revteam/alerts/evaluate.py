@@ -12,7 +12,9 @@ each kind asks and keys what it finds, so the same condition has the same key ev
   a spike counts in the latest scored period. A shift and the spikes inside it are one
   condition, alerted once;
 - ``stale_data``: ``load``, or ``records`` (``records:TABLE`` per table named);
-- ``review_pack``: the pack's period and the scheduled time (an event: sent once).
+- ``review_pack``: the pack's period and the scheduled time (an event: sent once);
+- ``definition_change``: the metric and version (an event: sent once), for every version agreed
+  since the rule was added; its signers are the finding's own recipients.
 
 The rule sees the data as of the earlier of now and the data's own as-of time, so a clock
 moved back (tests, replays) sees the data as it was then.
@@ -24,7 +26,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from revteam.alerts.rules import OPS, Rule, find_goal
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
     from revteam.goals import Goal, GoalsComponent, Pacing
     from revteam.ingest.status import WorkspaceStatus
     from revteam.metrics import MetricsComponent, MetricSpec
+    from revteam.proposals import ProposalStore
     from revteam.review import ReviewComponent
+    from revteam.review.definitions import DefinitionChange
     from revteam.stats import StatsComponent
 
 PUBLIC_URL_ENV = "REVTEAM_PUBLIC_URL"
@@ -56,6 +60,8 @@ class Facts(Protocol):
     def goals(self) -> GoalsComponent: ...
     @property
     def review(self) -> ReviewComponent: ...
+    @property
+    def proposals(self) -> ProposalStore: ...
     @property
     def data_version(self) -> int: ...
     def status(self) -> WorkspaceStatus: ...
@@ -466,11 +472,15 @@ class Evaluator:
             if changes
             else ["Nothing moved beyond noise."]
         )
+        agreed = [f"{d.label}, version {d.version}: {d.reason}" for d in pack.definitions]
+        if agreed:
+            text += [f"{len(agreed)} definition(s) changed:", *(f"- {a}" for a in agreed[:5])]
         detail = {
             "period": pack.period,
             "start": pack.start.isoformat(),
             "end": pack.end.isoformat(),
             "changes": changes,
+            "definitions": agreed,
             "text": text,
             "owners": "shared",
             "link": f"{public_url()}/review?{urlencode({'period': asked, 'grain': grain})}",
@@ -479,6 +489,46 @@ class Evaluator:
         key = f"{pack.period}|{due.isoformat(timespec='minutes')}"
         title = f"Review pack {pack.period}: {len(changes)} change(s) beyond noise"
         return [Finding(key, title, detail, event=True, later=attachment)]
+
+    def _definition_change(self, rule: Rule, facts: Facts, moment: Moment) -> list[Finding]:
+        from revteam.review.definitions import agreed
+
+        proposals = facts.proposals
+        found = agreed(
+            proposals,
+            proposals.definitions,
+            since=rule.created_at or moment.now,
+            metrics=rule.params.get("metrics") or (),
+        )
+        return [self._definition_finding(c, proposals) for c in found]
+
+    def _definition_finding(self, change: DefinitionChange, proposals: ProposalStore) -> Finding:
+        from revteam.review.definitions import is_metric
+
+        c = change
+        catalogue = proposals.definitions.catalogue
+        what = f"{c.label} ({c.metric})" if is_metric(c.metric) else c.label
+        text = [
+            f"Version {c.version} of the definition of {what} was agreed on "
+            f"{c.approved_at:%Y-%m-%d %H:%M} UTC, replacing {c.replaced} (proposal "
+            f"#{c.proposal_id}).",
+            f"Why: {c.reason}",
+            f"{c.signed()}.",
+        ]
+        if c.fields:
+            text += ["What changed:", *(f"- {f.describe()}" for f in c.fields)]
+        path = f"/catalogue/{quote(c.metric)}" if is_metric(c.metric) else "/catalogue"
+        detail: dict[str, Any] = {
+            "owners": c.owners,
+            "definition": c.as_dict(),
+            "text": text,
+            "link": f"{public_url()}{path}",
+            "link_label": "The definition",
+        }
+        if c.metric in catalogue:
+            detail["metric"] = self._metric(catalogue[c.metric])
+        title = f"{what}: definition version {c.version} agreed"
+        return Finding(f"{c.metric}|v{c.version}", title, detail, event=True, recipients=c.signers)
 
 
 def _interval(low: Any, high: Any, low_text: str, high_text: str) -> dict[str, Any] | None:

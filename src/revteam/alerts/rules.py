@@ -14,7 +14,10 @@ rule means what it says:
   ``mqls_not_worked``, or those named) off track against their goals;
 - ``stale_data``: no successful load, or no new records (in ``tables``), for ``hours``;
 - ``review_pack``: the review pack of the latest complete ``grain`` (week, month, quarter),
-  ``attach`` as PDF or HTML, sent on its ``schedule`` (required).
+  ``attach`` as PDF or HTML, sent on its ``schedule`` (required);
+- ``definition_change``: a definition (of one of ``metrics``, or any) agreed by its owners after
+  the rule was added; besides the rule's channels, the proposer and the approver of each team
+  are e-mailed, so it may have no channel of its own.
 
 Channels are e-mail addresses and webhook URLs (``json``: a generic body, ``slack``: Slack's
 ``{"text", "blocks"}``). Webhook URLs often carry a secret, so they are only ever shown
@@ -40,7 +43,15 @@ if TYPE_CHECKING:
     from revteam.goals import GoalBook
     from revteam.metrics import Definitions, MetricSpec
 
-Kind = Literal["threshold", "off_pace", "anomaly", "sla_breach", "stale_data", "review_pack"]
+Kind = Literal[
+    "threshold",
+    "off_pace",
+    "anomaly",
+    "sla_breach",
+    "stale_data",
+    "review_pack",
+    "definition_change",
+]
 KINDS: tuple[str, ...] = (
     "threshold",
     "off_pace",
@@ -48,7 +59,11 @@ KINDS: tuple[str, ...] = (
     "sla_breach",
     "stale_data",
     "review_pack",
+    "definition_change",
 )
+SIGNED_OFF = ("definition_change",)
+"""Kinds whose alerts also go to the people who signed the change off: their channels are
+optional."""
 OPS: dict[str, str] = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
 THRESHOLD_GRAINS = ("day", "week", "month", "quarter", "year")
 ANOMALY_GRAINS = ("week", "month", "quarter")
@@ -57,7 +72,7 @@ SLA_METRICS = ("mqls_worked_1h_rate", "mqls_worked_24h_rate", "mqls_not_worked")
 DEFAULT_FDR = 0.01
 """The statistics package's default: alerts go to busy people, a false alarm costs most."""
 MAX_NAME, MAX_CHANNELS, MAX_TARGET, MAX_OWNER = 100, 20, 2000, 320
-MAX_SEGMENT, MAX_TABLES, MAX_HOURS = 3, 20, 24 * 366
+MAX_SEGMENT, MAX_TABLES, MAX_HOURS, MAX_METRICS = 3, 20, 24 * 366, 20
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 OPTIONS = (
@@ -84,8 +99,11 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "sla_breach": ("metrics", "at_risk"),
     "stale_data": ("hours", "tables"),
     "review_pack": ("grain", "attach"),
+    "definition_change": ("metrics",),
 }
 """The options each kind takes (``RuleSpec`` field names)."""
+MANY_METRICS: tuple[str, ...] = tuple(k for k, o in _OPTIONS.items() if "metrics" in o)
+"""Kinds that watch several metrics (``metrics``; the faces' repeatable ``--metric``)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,9 @@ class Rule:
         if self.kind == "stale_data":
             tables = f" in {', '.join(p['tables'])}" if p.get("tables") else ""
             return f"no load or no new records{tables} for {p['hours']:g} h"
+        if self.kind == "definition_change":
+            which = ", ".join(p.get("metrics") or ()) or "any metric or the scorecard"
+            return f"definition changes agreed ({which}), to their signers too"
         return f"review pack of the latest {p['grain']} as {p['attach'].upper()}"
 
     def as_dict(self, *, reveal: bool = False) -> dict[str, Any]:
@@ -248,7 +269,7 @@ def check(
         raise AlertError(
             "A review_pack rule needs a schedule.", "For example --schedule 'weekly MON 08:00'."
         )
-    channels = _channels(spec.channels)
+    channels = _channels(spec.channels, required=kind not in SIGNED_OFF)
     owner = _owner(spec.owner or actor)
     return Rule(name, kind, params, channels, schedule, bool(spec.enabled), owner)
 
@@ -264,6 +285,11 @@ def _refuse_others(spec: RuleSpec, kind: Kind) -> None:
             f"A {kind} rule takes no {', '.join(wrong)}.",
             f"Its options are {', '.join(_OPTIONS[kind])}.",
         )
+
+
+def is_email(text: str) -> bool:
+    """``text`` is one e-mail address (no spaces, no header tricks), as channels are checked."""
+    return bool(_EMAIL.match(text)) and len(text) <= MAX_OWNER
 
 
 def _metric(definitions: Definitions, metric: str | None, kind: str) -> MetricSpec:
@@ -436,6 +462,18 @@ def _pack(
     return {"grain": _grain(spec.grain, PACK_GRAINS, "review_pack"), "attach": attach}
 
 
+def _definition(
+    spec: RuleSpec, definitions: Definitions, goals: GoalBook | None, fy_start: int
+) -> dict[str, Any]:
+    chosen = list(dict.fromkeys(m.strip() for m in spec.metrics if m.strip()))
+    if len(chosen) > MAX_METRICS:
+        raise AlertError(
+            f"A definition_change rule watches at most {MAX_METRICS} metrics.",
+            "Name fewer, or none to watch every metric.",
+        )
+    return {"metrics": [_metric(definitions, m, "definition_change").id for m in chosen]}
+
+
 _PARAMS = {
     "threshold": _threshold,
     "off_pace": _off_pace,
@@ -443,11 +481,12 @@ _PARAMS = {
     "sla_breach": _sla,
     "stale_data": _stale,
     "review_pack": _pack,
+    "definition_change": _definition,
 }
 
 
-def _channels(given: Sequence[Channel]) -> tuple[Channel, ...]:
-    if not given:
+def _channels(given: Sequence[Channel], *, required: bool = True) -> tuple[Channel, ...]:
+    if not given and required:
         raise AlertError(
             "A rule needs at least one channel.",
             "Add --email ADDRESS, --webhook URL or --slack URL.",

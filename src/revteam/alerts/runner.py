@@ -6,8 +6,9 @@ One run (``revteam alerts run``, or a tick of the web server's scheduler):
    :class:`~revteam.exceptions.AlertRunnerBusyError`, so one process evaluates at a time
    however many web workers there are;
 2. evaluates each enabled rule that needs it: a scheduled rule when its occurrence is due, an
-   unscheduled one when its inputs (data version, goals) changed since its last evaluation
-   (``force``: every unscheduled rule), ``stale_data`` every time (the clock is its input).
+   unscheduled one when its inputs (data version, goals; for ``definition_change`` the agreed
+   versions) changed since its last evaluation (``force``: every unscheduled rule),
+   ``stale_data`` every time (the clock is its input).
    A rule that fails is recorded against the rule (``last_error``) and logged; the run goes on;
 3. makes every pending delivery attempt that is due, recording each outcome; failures are
    retried by later runs after 1, 2, 4 … times ``alerts.retry_minutes``, at most
@@ -189,8 +190,14 @@ class AlertRunner:
 
     # -- evaluating --------------------------------------------------------------------------
     @staticmethod
-    def inputs(facts: Facts) -> str:
-        """What an unscheduled rule's findings depend on besides the rule: data and goals."""
+    def inputs(facts: Facts, kind: str = "") -> str:
+        """What an unscheduled rule's findings depend on besides the rule.
+
+        The data and the goals; for a ``definition_change`` rule, the agreed versions (kept
+        for ever, so their count moves with each one).
+        """
+        if kind == "definition_change":
+            return f"definitions {len(facts.proposals.versions())}"
         return f"{facts.data_version}|{facts.goals.store.revision()}"
 
     def _evaluate(self, now: dt.datetime, *, dry_run: bool, force: bool) -> list[RuleRun]:
@@ -200,7 +207,7 @@ class AlertRunner:
             log.exception("Could not read the alert rules")
             return []
         out: list[RuleRun] = []
-        current: str | None = None
+        current: dict[bool, str] = {}  # inputs now, read once a run: data's, definitions' (True)
         for rule in rules:
             due = None
             if rule.schedule:
@@ -217,15 +224,16 @@ class AlertRunner:
                     out.append(RuleRun(rule.id, rule.name, rule.kind, "not_due"))
                     continue
             elif rule.kind != "stale_data" and not force:
-                if current is None:
+                family = rule.kind == "definition_change"
+                if family not in current:
                     try:
                         with self._facts() as facts:
-                            current = self.inputs(facts)
+                            current[family] = self.inputs(facts, rule.kind)
                     except Exception as exc:
                         log.warning("Alerts: cannot read the data version: %s", exc)
                         out.append(RuleRun(rule.id, rule.name, rule.kind, "error", error=str(exc)))
                         continue
-                if rule.checked_inputs == current:
+                if rule.checked_inputs == current[family]:
                     out.append(RuleRun(rule.id, rule.name, rule.kind, "unchanged"))
                     continue
             out.append(self._one(rule, now, due, dry_run=dry_run))
@@ -248,7 +256,7 @@ class AlertRunner:
         inputs: str | None = None
         try:
             with self._facts() as facts:
-                inputs = self.inputs(facts)
+                inputs = self.inputs(facts, rule.kind)
                 findings = self.evaluator.evaluate(
                     rule, facts, Moment.at(now, self.settings.timezone, due)
                 )

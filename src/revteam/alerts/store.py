@@ -7,6 +7,11 @@
   transaction: a new key becomes a condition with one pending delivery per channel, a key seen
   again only moves ``last_seen``, and an active key not found any more is cleared. So a
   condition alerts once until it clears, however often it is evaluated.
+- **Recipients** of a condition itself (a definition change's signers) get a delivery each
+  after the rule's channels, numbered on from them and kept in the condition's ``recipients``.
+  A ``definition_change`` key (a metric's version) is the same for every rule of the kind, so
+  an e-mail address another such rule already queued it for is skipped, the rule's own
+  channels too: each address hears of a version once however many rules watch it.
 - **Deliveries** are attempts, one row each: ``pending`` until made, then ``sent`` or
   ``failed``; a failure with attempts left queues the next attempt after a doubling wait.
 - **The lease** is one row that one process at a time holds while it evaluates and delivers
@@ -26,7 +31,7 @@ from typing import Any, cast
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from revteam.alerts.rules import Channel, Kind, Rule
+from revteam.alerts.rules import SIGNED_OFF, Channel, Kind, Rule, is_email
 from revteam.app import CLI, Actor
 from revteam.app.models import (
     AlertConditionRow,
@@ -68,6 +73,8 @@ class Finding:
     later: Callable[[], Attachment] | None = None
     """Makes the attachment once the warehouse is let go of (rendering a PDF takes seconds,
     and the web server's readers should not wait for it)."""
+    recipients: tuple[str, ...] = ()
+    """E-mail addresses told besides the rule's channels (a definition change's signers)."""
 
     def ready(self) -> Finding:
         """The finding with its attachment made."""
@@ -88,6 +95,10 @@ class Condition:
     last_seen: dt.datetime
     cleared_at: dt.datetime | None
     attachment_name: str | None = None
+
+    def channels(self, rule: Rule) -> tuple[Channel, ...]:
+        """Where it goes, by delivery number: the rule's channels, then its own recipients."""
+        return (*rule.channels, *(Channel.email(a) for a in self.detail.get("recipients", ())))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +215,16 @@ def _condition(row: AlertConditionRow, rule: str) -> Condition:
         cleared_at=row.cleared_at,
         attachment_name=row.attachment_name,
     )
+
+
+def _fresh(addresses: tuple[str, ...], taken: set[str]) -> list[str]:
+    """The e-mail addresses not ``taken``, cleaned, each once."""
+    out: list[str] = []
+    for address in addresses:
+        a = address.strip().lower()
+        if is_email(a) and a not in taken and a not in out:
+            out.append(a)
+    return out
 
 
 def _need(role: str, action: str) -> None:
@@ -342,11 +363,19 @@ class AlertStore:
             return Reconciled(tuple(new), kept, cleared)
 
     def _open(self, s: Session, rule: Rule, f: Finding, now: dt.datetime) -> Condition:
+        key = f.key[:MAX_KEY]
+        detail = dict(f.detail)
+        told: set[str] = set()
+        if rule.kind in SIGNED_OFF:  # a key every rule of the kind shares: told once per address
+            told = self._told(s, rule.kind, key)
+        if f.recipients:
+            mine = {c.target for c in rule.channels if c.type == "email"}
+            detail["recipients"] = _fresh(f.recipients, told | mine)
         cond = AlertConditionRow(
             rule_id=rule.id,
-            key=f.key[:MAX_KEY],
+            key=key,
             title=f.title[:500],
-            detail=json.dumps(f.detail, default=str, sort_keys=True),
+            detail=json.dumps(detail, default=str, sort_keys=True),
             attachment_name=f.attachment.name if f.attachment else None,
             attachment=f.attachment.content if f.attachment else None,
             first_seen=now,
@@ -355,7 +384,10 @@ class AlertStore:
         )
         s.add(cond)
         s.flush()
-        for no, channel in enumerate(rule.channels):
+        found = _condition(cond, rule.name)
+        for no, channel in enumerate(found.channels(rule)):
+            if channel.type == "email" and channel.target in told:
+                continue
             s.add(
                 AlertDeliveryRow(
                     rule_id=rule.id,
@@ -368,7 +400,23 @@ class AlertStore:
                     next_attempt_at=now,
                 )
             )
-        return _condition(cond, rule.name)
+        return found
+
+    @staticmethod
+    def _told(s: Session, kind: str, key: str) -> set[str]:
+        """Channels (e-mail addresses) that rules of ``kind`` already queued ``key`` for."""
+        return set(
+            s.scalars(
+                select(AlertDeliveryRow.channel)
+                .join(AlertConditionRow, AlertConditionRow.id == AlertDeliveryRow.condition_id)
+                .join(AlertRuleRow, AlertRuleRow.id == AlertDeliveryRow.rule_id)
+                .where(
+                    AlertRuleRow.kind == kind,
+                    AlertConditionRow.key == key,
+                    AlertDeliveryRow.attempt == 1,
+                )
+            )
+        )
 
     def failed(
         self,
@@ -424,21 +472,16 @@ class AlertStore:
         with self._db.session() as s:
             for d, c, r in s.execute(stmt):
                 rule = _rule(r)
-                if not 0 <= d.channel_no < len(rule.channels):
+                condition = _condition(c, rule.name)
+                channels = condition.channels(rule)
+                if not 0 <= d.channel_no < len(channels):
                     continue
                 attachment = None
                 if c.attachment is not None and c.attachment_name:
                     mime = "application/pdf" if c.attachment_name.endswith(".pdf") else "text/html"
                     attachment = Attachment(c.attachment_name, bytes(c.attachment), mime)
                 jobs.append(
-                    Job(
-                        d.id,
-                        d.attempt,
-                        rule,
-                        rule.channels[d.channel_no],
-                        _condition(c, rule.name),
-                        attachment,
-                    )
+                    Job(d.id, d.attempt, rule, channels[d.channel_no], condition, attachment)
                 )
         return jobs
 

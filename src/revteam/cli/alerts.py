@@ -18,6 +18,7 @@ import typer
 from rich.markup import escape
 
 from revteam.alerts import AlertBook, AlertStatus, Channel, Delivery, Rule, RuleSpec, RunReport
+from revteam.alerts.rules import MANY_METRICS
 from revteam.cli._common import OutputFormat, console, emit, open_ws, state
 from revteam.exceptions import AlertError
 from revteam.settings import find_workspace, load_settings
@@ -28,7 +29,15 @@ alerts_app = typer.Typer(
     no_args_is_help=True,
 )
 RULE_COLUMNS = ("id", "name", "kind", "rule", "schedule", "channels", "owner", "enabled", "error")
-KindOption = Literal["threshold", "off_pace", "anomaly", "sla_breach", "stale_data", "review_pack"]
+KindOption = Literal[
+    "threshold",
+    "off_pace",
+    "anomaly",
+    "sla_breach",
+    "stale_data",
+    "review_pack",
+    "definition_change",
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -70,12 +79,18 @@ def add(
     kind: Annotated[
         KindOption,
         typer.Option(
-            help="threshold, off_pace, anomaly, sla_breach, stale_data or review_pack.",
+            help="threshold, off_pace, anomaly, sla_breach, stale_data, review_pack or "
+            "definition_change.",
             show_default=False,
         ),
     ],
     email: Annotated[
-        list[str] | None, typer.Option("--email", help="Send to this address (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--email",
+            help="Send to this address (repeatable; definition_change also e-mails who proposed "
+            "and who signed off).",
+        ),
     ] = None,
     webhook: Annotated[
         list[str] | None,
@@ -90,7 +105,8 @@ def add(
         typer.Option(
             "--metric",
             help="The metric (threshold, anomaly, off_pace); sla_breach: SLA metrics to watch "
-            "(repeatable; default all three).",
+            "(repeatable; default all three); definition_change: metrics to watch (repeatable; "
+            "default any).",
         ),
     ] = None,
     op: Annotated[str | None, typer.Option(help="threshold: <, <=, > or >=.")] = None,
@@ -153,7 +169,8 @@ def add(
     from revteam.cli.goals import parse_segment
 
     metrics = [m for m in (metric or []) if m.strip()]
-    if kind != "sla_breach" and len(metrics) > 1:
+    many = kind in MANY_METRICS
+    if not many and len(metrics) > 1:
         raise AlertError(f"A {kind} rule watches one metric.", "Give --metric once.")
     channels = [Channel.email(a) for a in email or []]
     channels += [Channel.webhook(u, "json") for u in webhook or []]
@@ -166,8 +183,8 @@ def add(
         name=name,
         kind=kind,
         channels=channels,
-        metric=None if kind == "sla_breach" or not metrics else metrics[0],
-        metrics=metrics if kind == "sla_breach" else (),
+        metric=None if many or not metrics else metrics[0],
+        metrics=metrics if many else (),
         op=op,
         value=value,
         segment=where,

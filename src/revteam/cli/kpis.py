@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import typer
@@ -103,11 +104,20 @@ def kpis(
     level: Annotated[float, typer.Option(help="Confidence level of --ci.", min=0.5, max=0.999)] = (
         0.95
     ),
+    defined_on: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--defined-on",
+            formats=["%Y-%m-%d"],
+            help="With the definitions both teams had agreed by the end of this day.",
+        ),
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """KPI values per period (and dimension), with the team that owns each number."""
     dims = by or []
-    with open_ws(read_only=True) as ws:
+    with open_ws(read_only=True) as opened:
+        ws = opened.defined_on(defined_on.date()) if defined_on else opened
         ids = metrics or [
             s.id for s in ws.metrics.list() if set(dims) <= set(ws.metrics.dimensions(s.id))
         ]

@@ -1,4 +1,4 @@
-"""Definition commands: ``metrics propose|proposals|impact|vote|rebase|withdraw|history``.
+"""Definition commands: ``metrics propose|proposals|impact|vote|rebase|withdraw|history|scorecard``.
 
 A shared metric's definition changes only when one owner from each team approves (see
 docs/definitions.md). The command line is trusted like the workspace itself, so a vote names
@@ -17,6 +17,8 @@ from rich.markup import escape
 from revteam.cli._common import OutputFormat, console, emit, open_ws
 from revteam.cli.kpis import metrics_app
 from revteam.proposals import Proposal
+from revteam.proposals.impact import scorecard_text
+from revteam.proposals.store import SCORECARD, named
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +29,7 @@ def register(app: typer.Typer) -> None:
     metrics_app.command("rebase")(rebase)
     metrics_app.command("withdraw")(withdraw)
     metrics_app.command("history")(history)
+    metrics_app.command("scorecard")(scorecard)
 
 
 Fmt = Annotated[OutputFormat, typer.Option("--format")]
@@ -35,7 +38,7 @@ Fmt = Annotated[OutputFormat, typer.Option("--format")]
 def _row(p: Proposal) -> dict[str, object]:
     return {
         "id": p.id,
-        "metric": p.metric,
+        "metric": named(p.metric),
         "status": p.status,
         "by": p.created_by,
         "base": p.base_version,
@@ -55,11 +58,17 @@ def _print(items: list[Proposal], fmt: OutputFormat, title: str) -> None:
 
 
 def propose(
-    file: Annotated[Path, typer.Argument(help="YAML of one metric (its whole new definition).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="YAML of one metric (its whole new definition), or `scorecard:` with its "
+            "sections (`revteam metrics scorecard --yaml` prints the agreed one)."
+        ),
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why it should change.")],
     fmt: Fmt = OutputFormat.table,
 ) -> None:
-    """Propose a metric's new definition (or a new metric); it waits for both owners."""
+    """Propose a new definition, metric or scorecard; it waits for its owners' sign-off."""
     text = file.read_text(encoding="utf-8")
     with open_ws(read_only=True) as ws:
         made = ws.proposals.propose(text, reason=reason)
@@ -93,7 +102,10 @@ def show_impact(
         print(json.dumps(found.as_dict(), indent=2, default=str))
         return
     console.print(escape(found.diff) or "(no change to the definition's text)")
-    emit(list(found.periods), fmt, title=f"{found.label}: before and after, by month")
+    if found.moves:
+        emit(list(found.moves), fmt, title="On the scorecard (value: the last complete month)")
+    if found.periods:
+        emit(list(found.periods), fmt, title=f"{found.label}: before and after, by month")
     if found.dimension:
         emit(
             list(found.by_dimension),
@@ -136,15 +148,21 @@ def withdraw(
     _print([found], fmt, f"Proposal {found.id} withdrawn")
 
 
-def history(metric: Annotated[str, typer.Argument()], fmt: Fmt = OutputFormat.table) -> None:
-    """A metric's agreed versions: who proposed, who signed off, when and why."""
+def history(
+    metric: Annotated[str, typer.Argument(help="A metric id, or `scorecard`.")],
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """A metric's (or the scorecard's) agreed versions: who proposed, who signed, when, why."""
+    metric = SCORECARD if metric == "scorecard" else metric
     with open_ws(read_only=True) as ws:
         versions = ws.proposals.versions(metric)
     if fmt is OutputFormat.json:
         print(json.dumps([v.as_dict() for v in versions], indent=2))
         return
     if not versions and fmt is OutputFormat.table:
-        console.print(f"{metric} has no agreed versions: it is as shipped (or as in the files).")
+        console.print(
+            f"{named(metric)} has no agreed versions: it is as shipped (or as in the files)."
+        )
         return
     emit(
         [
@@ -158,5 +176,36 @@ def history(metric: Annotated[str, typer.Argument()], fmt: Fmt = OutputFormat.ta
             for v in versions
         ],
         fmt,
-        title=f"{metric}: agreed versions",
+        title=f"{named(metric)}: agreed versions",
     )
+
+
+def scorecard(
+    as_yaml: Annotated[
+        bool, typer.Option("--yaml", help="As a proposal to edit: `revteam metrics propose`.")
+    ] = False,
+    fmt: Fmt = OutputFormat.table,
+) -> None:
+    """The agreed shared scorecard: its sections, KPIs in order, and who answers for each."""
+    with open_ws(read_only=True) as ws:
+        catalogue = ws.metrics.catalogue
+    if as_yaml:
+        print(
+            "scorecard:\n"
+            + "".join(f"  {line}\n" for line in scorecard_text(catalogue).splitlines()),
+            end="",
+        )
+        return
+    rows = [
+        {
+            "section": title,
+            "position": i,
+            "metric": m,
+            "label": catalogue[m].label,
+            "owner": catalogue.scorecard_owner(m),
+        }
+        for i, (title, m) in enumerate(
+            ((t, m) for t, ids in catalogue.scorecard_sections() for m in ids), start=1
+        )
+    ]
+    emit(rows, fmt, title="The shared scorecard")

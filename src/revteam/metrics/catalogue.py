@@ -39,9 +39,14 @@ import yaml
 from pydantic import ValidationError
 
 from revteam.exceptions import CatalogueError, CatalogueProblem, UnknownMetricError
-from revteam.metrics.checks import check_catalogue, check_funnel, supported_dimensions
+from revteam.metrics.checks import (
+    check_catalogue,
+    check_funnel,
+    check_scorecard,
+    supported_dimensions,
+)
 from revteam.metrics.sources import Sourcing
-from revteam.metrics.spec import OVERRIDE, Funnel, MetricSpec
+from revteam.metrics.spec import OVERRIDE, Funnel, MetricSpec, Scorecard
 
 SHIPPED = "shipped"
 WORKSPACE = "workspace"
@@ -50,7 +55,7 @@ APPROVED = "approved"
 APPROVED_DIR = "approved"
 """The workspace's ``metrics/approved/``: the agreed definitions, one file per metric, written
 by revteam when a proposal is approved (their history is in the application database)."""
-_TOP_LEVEL = ("metrics", "sourcing", "funnel")
+_TOP_LEVEL = ("metrics", "sourcing", "funnel", "scorecard")
 _LOADER_FIELDS = ("source", "path")
 _FILE_ORDER = {"sales.yaml": 0, "marketing.yaml": 1, "shared.yaml": 2}
 """Shipped files in the order of KPIS.md; any others follow by name."""
@@ -63,6 +68,8 @@ class Catalogue:
     specs: Mapping[str, MetricSpec]
     sourcing: Sourcing = field(default_factory=Sourcing)
     funnel: Funnel | None = None
+    scorecard: Scorecard | None = None
+    """The agreed shared scorecard; every shared metric in catalogue order when none is set."""
     _dims: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +94,24 @@ class Catalogue:
     def ids(self) -> tuple[str, ...]:
         return tuple(self.specs)
 
+    def scorecard_sections(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(title, metric ids) of the shared scorecard, as agreed (or every shared metric)."""
+        if self.scorecard is None:
+            shared = tuple(s.id for s in self if s.owners == "shared")
+            return (("Shared KPIs", shared),) if shared else ()
+        return tuple(
+            (sec.title, tuple(i.metric for i in sec.metrics)) for sec in self.scorecard.sections
+        )
+
+    def scorecard_metrics(self) -> tuple[str, ...]:
+        """The shared scorecard's metrics, in order."""
+        return tuple(m for _, ids in self.scorecard_sections() for m in ids)
+
+    def scorecard_owner(self, metric: str) -> str:
+        """The team answering for ``metric`` on the scorecard."""
+        default = self[metric].owners
+        return default if self.scorecard is None else self.scorecard.owner_of(metric, default)
+
     def dimensions(self, metric: str) -> tuple[str, ...]:
         """Conformed dimensions ``metric`` can be grouped and filtered by."""
         self[metric]
@@ -100,6 +125,7 @@ class Catalogue:
         data: list[object] = [s.model_dump(mode="json") for s in self]
         data.append(self.sourcing.model_dump(mode="json"))
         data.append(self.funnel.model_dump(mode="json") if self.funnel else None)
+        data.append(self.scorecard.model_dump(mode="json") if self.scorecard else None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_windows(self, windows: Mapping[str, int]) -> Catalogue:
@@ -110,7 +136,7 @@ class Catalogue:
             if spec.kind == "cohort_rate" and mid in windows and not explicit:
                 spec = spec.model_copy(update={"window_days": windows[mid]})
             specs[mid] = spec
-        return Catalogue(specs, self.sourcing, self.funnel)
+        return Catalogue(specs, self.sourcing, self.funnel, self.scorecard)
 
 
 def shipped_files() -> list[tuple[str, str]]:
@@ -143,13 +169,16 @@ def load_catalogue(
         files += [(str(p), p.read_text(encoding="utf-8"), WORKSPACE) for p in found]
     files += [(name, text, APPROVED) for name, text in approved]
     funnel: Funnel | None = None
+    scorecard: Scorecard | None = None
     seen: dict[str, str] = {}
     for name, text, origin in files:
-        loaded, found_sourcing, found_funnel = _read(name, text, origin, problems)
+        loaded, found_sourcing, found_funnel, found_scorecard = _read(name, text, origin, problems)
         if found_sourcing is not None:
             sourcing = found_sourcing
         if found_funnel is not None:
             funnel = found_funnel
+        if found_scorecard is not None:
+            scorecard = found_scorecard
         for spec in loaded:
             replaces = origin == APPROVED and seen.get(spec.id) != APPROVED
             if spec.id in seen and not replaces and (seen[spec.id] != SHIPPED or origin == SHIPPED):
@@ -171,36 +200,42 @@ def load_catalogue(
         problems += [
             CatalogueProblem("funnel", None, f, msg) for f, msg in check_funnel(funnel, specs)
         ]
+    if scorecard is not None:
+        problems += [
+            CatalogueProblem("scorecard", None, f, msg)
+            for f, msg in check_scorecard(scorecard, specs)
+        ]
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(specs, sourcing, funnel)
+    return Catalogue(specs, sourcing, funnel, scorecard)
 
 
 def _read(
     name: str, text: str, origin: str, problems: list[CatalogueProblem]
-) -> tuple[list[MetricSpec], Sourcing | None, Funnel | None]:
+) -> tuple[list[MetricSpec], Sourcing | None, Funnel | None, Scorecard | None]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         problems.append(CatalogueProblem(name, None, None, f"not valid YAML: {exc}"))
-        return [], None, None
+        return [], None, None, None
     if data is None:
-        return [], None, None
+        return [], None, None, None
     if not isinstance(data, dict) or set(data) - set(_TOP_LEVEL):
         problems.append(
             CatalogueProblem(
                 name, None, None, f"a catalogue file is a mapping with keys {', '.join(_TOP_LEVEL)}"
             )
         )
-        return [], None, None
+        return [], None, None, None
     sourcing = _block(Sourcing, "sourcing", name, data.get("sourcing"), origin, problems)
     funnel = _block(Funnel, "funnel", name, data.get("funnel"), origin, problems)
+    scorecard = _block(Scorecard, "scorecard", name, data.get("scorecard"), origin, problems)
     entries = data.get("metrics") or []
     if not isinstance(entries, list):
         problems.append(CatalogueProblem(name, None, "metrics", "must be a list of metrics"))
-        return [], sourcing, funnel
+        return [], sourcing, funnel, scorecard
     specs = [s for i, e in enumerate(entries) if (s := _spec(name, i, e, origin, problems))]
-    return specs, sourcing, funnel
+    return specs, sourcing, funnel, scorecard
 
 
 def _spec(
@@ -235,7 +270,7 @@ def _msg(error: Any) -> str:
     return str(error["msg"])
 
 
-B = TypeVar("B", Sourcing, Funnel)
+B = TypeVar("B", Sourcing, Funnel, Scorecard)
 
 
 def _block(

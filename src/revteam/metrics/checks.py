@@ -8,13 +8,14 @@ resolve without cycles, formulas parse, and listed dimensions are reachable.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 
 from revteam.metrics import derived
 from revteam.metrics.columns import RESULT_COLUMNS
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, conformed, reach
 from revteam.metrics.sources import RELATIONS, Relation
-from revteam.metrics.spec import Filter, Funnel, Measure, MetricSpec, Part
+from revteam.metrics.spec import Filter, Funnel, Measure, MetricSpec, Part, Scorecard
 
 Problem = tuple[str, str | None, str]
 """(metric id, field or None, message)."""
@@ -344,4 +345,34 @@ def check_funnel(funnel: Funnel, specs: Mapping[str, MetricSpec]) -> list[tuple[
         previous = count
     if funnel.overall is not None:
         known("overall", funnel.overall, "cohort_rate")
+    return out
+
+
+MAX_SCORECARD = 60
+"""Metrics on one scorecard: more is a catalogue, not a scorecard (and a slow Overview)."""
+
+
+def check_scorecard(scorecard: Scorecard, specs: Mapping[str, MetricSpec]) -> list[tuple[str, str]]:
+    """(field, message) for every scorecard metric that is unknown or listed twice."""
+    out: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for i, section in enumerate(scorecard.sections):
+        for j, item in enumerate(section.metrics):
+            where = f"sections.{i}.metrics.{j}"
+            if item.metric not in specs:
+                near = difflib.get_close_matches(item.metric, list(specs), n=1)
+                hint = f"; did you mean {near[0]}?" if near else ""
+                out.append((where, f"unknown metric {item.metric!r}{hint}"))
+            elif item.metric in seen:
+                out.append(
+                    (where, f"{item.metric} is already on the scorecard ({seen[item.metric]})")
+                )
+            seen.setdefault(item.metric, section.title)
+    if len(scorecard.metrics) > MAX_SCORECARD:
+        out.append(
+            (
+                "sections",
+                f"{len(scorecard.metrics)} metrics; a scorecard has at most {MAX_SCORECARD}",
+            )
+        )
     return out

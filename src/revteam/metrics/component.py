@@ -111,14 +111,18 @@ class MetricsComponent:
             return self._fixed
         return self._definitions.catalogue
 
-    def using(self, catalogue: Catalogue) -> MetricsComponent:
+    def using(
+        self, catalogue: Catalogue, *, intervals: Annotator | None = None
+    ) -> MetricsComponent:
         """The same component over another catalogue (a proposal's, or as defined on a day).
 
         It shares the warehouse and the caches, whose keys hold the catalogue's fingerprint,
-        so its numbers never mix with the current definitions'.
+        so its numbers never mix with the current definitions'. ``intervals`` annotates its
+        results (one over *this* catalogue would read the records of other definitions).
         """
         view = copy.copy(self)
         view._fixed = catalogue
+        view._annotate = intervals
         return view
 
     @property

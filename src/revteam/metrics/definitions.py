@@ -49,7 +49,8 @@ class Definitions:
         """(name, text) of the agreed definitions in ``metrics/approved/``."""
         agreed = self._folder / APPROVED_DIR
         found = sorted(agreed.glob("*.y*ml")) if agreed.is_dir() else []
-        return [(str(p), p.read_text(encoding="utf-8")) for p in found]
+        # named within the workspace: the name is shown as the definition's source
+        return [(f"metrics/{APPROVED_DIR}/{p.name}", p.read_text(encoding="utf-8")) for p in found]
 
     def build(self, approved: Sequence[tuple[str, str]]) -> Catalogue:
         """The catalogue with these agreed definitions instead of the folder's.

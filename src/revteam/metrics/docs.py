@@ -206,6 +206,13 @@ stage's time column to this stage's); the catalogue refuses a funnel whose conve
 start where the previous stage's count does. The Funnel page shows exactly these KPIs:
 `{funnel}`.
 
+## The shared scorecard
+
+The catalogue's `scorecard` section lists the KPIs the Overview and the review pack show, in
+sections and in order, each with the team answering for it (its `owners` unless given). It
+changes by a proposal both teams sign ([definitions.md](definitions.md#the-shared-scorecard)):
+{scorecard}.
+
 ## Dimensions
 
 | dimension | meaning | reached from |
@@ -270,7 +277,15 @@ def render_markdown(catalogue: Catalogue | None = None) -> str:
         f"{st.label} ({st.count}{', ' + st.conversion if st.conversion else ''})"
         for st in (cat.funnel.stages if cat.funnel else ())
     )
-    intro = INTRO.replace("{sourcing}", cat.sourcing.describe()).replace("{funnel}", funnel)
+    scorecard = "; ".join(
+        f"**{title}**: " + ", ".join(f"`{m}`" for m in ids)
+        for title, ids in cat.scorecard_sections()
+    )
+    intro = (
+        INTRO.replace("{sourcing}", cat.sourcing.describe())
+        .replace("{funnel}", funnel)
+        .replace("{scorecard}", scorecard)
+    )
     lines = [intro.rstrip("\n")]
     lines += [f"| `{d}` | {text} | {_reached_by(d)} |" for d, text in DIMENSIONS.items()]
     lines += [
@@ -285,8 +300,8 @@ def render_markdown(catalogue: Catalogue | None = None) -> str:
     lines += [
         "## Writing a metric",
         "",
-        "A catalogue file is YAML with a `metrics` list (and optionally `sourcing` and "
-        "`funnel` blocks).",
+        "A catalogue file is YAML with a `metrics` list (and optionally `sourcing`, "
+        "`funnel` and `scorecard` blocks).",
         "",
         "| field | meaning |",
         "|---|---|",

@@ -279,3 +279,56 @@ class Funnel(BaseModel):
         """Every metric the funnel shows, stage by stage, then the overall conversion."""
         ids = [m for s in self.stages for m in (s.count, s.conversion) if m]
         return tuple(dict.fromkeys([*ids, *([self.overall] if self.overall else [])]))
+
+
+class ScorecardItem(BaseModel):
+    """One metric on the shared scorecard and the team that answers for it there."""
+
+    model_config = _FROZEN
+
+    metric: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    owner: Owners | None = None
+    """Who answers for the number in the joint review; the metric's ``owners`` when not given."""
+
+
+class ScorecardSection(BaseModel):
+    """A titled group of scorecard metrics, shown in this order."""
+
+    model_config = _FROZEN
+
+    title: str = Field(min_length=1, max_length=80)
+    metrics: tuple[ScorecardItem, ...] = Field(min_length=1, max_length=40)
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _plain_ids(cls, value: Any) -> Any:
+        """A bare metric id stands for ``{metric: id}``."""
+        if isinstance(value, list | tuple):
+            return [{"metric": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class Scorecard(BaseModel):
+    """The shared scorecard both teams agreed: which KPIs the Overview and the review show.
+
+    It lives in the catalogue (``scorecard:`` in a catalogue file) and changes like a shared
+    definition: by a proposal both teams sign (``revteam.proposals``).
+    """
+
+    model_config = _FROZEN
+
+    sections: tuple[ScorecardSection, ...] = Field(min_length=1, max_length=12)
+    source: str = "shipped"
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every metric on the scorecard, in order."""
+        return tuple(i.metric for s in self.sections for i in s.metrics)
+
+    def owner_of(self, metric: str, default: str) -> str:
+        """The team answering for ``metric`` on the scorecard (``default``: its owners)."""
+        for section in self.sections:
+            for item in section.metrics:
+                if item.metric == metric:
+                    return item.owner or default
+        return default

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from revteam.app import CLI, Actor
-from revteam.proposals.impact import Impact, dependents, impact
-from revteam.proposals.store import Proposal, ProposalStore
+from revteam.exceptions import RevteamError
+from revteam.goals.incentives import load_incentives
+from revteam.proposals.impact import Impact, dependents, impact, scorecard_impact
+from revteam.proposals.store import SCORECARD, Proposal, ProposalStore
 from revteam.storage import AppDatabase
 
 if TYPE_CHECKING:
@@ -29,23 +31,39 @@ class ProposalsComponent(ProposalStore):
     def impact(self, proposal: int | str, *, months: int = 12) -> Impact:
         """The numbers before and after a proposal (its id, or a definition's YAML)."""
         text = self.get(proposal).text if isinstance(proposal, int) else proposal
-        entry, proposed = self.preview(text)
-        metric = str(entry["id"])
+        draft, proposed = self.preview(text)
+        metric = draft.subject
+        if metric == SCORECARD:
+            return scorecard_impact(self.metrics, proposed, used_by=self.used_by(metric))
         return impact(self.metrics, proposed, metric, months=months, used_by=self.used_by(metric))
 
     def used_by(self, metric: str) -> dict[str, list[str]]:
         """Goals, pages and metrics that show or are computed from ``metric``."""
         catalogue = self.metrics.catalogue
+        if metric == SCORECARD:
+            return {"goals": [], "pages": ["Overview", "Review pack (scorecard)"], "metrics": []}
         pages = []
         if metric in catalogue:
             owners = catalogue[metric].owners
-            pages.append("Overview" if owners == "shared" else owners.capitalize())
-            pages.append(f"Review pack ({'scorecard' if owners == 'shared' else 'campaigns'})")
+            if owners != "shared":
+                pages.append(f"{owners.capitalize()} dashboard")
+            if metric in catalogue.scorecard_metrics():
+                pages += ["Overview (shared scorecard)", "Review pack (scorecard)"]
+            pages.append(f"Insights ({metric})")
         return {
             "goals": [g.describe() for g in self.goals.list(metric)],
+            "incentives": self._incentives(metric),
             "pages": pages,
             "metrics": dependents(catalogue, metric),
         }
+
+    def _incentives(self, metric: str) -> list[str]:
+        """Incentive plans with a measure on ``metric`` (an unreadable file names none)."""
+        try:
+            plans = load_incentives(self._folder.parent, self.metrics.catalogue)
+        except RevteamError:
+            return []
+        return [p.name for p in plans if any(m.metric == metric for m in p.measures)]
 
     def query_as_defined_on(
         self, day: dt.date, metrics: str | list[str], **options: QueryOptions

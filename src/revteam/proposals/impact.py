@@ -19,6 +19,9 @@ from revteam.exceptions import MetricError
 from revteam.metrics import periods as P
 from revteam.metrics.catalogue import Catalogue
 
+SCORECARD = "_scorecard"
+"""The subject of a scorecard proposal (``revteam.proposals.store.SCORECARD``)."""
+
 if TYPE_CHECKING:
     from revteam.metrics import MetricsComponent
 
@@ -37,9 +40,13 @@ class Impact:
     by_dimension: tuple[dict[str, Any], ...]
     """Per value of ``dimension`` over the whole range, largest change first."""
     used_by: dict[str, list[str]]
+    moves: tuple[dict[str, Any], ...] = ()
+    """For the scorecard: each metric added, removed, moved or given another owner, with its
+    latest complete month (``metric``, ``label``, ``change``, ``before``, ``after``, ``value``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "moves": list(self.moves),
             "metric": self.metric,
             "label": self.label,
             "unit": self.unit,
@@ -123,6 +130,85 @@ def impact(
         dimension=dimension,
         by_dimension=tuple(rows),
         used_by=used_by or {},
+    )
+
+
+def scorecard_text(catalogue: Catalogue) -> str:
+    """The scorecard as YAML (sections, metrics, owners), for the diff."""
+    if catalogue.scorecard is None:
+        sections = [{"title": t, "metrics": list(ids)} for t, ids in catalogue.scorecard_sections()]
+    else:
+        sections = catalogue.scorecard.model_dump(mode="json", exclude_none=True)["sections"]
+        for sec in sections:
+            sec["metrics"] = [i["metric"] if len(i) == 1 else i for i in sec["metrics"]]
+    return yaml.safe_dump({"sections": sections}, sort_keys=False, allow_unicode=True)
+
+
+def scorecard_impact(
+    metrics: MetricsComponent, proposed: Catalogue, *, used_by: dict[str, list[str]]
+) -> Impact:
+    """What a scorecard proposal changes: which KPIs join, leave, move or change owner.
+
+    Each with its value for the last complete month, so both teams see what the Overview
+    would start or stop showing.
+    """
+    before_cat = metrics.catalogue
+    old = {
+        m: (i, before_cat.scorecard_owner(m)) for i, m in enumerate(before_cat.scorecard_metrics())
+    }
+    new = {m: (i, proposed.scorecard_owner(m)) for i, m in enumerate(proposed.scorecard_metrics())}
+    moves: list[dict[str, Any]] = []
+    for m in [*new, *(m for m in old if m not in new)]:
+        if m not in old:
+            change, before, after = "added", None, f"#{new[m][0] + 1} ({new[m][1]})"
+        elif m not in new:
+            change, before, after = "removed", f"#{old[m][0] + 1} ({old[m][1]})", None
+        elif old[m] == new[m]:
+            continue
+        else:
+            change = "owner" if old[m][1] != new[m][1] else "moved"
+            before, after = f"#{old[m][0] + 1} ({old[m][1]})", f"#{new[m][0] + 1} ({new[m][1]})"
+        moves.append(
+            {
+                "metric": m,
+                "label": proposed[m].label,
+                "unit": proposed[m].unit,
+                "change": change,
+                "before": before,
+                "after": after,
+            }
+        )
+    as_of = metrics.as_of()
+    last = P.floor(as_of.date(), "month", 1) - dt.timedelta(days=1)
+    first = P.floor(last, "month", 1)
+    latest: dict[str, float | None] = {}
+    asked = [mv["metric"] for mv in moves if mv["change"] in ("added", "removed")]
+    if asked:
+        try:
+            result = metrics.query(asked, grain="month", start=first, end=last, totals=True)
+            latest = {r["metric"]: r["value"] for r in result.to_pylist() if r["is_total"]}
+        except MetricError:
+            latest = {}
+    for mv in moves:
+        mv["value"] = latest.get(mv["metric"])
+    diff = "".join(
+        difflib.unified_diff(
+            scorecard_text(before_cat).splitlines(keepends=True),
+            scorecard_text(proposed).splitlines(keepends=True),
+            fromfile="scorecard (agreed)",
+            tofile="scorecard (proposed)",
+        )
+    )
+    return Impact(
+        metric=SCORECARD,
+        label="Shared scorecard",
+        unit="",
+        diff=diff,
+        periods=(),
+        dimension=None,
+        by_dimension=(),
+        used_by=used_by,
+        moves=tuple(moves),
     )
 
 

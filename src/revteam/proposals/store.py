@@ -47,6 +47,9 @@ TEAMS_OF = {"shared": ("marketing", "sales"), "sales": ("sales",), "marketing": 
 """Which teams must approve a change to a metric of these owners."""
 MAX_TEXT = 20_000
 MAX_REASON = 2000
+SCORECARD = "_scorecard"
+"""The subject of a proposal for the shared scorecard (never a metric id: those start with a
+letter); agreed, it is written to ``metrics/approved/_scorecard.yaml``."""
 
 
 @dataclass(frozen=True)
@@ -136,14 +139,40 @@ class Version:
         }
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What a proposal's YAML asks for: one metric's definition, or the shared scorecard."""
+
+    subject: str
+    """The metric id, or :data:`SCORECARD`."""
+    text: str
+    """The canonical YAML written to ``metrics/approved/`` when it is agreed."""
+
+
+def draft_of(text: str) -> Draft:
+    """A proposal's YAML checked for shape: one metric, or ``scorecard:`` alone."""
+    data = _load(text)
+    if isinstance(data, dict) and set(data) == {"scorecard"}:
+        return Draft(SCORECARD, _dump({"scorecard": data["scorecard"]}))
+    entry = _entry(data)
+    return Draft(str(entry["id"]), canonical(entry))
+
+
 def entry_of(text: str) -> dict[str, Any]:
     """The one metric a proposal's YAML holds (a mapping, or ``metrics:`` with one entry)."""
+    return _entry(_load(text))
+
+
+def _load(text: str) -> Any:
     if len(text) > MAX_TEXT:
         raise ProposalError(f"The definition has {len(text):,} characters; at most {MAX_TEXT:,}.")
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProposalError(f"The definition is not valid YAML: {exc}") from None
+
+
+def _entry(data: Any) -> dict[str, Any]:
     if isinstance(data, dict) and "metrics" in data:
         entries = data.get("metrics")
         if not isinstance(entries, list) or len(entries) != 1 or set(data) != {"metrics"}:
@@ -154,15 +183,20 @@ def entry_of(text: str) -> dict[str, Any]:
         data = entries[0]
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
         raise ProposalError(
-            "A proposal is one metric: a mapping with at least an `id`.",
-            "See docs/metrics.md for a metric's fields.",
+            "A proposal is one metric (a mapping with at least an `id`) or the scorecard "
+            "(`scorecard:` with its `sections`).",
+            "See docs/metrics.md for a metric's fields and docs/definitions.md for the scorecard.",
         )
     return data
 
 
 def canonical(entry: dict[str, Any]) -> str:
     """The text written to ``metrics/approved/``: one catalogue file with one metric."""
-    return yaml.safe_dump({"metrics": [entry]}, sort_keys=False, allow_unicode=True)
+    return _dump({"metrics": [entry]})
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 class ProposalStore:
@@ -221,23 +255,24 @@ class ProposalStore:
         return int(props), int(votes)
 
     # -- proposing -----------------------------------------------------------------------------
-    def preview(self, text: str) -> tuple[dict[str, Any], Catalogue]:
-        """The proposal's metric and the catalogue it would make (refused if it cannot work)."""
-        entry = entry_of(text)
-        mid = str(entry["id"])
-        others = [(n, t) for n, t in self.definitions.approved_files() if Path(n).stem != mid]
+    def preview(self, text: str) -> tuple[Draft, Catalogue]:
+        """The proposal's draft and the catalogue it would make (refused if it cannot work)."""
+        draft = draft_of(text)
+        mine = draft.subject
+        others = [(n, t) for n, t in self.definitions.approved_files() if Path(n).stem != mine]
+        name = "the scorecard" if mine == SCORECARD else mine
         try:
-            catalogue = self.definitions.build([*others, (f"proposal for {mid}", canonical(entry))])
+            catalogue = self.definitions.build([*others, (f"proposal for {name}", draft.text)])
         except CatalogueError as exc:
             raise ProposalError(f"The proposed definition does not work: {exc}") from None
-        return entry, catalogue
+        return draft, catalogue
 
     def propose(
         self, text: str, *, reason: str, actor: Actor = CLI, role: str = "admin"
     ) -> Proposal:
         """Propose a metric's new definition (editors and admins); it waits for sign-off."""
         _need(role, "Proposing a definition")
-        entry, _ = self.preview(text)
+        draft, _ = self.preview(text)
         why = (reason or "").strip()
         if not why:
             raise ProposalError(
@@ -245,11 +280,11 @@ class ProposalStore:
             )
         if len(why) > MAX_REASON:
             raise ProposalError(f"The reason has {len(why):,} characters; at most {MAX_REASON}.")
-        mid = str(entry["id"])
+        mid = draft.subject
         with self._db.session(write=True) as s:
             row = MetricProposal(
                 metric=mid,
-                text=canonical(entry),
+                text=draft.text,
                 reason=why,
                 base_version=_current(s, mid),
                 status="open",
@@ -293,7 +328,7 @@ class ProposalStore:
             proposal = self._proposal(s, row)
             if user.team not in proposal.needs:
                 raise ProposalError(
-                    f"{user.email} is in {user.team}; {row.metric} needs the sign-off of "
+                    f"{user.email} is in {user.team}; {named(row.metric)} needs the sign-off of "
                     f"{' and '.join(proposal.needs)}.",
                     "Ask an editor of those teams to vote.",
                 )
@@ -350,7 +385,15 @@ class ProposalStore:
                 raise UnknownProposalError(proposal_id)
             if row.status != "open":
                 raise ProposalConflictError(f"Proposal {proposal_id} is already {row.status}.")
-            row.status, row.decided_at, row.decision = "withdrawn", utcnow(), "withdrawn"
+            if role != "admin" and actor.name != row.created_by:
+                raise PermissionDeniedError(
+                    f"Withdrawing {row.created_by}'s proposal", "admin", role
+                )
+            row.status, row.decided_at, row.decision = (
+                "withdrawn",
+                utcnow(),
+                f"withdrawn by {actor.name}",
+            )
             record(s, actor, "definition.withdraw", row.metric, proposal=row.id)
             s.flush()
             return self._proposal(s, row)
@@ -360,7 +403,7 @@ class ProposalStore:
         now = _current(s, row.metric)
         if now != row.base_version:
             raise ProposalConflictError(
-                f"{row.metric} changed since proposal {row.id} was made (agreed version "
+                f"{named(row.metric)} changed since proposal {row.id} was made (agreed version "
                 f"{row.base_version}, now {now}).",
                 f"Rebase it (`revteam metrics rebase {row.id}`), check its impact again, and "
                 "sign it off anew.",
@@ -409,12 +452,19 @@ class ProposalStore:
         )
 
     def _needs(self, row: MetricProposal) -> tuple[str, ...]:
+        if row.metric == SCORECARD:
+            return TEAMS_OF["shared"]
         owners = {str(entry_of(row.text).get("owners", "shared"))}
         catalogue = self.definitions.catalogue
         if row.metric in catalogue:
             owners.add(catalogue[row.metric].owners)
         teams = {t for o in owners for t in TEAMS_OF.get(o, ("marketing", "sales"))}
         return tuple(sorted(teams))
+
+
+def named(subject: str) -> str:
+    """A proposal's subject in a sentence: the metric id, or "the shared scorecard"."""
+    return "the shared scorecard" if subject == SCORECARD else subject
 
 
 def _current(s: Session, metric: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from revteam.review.actions import ActionItem, ActionSpec, ActionStore
 from revteam.review.component import ReviewComponent
+from revteam.review.definitions import DefinitionChange, FieldChange
 from revteam.review.pack import Pack, PackBuilder
 from revteam.review.render import FORMATS, render
 
@@ -18,6 +19,8 @@ __all__ = [
     "ActionItem",
     "ActionSpec",
     "ActionStore",
+    "DefinitionChange",
+    "FieldChange",
     "Pack",
     "PackBuilder",
     "ReviewComponent",

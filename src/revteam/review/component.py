@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from revteam.proposals import ProposalStore
 from revteam.review.actions import ActionStore
+from revteam.review.definitions import History
 from revteam.review.pack import Pack, PackBuilder
 from revteam.review.render import render
 from revteam.settings import Settings
@@ -32,9 +36,11 @@ class ReviewComponent:
         status: Callable[[], WorkspaceStatus],
         settings: Settings,
         clock: Callable[[], dt.datetime] | None = None,
+        proposals: History | None = None,
     ) -> None:
         ids = frozenset(s.id for s in metrics.list())
         self.actions = ActionStore(db, metrics=ids)
+        self.proposals = proposals or _history(db, metrics)
         self.builder = PackBuilder(
             metrics=metrics,
             stats=stats,
@@ -45,6 +51,7 @@ class ReviewComponent:
             currency=settings.currency,
             fy_start=settings.fiscal_year_start_month,
             clock=clock,
+            proposals=self.proposals,
         )
 
     def pack(self, period: str, *, grain: str | None = None) -> Pack:
@@ -54,3 +61,13 @@ class ReviewComponent:
     def render(self, pack: Pack, fmt: str = "html") -> bytes:
         """``pack`` as ``html``, ``markdown`` or ``pdf`` bytes."""
         return render(pack, fmt)
+
+
+def _history(db: AppDatabase, metrics: MetricsComponent) -> History:
+    """The agreed definitions' history over ``db``, for reading only.
+
+    ``ws.proposals`` is the same store with the workspace's ``metrics/`` folder, where an
+    approval writes its definition; the pack only reads versions and votes, so this one is given
+    no folder it could write to.
+    """
+    return ProposalStore(db, metrics.definitions, Path(os.devnull))

@@ -7,6 +7,10 @@ sections``, in that order):
 - ``scorecard``: every shared KPI for the period, its change on the period before, interval,
   goal and pacing; a number the meeting should not trust yet (a cohort still maturing, a table
   with refused rows) is flagged.
+- ``definitions``: every definition change both owners agreed (:mod:`revteam.proposals`) from
+  the period's first day to the last day of the period after it (the review of a period meets
+  after it ends: a change agreed meanwhile still reaches it), each with the fields it changed
+  (old → new), why, who proposed it and who signed for each team.
 - ``changes``: what moved beyond noise (anomalies at ``review.fdr``, by the total and each of
   ``review.change_dimensions``), each with its drivers decomposition, in plain sentences.
 - ``sla``: both sides of the Marketing↔Sales SLA against their goals, and MQLs not worked.
@@ -25,12 +29,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from revteam.exceptions import MetricError, ReviewError, StatsError
+from sqlalchemy.exc import ProgrammingError
+
+from revteam.exceptions import AppDatabaseError, MetricError, ReviewError, StatsError
 from revteam.metrics import periods as P
 from revteam.metrics.format import display
 from revteam.review.actions import ActionItem, ActionStore
+from revteam.review.definitions import DefinitionChange, History, agreed
 from revteam.settings import ReviewSettings
 
 if TYPE_CHECKING:
@@ -145,6 +152,9 @@ class Pack:
     sections: tuple[str, ...]
     fdr: float
     scorecard: tuple[Score, ...] = ()
+    definitions: tuple[DefinitionChange, ...] = ()
+    definitions_range: tuple[dt.date, dt.date] | None = None
+    """The days (UTC) whose agreed definition changes are listed: the period and the next."""
     changes: tuple[Change, ...] = ()
     changes_scanned: int = 0
     sla: tuple[SlaSide, ...] = ()
@@ -165,6 +175,10 @@ class Pack:
     def fmt(self, value: float | None, unit: str) -> str:
         return display(value, unit, currency=self.currency)
 
+    def after_period(self, change: DefinitionChange) -> bool:
+        """The change was agreed after the period ended (before its review met)."""
+        return change.approved_at.date() > self.end
+
 
 class PackBuilder:
     """Builds :class:`Pack` from explicit components (the workspace facade wires them)."""
@@ -181,8 +195,11 @@ class PackBuilder:
         currency: str,
         fy_start: int = 1,
         clock: Callable[[], dt.datetime] | None = None,
+        proposals: History | None = None,
     ) -> None:
         self.metrics, self.stats, self.goals, self.actions = metrics, stats, goals, actions
+        self.proposals = proposals
+        """The agreed definitions' history (``ws.proposals``); ``None``: none is shown."""
         self._status, self.settings = status, settings
         self.currency, self.fy_start = currency, fy_start
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
@@ -327,8 +344,32 @@ class PackBuilder:
         }
 
     def _scorecard(self, pack: Pack, notes: list[str]) -> dict[str, Any]:
-        ids = [s.id for s in self.metrics.list(owners="shared")]
+        ids = list(self.metrics.catalogue.scorecard_metrics())  # the scorecard both teams agreed
         return {"scorecard": tuple(self._scores(pack, ids, self._flags()))}
+
+    def _definitions(self, pack: Pack, notes: list[str]) -> dict[str, Any]:
+        g = cast(P.Grain, pack.grain)
+        last = P.end(P.end(pack.start, g), g) - dt.timedelta(days=1)
+        window: dict[str, Any] = {"definitions_range": (pack.start, last)}
+        if self.proposals is None:
+            notes.append("Definition changes are not shown: no proposals history was given.")
+            return window
+        try:
+            found = agreed(
+                self.proposals,
+                self.metrics.definitions,
+                since=dt.datetime.combine(pack.start, dt.time()),
+                until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time()),
+            )
+        except (AppDatabaseError, ProgrammingError) as exc:  # not migrated, or not reachable
+            problem = exc.problem if isinstance(exc, AppDatabaseError) else str(exc.orig)
+            notes.append(
+                "Definition changes are not shown: the application database could not be read ("
+                f"{problem.splitlines()[0] if problem else type(exc).__name__}); "
+                "`revteam db upgrade` adds the proposals tables."
+            )
+            return window
+        return window | {"definitions": tuple(found)}
 
     def _changes(self, pack: Pack, notes: list[str]) -> dict[str, Any]:
         found: list[tuple[float, str, str, dict[str, Any]]] = []

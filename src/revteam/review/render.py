@@ -253,6 +253,32 @@ class _Markdown:
             w("; ".join(f"{s.label}: {s.flag}" for s in flagged) + ".\n")
 
     @staticmethod
+    def definitions(pack: Pack, w: Any) -> None:
+        w("\n## Definitions changed\n\n")
+        first, last = pack.definitions_range or (pack.start, pack.end)
+        if not pack.definitions:
+            w(
+                f"No definition changed in this period: no change agreed from {first} to {last} "
+                "(UTC; the period and the one after it).\n"
+            )
+            return
+        w(
+            f"Agreed by their owners from {first} to {last} (UTC; the period and the one after "
+            "it, before which its review meets).\n\n"
+        )
+        for d in pack.definitions:
+            late = " (after the period)" if pack.after_period(d) else ""
+            w(
+                f"- **{_cell(d.label)}** (`{d.metric}`, {d.owners}): version {d.version}, agreed "
+                f"{d.approved_at:%Y-%m-%d %H:%M} UTC{late}, replacing {d.replaced} "
+                f"(proposal #{d.proposal_id}).\n"
+            )
+            for f in d.fields:
+                w(f"  - {_cell(f.describe())}\n")
+            w(f"  - Why: {_cell(d.reason)}\n")
+            w(f"  - {_cell(d.signed())}.\n")
+
+    @staticmethod
     def changes(pack: Pack, w: Any) -> None:
         w("\n## What changed, and why\n\n")
         if not pack.changes:

@@ -3,8 +3,8 @@
 Touches and campaigns, web visits and form fills, marketing e-mail events, lifecycle stages,
 sales activities, opportunities and their stage history, and orders, each with its time, kind,
 a one-line description, its owner and the source row, paged in the warehouse; with a header
-naming the record, its owner, its unified identity (``ws.identity``'s links) and, for an
-account, its KPIs from the metric layer. See docs/timeline.md.
+naming the record, who owned what and when, its unified identity (``ws.identity``'s links)
+and, for an account, its KPIs from the metric layer. See docs/timeline.md.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from revteam.timeline.header import (
     AccountIdentity,
     Kpi,
     LinkedRecord,
+    Owned,
+    Owner,
     PersonHeader,
     PersonIdentity,
 )
@@ -29,6 +31,8 @@ __all__ = [
     "Event",
     "Kpi",
     "LinkedRecord",
+    "Owned",
+    "Owner",
     "PersonHeader",
     "PersonIdentity",
     "SearchHit",

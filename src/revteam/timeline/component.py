@@ -22,6 +22,7 @@ from revteam.metrics.request import DateLike, check_rows, check_year, to_as_of
 from revteam.timeline import header as H
 from revteam.timeline.events import (
     COLUMNS,
+    END_OF_TIME,
     KINDS,
     MAX_LIMIT,
     Event,
@@ -46,7 +47,6 @@ COUNTS_KEPT = 256
 """Timelines whose counts per kind are kept (a few hundred bytes each)."""
 MAX_ID = 200
 """Longest account or person id accepted (longer ones cannot exist in a CRM)."""
-_END_OF_TIME = dt.datetime(9999, 12, 31, 23, 59, 59)
 _TOP = """(SELECT *, count(*) OVER () AS n FROM {hits}
           ORDER BY prefix DESC, lower(name), id LIMIT $2)"""
 """The first ``$2`` hits of one kind, each with the number of all hits of its kind."""
@@ -146,7 +146,7 @@ class TimelineComponent:
         row = H.account_row(self._run, self._id(account_id, "account"))
         if row is None:
             raise UnknownEntityError("account", account_id)
-        top = self._account_header(row, as_of) if header else None
+        top = self._account_header(row, as_of, cut) if header else None
         counts = self._counts("account", account_id, cut)
         events = self._page("account", account_id, wanted, cut, limit, offset)
         total = sum(counts.get(k, 0) for k in wanted)
@@ -188,6 +188,7 @@ class TimelineComponent:
                 row.get("account_id"),
                 row.get("account_name"),
                 identity,
+                H.owners(self._run, "person", list(ids), cut or END_OF_TIME),
             )
         counts = self._counts("person", list(ids), cut)
         events = self._page("person", list(ids), wanted, cut, limit, offset)
@@ -225,12 +226,14 @@ class TimelineComponent:
     def search(self, q: str, limit: int = 20) -> SearchResult:
         """Accounts whose name or domain, and people whose name or e-mail, contain ``q``.
 
-        Case-insensitive; at most ``limit`` (≤ 100) accounts and ``limit`` people, those whose
-        name (or domain, e-mail) starts with ``q`` first, then by name; ``counts`` says how many
-        of each matched and ``more`` whether some were left out.
+        Case-insensitive, as typed (no wildcards), but a web address is searched for by its
+        domain (``https://www.acme.com/`` finds ``acme.com``). At most ``limit`` (≤ 100)
+        accounts and ``limit`` people, those whose name (or domain, e-mail) starts with the text
+        first, then by name; ``counts`` says how many of each matched and ``more`` whether some
+        were left out.
         """
-        text = (q or "").strip().lower()
-        if not text or len(text) > MAX_QUERY:
+        text = _search_text(q)
+        if not text or len((q or "").strip()) > MAX_QUERY:
             raise TimelineError(
                 "Give some text to search for." if not text else "The search text is too long.",
                 f"Search with 1 to {MAX_QUERY} characters of a name, domain or e-mail.",
@@ -303,7 +306,7 @@ class TimelineComponent:
         if key in self._counted:
             self._counted.move_to_end(key)
             return self._counted[key]
-        found = self._run(count_sql(subject), [param, cut or _END_OF_TIME]).to_pylist()
+        found = self._run(count_sql(subject), [param, cut or END_OF_TIME]).to_pylist()
         n = {r["kind"]: int(r["n"]) for r in found}
         counts = {k: n.get(k, 0) for k in KINDS if subject == "account" or k != "account"}
         self._counted[key] = counts
@@ -321,10 +324,12 @@ class TimelineComponent:
         offset: int,
     ) -> tuple[Event, ...]:
         sql = page_sql(subject, kinds)
-        rows = self._run(sql, [param, cut or _END_OF_TIME, limit, offset]).to_pylist()
+        rows = self._run(sql, [param, cut or END_OF_TIME, limit, offset]).to_pylist()
         return tuple(to_events(rows, currency=self._settings.currency))
 
-    def _account_header(self, row: dict[str, Any], as_of: DateLike | None) -> H.AccountHeader:
+    def _account_header(
+        self, row: dict[str, Any], as_of: DateLike | None, cut: dt.datetime | None
+    ) -> H.AccountHeader:
         account_id = row["account_id"]
         kpis, deals, notes = H.account_kpis(
             self._metrics, account_id, as_of, self._settings.currency
@@ -341,7 +346,16 @@ class TimelineComponent:
             kpis,
             deals,
             notes,
+            H.owners(self._run, "account", account_id, cut or END_OF_TIME),
         )
+
+
+def _search_text(q: str | None) -> str:
+    """The text to look for: lower case, and a web address reduced to its domain."""
+    text = (q or "").strip().lower()
+    if "://" in text:
+        text = text.split("://", 1)[1].split("/", 1)[0]
+    return text.removeprefix("www.").rstrip("/") or text
 
 
 def _fields(row: Mapping[str, Any], table: str) -> dict[str, Any]:

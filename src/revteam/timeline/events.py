@@ -20,6 +20,10 @@ Which rows belong to a subject:
 Events are ordered by time, then by kind (:data:`KINDS` order), then by the source row's key,
 then by the step within a row (lead before MQL; created before closed), so every page of the
 same question is the same.
+
+Each event names an owner (:data:`OWNER_OF`): the row's own ``owner_id`` where its table has
+one, else the owner of the record the row belongs to (a deal stage's deal, a touch's person, an
+order's account). Owners are the warehouse's current ones: it keeps no history of owners.
 """
 
 from __future__ import annotations
@@ -53,8 +57,32 @@ KINDS: dict[str, str] = {
 WEB_TYPES = ("web_visit", "form_submit")
 """Touchpoint types that are person-level web activity (``web_traffic`` is by day only)."""
 
+OWNER_OF: dict[str, str] = {
+    "account": "accounts",
+    "stage": "people",
+    "touch": "people",
+    "web": "people",
+    "email": "people",
+    "activity": "sales_activities",
+    "opportunity": "opportunities",
+    "deal_stage": "opportunities",
+    "order": "accounts",
+}
+"""Whose ``owner_id`` an event of each kind carries: the table of the row's own owner, or of the
+record the row belongs to (touches and e-mail events have no owner of their own)."""
+
+BORROWED: dict[str, str] = {"touch": "p", "web": "p", "email": "p", "deal_stage": "o", "order": "a"}
+"""Kinds whose rows have no owner: the alias (in :func:`page_sql`) of the record lending one."""
+
+REASONS: frozenset[tuple[str, str]] = frozenset(
+    {("stage", "disqualified"), ("opportunity", "closed_lost")}
+)
+"""(kind, event) pairs whose ``reason`` is given: why a lead was disqualified, a deal lost."""
+
 MAX_LIMIT = 500
 MAX_OFFSET = 10**9
+END_OF_TIME = dt.datetime(9999, 12, 31, 23, 59, 59)
+"""The as-of time of a question without one."""
 
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 _MONEY = "DECIMAL(18, 2)"
@@ -79,8 +107,11 @@ class Event:
     """What happened within the kind: ``mql``, ``closed_won``, ``click``, ``call`` …"""
     description: str
     owner_id: str | None
+    """Who owned it: the row's own owner, or that of the deal, person or account it belongs to."""
     owner: str | None
-    """The owner's name (``users.name``), where the row has an owner."""
+    """The owner's name (``users.name``)."""
+    owner_of: str | None
+    """The table whose ``owner_id`` this is (:data:`OWNER_OF`); empty without an owner."""
     person_id: str | None
     person: str | None
     account_id: str | None
@@ -89,6 +120,8 @@ class Event:
     campaign: str | None
     channel: str | None
     amount: Decimal | None
+    reason: str | None
+    """Why: a disqualified lead's ``disqualification_reason``, a lost deal's ``lost_reason``."""
     source_table: str
     source_key: str
     """The source row's key (composite keys joined with ``|``)."""
@@ -345,21 +378,32 @@ def union_sql(subject: Subject, kinds: Sequence[str]) -> str:
 ORDER = "ts, rank, source_key, step"
 
 
+def _owner_sql() -> str:
+    """The owner of a page's event (:data:`OWNER_OF`), from its row or the record it is of."""
+    cases = " ".join(f"WHEN '{kind}' THEN {alias}.owner_id" for kind, alias in BORROWED.items())
+    return f"CASE e.kind {cases} ELSE e.owner_id END"
+
+
 def page_sql(subject: Subject, kinds: Sequence[str]) -> str:
-    """One page (``$3`` events from ``$4``) in order, with the names joined to it."""
+    """One page (``$3`` events from ``$4``) in order, with the names and owners joined to it.
+
+    Only the page's rows meet ``users``, ``people``, ``opportunities`` and ``accounts``, so the
+    owners of touches (their person's) cost nothing on an account with many of them.
+    """
     return f"""{union_sql(subject, kinds)},
         _page AS (SELECT * FROM _events ORDER BY {ORDER} LIMIT $3 OFFSET $4)
-        SELECT e.*, u.name AS owner, c.name AS campaign,
+        SELECT e.* REPLACE ({_owner_sql()} AS owner_id), u.name AS owner, c.name AS campaign,
                COALESCE(e.channel, c.channel) AS channel_or_campaigns,
                NULLIF(concat_ws(' ', p.first_name, p.last_name), '') AS person,
                COALESCE(e.account_id, o.account_id, p.account_id) AS belongs_to,
                COALESCE(e.person_id, o.person_id) AS person_or_contact,
                o.name AS opportunity, o.type AS opportunity_type
         FROM _page e
-        LEFT JOIN users u ON u.user_id = e.owner_id
         LEFT JOIN campaigns c ON c.campaign_id = e.campaign_id
         LEFT JOIN opportunities o ON o.opportunity_id = e.opportunity_id
         LEFT JOIN people p ON p.person_id = COALESCE(e.person_id, o.person_id)
+        LEFT JOIN accounts a ON a.account_id = e.account_id AND e.kind = 'order'
+        LEFT JOIN users u ON u.user_id = {_owner_sql()}
         ORDER BY {", ".join(f"e.{c.strip()}" for c in ORDER.split(","))}"""
 
 
@@ -380,6 +424,7 @@ def to_events(rows: Iterable[dict[str, Any]], *, currency: str) -> list[Event]:
             description=describe(r, currency),
             owner_id=r["owner_id"],
             owner=r["owner"],
+            owner_of=OWNER_OF[r["kind"]] if r["owner_id"] is not None else None,
             person_id=r["person_or_contact"],
             person=r["person"],
             account_id=r["belongs_to"],
@@ -388,6 +433,7 @@ def to_events(rows: Iterable[dict[str, Any]], *, currency: str) -> list[Event]:
             campaign=r["campaign"],
             channel=r["channel_or_campaigns"],
             amount=r["amount"],
+            reason=r["detail"] if (r["kind"], r["event"]) in REASONS else None,
             source_table=r["source_table"],
             source_key=r["source_key"],
         )

@@ -1,9 +1,13 @@
-"""What a timeline shows above its events: the record, its owner, its identity, its KPIs.
+"""What a timeline shows above its events: the record, its owners, its identity, its KPIs.
 
 The identity comes from the tables ``ws.identity`` writes (``person_links``,
 ``identity_review``, ``person_account_links``; see docs/identity.md): which source records were
 linked into one person and which of their values agree, the pairs left for a person to decide,
 and how people were matched to accounts. Without a resolution run it says so.
+
+Who owned what (:func:`owners`) is read from the same events as the timeline: the users owning
+the account, its people, its deals and its sales activities, with the span of those records'
+events to the as-of time (owners are the warehouse's current ones: it keeps no owner history).
 
 The account's KPIs are the metric layer's, asked with ``where={"account": [id]}`` over the whole
 range (``grain="all"``): nothing here restates what a KPI means.
@@ -22,6 +26,7 @@ from revteam.metrics.format import display
 from revteam.model import TABLES
 from revteam.model import identity as N
 from revteam.resolve import ACCOUNT_LINKS, LINKS, REVIEW
+from revteam.timeline.events import BORROWED, OWNER_OF, Subject, union_sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,7 +46,10 @@ KPIS: tuple[str, ...] = (
 )
 """The account's KPIs, each the catalogue metric of that id filtered to the account."""
 MAX_LISTED = 50
-"""Linked records, review pairs and mismatched people listed at most (the rest counted)."""
+"""Linked records, review pairs, mismatched people and owners listed at most."""
+OWNED: dict[str, str] = {k: table for k, table in OWNER_OF.items() if k not in BORROWED}
+"""The kinds of events whose rows have an owner of their own (account, stage, activity,
+opportunity), and their tables."""
 
 
 def source_of(column: str) -> str:
@@ -55,6 +63,19 @@ class Owner:
     id: str
     name: str | None
     team: str | None
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A user owning some of a timeline's records: how many of each table, and when."""
+
+    owner: Owner
+    records: Mapping[str, int]
+    """Records owned by table (``accounts``, ``people``, ``opportunities``,
+    ``sales_activities``); tables without one are left out."""
+    first_at: dt.datetime
+    last_at: dt.datetime
+    """The first and last event of those records, to the as-of time."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,8 @@ class AccountHeader:
     deals: Mapping[str, int | None]
     """Deals won, open (at the as-of time) and lost: the KPIs' counts."""
     notes: tuple[str, ...] = ()
+    owners: tuple[Owned, ...] = ()
+    """Who owned what: the users owning the account, its people, deals and activities."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,6 +189,8 @@ class PersonHeader:
     account_id: str | None
     account_name: str | None
     identity: PersonIdentity
+    owners: tuple[Owned, ...] = ()
+    """Who owned what: the users owning the person's records, their deals and activities."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,6 +249,40 @@ def person_row(run: Run, person_id: str) -> dict[str, Any] | None:
         )
     )
     return found[0] if found else None
+
+
+def owners(
+    run: Run, subject: Subject, param: str | list[str], cut: dt.datetime
+) -> tuple[Owned, ...]:
+    """The owners of a subject's records to ``cut``, earliest first (at most :data:`MAX_LISTED`).
+
+    One query over the timeline's own events of the kinds in :data:`OWNED`, so what is counted
+    is what the timeline lists.
+    """
+    counts = ", ".join(
+        f"count(DISTINCT e.source_key) FILTER (WHERE e.source_table = '{t}') AS {t}"
+        for t in OWNED.values()
+    )
+    found = _rows(
+        run(
+            f"""{union_sql(subject, tuple(OWNED))}
+            SELECT e.owner_id, any_value(u.name) AS owner_name, any_value(u.team) AS owner_team,
+                   {counts}, min(e.ts) AS first_at, max(e.ts) AS last_at
+            FROM _events e LEFT JOIN users u ON u.user_id = e.owner_id
+            WHERE e.owner_id IS NOT NULL
+            GROUP BY e.owner_id ORDER BY first_at, e.owner_id LIMIT {MAX_LISTED}""",
+            [param, cut],
+        )
+    )
+    return tuple(
+        Owned(
+            Owner(r["owner_id"], r["owner_name"], r["owner_team"]),
+            {t: int(r[t]) for t in OWNED.values() if r[t]},
+            r["first_at"],
+            r["last_at"],
+        )
+        for r in found
+    )
 
 
 NOT_RUN = (

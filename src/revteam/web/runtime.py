@@ -28,6 +28,8 @@ from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
 from revteam.exceptions import ServerBusyError, WarehouseBusyError
 from revteam.goals import GoalBook
 from revteam.metrics import Definitions
+from revteam.metrics.catalogue import APPROVED_DIR
+from revteam.proposals import ProposalStore
 from revteam.review.actions import ActionStore
 from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
 from revteam.web.gate import Opener, WarehouseGate
@@ -232,6 +234,8 @@ class Runtime:
         """Goals and their history (the application database; no warehouse needed)."""
         self.actions = ActionStore(self.app.db)
         """The review's action items (the application database; metrics checked by callers)."""
+        self.proposals = ProposalStore(self.app.db, self.definitions, self.root / "metrics")
+        """Definition proposals, votes and versions (impact previews read through ``read``)."""
 
     def version(self) -> Version:
         """Data version and the fingerprint of the workspace's metric files.
@@ -244,7 +248,11 @@ class Runtime:
     def _metrics_fingerprint(self) -> str:
         folder = self.root / "metrics"
         files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
-        text = "|".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files)
+        agreed = folder / APPROVED_DIR  # a definition both teams signed off changes numbers too
+        files += sorted(agreed.glob("*.y*ml")) if agreed.is_dir() else []
+        text = "|".join(
+            f"{p.relative_to(folder)}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files
+        )
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
 
     def read(self, key: Hashable, compute: Callable[[Workspace], T]) -> Cached[T]:

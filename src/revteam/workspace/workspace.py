@@ -8,6 +8,8 @@ builds on) and none imports this package back.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -98,7 +100,8 @@ class Workspace:
             from revteam.app import open_app
             from revteam.goals import GoalsComponent
 
-            self._app = open_app(self.root)
+            if self._app is None:  # a view (``defined_on``) shares its workspace's
+                self._app = open_app(self.root)
             self._goals = GoalsComponent(
                 db=self._app.db,
                 metrics=self.metrics,
@@ -123,6 +126,7 @@ class Workspace:
                 goals=goals,
                 status=self.status,
                 settings=self.settings,
+                proposals=self.proposals,
             )
         return self._review
 
@@ -166,6 +170,19 @@ class Workspace:
                 warehouse=self.warehouse, metrics=self.metrics, settings=self.settings
             )
         return self._timeline
+
+    def defined_on(self, day: dt.date) -> Workspace:
+        """A view of the workspace with the definitions both teams had agreed by the end of ``day``.
+
+        Its ``metrics``, ``stats``, ``goals`` (pacing, forecast, plans) and ``review`` use those
+        definitions; it shares the warehouse, the caches and the application database, so
+        close this workspace, not the view.
+        """
+        catalogue = self.proposals.catalogue_on(day)  # opens the application database once
+        view = copy.copy(self)
+        view._metrics = self.metrics.using(catalogue, intervals=view._intervals)
+        view._stats = view._goals = view._review = view._alerts = view._timeline = None
+        return view
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:
         """``ws.metrics.query(..., intervals=True)``: statistics attached by the facade."""

@@ -8,6 +8,7 @@ from revteam.web.pages import (
     alerts,
     analysis,
     dashboards,
+    definitions,
     forecast,
     goals,
     incentives,
@@ -33,6 +34,7 @@ ROUTERS = (
     incentives.router,
     alerts.router,
     insights.router,
+    definitions.router,
     timeline.router,
     admin.router,
 )

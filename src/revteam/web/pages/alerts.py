@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from revteam.alerts import KINDS, OPS, Channel, RuleSpec
-from revteam.alerts.rules import SLA_METRICS
+from revteam.alerts.rules import MANY_METRICS, SLA_METRICS
 from revteam.alerts.schedule import DAYS
 from revteam.exceptions import AlertError, RevteamError
 from revteam.web.deps import EditorDep, Principal, PrincipalDep, RuntimeDep, check_form_csrf
@@ -78,12 +78,13 @@ class AlertForm:
         if self.segment_dimension.strip() or self.segment_value.strip():
             segment = {self.segment_dimension.strip(): self.segment_value.strip()}
         metric = self.metric.strip() or None
+        many = kind in MANY_METRICS
         return RuleSpec(
             name=self.name,
             kind=kind,
             channels=channels,
-            metric=None if kind == "sla_breach" else metric,
-            metrics=[metric] if kind == "sla_breach" and metric else [],
+            metric=None if many else metric,
+            metrics=[metric] if many and metric else [],
             op=self.op or None,
             value=self.value.strip() or None,
             segment=segment,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.web.deps import FiltersDep, PrincipalDep
+from revteam.web.pages.definitions import history_context
 from revteam.web.pages.render import Page, render_view
 from revteam.web.views import charts
 from revteam.web.views.campaigns import campaign_table, sort_rows
@@ -131,7 +132,14 @@ def metric_page(
             ("used-by", metric),
             lambda ws: [s for s in ws.metrics.list() if metric in s.references()],
         )
-        return {"spec": spec, "dims": dims, "sql": sql, "used_by": used_by}
+        return {
+            "spec": spec,
+            "dims": dims,
+            "sql": sql,
+            "used_by": used_by,
+            "can_edit": principal.can("editor"),
+            **history_context(page.runtime, metric),
+        }
 
     return render_view(
         request, "metric.html", principal, build=build, title=metric, nav="catalogue"

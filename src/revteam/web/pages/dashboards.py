@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -18,56 +18,41 @@ from revteam.web.views import scorecard
 from revteam.web.views.detail import detail
 from revteam.web.views.funnel import funnel
 
+if TYPE_CHECKING:
+    from revteam.workspace import Workspace
+
 router = APIRouter(include_in_schema=False)
 
-SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "Conversion and hand-off",
-        (
-            "lead_conversion_rate",
-            "lead_to_customer_rate",
-            "sales_qualification_rate",
-            "disqualification_rate",
-            "sql_to_opportunity_rate",
-            "sqls",
-            "speed_to_lead_hours",
-        ),
-    ),
-    (
-        "Pipeline and revenue",
-        (
-            "marketing_sourced_pipeline",
-            "marketing_sourced_share",
-            "marketing_sourced_revenue",
-            "time_to_revenue_days",
-        ),
-    ),
-    ("Unit economics", ("clv", "cac", "clv_to_cac", "marketing_roi", "total_cost")),
-)
-"""How the shared KPIs are grouped on the Overview; any other shared metric follows."""
 TEAM_EXTRA = {"sales": ("speed_to_lead_hours",)}
 """Shared metrics that KPIS.md also lists in a team's table."""
 TEAM_TITLES = {"marketing": "Marketing", "sales": "Sales"}
 
 
 def overview_sections(page: Page, filters: ViewFilters) -> list[tuple[str, list[scorecard.Tile]]]:
-    ids = page.read(("shared-ids",), lambda ws: [s.id for s in ws.metrics.list(owners="shared")])
+    """The agreed shared scorecard (the catalogue's ``scorecard``), section by section."""
+    sections, owner = page.read(("scorecard",), _scorecard)
+    ids = [m for _, members in sections for m in members]
     as_of = page.as_of().date()
     tiles = page.read(
         ("tiles", "shared", filters), lambda ws: scorecard.tiles(ws, ids, filters, as_of)
     )
     tiles = with_goals(page, tiles, filters)
-    by_id = {t.metric: t for t in tiles}
-    out, seen = [], set()
-    for title, members in SECTIONS:
+    by_id = {t.metric: replace(t, owners=owner[t.metric]) for t in tiles}
+    out = []
+    for title, members in sections:
         chosen = [by_id[m] for m in members if m in by_id]
-        seen |= {t.metric for t in chosen}
         if chosen:
             out.append((title, chosen))
-    rest = [t for t in tiles if t.metric not in seen]
-    if rest:
-        out.append(("More shared KPIs", rest))
     return out
+
+
+def _scorecard(
+    ws: Workspace,
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], dict[str, str]]:
+    """The agreed scorecard's sections and the team answering for each of its metrics."""
+    catalogue = ws.metrics.catalogue
+    sections = catalogue.scorecard_sections()
+    return sections, {m: catalogue.scorecard_owner(m) for _, ids in sections for m in ids}
 
 
 def with_goals(

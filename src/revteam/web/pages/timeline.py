@@ -3,7 +3,7 @@
 The pages show ``GET /api/v1/accounts/{id}/timeline`` (and the person's) from the same cache
 entries (:func:`revteam.web.routes.timeline.timeline_request`), 50 events a page, with the kind
 filter and an as-of day as plain GET parameters; ``…/timeline.csv`` exports every event of the
-filter (up to ``limits.max_rows``).
+filter (up to ``limits.max_rows``; :func:`revteam.web.routes.timeline.export_timeline`).
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from revteam.metrics.request import check_year
 from revteam.timeline import KINDS, SearchResult, Timeline
 from revteam.timeline.component import MAX_QUERY
-from revteam.timeline.events import check_kinds
 from revteam.web.deps import PrincipalDep, RuntimeDep
-from revteam.web.pages.records import _slug, csv_chunks
 from revteam.web.pages.render import Page, render_view
-from revteam.web.routes.timeline import AccountId, PersonId, search_request, timeline_request
-from revteam.web.runtime import Runtime
+from revteam.web.routes.timeline import (
+    AccountId,
+    PersonId,
+    export_timeline,
+    search_request,
+    timeline_request,
+)
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -31,6 +33,13 @@ SEARCH_HITS = 50
 Kinds = Annotated[list[str] | None, Query(max_length=len(KINDS))]
 AsOf = Annotated[dt.date | None, Query()]
 PageNo = Annotated[int, Query(alias="page", ge=1, le=1_000_000)]
+OWNED_LABELS = {
+    "accounts": "account",
+    "people": "people",
+    "opportunities": "deals",
+    "sales_activities": "activities",
+}
+"""How the tables of ``Owned.records`` are named on the page."""
 
 
 def _query(kinds: tuple[str, ...], as_of: dt.date | None, **more: object) -> str:
@@ -75,6 +84,8 @@ def _timeline_page(
             "as_of_day": as_of,
             "page_no": page_no,
             "pages": max(1, -(-found.total // PAGE_SIZE)),
+            "max_rows": page.runtime.settings.limits.max_rows,
+            "owned_labels": OWNED_LABELS,
             "base": base,
             "query": lambda **more: _query(wanted, as_of, **more),
             "currency": page.runtime.settings.currency,
@@ -132,29 +143,6 @@ def person_page(
     page_no: PageNo = 1,
 ) -> HTMLResponse:
     return _timeline_page(request, principal, "person", person_id, kinds, as_of, page_no)
-
-
-def export_timeline(
-    runtime: Runtime,
-    subject: Literal["account", "person"],
-    id: str,
-    kinds: list[str] | None,
-    as_of: dt.date | None,
-) -> StreamingResponse:
-    """Every event of the filter as CSV (not cached: exports can be large)."""
-    check_year(as_of, "as_of", runtime.settings.plausible_years)
-    wanted = check_kinds(kinds)
-    with runtime.gate.workspace() as ws:
-        table = ws.timeline.export(subject, id, kinds=wanted, as_of=as_of)
-    name = _slug(f"revteam-{subject}-{id}-timeline")
-    return StreamingResponse(
-        csv_chunks(table),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
 
 
 @router.get("/accounts/{account_id}/timeline.csv")

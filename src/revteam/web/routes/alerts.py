@@ -15,14 +15,29 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from revteam.alerts import AlertBook, Channel, Condition, Delivery, Rule, RuleSpec
-from revteam.alerts.rules import MAX_CHANNELS, MAX_HOURS, MAX_NAME, MAX_TABLES, MAX_TARGET
+from revteam.alerts.rules import (
+    MAX_CHANNELS,
+    MAX_HOURS,
+    MAX_METRICS,
+    MAX_NAME,
+    MAX_TABLES,
+    MAX_TARGET,
+)
 from revteam.metrics.request import MAX_VALUE_LENGTH
 from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.runtime import Runtime
 from revteam.web.schemas import MAX_ID, Id, Offset, Page, next_offset
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-Kind = Literal["threshold", "off_pace", "anomaly", "sla_breach", "stale_data", "review_pack"]
+Kind = Literal[
+    "threshold",
+    "off_pace",
+    "anomaly",
+    "sla_breach",
+    "stale_data",
+    "review_pack",
+    "definition_change",
+]
 Number = StrictInt | StrictFloat | Annotated[str, Field(max_length=40)]
 """A number, or text such as ``"40%"``; never ``true`` read as 1."""
 MAX_LISTED = 200
@@ -53,12 +68,18 @@ class AlertIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=MAX_NAME, description="Unique.")
     kind: Kind
-    channels: list[ChannelIn] = Field(min_length=1, max_length=MAX_CHANNELS)
+    channels: list[ChannelIn] = Field(
+        max_length=MAX_CHANNELS,
+        description="At least one, except for definition_change (its signers are e-mailed).",
+    )
     metric: str | None = Field(
         None, max_length=64, description="threshold, anomaly, off_pace (with period)."
     )
     metrics: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=3, description="sla_breach: the SLA metrics to watch."
+        default_factory=list,
+        max_length=MAX_METRICS,
+        description="sla_breach: the SLA metrics to watch; definition_change: the metrics "
+        "watched (empty: any).",
     )
     op: Literal["<", "<=", ">", ">="] | None = Field(None, description="threshold.")
     value: Number | None = Field(

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from revteam.goals.component import forecaster_for
 from revteam.goals.report import MAX_DEALS, ForecastReport, build_report
 from revteam.metrics.request import Where, check_year
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
 from revteam.web.runtime import Runtime
 from revteam.workspace import Workspace
@@ -70,6 +71,7 @@ def get_forecast(
     as_of: Annotated[
         dt.date | None, Query(description="Forecast as if the data ended on this day.")
     ] = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """Won revenue expected per period from the open pipeline, with a 90% band.
 
@@ -79,9 +81,8 @@ def get_forecast(
     probabilities' Brier score a horizon ago against the CRM's. Dimension filters (e.g.
     ``channel=paid_search``) keep the deals ``open_pipeline`` counts for them.
     """
-    found = runtime.read(
-        *report_request(
-            runtime, grain=grain, periods=periods, where=where, as_of=as_of, deals=deals
-        )
+    request = report_request(
+        runtime, grain=grain, periods=periods, where=where, as_of=as_of, deals=deals
     )
+    found = runtime.read(*defined(request, defined_on, runtime.settings))
     return found.value.as_dict() | {"data_version": found.data_version, "stale": found.stale}

@@ -23,6 +23,7 @@ from revteam.goals.incentives import INCENTIVES_FILE, PlanResult, parse_what_if
 from revteam.goals.model import MAX_SEGMENT
 from revteam.goals.plan import RevenuePlan, plan_revenue
 from revteam.metrics.request import MAX_VALUE_LENGTH, check_year
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.runtime import Cached, Runtime
 from revteam.web.schemas import MAX_ID, Id, Offset, Page, next_offset
@@ -205,7 +206,10 @@ def change_out(h: GoalHistoryEntry) -> GoalChangeOut:
 
 
 def pacing(
-    runtime: Runtime, goals: Sequence[Goal], as_of: dt.date | None
+    runtime: Runtime,
+    goals: Sequence[Goal],
+    as_of: dt.date | None,
+    defined_on: dt.date | None = None,
 ) -> Cached[list[dict[str, Any]]]:
     """The goals' pacing as ``PacingOut`` fields, through the cache (stale during a load).
 
@@ -218,7 +222,9 @@ def pacing(
         pacer = pacer_for(ws.metrics, ws.stats, runtime.settings)
         return [p.as_dict() | {"version": p.goal.version} for p in pacer.pace(wanted, as_of=as_of)]
 
-    return runtime.read(("api-goals", wanted, as_of), compute)
+    return runtime.read(
+        *defined((("api-goals", wanted, as_of), compute), defined_on, runtime.settings)
+    )
 
 
 def revenue_plan(
@@ -229,6 +235,7 @@ def revenue_plan(
     history_days: int = 365,
     as_of: dt.date | None = None,
     segment: Mapping[str, str] | None = None,
+    defined_on: dt.date | None = None,
 ) -> Cached[RevenuePlan]:
     """The reverse funnel of a revenue ``target`` (:func:`~revteam.goals.plan.plan_revenue`).
 
@@ -251,11 +258,14 @@ def revenue_plan(
         )
 
     key = ("goal-plan", period, target, history_days, as_of, tuple(sorted(chosen.items())))
-    return runtime.read(key, compute)
+    return runtime.read(*defined((key, compute), defined_on, runtime.settings))
 
 
 def incentive_results(
-    runtime: Runtime, what_if: Mapping[str, float], as_of: dt.date | None = None
+    runtime: Runtime,
+    what_if: Mapping[str, float],
+    as_of: dt.date | None = None,
+    defined_on: dt.date | None = None,
 ) -> Cached[list[PlanResult]]:
     """``incentives.yaml`` scored on the goals' pacing, cached.
 
@@ -275,7 +285,7 @@ def incentive_results(
 
     revision = book.store.revision()
     key = ("incentives", stamp, revision, teams, tuple(sorted(what_if.items())), as_of)
-    return runtime.read(key, compute)
+    return runtime.read(*defined((key, compute), defined_on, settings))
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -287,10 +297,11 @@ def list_goals(
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PACED, description="Goals paced per page.")] = 100,
     offset: Offset = 0,
+    defined_on: DefinedOn = None,
 ) -> GoalList:
     goals = book_of(runtime).list(metric)
     page = goals[offset : offset + limit]  # only the page is paced: a request stays bounded
-    found = pacing(runtime, page, as_of)
+    found = pacing(runtime, page, as_of, defined_on)
     return GoalList(
         items=[PacingOut.model_validate(p) for p in found.value],
         total=len(goals),
@@ -322,13 +333,16 @@ def plan_goal(
     metric: Annotated[Literal["revenue"], Query(description="Only revenue, for now.")] = "revenue",
     history_days: Annotated[int, Query(ge=90, le=730)] = 365,
     as_of: AsOf = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """Wins, new customers, opportunities, SQLs, MQLs and leads the goal needs.
 
     Keyed by metric id (``opportunities`` = ``opportunities_created``), with 90% intervals and
     the period each is needed in. Setting them as goals is ``revteam goals plan … --apply``.
     """
-    found = revenue_plan(runtime, period, target, history_days=history_days, as_of=as_of)
+    found = revenue_plan(
+        runtime, period, target, history_days=history_days, as_of=as_of, defined_on=defined_on
+    )
     steps: dict[str, Any] = found.value.as_dict()["steps"]
     return steps | {"opportunities": steps["opportunities_created"]}
 
@@ -345,23 +359,28 @@ def incentive_plans(
         ),
     ] = None,
     as_of: AsOf = None,
+    defined_on: DefinedOn = None,
 ) -> list[dict[str, Any]]:
     """Every plan of ``incentives.yaml``, scored on the goals' pacing (read-only).
 
     Attainment and payout factor per measure and plan, and the share of variable pay on shared
     KPIs; admins edit the file in the workspace.
     """
-    found = incentive_results(runtime, parse_what_if(what_if or []), as_of)
+    found = incentive_results(runtime, parse_what_if(what_if or []), as_of, defined_on)
     return [p.as_dict() for p in found.value]
 
 
 @router.get("/{goal_id}", response_model=GoalDetail, summary="A goal, its pacing and history")
 def show_goal(
-    runtime: RuntimeDep, principal: PrincipalDep, goal_id: Id, as_of: AsOf = None
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    goal_id: Id,
+    as_of: AsOf = None,
+    defined_on: DefinedOn = None,
 ) -> GoalDetail:
     book = book_of(runtime)
     goal = book.get(goal_id)
-    found = pacing(runtime, [goal], as_of)
+    found = pacing(runtime, [goal], as_of, defined_on)
     return GoalDetail(
         goal=goal_out(goal),
         pacing=PacingOut.model_validate(found.value[0]),

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from revteam.exceptions import MetricQueryError
 from revteam.metrics.request import Where
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
 from revteam.web.filters import ViewFilters
 from revteam.web.pages.records import export_response
@@ -54,16 +55,20 @@ def list_records(
     grain: GrainParam = "month",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    defined_on: DefinedOn = None,
 ) -> RecordsOut:
     filters = _filters(start, end, where, grain)
     as_of = runtime.read(("as_of",), lambda ws: ws.metrics.as_of()).value.date()
     first, last = filters.range(as_of, runtime.settings.fiscal_year_start_month)
     req = records.RecordsRequest(metric, first, last, where, part, grain)
-    total = runtime.read(("records-total", req), lambda ws: records.count(ws, req)).value
-    found = runtime.read(
+    settings = runtime.settings
+    counting = (("records-total", req), lambda ws: records.count(ws, req))
+    total = runtime.read(*defined(counting, defined_on, settings)).value
+    paging = (
         ("records", req, offset, limit),
         lambda ws: records.page(ws, req, limit=limit, offset=offset, total=total),
-    ).value
+    )
+    found = runtime.read(*defined(paging, defined_on, settings)).value
     return RecordsOut(
         metric=metric,
         source=found.source,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from revteam.exceptions import ReviewError
 from revteam.review import Pack, render
 from revteam.review.actions import MAX_NOTE, MAX_SEGMENT, MAX_TITLE, ActionItem, ActionSpec
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.runtime import Runtime
 from revteam.web.schemas import MAX_ID, Id
@@ -46,7 +47,7 @@ Grain = Annotated[
 
 
 def pack_request(
-    runtime: Runtime, period: str, grain: str | None
+    runtime: Runtime, period: str, grain: str | None, defined_on: dt.date | None = None
 ) -> tuple[Hashable, Callable[[Workspace], Pack]]:
     """The cache key and computation of one pack: the page and the API share both."""
     key = (
@@ -56,12 +57,22 @@ def pack_request(
         runtime.actions.revision(),
         runtime.goals.store.revision(),
     )
-    return key, lambda ws: ws.review.pack(period, grain=grain)
+
+    def build(ws: Workspace) -> Pack:
+        return ws.review.pack(period, grain=grain)
+
+    return defined((key, build), defined_on, runtime.settings)
 
 
-def document(runtime: Runtime, period: str, grain: str | None, fmt: str) -> tuple[Pack, bytes]:
+def document(
+    runtime: Runtime,
+    period: str,
+    grain: str | None,
+    fmt: str,
+    defined_on: dt.date | None = None,
+) -> tuple[Pack, bytes]:
     """The pack and its rendering in ``fmt``, both cached (a PDF takes a second or two)."""
-    key, build = pack_request(runtime, period, grain)
+    key, build = pack_request(runtime, period, grain, defined_on)
     pack = runtime.read(key, build).value
     data = runtime.read((*key, fmt), lambda _: render(pack, fmt)).value  # type: ignore[misc]
     return pack, data
@@ -86,6 +97,7 @@ def get_review(
         Literal["json", "html", "markdown", "pdf"],
         Query(description="json (the pack's fields), html, markdown or pdf."),
     ] = "json",
+    defined_on: DefinedOn = None,
 ) -> Response:
     """The deterministic pack for the joint review (see docs/review.md).
 
@@ -93,10 +105,10 @@ def get_review(
     time; ``html``, ``markdown`` and ``pdf`` come as attachments.
     """
     if format == "json":
-        key, build = pack_request(runtime, period, grain)
+        key, build = pack_request(runtime, period, grain, defined_on)
         pack = runtime.read(key, build).value
         return Response(json.dumps(pack_json(pack)), media_type="application/json")
-    pack, data = document(runtime, period, grain, format)
+    pack, data = document(runtime, period, grain, format, defined_on)
     name = f"revenue-review-{pack.period}.{SUFFIX[format]}"
     return Response(
         data,

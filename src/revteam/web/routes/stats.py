@@ -21,6 +21,7 @@ from pydantic import Field
 
 from revteam.exceptions import MetricQueryError
 from revteam.metrics.request import Where, check_year, to_as_of
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
 from revteam.web.runtime import Cached, Runtime
 from revteam.web.schemas import Grain, Offset, Page, next_offset
@@ -391,6 +392,7 @@ def compare(
     level: Level = 0.95,
     limit: Limit = 1000,
     offset: Offset = 0,
+    defined_on: DefinedOn = None,
 ) -> StatsOut:
     """Each segment of ``period`` tested against ``against``, as ``revteam compare``.
 
@@ -412,7 +414,13 @@ def compare(
         alpha=alpha,
         level=level,
     )
-    return respond("compare", metric, runtime.read(*request), limit, offset)
+    return respond(
+        "compare",
+        metric,
+        runtime.read(*defined(request, defined_on, runtime.settings)),
+        limit,
+        offset,
+    )
 
 
 @router.get("/rank", response_model=StatsOut, summary="Segments ranked by shrunk rate")
@@ -431,6 +439,7 @@ def rank(
     ] = "marginal_likelihood",
     limit: Limit = 1000,
     offset: Offset = 0,
+    defined_on: DefinedOn = None,
 ) -> StatsOut:
     """Segments (default: by campaign) ranked by empirical-Bayes shrunk rate, as ``revteam rank``.
 
@@ -450,7 +459,9 @@ def rank(
         level=level,
         prior=prior,
     )
-    return respond("rank", metric, runtime.read(*request), limit, offset)
+    return respond(
+        "rank", metric, runtime.read(*defined(request, defined_on, runtime.settings)), limit, offset
+    )
 
 
 @router.get("/anomalies", response_model=StatsOut, summary="Periods that moved beyond noise")
@@ -474,6 +485,7 @@ def anomalies(
     ] = False,
     limit: Limit = 1000,
     offset: Offset = 0,
+    defined_on: DefinedOn = None,
 ) -> StatsOut:
     """Spikes and lasting shifts of every complete period and segment, as ``revteam anomalies``.
 
@@ -495,7 +507,13 @@ def anomalies(
         window=window,
         all_periods=all_periods,
     )
-    return respond("anomalies", metric, runtime.read(*request), limit, offset)
+    return respond(
+        "anomalies",
+        metric,
+        runtime.read(*defined(request, defined_on, runtime.settings)),
+        limit,
+        offset,
+    )
 
 
 @router.get("/drivers", response_model=StatsOut, summary="Why a KPI moved")
@@ -522,6 +540,7 @@ def drivers(
     alpha: Alpha = COMPARE_ALPHA,
     limit: Limit = 1000,
     offset: Offset = 0,
+    defined_on: DefinedOn = None,
 ) -> StatsOut:
     """The change from a baseline to ``period`` split into exact parts, as ``revteam drivers``.
 
@@ -544,7 +563,13 @@ def drivers(
         as_of=as_of,
         alpha=alpha,
     )
-    return respond("drivers", metric, runtime.read(*request), limit, offset)
+    return respond(
+        "drivers",
+        metric,
+        runtime.read(*defined(request, defined_on, runtime.settings)),
+        limit,
+        offset,
+    )
 
 
 @router.get("/cohorts", response_model=StatsOut, summary="Cohort rates, young ones projected")
@@ -561,6 +586,7 @@ def cohorts(
     level: Level = 0.95,
     limit: Limit = 1000,
     offset: Offset = 0,
+    defined_on: DefinedOn = None,
 ) -> StatsOut:
     """Each cohort's rate at the metric's window, as ``revteam cohorts``.
 
@@ -580,4 +606,10 @@ def cohorts(
         as_of=as_of,
         level=level,
     )
-    return respond("cohorts", metric, runtime.read(*request), limit, offset)
+    return respond(
+        "cohorts",
+        metric,
+        runtime.read(*defined(request, defined_on, runtime.settings)),
+        limit,
+        offset,
+    )

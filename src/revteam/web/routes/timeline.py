@@ -2,7 +2,9 @@
 
 Every signed-in role reads them. A page of events is one query the warehouse sorts and cuts
 (``ws.timeline``), cached by its options like every other answer; the pages ``/accounts/{id}``
-and ``/people/{id}`` read the same cache entries (:func:`timeline_request`).
+and ``/people/{id}`` read the same cache entries (:func:`timeline_request`). The CSV exports
+(``…/timeline/export`` here, ``…/timeline.csv`` beside the pages) are one implementation,
+:func:`export_timeline`, bounded by ``limits.max_rows``. See docs/timeline.md.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
 
 from revteam.metrics.request import check_year
 from revteam.timeline import KINDS, MAX_LIMIT, SearchResult, Timeline
 from revteam.timeline.component import MAX_ID, MAX_QUERY, MAX_SEARCH
 from revteam.timeline.events import check_kinds
 from revteam.web.deps import PrincipalDep, RuntimeDep
+from revteam.web.pages.records import _slug, csv_chunks
 from revteam.web.runtime import Runtime
 from revteam.web.schemas import Offset
 from revteam.workspace import Workspace
@@ -119,6 +123,77 @@ def person_timeline(
     )
     result: dict[str, Any] = _answer(runtime, key, compute)
     return result
+
+
+def export_timeline(
+    runtime: Runtime,
+    subject: Subject,
+    id: str,
+    kinds: list[str] | None,
+    as_of: dt.date | None,
+) -> StreamingResponse:
+    """Every event of the filter as CSV (not cached: exports can be large).
+
+    More than ``limits.max_rows`` events are refused (400 ``limit_exceeded``, naming the kinds
+    and as-of filters that narrow it) from the counts, before any event is read.
+    """
+    check_year(as_of, "as_of", runtime.settings.plausible_years)
+    wanted = check_kinds(kinds)
+    most = runtime.settings.limits.max_rows
+    with runtime.gate.workspace() as ws:
+        table = ws.timeline.export(subject, id, kinds=wanted, as_of=as_of, max_rows=most)
+    name = _slug(f"revteam-{subject}-{id}-timeline")
+    return StreamingResponse(
+        csv_chunks(table),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV file, one event a row"}
+}
+
+
+@router.get(
+    "/accounts/{account_id}/timeline/export",
+    summary="An account's timeline, as CSV",
+    response_class=StreamingResponse,
+    responses=_CSV,
+)
+def export_account_timeline(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    account_id: AccountId,
+    kinds: Kinds = None,
+    as_of: AsOf = None,
+) -> StreamingResponse:
+    """Every event of the account (of ``kinds``, to ``as_of``) as CSV, oldest first.
+
+    The columns of the JSON events; at most ``limits.max_rows`` events (else 400
+    ``limit_exceeded``).
+    """
+    return export_timeline(runtime, "account", account_id, kinds, as_of)
+
+
+@router.get(
+    "/people/{person_id}/timeline/export",
+    summary="A person's timeline, as CSV",
+    response_class=StreamingResponse,
+    responses=_CSV,
+)
+def export_person_timeline(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    person_id: PersonId,
+    kinds: Kinds = None,
+    as_of: AsOf = None,
+) -> StreamingResponse:
+    """Every event of the person and the records linked to them, as CSV (as for accounts)."""
+    return export_timeline(runtime, "person", person_id, kinds, as_of)
 
 
 def search_request(q: str, limit: int = 20) -> tuple[Hashable, Callable[[Workspace], SearchResult]]:
