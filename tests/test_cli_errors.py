@@ -69,6 +69,7 @@ BEFORE = {
     "AlertRunnerBusyError": 1,
     "AlertDeliveryError": 1,
     "TimelineError": 2,
+    "AttributionError": 2,
     "UnknownEntityError": 2,
 }
 

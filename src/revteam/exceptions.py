@@ -45,6 +45,7 @@ The tree::
     ├── ResolveError                           identity resolution cannot run on this data
     ├── TimelineError (ValueError)             a timeline or search refused as asked (kinds, paging)
     │   └── UnknownEntityError (KeyError)      no account or person with that id
+    ├── AttributionError (ValueError)          attribution refused as asked (model, conversion)
     ├── GoalError (ValueError)                 a goal that cannot be set as given
     │   ├── UnknownGoalError (KeyError)        no goal with that id or scope
     │   └── GoalConflictError                  the goal changed since it was read, or overlaps
@@ -534,6 +535,17 @@ class ResolveError(RevteamError):
 
 class TimelineError(ValueError, RevteamError):
     """A timeline or search that cannot be given as asked: ``problem`` and ``fix``."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AttributionError(ValueError, RevteamError):
+    """Attribution that cannot be run as asked (model, conversion, data): ``problem``, ``fix``."""
 
     def __init__(self, problem: str, fix: str = "") -> None:
         self.problem, self.fix = problem, fix

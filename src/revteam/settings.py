@@ -207,6 +207,74 @@ class GoalSettings(BaseModel):
         return self
 
 
+class AttributionSettings(BaseModel):
+    """How journeys are built and credit is shared (``[attribution]``; docs/attribution.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Literal[
+        "first_touch",
+        "last_touch",
+        "last_non_direct",
+        "linear",
+        "time_decay",
+        "u_shaped",
+        "w_shaped",
+        "markov",
+        "shapley",
+    ] = Field(
+        "linear",
+        description="The model attributed KPIs use when none is asked for (it is named "
+        "wherever such a number appears).",
+    )
+    lookback_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Touches this many days or fewer before a conversion are in its journey.",
+    )
+    touch_types: tuple[str, ...] = Field(
+        (),
+        description="Touchpoint types that count (e.g. form_submit, webinar_attended); empty: "
+        "every type.",
+    )
+    email_clicks: bool = Field(
+        False,
+        description="Add e-mail clicks (email_events) as touches of the e-mail campaign's "
+        "channel (off: the touchpoints table already holds the clicks it was sent).",
+    )
+    sales_activities: bool = Field(
+        False,
+        description="Add sales activities (calls, e-mails, meetings) as touches of the "
+        "`outbound` channel.",
+    )
+    accounts: bool = Field(
+        True,
+        description="Opportunity and won journeys are the account's: every touch of its "
+        "people (the buying committee) before the deal, not only its contact's.",
+    )
+    half_life_days: float = Field(
+        7.0, gt=0, le=3650, description="Time decay: a touch this many days older counts half."
+    )
+    direct_channel: str = Field("direct", description="The channel last non-direct passes over.")
+    markov_order: int = Field(1, ge=1, le=3, description="Order of the Markov chain.")
+    shapley_value: Literal["conversions", "rate"] = Field(
+        "conversions",
+        description="Shapley's worth of a set of channels: the conversions of the journeys that "
+        "touched only those channels (each conversion is then shared equally by the channels "
+        "it touched; exact, always adds up), or their conversion rate (non-converting journeys "
+        "count; negative values get no credit, per-touch audits may not add up: see "
+        "docs/attribution.md).",
+    )
+    shapley_exact_max: int = Field(
+        15, ge=1, le=20, description="Shapley is exact up to this many channels, sampled beyond."
+    )
+    bootstrap_replicates: int = Field(
+        200, ge=20, le=5000, description="Bootstrap replicates of the credit intervals."
+    )
+    seed: int = Field(0, description="Seed of the bootstrap and sampled Shapley values.")
+
+
 class LimitSettings(BaseModel):
     """What one request may cost (``[limits]`` in ``revteam.toml``; see docs/web.md, "Limits").
 
@@ -341,6 +409,10 @@ class Settings(BaseSettings):
     )
     alerts: AlertSettings = Field(
         default_factory=AlertSettings, description="How alerts are evaluated and delivered."
+    )
+    attribution: AttributionSettings = Field(
+        default_factory=AttributionSettings,
+        description="Journeys and models of multi-touch attribution.",
     )
 
     @field_validator("timezone")

@@ -80,6 +80,7 @@ def _register() -> None:
         "proposals",
         "stats",
         "goals",
+        "attribution",
         "review",
         "alerts",
         "web",

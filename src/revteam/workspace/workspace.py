@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from revteam.alerts import AlertsComponent
     from revteam.app import AppState
+    from revteam.attribution import AttributionComponent
     from revteam.crm import CrmComponent
     from revteam.goals import GoalsComponent
     from revteam.metrics import MetricResult, MetricsComponent
@@ -65,6 +66,7 @@ class Workspace:
         self._proposals: ProposalsComponent | None = None
         self._alerts: AlertsComponent | None = None
         self._timeline: TimelineComponent | None = None
+        self._attribution: AttributionComponent | None = None
         self._app: AppState | None = None
 
     @property
@@ -171,6 +173,15 @@ class Workspace:
             )
         return self._timeline
 
+    @property
+    def attribution(self) -> AttributionComponent:
+        """``ws.attribution``: journeys and credit by channel or campaign under every model."""
+        if self._attribution is None:
+            from revteam.attribution import AttributionComponent
+
+            self._attribution = AttributionComponent(metrics=self.metrics, settings=self.settings)
+        return self._attribution
+
     def defined_on(self, day: dt.date) -> Workspace:
         """A view of the workspace with the definitions both teams had agreed by the end of ``day``.
 
@@ -182,6 +193,7 @@ class Workspace:
         view = copy.copy(self)
         view._metrics = self.metrics.using(catalogue, intervals=view._intervals)
         view._stats = view._goals = view._review = view._alerts = view._timeline = None
+        view._attribution = None
         return view
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:

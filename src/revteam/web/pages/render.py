@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("marketing", "/marketing", "Marketing"),
     ("sales", "/sales", "Sales"),
     ("campaigns", "/campaigns", "Campaigns"),
+    ("attribution", "/attribution", "Attribution"),
     ("accounts", "/accounts", "Accounts"),
     ("goals", "/goals", "Goals"),
     ("sla", "/sla", "SLA"),

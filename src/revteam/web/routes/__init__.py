@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from revteam.web.routes import (
     alerts,
+    attribution,
     data,
     dimensions,
     forecast,
@@ -29,6 +30,7 @@ ROUTERS = (
     goals.router,
     alerts.router,
     forecast.router,
+    attribution.router,
     review.router,
     proposals.router,
     stats.router,

@@ -1,0 +1,427 @@
+"""``ws.attribution``: who gets credit for a conversion, under every model, side by side.
+
+>>> ws.attribution.run(model="markov", conversion="opportunity", by="channel")  # doctest: +SKIP
+>>> ws.attribution.compare(conversion="won", by="campaign")                     # doctest: +SKIP
+>>> ws.attribution.audit(model="shapley", conversion="won", limit=100)          # doctest: +SKIP
+
+Journeys come from the metric layer (:mod:`revteam.attribution.journeys`), credit from the
+models (:mod:`revteam.attribution.models`). Results are cached per data version, definitions
+and options: the same data and seed always give the same credit. See docs/attribution.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from revteam.attribution import journeys as J
+from revteam.attribution.models import MODELS, Credit, attribute, bootstrap
+from revteam.exceptions import AttributionError
+from revteam.metrics.request import DateLike, check_year, to_as_of
+
+if TYPE_CHECKING:
+    from revteam.metrics import MetricsComponent
+    from revteam.settings import Settings
+
+KEPT = 32
+"""Results kept per component (journeys of a 1M-lead company are tens of MB)."""
+MAX_AUDIT = 100_000
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Credit by channel or campaign under one model, for one conversion."""
+
+    model: str
+    conversion: str
+    by: str
+    metric: str
+    """The catalogue metric whose records are the conversions."""
+    rows: tuple[dict[str, Any], ...]
+    """Per segment: ``channel``/``campaign``, ``credit``, ``amount``, ``share``, and with
+    intervals ``credit_low``/``credit_high``; largest credit first."""
+    conversions: float
+    amount: float
+    journeys: int
+    non_converting: int
+    dropped: int
+    """Conversions with no touch in their window: not attributed (named in ``notes``)."""
+    start: dt.date | None
+    end: dt.date | None
+    as_of: dt.datetime
+    options: dict[str, Any]
+    details: dict[str, Any]
+    notes: tuple[str, ...] = ()
+    level: float | None = None
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pylist(list(self.rows))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "conversion": self.conversion,
+            "by": self.by,
+            "metric": self.metric,
+            "conversions": self.conversions,
+            "amount": self.amount,
+            "journeys": self.journeys,
+            "non_converting": self.non_converting,
+            "dropped": self.dropped,
+            "start": self.start,
+            "end": self.end,
+            "as_of": self.as_of,
+            "options": self.options,
+            "level": self.level,
+            "notes": list(self.notes),
+            "details": _jsonable(self.details),
+            "rows": list(self.rows),
+        }
+
+
+@dataclass
+class _Cache:
+    built: OrderedDict[tuple[Any, ...], J.Built] = field(default_factory=OrderedDict)
+    credit: OrderedDict[tuple[Any, ...], Credit] = field(default_factory=OrderedDict)
+    intervals: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=OrderedDict)
+
+
+class AttributionComponent:
+    """Journeys and credit over the metric layer (``ws.attribution``)."""
+
+    def __init__(self, *, metrics: MetricsComponent, settings: Settings) -> None:
+        self._metrics = metrics
+        self._settings = settings
+        self._cache = _Cache()
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return MODELS
+
+    def journeys(
+        self,
+        conversion: str = "opportunity",
+        *,
+        by: str = "channel",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+    ) -> J.Built:
+        """The journeys the models read (cached per data version and definitions)."""
+        return self._built(conversion, by, start, end, as_of)[1]
+
+    def _built(
+        self,
+        conversion: str,
+        by: str,
+        start: DateLike | None,
+        end: DateLike | None,
+        as_of: DateLike | None,
+    ) -> tuple[tuple[Any, ...], J.Built]:
+        first, last, cut = self._range(start, end, as_of)
+        cat = self._metrics.catalogue
+        key = (conversion, by, first, last, cut, cat.fingerprint, self._version(), self._cfg())
+        found = self._cache.built.get(key)
+        if found is None:
+            found = J.build(
+                self._metrics,
+                self._settings.attribution,
+                conversion=conversion,
+                by=by,
+                start=first,
+                end=last,
+                as_of=cut,
+            )
+            _keep(self._cache.built, key, found)
+        return key, found
+
+    def run(
+        self,
+        model: str | None = None,
+        *,
+        conversion: str = "opportunity",
+        by: str = "channel",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+        order: int | None = None,
+        half_life_days: float | None = None,
+        intervals: bool = False,
+        level: float = 0.9,
+    ) -> Attribution:
+        """Credit by ``by`` under ``model`` (default ``[attribution] model``)."""
+        chosen = self._model(model)
+        key, built = self._built(conversion, by, start, end, as_of)
+        options = self._options(chosen, order, half_life_days)
+        credit = self._credit(key, built, chosen, options)
+        low = high = None
+        if intervals:
+            if not 0.5 <= level < 1:
+                raise AttributionError(
+                    f"level {level} is not a confidence level.", "Use 0.5 to 0.99."
+                )
+            low, high = self._intervals(key, built, chosen, options, level)
+        return _result(built, credit, options, low, high, level if intervals else None)
+
+    def compare(
+        self,
+        models: Iterable[str] | None = None,
+        *,
+        conversion: str = "opportunity",
+        by: str = "channel",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+        order: int | None = None,
+        half_life_days: float | None = None,
+        intervals: bool = False,
+        level: float = 0.9,
+    ) -> list[Attribution]:
+        """Every model (or ``models``) on the same journeys, in :data:`MODELS` order."""
+        chosen = [self._model(m) for m in (models or MODELS)]
+        return [
+            self.run(
+                m,
+                conversion=conversion,
+                by=by,
+                start=start,
+                end=end,
+                as_of=as_of,
+                order=order,
+                half_life_days=half_life_days,
+                intervals=intervals,
+                level=level,
+            )
+            for m in chosen
+        ]
+
+    def audit(
+        self,
+        models: Sequence[str] | None = None,
+        *,
+        conversion: str = "opportunity",
+        by: str = "channel",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+        conversion_id: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> pa.Table:
+        """One row per touch of converting journeys: its credit under each model.
+
+        ``conversion_id`` keeps one conversion (a person or an opportunity id). Each
+        conversion's credits sum to 1 under every model (``amount``: its share of the amount).
+        """
+        if not 0 <= limit <= MAX_AUDIT or offset < 0:
+            raise AttributionError(
+                f"limit {limit} / offset {offset} is out of bounds.",
+                f"Ask for at most {MAX_AUDIT:,} touches a page (offset ≥ 0).",
+            )
+        chosen = [self._model(m) for m in (models or MODELS)]
+        key, built = self._built(conversion, by, start, end, as_of)
+        j = built.journeys
+        converting = np.flatnonzero(j.conversions[j.journey] > 0)
+        if conversion_id is not None:
+            wanted = [i for i, c in enumerate(built.conversion_id) if c == conversion_id]
+            converting = converting[np.isin(j.journey[converting], wanted)]
+        page = converting[offset : offset + limit]
+        columns: dict[str, Any] = {
+            "conversion_id": [built.conversion_id[j.journey[i]] for i in page],
+            "converted_at": built.converted_at[j.journey[page]],
+            "amount": j.value[j.journey[page]],
+            "touch_at": built.touch_at[page],
+            "person_id": [built.touch_person[i] for i in page],
+            "type": [built.touch_type[i] for i in page],
+            "channel": [built.touch_channel[i] for i in page],
+        }
+        if by == "campaign":
+            columns["campaign"] = [j.channels[j.channel[i]] for i in page]
+        columns["days_before"] = j.days_before[page]
+        for m in chosen:
+            credit = self._credit(key, built, m, self._options(m, None, None))
+            columns[m] = credit.touch_credit[page]
+        return pa.table(columns)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _model(self, model: str | None) -> str:
+        chosen = model or self._settings.attribution.model
+        if chosen not in MODELS:
+            raise AttributionError(
+                f"Unknown model {chosen!r}.", f"Use one of: {', '.join(MODELS)}."
+            )
+        return chosen
+
+    def _options(self, model: str, order: int | None, half_life: float | None) -> dict[str, Any]:
+        cfg = self._settings.attribution
+        if order is not None and not 1 <= order <= 3:
+            raise AttributionError(f"Markov order {order} is not supported.", "Use 1, 2 or 3.")
+        if half_life is not None and half_life <= 0:
+            raise AttributionError(f"half-life {half_life} is not positive.", "Give days > 0.")
+        out: dict[str, Any] = {}
+        if model == "time_decay":
+            out["half_life_days"] = half_life or cfg.half_life_days
+        if model == "last_non_direct":
+            out["direct"] = cfg.direct_channel
+        if model == "markov":
+            out["order"] = order or cfg.markov_order
+        if model == "shapley":
+            out["shapley_value"] = cfg.shapley_value
+            out["shapley_exact_max"] = cfg.shapley_exact_max
+            out["seed"] = cfg.seed
+        return out
+
+    def _credit(
+        self, built_key: tuple[Any, ...], built: J.Built, model: str, options: dict[str, Any]
+    ) -> Credit:
+        key = (built_key, model, tuple(sorted(options.items())))
+        found = self._cache.credit.get(key)
+        if found is None:
+            try:
+                found = attribute(built.journeys, model, **options)
+            except ValueError as exc:
+                raise AttributionError(f"{model}: {exc}") from None
+            _keep(self._cache.credit, key, found)
+        return found
+
+    def _intervals(
+        self,
+        built_key: tuple[Any, ...],
+        built: J.Built,
+        model: str,
+        options: dict[str, Any],
+        level: float,
+    ) -> tuple[Any, Any]:
+        cfg = self._settings.attribution
+        key = (built_key, model, tuple(sorted(options.items())), level)
+        found = self._cache.intervals.get(key)
+        if found is None:
+            try:
+                found = bootstrap(
+                    built.journeys,
+                    model,
+                    replicates=cfg.bootstrap_replicates,
+                    level=level,
+                    seed=cfg.seed,
+                    **{k: v for k, v in options.items() if k != "seed"},
+                )
+            except ValueError as exc:
+                raise AttributionError(f"{model}: {exc}") from None
+            _keep(self._cache.intervals, key, found)
+        return found
+
+    def _range(
+        self, start: DateLike | None, end: DateLike | None, as_of: DateLike | None
+    ) -> tuple[dt.date | None, dt.date | None, dt.datetime]:
+        years = self._settings.plausible_years
+        first = _day(start, "start")
+        last = _day(end, "end")
+        for value, name in ((first, "start"), (last, "end")):
+            check_year(value, name, years)
+        if first and last and first > last:
+            raise AttributionError(f"start {first} is after end {last}.", "Swap them.")
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        return first, last, cut
+
+    def _version(self) -> int:
+        return self._metrics.data_version
+
+    def _cfg(self) -> tuple[Any, ...]:
+        return tuple(sorted(self._settings.attribution.model_dump().items(), key=str))
+
+
+def _result(
+    built: J.Built,
+    credit: Credit,
+    options: dict[str, Any],
+    low: Any,
+    high: Any,
+    level: float | None,
+) -> Attribution:
+    j = built.journeys
+    total = float(j.conversions.sum())
+    amount = float(j.value.sum())
+    label = "channel" if built.by == "channel" else "campaign"
+    rows = []
+    for i, name in enumerate(j.channels):
+        row: dict[str, Any] = {label: name}
+        if built.by == "campaign":
+            about = built.about.get(name, {})
+            row["campaign_name"] = about.get("name")
+            row["channel"] = about.get("channel")
+        row |= {
+            "credit": float(credit.channel_credit[i]),
+            "amount": float(credit.channel_value[i]),
+            "share": float(credit.channel_credit[i] / total) if total else None,
+            "model": credit.model,
+        }
+        if low is not None and high is not None:
+            row["credit_low"], row["credit_high"] = float(low[i]), float(high[i])
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["credit"], str(r[label])))
+    notes = list(credit.details.get("notes", ()))
+    if built.dropped:
+        notes.append(
+            f"{built.dropped:,} {built.conversion} conversions had no touch in their lookback "
+            "window ([attribution] lookback_days) and are not attributed."
+        )
+    return Attribution(
+        model=credit.model,
+        conversion=built.conversion,
+        by=built.by,
+        metric=built.metric,
+        rows=tuple(rows),
+        conversions=total,
+        amount=amount,
+        journeys=j.n_journeys,
+        non_converting=int((j.conversions == 0).sum()),
+        dropped=built.dropped,
+        start=built.start,
+        end=built.end,
+        as_of=built.as_of,
+        options=options,
+        details={k: v for k, v in credit.details.items() if k != "notes"},
+        notes=tuple(notes),
+        level=level,
+    )
+
+
+def _day(value: DateLike | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise AttributionError(f"{name} {value!r} is not a day.", "Write YYYY-MM-DD.") from None
+
+
+def _keep(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > KEPT:
+        cache.popitem(last=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+__all__ = ["Attribution", "AttributionComponent"]
