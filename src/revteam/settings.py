@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
@@ -207,22 +207,28 @@ class GoalSettings(BaseModel):
         return self
 
 
+AttributionModel = Literal[
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "time_decay",
+    "u_shaped",
+    "w_shaped",
+    "markov",
+    "shapley",
+]
+ATTRIBUTION_MODELS: tuple[str, ...] = get_args(AttributionModel)
+"""The attribution models (``revteam.attribution``), also the values of the metric layer's
+``attribution_model`` dimension."""
+
+
 class AttributionSettings(BaseModel):
     """How journeys are built and credit is shared (``[attribution]``; docs/attribution.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: Literal[
-        "first_touch",
-        "last_touch",
-        "last_non_direct",
-        "linear",
-        "time_decay",
-        "u_shaped",
-        "w_shaped",
-        "markov",
-        "shapley",
-    ] = Field(
+    model: AttributionModel = Field(
         "linear",
         description="The model attributed KPIs use when none is asked for (it is named "
         "wherever such a number appears).",

@@ -157,7 +157,7 @@ def test_refusals_name_the_fix(ws: Workspace) -> None:
     with pytest.raises(AttributionError, match="first_touch"):
         ws.attribution.run("magic")
     with pytest.raises(AttributionError, match="lead, mql, sql, opportunity, won"):
-        ws.attribution.run("linear", conversion="customer")
+        ws.attribution.run("linear", conversion="churn")
     with pytest.raises(AttributionError, match="1, 2 or 3"):
         ws.attribution.run("markov", order=4)
     with pytest.raises(AttributionError, match="after end"):

@@ -69,7 +69,7 @@ def test_the_audit_pages_and_adds_up(api: TestClient) -> None:
     ("params", "status", "words"),
     [
         ({"model": "magic"}, 422, "first_touch"),
-        ({"conversion": "customer"}, 422, "opportunity"),
+        ({"conversion": "churn"}, 422, "opportunity"),
         ({"order": 4}, 422, "less than or equal to 3"),
         ({"start": "2025-02-01", "end": "2025-01-01"}, 400, "after end"),
         ({"start": "1800-01-01"}, 400, "start"),

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from revteam.settings import Settings
 
 KEPT = 32
+CREDITED = ("lead", "opportunity", "won", "customer")
+"""The conversions attributed KPIs read (``attribution_credits``)."""
 """Results kept per component (journeys of a 1M-lead company are tens of MB)."""
 MAX_AUDIT = 100_000
 
@@ -249,6 +251,28 @@ class AttributionComponent:
             columns[m] = credit.touch_credit[page]
         return pa.table(columns)
 
+    def credit_rows(
+        self, model: str, as_of: dt.datetime, *, metrics: MetricsComponent | None = None
+    ) -> pa.Table:
+        """One model's credit for attributed KPIs: a row per conversion, channel and campaign.
+
+        Lead, opportunity, won and new-customer conversions (all, to ``as_of``), credited by
+        channel; a channel's credit in a journey goes to its touches' campaigns in proportion
+        to their touch credit. ``metrics``: another view of the metric layer (a proposal's, or
+        as defined on a day), whose definitions the conversions then follow.
+        """
+        if metrics is not None and metrics is not self._metrics:
+            return AttributionComponent(metrics=metrics, settings=self._settings).credit_rows(
+                model, as_of
+            )
+        chosen = self._model(model)
+        parts = []
+        for conversion in CREDITED:
+            key, built = self._built(conversion, "channel", None, None, as_of)
+            credit = self._credit(key, built, chosen, self._options(chosen, None, None))
+            parts.append(_credit_table(built, credit, chosen))
+        return pa.concat_tables(parts)
+
     # -- internals -----------------------------------------------------------------------------
     def _model(self, model: str | None) -> str:
         chosen = model or self._settings.attribution.model
@@ -389,6 +413,39 @@ def _result(
         details={k: v for k, v in credit.details.items() if k != "notes"},
         notes=tuple(notes),
         level=level,
+    )
+
+
+def _credit_table(built: J.Built, credit: Credit, model: str) -> pa.Table:
+    """Touch credits summed per conversion, channel and campaign (converting journeys only)."""
+    j = built.journeys
+    keep = np.flatnonzero((j.conversions[j.journey] > 0) & (credit.touch_credit != 0))
+    journey = j.journey[keep]
+    rows = pa.table(
+        {
+            "journey": pa.array(journey),
+            "channel": pa.array([built.touch_channel[i] for i in keep], pa.string()),
+            "campaign_id": pa.array([built.touch_campaign[i] for i in keep], pa.string()),
+            "credit": pa.array(credit.touch_credit[keep] * j.conversions[journey]),
+            "amount": pa.array(credit.touch_credit[keep] * j.value[journey]),
+        }
+    )
+    summed = rows.group_by(["journey", "channel", "campaign_id"], use_threads=False).aggregate(
+        [("credit", "sum"), ("amount", "sum")]
+    )
+    which = summed.column("journey").to_numpy()
+    n = summed.num_rows
+    return pa.table(
+        {
+            "model": pa.array([model] * n, pa.string()),
+            "conversion": pa.array([built.conversion] * n, pa.string()),
+            "conversion_id": pa.array([built.conversion_id[i] for i in which], pa.string()),
+            "converted_at": pa.array(built.converted_at[which], pa.timestamp("us")),
+            "channel": summed.column("channel"),
+            "campaign_id": summed.column("campaign_id"),
+            "credit": summed.column("credit_sum"),
+            "amount": summed.column("amount_sum"),
+        }
     )
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from revteam.metrics import MetricsComponent
     from revteam.settings import AttributionSettings
 
-Conversion = Literal["lead", "mql", "sql", "opportunity", "won"]
+Conversion = Literal["lead", "mql", "sql", "opportunity", "won", "customer"]
 By = Literal["channel", "campaign"]
 CONVERSIONS: tuple[str, ...] = get_args(Conversion)
 BYS: tuple[str, ...] = get_args(By)
@@ -42,6 +42,7 @@ METRIC_OF: dict[str, str] = {
     "sql": "sqls",
     "opportunity": "pipeline_created",
     "won": "revenue",
+    "customer": "new_customers",
 }
 """The catalogue metric whose records are the conversions (its ``value``: the amount)."""
 NO_CAMPAIGN = "(no campaign)"
@@ -71,6 +72,8 @@ class Built:
     touch_type: tuple[str, ...]
     touch_channel: tuple[str, ...]
     """Per touch: its channel (also when ``by`` is campaign)."""
+    touch_campaign: tuple[str | None, ...]
+    """Per touch: its campaign (also when ``by`` is channel)."""
     start: dt.date | None
     end: dt.date | None
     as_of: dt.datetime
@@ -201,6 +204,7 @@ def build(
     )
     names = {v: k for k, v in codes.items()}
     channels = touches.column("channel").to_pylist()
+    campaigns = touches.column("campaign_id").to_pylist()
     persons = touches.column("person_id").to_pylist()
     types = touches.column("type").to_pylist()
     t_np = t_at.astype("datetime64[us]")
@@ -217,6 +221,7 @@ def build(
         touch_person=tuple(persons[i] for i in touch_idx),
         touch_type=tuple(types[i] for i in touch_idx),
         touch_channel=tuple(channels[i] for i in touch_idx),
+        touch_campaign=tuple(campaigns[i] for i in touch_idx),
         start=start,
         end=end,
         as_of=cut,

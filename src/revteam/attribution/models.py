@@ -87,18 +87,10 @@ from scipy.sparse.linalg import splu  # type: ignore[import-untyped]
 
 from revteam.attribution.paths import F64, I64, ChannelSets, Journeys, channel_sets, group
 from revteam.exceptions import AttributionError
+from revteam.settings import ATTRIBUTION_MODELS
 
-MODELS: tuple[str, ...] = (
-    "first_touch",
-    "last_touch",
-    "last_non_direct",
-    "linear",
-    "time_decay",
-    "u_shaped",
-    "w_shaped",
-    "markov",
-    "shapley",
-)
+MODELS: tuple[str, ...] = ATTRIBUTION_MODELS
+"""Every model, rule-based first (the settings declare them, for the metric layer too)."""
 RULE_BASED: tuple[str, ...] = MODELS[:7]
 ShapleyValue = Literal["conversions", "rate"]
 SHAPLEY_VALUES: tuple[str, ...] = ("conversions", "rate")

@@ -44,8 +44,10 @@ def attribution(
         typer.Option(help="The model (default: [attribution] model in revteam.toml)."),
     ] = None,
     conversion: Annotated[
-        Literal["lead", "mql", "sql", "opportunity", "won"],
-        typer.Option(help="What converts: a lead, MQL, SQL, an opportunity created or won."),
+        Literal["lead", "mql", "sql", "opportunity", "won", "customer"],
+        typer.Option(
+            help="What converts: a lead, MQL, SQL, an opportunity created or won, a new customer."
+        ),
     ] = "opportunity",
     by: Annotated[
         Literal["channel", "campaign"], typer.Option(help="Credit channels or campaigns.")

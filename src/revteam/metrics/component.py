@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import copy
 import datetime as dt
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,17 +26,19 @@ from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_ex
 from revteam.metrics.placement import Placement, compile_placement
 from revteam.metrics.plan import Plan, Planner, Query
 from revteam.metrics.records import Records, order_by, plan_records
-from revteam.metrics.request import DateLike, QueryOptions, RangeOptions
+from revteam.metrics.request import DateLike, QueryOptions, RangeOptions, reads_credits
 from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import (
+    CREDITS,
     RELATIONS,
     Context,
     TableProvider,
     build_relation,
+    credit_table,
     offline_tables,
 )
 from revteam.metrics.spec import MetricSpec
-from revteam.settings import DEFAULT_WINDOWS
+from revteam.settings import ATTRIBUTION_MODELS, DEFAULT_WINDOWS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,6 +50,11 @@ if TYPE_CHECKING:
     from revteam.storage import Warehouse
 
 CACHE_SIZE = 128
+_CREDIT_NAME = re.compile(rf"{CREDITS}__([a-z_]+?)__(\d{{8}}T\d{{12}})")
+_CREDITS_KEPT = 16
+"""Credit tables kept registered (one per model and cut-off)."""
+CreditProvider = Callable[["MetricsComponent", str, dt.datetime], "pa.Table"]
+"""``provider(metrics, model, as_of)``: one model's credit rows (``attribution_credits``)."""
 RESULTS_BYTES = 64 << 20
 """Bytes of result tables kept besides the count: a few large answers must not pin gigabytes."""
 AS_OF_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -98,6 +106,15 @@ class MetricsComponent:
         self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
         self._offline = offline_tables()
         self._fixed: Catalogue | None = None
+        self._credits: CreditProvider | None = None
+        self._supplied: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+
+    def supply_credits(self, provider: CreditProvider) -> None:
+        """Where attributed KPIs' credit comes from (``revteam.attribution``).
+
+        The workspace wires it: ``provider(metrics, model, as_of)`` gives one model's rows.
+        """
+        self._credits = provider
 
     # -- catalogue -----------------------------------------------------------------------------
     @property
@@ -186,7 +203,8 @@ class MetricsComponent:
             compiled = _cached(self._compiled, request_key) or _store(
                 self._compiled, request_key, compile_request(cat, query, ctx, self._tables)
             )
-            found = run(compiled, ctx, self._warehouse.arrow, max_rows=self._limits.max_rows)
+            found = run(compiled, ctx, self._execute, max_rows=self._limits.max_rows)
+            found = _name_the_model(found, cat, query, ctx)
             result = _store(self._results, key, replace(found, currency=self._settings.currency))
             _trim(self._results)
         return result
@@ -291,8 +309,39 @@ class MetricsComponent:
     def _run(self, expr: ir.Table) -> pa.Table:
         import ibis
 
-        table: pa.Table = self._warehouse.arrow(ibis.to_sql(expr, dialect="duckdb"))
+        table: pa.Table = self._execute(ibis.to_sql(expr, dialect="duckdb"))
         return table
+
+    def _execute(self, sql: str) -> pa.Table:
+        """Run ``sql`` on the warehouse, with the credit tables it reads supplied first."""
+        if CREDITS in sql:
+            for model, stamp in set(_CREDIT_NAME.findall(sql)):
+                self._supply(model, dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%f"))
+        table: pa.Table = self._warehouse.arrow(sql)
+        return table
+
+    def _supply(self, model: str, as_of: dt.datetime) -> None:
+        """Register one model's credit rows under their table name.
+
+        Once per data version and definitions; the oldest of more than a few are dropped.
+        """
+        name = credit_table(model, as_of)
+        stamp = (self._warehouse.data_version, self.catalogue.fingerprint)
+        if self._supplied.get(name) == stamp:
+            self._supplied.move_to_end(name)
+            return
+        if self._credits is None:
+            raise MetricQueryError(
+                "metric",
+                "attributed",
+                "a KPI of ws.metrics of revteam.open() (attributed KPIs need revteam.attribution)",
+            )
+        self._warehouse.provide(name, self._credits(self, model, as_of))
+        self._supplied[name] = stamp
+        self._supplied.move_to_end(name)
+        while len(self._supplied) > _CREDITS_KEPT:
+            old, _ = self._supplied.popitem(last=False)
+            self._warehouse.withdraw(old)
 
     def clear_cache(self, *, compiled: bool = True) -> None:
         """Forget cached results (and compiled SQL); results are also keyed by data version."""
@@ -364,12 +413,21 @@ class MetricsComponent:
     ) -> tuple[Query, Context]:
         query = self._definitions.check(metrics, options, totals=totals, catalogue=cat)
         ctx = self._context(cat, version, options.get("as_of"))
+        ctx = replace(ctx, attribution_models=self._attribution_models(query))
         request.check_year(ctx.as_of.date(), "as_of", self._settings.plausible_years)
         earliest = self._data_facts(version).earliest
         request.check_periods(
             query, earliest=earliest, as_of=ctx.as_of, maximum=self._limits.max_periods
         )
         return query, ctx
+
+    def _attribution_models(self, query: Query) -> tuple[str, ...]:
+        """The models an attributed KPI of ``query`` is credited by (the parameter)."""
+        if query.attribution_model is not None:
+            return (query.attribution_model,)
+        if "attribution_model" in query.by:
+            return ATTRIBUTION_MODELS
+        return (self._settings.attribution.model,)
 
     def _context(self, cat: Catalogue, version: int, as_of: DateLike | None) -> Context:
         facts = self._data_facts(version)
@@ -471,6 +529,25 @@ def compile_request(
         statements(plan, ctx, tables, dialect="duckdb"),
         compile_placement(plan, ctx, tables),
     )
+
+
+def _name_the_model(
+    result: MetricResult, cat: Catalogue, query: Query, ctx: Context
+) -> MetricResult:
+    """Attributed KPIs carry their attribution model in each row (``attribution_model``)."""
+    if "attribution_model" in query.by:
+        return result
+    attributed = [m for m in query.metrics if reads_credits(cat, m)]
+    if not attributed:
+        return result
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    (model,) = ctx.attribution_models
+    table = result.table
+    mine = pc.is_in(table.column("metric"), pa.array(attributed, pa.string()))
+    column = pc.if_else(mine, pa.scalar(model, pa.string()), pa.scalar(None, pa.string()))
+    return replace(result, table=table.append_column("attribution_model", column))
 
 
 def run(

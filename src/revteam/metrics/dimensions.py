@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from revteam.model import TABLES, enums
+from revteam.settings import ATTRIBUTION_MODELS
 
 DIMENSIONS: dict[str, str] = {
     "channel": "Marketing channel (paid_search, email, outbound, …)",
@@ -31,6 +32,8 @@ DIMENSIONS: dict[str, str] = {
     "network": "Social network",
     "keyword_group": "Group of tracked keywords",
     "account": "Account id (the company a record belongs to)",
+    "attribution_model": "Attribution model sharing the credit of attributed KPIs (default: "
+    "the workspace's [attribution] model)",
 }
 """The conformed dimensions, offered to every metric whose table reaches them."""
 
@@ -136,6 +139,11 @@ REACH: dict[str, dict[str, str]] = {
         "deal_stage": "stage",
         "account": "opportunity_id->opportunities.account_id",
     },
+    "attribution_credits": {
+        "channel": "channel",
+        "campaign": "campaign_id",
+        "attribution_model": "model",
+    },
 }
 """How each canonical table reaches each dimension it can reach."""
 
@@ -193,6 +201,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "deal_stage": enums.OPPORTUNITY_STAGES,
     "network": enums.SOCIAL_NETWORKS,
     "team": tuple(dict.fromkeys((*enums.TEAMS, *enums.COST_TEAMS))),
+    "attribution_model": ATTRIBUTION_MODELS,
 }
 """Closed vocabularies of dimensions, so a misspelt filter value is refused, not silently empty."""
 

@@ -38,6 +38,9 @@ class Query:
     where: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
     fy_start: int = 1
     totals: bool = True
+    attribution_model: str | None = None
+    """The model attributed KPIs are credited by (``where={"attribution_model": …}``, a
+    parameter rather than a filter); ``None``: the workspace's."""
 
     @property
     def whole(self) -> bool:

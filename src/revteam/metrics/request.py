@@ -18,7 +18,7 @@ from revteam.metrics import periods
 from revteam.metrics.catalogue import Catalogue
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES
 from revteam.metrics.plan import Query
-from revteam.metrics.sources import Context, Sourcing
+from revteam.metrics.sources import CREDITS, Context, Sourcing
 
 DateLike = dt.date | dt.datetime | str
 WhereValue = str | None | Sequence[str | None]
@@ -194,6 +194,7 @@ def build_query(
     g = periods.check_query_grain(grain)
     dims = tuple(dict.fromkeys(as_list(by)))
     filters = check_where(where or {})
+    filters, model = _attribution_parameter(catalogue, ids, filters)
     for spec in specs:
         supported = catalogue.dimensions(spec.id)
         for d in (*dims, *(d for d, _ in filters)):
@@ -229,8 +230,54 @@ def build_query(
         end=last,
         where=filters,
         fy_start=fy_start,
-        totals=totals,
+        # a total over models would count each conversion once per model
+        totals=totals and "attribution_model" not in dims,
+        attribution_model=model,
     )
+
+
+def _attribution_parameter(
+    catalogue: Catalogue, ids: tuple[str, ...], filters: Where
+) -> tuple[Where, str | None]:
+    """``attribution_model`` taken out of the filters: a parameter, not a filter.
+
+    It chooses whose credit attributed KPIs read and keeps no records, so a ratio of costs
+    to credit takes it too.
+    """
+    chosen = dict(filters).get("attribution_model")
+    if chosen is None:
+        return filters, None
+    rest = tuple((d, v) for d, v in filters if d != "attribution_model")
+    if len(chosen) != 1 or chosen[0] is None:
+        raise MetricQueryError(
+            "attribution_model",
+            list(chosen),
+            "one model (compare models with by=attribution_model or ws.attribution.compare)",
+        )
+    if not any(reads_credits(catalogue, m) for m in ids):
+        raise MetricQueryError(
+            "attribution_model",
+            chosen[0],
+            "a parameter of attributed KPIs only (attributed_leads, attributed_revenue, "
+            "attributed_roi …): none of the metrics asked for reads attribution credit",
+        )
+    return rest, chosen[0]
+
+
+def reads_credits(catalogue: Catalogue, metric: str) -> bool:
+    """Whether ``metric`` (or a metric it is computed from) reads attribution credit."""
+    seen: set[str] = set()
+    todo = [metric]
+    while todo:
+        m = todo.pop()
+        if m in seen or m not in catalogue:
+            continue
+        seen.add(m)
+        spec = catalogue[m]
+        if spec.table == CREDITS:
+            return True
+        todo.extend(spec.references())
+    return False
 
 
 def check_where(where: Mapping[str, WhereValue | Iterable[str | None]]) -> Where:

@@ -73,6 +73,39 @@ class Context:
     orders_loaded: bool = False
     """Whether CLV counts orders (when the orders table has rows) or won deal amounts."""
     sourcing: Sourcing = field(default_factory=Sourcing)
+    attribution_models: tuple[str, ...] = ("linear",)
+    """The models whose credit attributed KPIs read (``attribution_credits``): the query's
+    ``attribution_model`` filter, every model when grouped by it, else the workspace's."""
+
+
+CREDITS = "attribution_credits"
+"""The relation of attributed KPIs: one row per conversion, channel and campaign credited."""
+CREDIT_COLUMNS: dict[str, ColumnType] = {
+    "model": "string",
+    "conversion": "string",
+    "conversion_id": "string",
+    "converted_at": "timestamp",
+    "channel": "string",
+    "campaign_id": "string",
+    "credit": "float",
+    "amount": "float",
+}
+
+
+def credit_table(model: str, as_of: dt.datetime) -> str:
+    """The name of one model's credit table for a cut-off.
+
+    Supplied by ``revteam.attribution`` through the metrics component's providers, never
+    stored in the warehouse.
+    """
+    return f"{CREDITS}__{model}__{as_of:%Y%m%dT%H%M%S%f}"
+
+
+def _credits(ctx: Context, tables: TableProvider) -> ir.Table:
+    import ibis
+
+    parts = [tables(credit_table(m, ctx.as_of)) for m in ctx.attribution_models]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
 Builder = Callable[["ir.Table", Context, TableProvider], "ir.Table"]
@@ -344,6 +377,16 @@ RELATIONS: dict[str, Relation] = {
         build=_email_sends,
         key=("email_id", "person_id"),
     ),
+    CREDITS: Relation(
+        CREDITS,
+        "One row per conversion (lead, opportunity, won, customer), channel and campaign "
+        "credited by an attribution model: the conversions (credit) and amount it gets "
+        "(revteam.attribution; docs/attribution.md).",
+        CREDIT_COLUMNS,
+        CREDITS,
+        build=_credits,
+        key=("model", "conversion", "conversion_id", "channel", "campaign_id"),
+    ),
     "stage_visits": Relation(
         "stage_visits",
         "One row per stage an opportunity entered (opportunity_stages): when it left the stage "
@@ -407,6 +450,11 @@ def offline_tables() -> TableProvider:
 
     def provide(name: str) -> ir.Table:
         if name not in cache:
+            if name.startswith(f"{CREDITS}__"):
+                cache[name] = ibis.table(
+                    {c: _IBIS_TYPES[t] for c, t in CREDIT_COLUMNS.items()}, name=name
+                )
+                return cache[name]
             schema = {c.name: _IBIS_TYPES[c.type] for c in TABLES[name].columns}
             cache[name] = ibis.table(schema, name=name)
         return cache[name]

@@ -438,6 +438,19 @@ class Warehouse:
         with self._lock, self.translated():
             return self.con.sql(sql, params=params or None).to_arrow_table()
 
+    def provide(self, name: str, table: Any) -> None:
+        """Make an Arrow table readable by queries under ``name``.
+
+        A view of this connection, never written to the file: read-only warehouses take it too.
+        """
+        with self._lock, self.translated():
+            self.con.register(name, table)
+
+    def withdraw(self, name: str) -> None:
+        """Forget a table given to :meth:`provide`."""
+        with self._lock, self.translated():
+            self.con.unregister(name)
+
     @property
     def ibis(self) -> ibis.backends.duckdb.Backend:
         """An ibis backend on the same connection (created on first use)."""

@@ -82,6 +82,12 @@ class Workspace:
                 warehouse=self.warehouse,
                 intervals=self._intervals,
             )
+            # attributed KPIs read revteam.attribution's credit, supplied when a query needs it
+            self._metrics.supply_credits(
+                lambda metrics, model, as_of: self.attribution.credit_rows(
+                    model, as_of, metrics=metrics
+                )
+            )
         return self._metrics
 
     @property

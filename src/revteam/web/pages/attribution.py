@@ -30,6 +30,7 @@ CONVERSION_WORDS = {
     "sql": "SQLs",
     "opportunity": "Opportunities created",
     "won": "Deals won",
+    "customer": "New customers",
 }
 MODEL_WORDS = {
     "first_touch": "First touch",

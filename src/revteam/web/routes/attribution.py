@@ -34,7 +34,7 @@ ModelName = Literal[
     "markov",
     "shapley",
 ]
-ConversionName = Literal["lead", "mql", "sql", "opportunity", "won"]
+ConversionName = Literal["lead", "mql", "sql", "opportunity", "won", "customer"]
 ByName = Literal["channel", "campaign"]
 MAX_AUDIT_PAGE = 1000
 
