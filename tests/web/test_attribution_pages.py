@@ -96,3 +96,33 @@ def test_the_page_compares_the_models(browser_of: dict[str, TestClient], app: An
     )
     assert cell and float(cell.group(1)) == pytest.approx(top["credit"])
     assert 'data-chart="attribution-models"' in page.text
+
+
+def test_the_campaigns_page_explains_a_negative_roi(
+    browser_of: dict[str, TestClient], app: Any
+) -> None:
+    page = browser_of["viewer"].get("/campaigns?period=all").text
+    model = app.state.runtime.settings.attribution.model
+    assert f"Attributed ROI ({model})" in page and "data-roi-explained" in page
+    rule = app.state.runtime.definitions.catalogue.sourcing.rule
+    assert f"rule {rule}" in page or rule.replace("_", " ") in page or rule in page
+    rows = re.findall(r'<tr data-campaign="(\w*)">(.*?)</tr>', page, re.S)
+    explained = [(c, body) for c, body in rows if "data-why-roi" in body]
+    assert explained, "no campaign with revenue and a -100% ROI to explain"
+    for campaign, body in explained:
+        # cells in column order: ... revenue (6th), ... ROI (10th)
+        values = re.findall(r'<td class="num[^"]*"\s+data-value="([^"]*)"', body)
+        assert float(values[9]) == pytest.approx(-1.0) and float(values[5]) > 0, campaign
+        assert "marketing-sourced revenue only" in body
+
+
+def test_sourcing_and_budget_on_the_page_and_api(
+    api: TestClient, browser_of: dict[str, TestClient]
+) -> None:
+    rows = api.get("/api/v1/attribution/sourcing").json()["rows"]
+    assert [r["view"] for r in rows] == ["sourced", "sourced", "sourced", "influenced"]
+    assert sum(r["active"] for r in rows) == 1
+    budget = api.get("/api/v1/attribution/budget", params={"grain": "quarter"}).json()["rows"]
+    assert budget and {"budget", "spend", "attributed_revenue", "roi", "model"} <= set(budget[0])
+    page = browser_of["viewer"].get("/attribution?by=campaign&conversion=won").text
+    assert page.count("data-rule=") == 4 and "data-budget" in page

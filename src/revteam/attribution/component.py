@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from revteam.attribution import journeys as J
 from revteam.attribution.models import MODELS, Credit, attribute, bootstrap
 from revteam.exceptions import AttributionError
 from revteam.metrics.request import DateLike, check_year, to_as_of
+from revteam.metrics.sources import SOURCING_RULES
 
 if TYPE_CHECKING:
     from revteam.metrics import MetricsComponent
@@ -273,6 +274,132 @@ class AttributionComponent:
             parts.append(_credit_table(built, credit, chosen))
         return pa.concat_tables(parts)
 
+    def sourcing(
+        self,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+    ) -> list[dict[str, Any]]:
+        """Sourced versus influenced pipeline: the three sourcing rules side by side.
+
+        Per rule: ``marketing_sourced_pipeline`` and its share of ``pipeline_created`` as the
+        metric layer computes them with that rule (``active``: the catalogue's); then the
+        pipeline *influenced* by marketing: deals whose (account's) journey had a touch on a
+        marketing channel before the deal was created.
+        """
+        first, last, cut = self._range(start, end, as_of)
+        cat = self._metrics.catalogue
+        options: dict[str, Any] = {"grain": "all", "start": first, "end": last, "as_of": cut}
+        rows: list[dict[str, Any]] = []
+        for rule in SOURCING_RULES:
+            variant = replace(cat, sourcing=cat.sourcing.model_copy(update={"rule": rule}))
+            found = self._metrics.using(variant).query(
+                ["marketing_sourced_pipeline", "pipeline_created"], **options
+            )
+            value = {r["metric"]: r["value"] for r in found.to_pylist() if r["is_total"]}
+            sourced, pipeline = (
+                value.get("marketing_sourced_pipeline"),
+                value.get("pipeline_created"),
+            )
+            rows.append(
+                {
+                    "view": "sourced",
+                    "rule": rule,
+                    "active": rule == cat.sourcing.rule,
+                    "pipeline": sourced,
+                    "share": sourced / pipeline if sourced is not None and pipeline else None,
+                    "total_pipeline": pipeline,
+                }
+            )
+        built = self.journeys("opportunity", start=first, end=last, as_of=cut)
+        j = built.journeys
+        marketing = set(cat.sourcing.marketing_channels)
+        touched = np.fromiter((c in marketing for c in built.touch_channel), bool, j.n_touches)
+        hit = np.zeros(j.n_journeys, dtype=bool)
+        hit[j.journey[touched]] = True
+        hit &= j.conversions > 0
+        influenced = float(j.value[hit].sum())
+        total = rows[0]["total_pipeline"]
+        rows.append(
+            {
+                "view": "influenced",
+                "rule": "any marketing touch before the deal",
+                "active": False,
+                "pipeline": influenced,
+                "share": influenced / total if total else None,
+                "total_pipeline": total,
+            }
+        )
+        return rows
+
+    def budget(
+        self,
+        model: str | None = None,
+        *,
+        grain: str = "month",
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+    ) -> pa.Table:
+        """Campaign budget versus spend versus attributed return, per period.
+
+        ``budget``: the campaign's budget spread evenly over its days (an open-ended campaign's
+        from its start to the as-of day); ``spend``: its ``marketing_cost``; the attributed
+        pipeline and revenue under ``model`` and the ROI they make of the spend.
+        """
+        chosen = self._model(model)
+        first, last, cut = self._range(start, end, as_of)
+        found = self._metrics.query(
+            ["marketing_cost", "attributed_pipeline", "attributed_revenue"],
+            by="campaign",
+            grain=grain,
+            start=first,
+            end=last,
+            as_of=cut,
+            totals=False,
+            where={"attribution_model": [chosen]},
+        )
+        cells: dict[tuple[Any, str], dict[str, Any]] = {}
+        for r in found.to_pylist():
+            if r["campaign"] is None:
+                continue
+            cell = cells.setdefault(
+                (r["period"], r["campaign"]), {"period_label": r["period_label"]}
+            )
+            cell[r["metric"]] = r["value"]
+        about = {c["campaign_id"]: c for c in self._campaigns(cut)}
+        margin = self._settings.gross_margin
+        rows = []
+        for (period, campaign), cell in sorted(cells.items()):
+            info = about.get(campaign, {})
+            spend = cell.get("marketing_cost") or 0.0
+            revenue = cell.get("attributed_revenue") or 0.0
+            budget = _budget_in(info, period, grain, cut.date())
+            rows.append(
+                {
+                    "period": cell["period_label"],
+                    "campaign": campaign,
+                    "campaign_name": info.get("name"),
+                    "channel": info.get("channel"),
+                    "budget": budget,
+                    "spend": spend,
+                    "spend_of_budget": spend / budget if budget else None,
+                    "attributed_pipeline": cell.get("attributed_pipeline") or 0.0,
+                    "attributed_revenue": revenue,
+                    "roi": (revenue * margin - spend) / spend if spend else None,
+                    "model": chosen,
+                }
+            )
+        return pa.Table.from_pylist(rows)
+
+    def _campaigns(self, cut: dt.datetime) -> list[dict[str, Any]]:
+        cols = ["campaign_id", "name", "channel", "start_date", "end_date", "budget"]
+        rows: list[dict[str, Any]] = self._metrics.relation(
+            "campaigns", cols, as_of=cut
+        ).to_pylist()
+        return rows
+
     # -- internals -----------------------------------------------------------------------------
     def _model(self, model: str | None) -> str:
         chosen = model or self._settings.attribution.model
@@ -447,6 +574,26 @@ def _credit_table(built: J.Built, credit: Credit, model: str) -> pa.Table:
             "amount": summed.column("amount_sum"),
         }
     )
+
+
+def _budget_in(
+    campaign: dict[str, Any], period: dt.date, grain: str, as_of: dt.date
+) -> float | None:
+    """The share of a campaign's budget that falls in a period (even per day of its run)."""
+    from revteam.metrics import periods as P
+
+    budget, begin = campaign.get("budget"), campaign.get("start_date")
+    if budget is None or begin is None:
+        return None
+    finish = campaign.get("end_date") or as_of
+    days = (finish - begin).days + 1
+    if days <= 0:
+        return None
+    first = period
+    last = P.end(period, P.check_grain(grain)) - dt.timedelta(days=1) if grain != "all" else finish
+    overlap = (min(last, finish) - max(first, begin)).days + 1
+    share: float = float(budget) * max(overlap, 0) / days
+    return share
 
 
 def _day(value: DateLike | None, name: str) -> dt.date | None:

@@ -76,6 +76,20 @@ def attribution(
         str | None, typer.Option(help="With --audit: only this conversion (person or deal id).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="With --audit: touches.")] = 200,
+    sourcing: Annotated[
+        bool,
+        typer.Option(
+            "--sourcing",
+            help="Sourced (under each of the three rules) versus influenced pipeline.",
+        ),
+    ] = False,
+    budget: Annotated[
+        bool,
+        typer.Option("--budget", help="Campaign budget versus spend versus attributed return."),
+    ] = False,
+    grain: Annotated[
+        Literal["month", "quarter", "year", "all"], typer.Option(help="With --budget: periods.")
+    ] = "month",
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Who gets credit for conversions: each channel's (or campaign's) conversions and amount.
@@ -88,6 +102,14 @@ def attribution(
     if as_of is not None:
         common["as_of"] = dt.datetime.combine(as_of.date(), dt.time.max)
     with open_ws(read_only=True) as ws:
+        if sourcing:
+            rows = ws.attribution.sourcing(**days, as_of=common.get("as_of"))
+            emit(rows, fmt, title="Marketing-sourced (each rule) and influenced pipeline")
+            return
+        if budget:
+            table = ws.attribution.budget(model, grain=grain, **days, as_of=common.get("as_of"))
+            emit(table.to_pylist(), fmt, title="Budget, spend and attributed return by campaign")
+            return
         if audit:
             table = ws.attribution.audit(
                 [model] if model else None, conversion_id=conversion_id, limit=limit, **common

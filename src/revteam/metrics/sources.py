@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -29,6 +29,7 @@ TableProvider = Callable[[str], "ir.Table"]
 """Returns the ibis table of a canonical table name (bound to a backend, or unbound offline)."""
 
 SourcingRule = Literal["lead_source", "first_touch", "marketing_touch_before_sales"]
+SOURCING_RULES: tuple[str, ...] = get_args(SourcingRule)
 
 MARKETING_CHANNELS: tuple[str, ...] = tuple(
     c for c in enums.CHANNELS if c not in {"outbound", "partner", "other"}

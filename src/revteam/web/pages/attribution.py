@@ -21,6 +21,8 @@ from revteam.web.routes.attribution import (
     ByName,
     ConversionName,
     attribution_request,
+    budget_request,
+    sourcing_request,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -111,6 +113,11 @@ def attribution_page(
         results: list[Attribution] = page.read(*attribution_request(page.runtime, req))
         rows = table_rows(results)
         first = results[0]
+        sourcing = page.read(*sourcing_request(page.runtime, start, end, None))
+        budget: list[dict[str, Any]] = []
+        if by == "campaign":
+            budget = page.read(*budget_request(page.runtime, None, "all", start, end, None))
+            budget = sorted(budget, key=lambda r: -(r["spend"] or 0.0))[:25]
         return {
             "results": results,
             "rows": rows,
@@ -127,6 +134,8 @@ def attribution_page(
             "chart_spec": chart_spec(results, rows),
             "notes": sorted({n for r in results for n in r.notes}),
             "money": first.amount > 0,
+            "sourcing": sourcing,
+            "budget": budget,
         }
 
     return render_view(

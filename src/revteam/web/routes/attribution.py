@@ -176,3 +176,75 @@ def get_audit(
         "data_version": found.data_version,
         "stale": found.stale,
     }
+
+
+@router.get("/sourcing", summary="Sourced (each rule) versus influenced pipeline")
+def get_sourcing(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    start: Day = None,
+    end: Day = None,
+    as_of: Day = None,
+) -> dict[str, Any]:
+    """``marketing_sourced_pipeline`` under each of the three sourcing rules.
+
+    ``active``: the catalogue's rule; the last row is the pipeline marketing influenced (a
+    marketing touch before the deal).
+    """
+    found = runtime.read(*sourcing_request(runtime, start, end, as_of))
+    return {"rows": found.value, "data_version": found.data_version, "stale": found.stale}
+
+
+def sourcing_request(
+    runtime: Runtime, start: dt.date | None, end: dt.date | None, as_of: dt.date | None
+) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
+    for value, name in ((start, "start"), (end, "end"), (as_of, "as_of")):
+        check_year(value, name, runtime.settings.plausible_years)
+    cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        return ws.attribution.sourcing(start=start, end=end, as_of=cut)
+
+    return ("attribution-sourcing", start, end, as_of), compute
+
+
+def budget_request(
+    runtime: Runtime,
+    model: str | None,
+    grain: str,
+    start: dt.date | None,
+    end: dt.date | None,
+    as_of: dt.date | None,
+) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
+    for value, name in ((start, "start"), (end, "end"), (as_of, "as_of")):
+        check_year(value, name, runtime.settings.plausible_years)
+    cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+    chosen = model or runtime.settings.attribution.model
+
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        table = ws.attribution.budget(chosen, grain=grain, start=start, end=end, as_of=cut)
+        rows: list[dict[str, Any]] = table.to_pylist()
+        return rows
+
+    return ("attribution-budget", chosen, grain, start, end, as_of), compute
+
+
+@router.get("/budget", summary="Campaign budget versus spend versus attributed return")
+def get_budget(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    model: ModelName | None = None,
+    grain: Literal["month", "quarter", "year", "all"] = "month",
+    start: Day = None,
+    end: Day = None,
+    as_of: Day = None,
+    defined_on: DefinedOn = None,
+) -> dict[str, Any]:
+    """Per period and campaign: budget, spend, attributed return and the ROI of the spend.
+
+    The budget is spread evenly over the campaign's run, the spend is its marketing cost, the
+    attributed pipeline and revenue are under the model (default: the workspace's).
+    """
+    request = budget_request(runtime, model, grain, start, end, as_of)
+    found = runtime.read(*defined(request, defined_on, runtime.settings))
+    return {"rows": found.value, "data_version": found.data_version, "stale": found.stale}

@@ -31,6 +31,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("cost_per_lead", "CPL"),
     ("cac", "CAC"),
     ("marketing_roi", "ROI"),
+    ("attributed_revenue", "Attributed revenue"),
+    ("attributed_roi", "Attributed ROI"),
 )
 TESTED = ("sales_qualification_rate", "lead_conversion_rate")
 """Rates compared across campaigns (the ones a campaign can move and Sales cares about)."""
@@ -69,6 +71,30 @@ class CampaignTable:
     end: dt.date
     ignored: tuple[str, ...]
     """Filter dimensions the table cannot apply (campaign economics reach channel only)."""
+    sourcing: str = ""
+    """The catalogue's marketing-sourced rule, in words (what ``marketing_roi`` counts)."""
+    model: str = ""
+    """The attribution model of the attributed columns (the workspace's)."""
+    marketing_channels: tuple[str, ...] = ()
+    rule: str = ""
+
+    def why_roi(self, row: CampaignRow) -> str:
+        """Why a campaign's ROI is what it is, when it looks wrong (-100% with revenue)."""
+        roi, revenue = row.cells["marketing_roi"].value, row.cells["revenue"].value
+        if roi is None or roi > -1 + 1e-9 or not revenue:
+            return ""
+        channel = row.channel or "no channel"
+        outside = row.channel and row.channel not in self.marketing_channels
+        return (
+            f"ROI counts marketing-sourced revenue only (rule {self.rule}); "
+            + (
+                f"{channel} is not a marketing channel, so none of this campaign's revenue counts"
+                if outside
+                else "none of this campaign's won deals is marketing-sourced under that rule"
+            )
+            + f". Attributed ROI credits every campaign a deal's journey touched ({self.model} "
+            "model)."
+        )
 
 
 def _cell(spec: MetricSpec, row: dict[str, Any] | None) -> Cell:
@@ -88,6 +114,8 @@ def campaign_table(ws: Workspace, filters: ViewFilters, as_of: dt.date) -> Campa
     found = over_range(ws, ids, filters, start, end, by="campaign", where=where)
     specs = {m: ws.metrics.get(m) for m in ids}
     info = _campaigns(ws)
+    model = ws.settings.attribution.model
+    sourcing = ws.metrics.catalogue.sourcing
     rows = []
     for campaign in groups(found):
         name, channel, kind = info.get(campaign, (NO_CAMPAIGN, "", ""))
@@ -100,10 +128,18 @@ def campaign_table(ws: Workspace, filters: ViewFilters, as_of: dt.date) -> Campa
         total=CampaignRow(None, "All campaigns", "", "", total_cells),
         units={m: specs[m].unit for m in ids},
         owners={m: specs[m].owners for m in ids},
-        labels=dict(COLUMNS),
+        labels=dict(COLUMNS)
+        | {
+            "attributed_revenue": f"Attributed revenue ({model})",
+            "attributed_roi": f"Attributed ROI ({model})",
+        },
         start=start,
         end=end,
         ignored=ignored,
+        sourcing=sourcing.describe(),
+        model=model,
+        marketing_channels=sourcing.marketing_channels,
+        rule=sourcing.rule,
     )
 
 
