@@ -1,8 +1,10 @@
 """Touchpoints (marketing interactions) and sales activities (calls, e-mails, meetings).
 
-Every person's first touch is on their own channel and campaign at ``created_at``; MQLs get the
-touch that tipped them over just before ``mql_at``; everyone gets a few more touches afterwards.
-Each MQL's first sales activity comes after the owning SDR's own (planted) speed to lead.
+Every person's first touch is on their own channel and campaign at ``created_at``; the nurture
+touches that reached them (:mod:`revteam.generate.nurture`) fall strictly between it and the touch
+that tipped MQLs over just before ``mql_at`` (for other people: before the moment they would
+have converted); everyone gets a few return visits afterwards. Each MQL's first sales activity
+comes after the owning SDR's own (planted) speed to lead.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from revteam.generate import params
+from revteam.generate import nurture, params
 from revteam.generate._private import (
     DAY,
     MISSING,
@@ -21,6 +23,7 @@ from revteam.generate._private import (
     id_width,
     ids,
     labels,
+    lag_seconds,
     repeat_index,
     stream,
     timestamps,
@@ -53,14 +56,18 @@ FIRST_TOUCH = {
 """Type of the first touch by the person's channel."""
 _FORM_AFTER: tuple[str, ...] = ("paid_search", "paid_social", "organic_search", "organic_social")
 _FORM_AFTER += ("email", "referral", "direct", "other")
-# later touches: (type, channel, share); content and webinar touches belong to a campaign
-_LATER = (
-    ("web_visit", "direct", 0.45),
-    ("content_download", "content", 0.25),
-    ("webinar_registration", "webinar", 0.15),
-    ("chat", "direct", 0.15),
-)
+# later touches: (type, channel, share); return visits, so that after the first touch, content,
+# webinar, event and ad touches are the nurture touches (see `nurture`) and their effects alone
+_LATER = (("web_visit", "direct", 0.75), ("chat", "direct", 0.25))
+# the high-intent touch that tips a lead over to MQL: a pricing-page visit, a demo request, a chat
+_TIPPING = (("web_visit", "direct", 0.5), ("form_submit", "direct", 0.3), ("chat", "direct", 0.2))
 WEBINAR_ATTENDANCE = 0.55
+NO_SHOWS = 0.3
+"""Share of people who register for a webinar they do not attend while they consider (no effect);
+with the nurture webinars, a little over half of the registrants attend."""
+RETURN_VISITS = (0.0, 1.6)
+"""Mean return visits in the half year after creation of people who do not / do become MQLs:
+leads who go cold do not come back, so their journeys end on their last nurture touch."""
 
 
 @dataclass(frozen=True)
@@ -89,33 +96,15 @@ def touchpoints_table(
     email_clicks: Touches,
 ) -> pa.Table:
     rng = stream(seed, "touchpoints")
-    rows = np.arange(people.n, dtype=np.int64)
-    first_type = np.array([_TT[FIRST_TOUCH[c]] for c in enums.CHANNELS])[people.channel]
-    parts = [Touches(rows, people.channel, people.campaign, first_type, people.created)]
-    form = np.isin(people.channel, [_CH[c] for c in _FORM_AFTER])
-    parts.append(
-        _touch(
-            rows[form],
-            people.channel[form],
-            people.campaign[form],
-            "form_submit",
-            people.created[form] + rng.integers(30, 900, int(form.sum())),
-        )
-    )
-    parts += _later(rng, span, people, campaigns)
+    parts = _first(rng, people)
+    mql = np.flatnonzero(people.mql != MISSING)
+    gap = rng.integers(60, 1800, len(mql))
+    # strictly after creation, so the first touch is always the one on the person's own channel
+    trigger_at = np.maximum(people.mql[mql] - gap, people.created[mql] + 1)
+    parts += _later(rng, span, people, campaigns, mql, trigger_at)
     parts.append(email_clicks)
-    webinar = _concat(parts)
-    registered = np.flatnonzero(webinar.type == _TT["webinar_registration"])
-    attended = registered[rng.random(len(registered)) < WEBINAR_ATTENDANCE]
-    parts.append(
-        _touch(
-            webinar.person[attended],
-            webinar.channel[attended],
-            webinar.campaign[attended],
-            "webinar_attended",
-            webinar.at[attended] + rng.integers(DAY, 10 * DAY, len(attended)),
-        )
-    )
+    parts.append(_attendance(rng, _concat(parts)))
+    parts += _nurture(stream(seed, "touchpoints.nurture"), span, people, campaigns, trigger_at)
     t = _concat(parts)
     keep = np.flatnonzero(t.at < span.as_of)
     keep = keep[np.lexsort((t.person[keep], t.at[keep]))]
@@ -137,16 +126,86 @@ def _touch(person: Int, channel: Int, campaign: Int, kind: str, at: Int) -> Touc
     return Touches(person, channel, campaign, np.full(len(person), _TT[kind]), at)
 
 
-def _later(
-    rng: np.random.Generator, span: Span, people: People, campaigns: Campaigns
+def _first(rng: np.random.Generator, people: People) -> list[Touches]:
+    """Each person's first touch at creation, and the form they then filled on some channels."""
+    rows = np.arange(people.n, dtype=np.int64)
+    first_type = np.array([_TT[FIRST_TOUCH[c]] for c in enums.CHANNELS])[people.channel]
+    form = np.isin(people.channel, [_CH[c] for c in _FORM_AFTER])
+    return [
+        Touches(rows, people.channel, people.campaign, first_type, people.created),
+        _touch(
+            rows[form],
+            people.channel[form],
+            people.campaign[form],
+            "form_submit",
+            people.created[form] + rng.integers(30, 900, int(form.sum())),
+        ),
+    ]
+
+
+def _attendance(rng: np.random.Generator, touches: Touches) -> Touches:
+    """Some registrations are followed by attending the webinar a few days later."""
+    registered = np.flatnonzero(touches.type == _TT["webinar_registration"])
+    attended = registered[rng.random(len(registered)) < WEBINAR_ATTENDANCE]
+    return _touch(
+        touches.person[attended],
+        touches.channel[attended],
+        touches.campaign[attended],
+        "webinar_attended",
+        touches.at[attended] + rng.integers(DAY, 10 * DAY, len(attended)),
+    )
+
+
+def _nurture(
+    rng: np.random.Generator, span: Span, people: People, campaigns: Campaigns, trigger_at: Int
 ) -> list[Touches]:
-    """The touch that made each MQL, and a few more touches in the half year after creation."""
-    mql = np.flatnonzero(people.mql != MISSING)
-    gap = rng.integers(60, 1800, len(mql))
-    # strictly after creation, so the first touch is always the one on the person's own channel
-    trigger_at = np.maximum(people.mql[mql] - gap, people.created[mql] + 1)
+    """The nurture touches that reached each person (:mod:`revteam.generate.nurture`).
+
+    They fall strictly between creation and the touch that made an MQL (``trigger_at``, one per
+    MQL), or for other people the moment they would have become one (a fresh MQL lag). An
+    attended webinar comes with its registration up to ten days before (not before creation);
+    some people register for one they then miss (:data:`NO_SHOWS`), which changes nothing.
+    """
+    converted = people.mql != MISSING
+    decided = people.created + lag_seconds(rng, params.LAGS["mql"], people.n)
+    decided[converted] = trigger_at
+    person, which = np.nonzero(nurture.draw(rng, converted))
+    no_show = np.flatnonzero(rng.random(people.n) < NO_SHOWS)
+    person = np.concatenate([person, no_show]).astype(np.int64)
+    channel = np.concatenate([nurture.CHANNEL_CODES[which], np.full(len(no_show), _CH["webinar"])])
+    kind = np.concatenate(
+        [nurture.TOUCH_TYPES[which], np.full(len(no_show), _TT["webinar_registration"])]
+    )
+    start = people.created[person] + 1
+    room = np.maximum(decided[person] - start - 1, 0)
+    at = start + (rng.random(len(person)) * room).astype(np.int64)
+    campaign = campaigns.choose(rng, channel, np.minimum(at // DAY, span.n_days - 1))
+    webinar = np.flatnonzero(kind == _TT["webinar_attended"])
+    lead = rng.integers(DAY, 10 * DAY, len(webinar))
+    registered = np.maximum(at[webinar] - lead, start[webinar])
+    return [
+        _touch(
+            person[webinar],
+            channel[webinar],
+            campaign[webinar],
+            "webinar_registration",
+            registered,
+        ),
+        Touches(person, channel, campaign, kind, at),
+    ]
+
+
+def _later(
+    rng: np.random.Generator,
+    span: Span,
+    people: People,
+    campaigns: Campaigns,
+    mql: Int,
+    trigger_at: Int,
+) -> list[Touches]:
+    """The (direct, high-intent) touch that made each MQL, and a few return visits later."""
     is_mql = people.mql != MISSING
-    count = rng.poisson(1.2 + 0.8 * is_mql)
+    count = rng.poisson(np.where(is_mql, RETURN_VISITS[1], RETURN_VISITS[0]))
     person, _ = repeat_index(count)
     horizon = np.minimum(people.created[person] + 180 * DAY, span.as_of)
     at = (
@@ -156,12 +215,21 @@ def _later(
     )
     who = np.concatenate([mql, person])
     when = np.concatenate([trigger_at, at])
-    shares = np.array([s for _, _, s in _LATER])
-    kind = rng.choice(len(_LATER), len(who), p=shares / shares.sum())
-    channel = np.array([_CH[c] for _, c, _ in _LATER])[kind]
+    kinds = [_kinds(rng, _TIPPING, len(mql)), _kinds(rng, _LATER, len(person))]
+    channel, touch_type = (np.concatenate([k[i] for k in kinds]) for i in range(2))
     campaign = campaigns.choose(rng, channel, np.minimum(when // DAY, span.n_days - 1))
-    touch_type = np.array([_TT[t] for t, _, _ in _LATER])[kind]
     return [Touches(who, channel, campaign, touch_type, when)]
+
+
+def _kinds(
+    rng: np.random.Generator, table: tuple[tuple[str, str, float], ...], n: int
+) -> tuple[Int, Int]:
+    """Channels and touch types of ``n`` touches drawn from a (type, channel, share) table."""
+    shares = np.array([s for _, _, s in table])
+    kind = rng.choice(len(table), n, p=shares / shares.sum())
+    channel: Int = np.array([_CH[c] for _, c, _ in table], dtype=np.int64)[kind]
+    touch_type: Int = np.array([_TT[t] for t, _, _ in table], dtype=np.int64)[kind]
+    return channel, touch_type
 
 
 _CALL, _EMAIL, _MEETING = (enums.ACTIVITY_TYPES.index(t) for t in ("call", "email", "meeting"))

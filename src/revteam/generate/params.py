@@ -218,6 +218,29 @@ PLANTED_CAMPAIGN = PlantedCampaign("paid_social", 0.35, change_factor=1.0 / 3.0)
 PLANTED_CHANGE_AT = 2.0 / 3.0
 """The change starts at this fraction of the span (month 16 of 24)."""
 
+
+@dataclass(frozen=True)
+class NurtureChannel:
+    """Mid-journey touches of one channel and their planted effect on becoming an MQL."""
+
+    touch_type: str
+    reach: float
+    """Share of the leads who do not become MQLs that get one such touch before deciding."""
+    coefficient: float
+    """Log odds ratio: the touch multiplies a lead's odds of becoming an MQL by its exp (and
+    so, symmetrically, an MQL's odds of having had the touch)."""
+
+
+NURTURE: dict[str, NurtureChannel] = {
+    "webinar": NurtureChannel("webinar_attended", 0.20, 2.4),
+    "content": NurtureChannel("content_download", 0.20, 1.9),
+    "events": NurtureChannel("event", 0.20, 1.4),
+    "paid_social": NurtureChannel("ad_click", 0.20, 0.0),
+}
+"""The channel effects planted in journeys (see ``nurture``), largest first. Every channel reaches
+the same share of the leads who do not become MQLs, so only the effects set the channels apart;
+retargeting ads (``paid_social``) are the control, everywhere in journeys and without effect."""
+
 CAMPAIGN_CHANNELS: dict[str, tuple[str, str, float]] = {
     "paid_search": ("ads", "media", 250.0),
     "paid_social": ("ads", "media", 180.0),

@@ -52,6 +52,17 @@ Keys of the truth dictionary (all JSON-ready):
 ``best_campaign``
     The campaign with the highest true lead→SQL and sales qualification rate: id, name,
     channel, factors and expected rates.
+``attribution``
+    The channel effects planted in journeys (:mod:`revteam.generate.nurture`): ``conversion``
+    (``mql``), ``model`` (the formula) and its ``offset``, ``effects`` (channel → log-odds
+    coefficient), ``ordering`` (the channels by planted contribution, largest first) and per
+    channel under ``channels``: ``touch_type``, ``reach`` (share of leads with that nurture touch),
+    ``reach_if_mql`` and ``reach_if_not_mql`` (of the leads who do and do not become MQLs),
+    ``coefficient``, ``odds_ratio``, ``contribution`` (share of MQLs lost if the channel's
+    nurture touches were removed: what a Markov removal effect aims at), and
+    ``lead_to_mql_reached`` / ``lead_to_mql_not_reached`` (eventual lead→MQL rates of the leads
+    it reached and did not, among leads of *other* channels, whose first touch cannot be taken
+    for a nurture touch).
 ``planted_change``
     ``None`` when ``planted_changes`` is false; else the campaign (id, name, channel), the
     metric (``sales_qualification_rate``, 60-day window), ``from`` (first day of the change
@@ -67,7 +78,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from revteam.generate import params
+from revteam.generate import nurture, params
 from revteam.generate._private import Float
 from revteam.generate.campaigns import Campaigns
 from revteam.generate.config import GeneratorConfig
@@ -251,9 +262,41 @@ def make_truth(
             "factors": dict(zip(params.CONVERSIONS, params.BEST_CAMPAIGN.factors, strict=True)),
             "rates": rates["by_campaign"][ids[campaigns.best]],
         },
+        "attribution": _attribution(Grid(team)),
         "planted_change": _planted(config, span, campaigns, ids, rates)
         if config.planted_changes
         else None,
+    }
+
+
+def _attribution(grid: Grid) -> dict[str, Any]:
+    p, weight = grid.p[..., 0].ravel(), grid.weight.ravel()
+    contribution = nurture.removal_effects(p, weight)
+    reach = nurture.reach(p, weight)
+    channels: dict[str, dict[str, Any]] = {}
+    for i, (name, planted) in enumerate(params.NURTURE.items()):
+        others = np.ones(grid.weight.shape)
+        others[enums.CHANNELS.index(name)] = 0.0  # leads of the channel itself are left out
+        reached, missed = nurture.reached_rates(p, weight * others.ravel())
+        channels[name] = {
+            "touch_type": planted.touch_type,
+            "reach": float(reach[i]),
+            "reach_if_mql": float(nurture.REACH_IF_MQL[i]),
+            "reach_if_not_mql": planted.reach,
+            "coefficient": planted.coefficient,
+            "odds_ratio": float(np.exp(planted.coefficient)),
+            "contribution": float(contribution[i]),
+            "lead_to_mql_reached": float(reached[i]),
+            "lead_to_mql_not_reached": float(missed[i]),
+        }
+    return {
+        "conversion": "mql",
+        "model": "logit P(MQL | x) = logit p - offset + sum_c coefficient_c * x_c, x_c = 1 for "
+        "a lead with a nurture touch of channel c between creation and the MQL-tipping touch",
+        "offset": nurture.offset(),
+        "effects": {name: planted.coefficient for name, planted in params.NURTURE.items()},
+        "ordering": sorted(channels, key=lambda c: -channels[c]["contribution"]),
+        "channels": channels,
     }
 
 
