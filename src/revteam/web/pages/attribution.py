@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.attribution import MODELS, Attribution
+from revteam.exceptions import MetricQueryError
 from revteam.web.deps import PrincipalDep
 from revteam.web.pages.render import Page, render_view
 from revteam.web.routes.attribution import (
@@ -53,7 +54,10 @@ def table_rows(results: list[Attribution]) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for r in results:
         for row in r.rows:
-            seg = out.setdefault(row[label], {"segment": row[label], "models": {}})
+            seg = out.setdefault(
+                row[label],
+                {"segment": row[label], "name": row.get("campaign_name"), "models": {}},
+            )
             seg["models"][r.model] = row
     return sorted(
         out.values(),
@@ -65,7 +69,7 @@ def chart_spec(results: list[Attribution], rows: list[dict[str, Any]]) -> dict[s
     """Each segment's share of credit under each model (grouped bars; top 12 segments)."""
     values = [
         {
-            "segment": str(s["segment"]),
+            "segment": f"{s['name']} ({s['segment']})"[:48] if s["name"] else str(s["segment"]),
             "model": MODEL_WORDS[m],
             "share": row["share"],
         }
@@ -103,10 +107,12 @@ def attribution_page(
     principal: PrincipalDep,
     conversion: ConversionName = "opportunity",
     by: ByName = "channel",
-    start: Annotated[dt.date | None, Query()] = None,
-    end: Annotated[dt.date | None, Query()] = None,
+    start_text: Annotated[str, Query(alias="start", max_length=10)] = "",
+    end_text: Annotated[str, Query(alias="end", max_length=10)] = "",
     intervals: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
+    # the form sends empty dates when none is chosen: empty means the whole history
+    start, end = _day(start_text, "start"), _day(end_text, "end")
     req = AttributionRequest(MODELS, conversion, by, start, end, None, None, None, intervals)
 
     def build(page: Page) -> dict[str, Any]:
@@ -146,3 +152,12 @@ def attribution_page(
         title="Attribution",
         nav="attribution",
     )
+
+
+def _day(text: str, name: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise MetricQueryError(name, text, "a day, YYYY-MM-DD") from None
