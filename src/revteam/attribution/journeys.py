@@ -332,11 +332,13 @@ def _milestones(
     conv_of_touch = journey < n_conv
     if not conv_of_touch.any():
         return lead, opp
-    people = metrics.relation("people", ["person_id", "created_at"], as_of=cut)
+    # the stage times are the metric layer's: a lead is created when `leads` counts it
+    created_at = _time_of(metrics, "lead")
+    people = metrics.relation("people", ["person_id", created_at], as_of=cut)
     created = dict(
         zip(
             people.column("person_id").to_pylist(),
-            _micros(people.column("created_at")).tolist(),
+            _micros(people.column(created_at)).tolist(),
             strict=True,
         )
     )
@@ -355,11 +357,12 @@ def _milestones(
 def _opportunity_created(
     metrics: MetricsComponent, records: pa.Table, conv_rows: I64, cut: dt.datetime
 ) -> I64:
-    opps = metrics.relation("opportunities", ["opportunity_id", "created_at"], as_of=cut)
+    created_at = _time_of(metrics, "opportunity")
+    opps = metrics.relation("opportunities", ["opportunity_id", created_at], as_of=cut)
     created = dict(
         zip(
             opps.column("opportunity_id").to_pylist(),
-            _micros(opps.column("created_at")).tolist(),
+            _micros(opps.column(created_at)).tolist(),
             strict=True,
         )
     )
@@ -380,6 +383,17 @@ def _last_at_or_before(journey: I64, at: I64, milestone: I64, n_conv: int) -> np
     np.maximum.at(last, journey[idx], idx)
     out[last[last >= 0]] = True
     return out
+
+
+def _time_of(metrics: MetricsComponent, conversion: str) -> str:
+    """The time column of a conversion's metric (when the catalogue places its records)."""
+    time = metrics.get(METRIC_OF[conversion]).time
+    if time is None:
+        raise AttributionError(
+            f"The metric {METRIC_OF[conversion]} has no time column.",
+            "Give it one in the catalogue (its records are the conversions).",
+        )
+    return time
 
 
 def _ranges(starts: I64, lengths: I64) -> I64:

@@ -53,13 +53,20 @@ class AttributionRequest:
     level: float = 0.9
 
 
+def checked_cut(
+    runtime: Runtime, start: dt.date | None, end: dt.date | None, as_of: dt.date | None
+) -> dt.datetime | None:
+    """The days checked against ``plausible_years`` (before any data is read); the as-of time."""
+    for value, name in ((start, "start"), (end, "end"), (as_of, "as_of")):
+        check_year(value, name, runtime.settings.plausible_years)
+    return None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+
+
 def attribution_request(
     runtime: Runtime, req: AttributionRequest
 ) -> tuple[Hashable, Callable[[Workspace], list[Attribution]]]:
     """The cache key and computation of one comparison (checked first, without data)."""
-    for value, name in ((req.start, "start"), (req.end, "end"), (req.as_of, "as_of")):
-        check_year(value, name, runtime.settings.plausible_years)
-    cut = None if req.as_of is None else dt.datetime.combine(req.as_of, dt.time.max)
+    cut = checked_cut(runtime, req.start, req.end, req.as_of)
 
     def compute(ws: Workspace) -> list[Attribution]:
         return ws.attribution.compare(
@@ -146,9 +153,7 @@ def get_audit(
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> dict[str, Any]:
     """A page of touches; every conversion's credits sum to 1 under every model."""
-    for value, name in ((start, "start"), (end, "end"), (as_of, "as_of")):
-        check_year(value, name, runtime.settings.plausible_years)
-    cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+    cut = checked_cut(runtime, start, end, as_of)
     models = tuple(model or MODELS)
     key = ("attribution-audit", conversion, by, models, conversion_id, start, end, as_of)
 
@@ -198,9 +203,7 @@ def get_sourcing(
 def sourcing_request(
     runtime: Runtime, start: dt.date | None, end: dt.date | None, as_of: dt.date | None
 ) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
-    for value, name in ((start, "start"), (end, "end"), (as_of, "as_of")):
-        check_year(value, name, runtime.settings.plausible_years)
-    cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+    cut = checked_cut(runtime, start, end, as_of)
 
     def compute(ws: Workspace) -> list[dict[str, Any]]:
         return ws.attribution.sourcing(start=start, end=end, as_of=cut)
@@ -216,9 +219,7 @@ def budget_request(
     end: dt.date | None,
     as_of: dt.date | None,
 ) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
-    for value, name in ((start, "start"), (end, "end"), (as_of, "as_of")):
-        check_year(value, name, runtime.settings.plausible_years)
-    cut = None if as_of is None else dt.datetime.combine(as_of, dt.time.max)
+    cut = checked_cut(runtime, start, end, as_of)
     chosen = model or runtime.settings.attribution.model
 
     def compute(ws: Workspace) -> list[dict[str, Any]]:

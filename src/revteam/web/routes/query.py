@@ -51,8 +51,7 @@ def run_query(runtime: Runtime, body: QueryIn) -> QueryOut:
         where,
         body.as_of,
         body.totals,
-        body.defined_on,
-        tuple(runtime.definitions.approved_files()) if body.defined_on else None,
+        body.defined_on,  # the agreed definitions themselves are in the runtime's version
     )
 
     def compute(ws: Any) -> tuple[list[QueryRow], dt.datetime]:
