@@ -315,3 +315,15 @@ def test_the_cli_prints_the_scorecard_as_a_proposal_to_edit(
     assert "clv," not in r.output and "cac" in r.output
     r = runner.invoke(cli, [*root, "metrics", "history", "scorecard", "--format", "csv"])
     assert "no CLV yet" in r.output
+
+
+def test_oversized_or_empty_input_is_refused_with_the_bound(shop: Workspace) -> None:
+    huge = sqr_yaml(30) + "# " + "x" * 20_000 + "\n"
+    with pytest.raises(ProposalError, match="at most 20,000"):
+        shop.proposals.propose(huge, reason="x")
+    with pytest.raises(ProposalError, match="needs a reason"):
+        shop.proposals.propose(sqr_yaml(30), reason="   ")
+    with pytest.raises(ProposalError, match="at most 2000"):
+        shop.proposals.propose(sqr_yaml(30), reason="y" * 2001)
+    with pytest.raises(ProposalError, match="not valid YAML"):
+        shop.proposals.propose("id: [unclosed", reason="x")
