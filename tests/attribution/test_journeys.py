@@ -71,8 +71,13 @@ def built_touches(ws: Workspace, conversion: str) -> Counter[tuple[str, str, str
     b = ws.attribution.journeys(conversion)
     j = b.journeys
     keep = j.conversions[j.journey] > 0
+    ids = b.conversion_id.to_pylist()
     return Counter(
-        (b.conversion_id[j.journey[i]], str(b.touch_at[i].astype(dt.datetime)), b.touch_channel[i])
+        (
+            ids[j.journey[i]],
+            str(b.touch_at[i].astype(dt.datetime)),
+            b.channel_names[b.channel_code[i]],
+        )
         for i in np.flatnonzero(keep)
     )
 
@@ -105,7 +110,8 @@ def test_non_converting_journeys_are_people_without_the_conversion(ws: Workspace
     start, end = dt.date(2025, 1, 1), dt.date(2025, 6, 30)
     b = ws.attribution.journeys("mql", start=start, end=end)
     j = b.journeys
-    nulls = {b.conversion_id[i] for i in np.flatnonzero(j.conversions == 0)}
+    ids = b.conversion_id.to_pylist()
+    nulls = {ids[i] for i in np.flatnonzero(j.conversions == 0)}
     want = {
         row[0]
         for row in sql.execute(

@@ -117,7 +117,9 @@ def test_the_three_sourcing_rules_side_by_side(ws: Workspace) -> None:
     b = ws.attribution.journeys("opportunity", start="2025-07-01", end="2025-12-31")
     j = b.journeys
     marketing = set(ws.metrics.catalogue.sourcing.marketing_channels)
-    hit = {j.journey[i] for i in range(j.n_touches) if b.touch_channel[i] in marketing}
+    hit = {
+        j.journey[i] for i in range(j.n_touches) if b.channel_names[b.channel_code[i]] in marketing
+    }
     want = sum(j.value[k] for k in hit if j.conversions[k] > 0)
     assert influenced["pipeline"] == pytest.approx(want)
 

@@ -12,16 +12,20 @@ and options: the same data and seed always give the same credit. See docs/attrib
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from revteam.attribution import journeys as J
 from revteam.attribution.models import MODELS, Credit, attribute, bootstrap
+from revteam.attribution.paths import group
 from revteam.exceptions import AttributionError
 from revteam.metrics.request import DateLike, check_year, to_as_of
 from revteam.metrics.sources import SOURCING_RULES
@@ -31,9 +35,15 @@ if TYPE_CHECKING:
     from revteam.settings import Settings
 
 KEPT = 32
+"""Results kept per component (journeys of a 1M-lead company are tens of MB)."""
+SORTED_KEPT = 2
+"""Sorted touch tables kept (by person and by account: a 1M-lead company's are ~200 MB)."""
 CREDITED = ("lead", "opportunity", "won", "customer")
 """The conversions attributed KPIs read (``attribution_credits``)."""
-"""Results kept per component (journeys of a 1M-lead company are tens of MB)."""
+SHARED_KEPT = 4
+"""Credit tables kept per process across opens of a warehouse (a 1M-lead company's: ~60 MB)."""
+_SHARED: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
 MAX_AUDIT = 100_000
 
 
@@ -90,6 +100,7 @@ class Attribution:
 
 @dataclass
 class _Cache:
+    touches: OrderedDict[tuple[Any, ...], J.Sorted] = field(default_factory=OrderedDict)
     built: OrderedDict[tuple[Any, ...], J.Built] = field(default_factory=OrderedDict)
     credit: OrderedDict[tuple[Any, ...], Credit] = field(default_factory=OrderedDict)
     intervals: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=OrderedDict)
@@ -140,9 +151,23 @@ class AttributionComponent:
                 start=first,
                 end=last,
                 as_of=cut,
+                touches=self._sorted(conversion, cut, key[-3:]),
             )
             _keep(self._cache.built, key, found)
         return key, found
+
+    def _sorted(self, conversion: str, cut: dt.datetime, version: tuple[Any, ...]) -> J.Sorted:
+        """The cut's touches sorted by the conversion's subject, shared by every conversion."""
+        cfg = self._settings.attribution
+        accounts = J.on_account(self._metrics, cfg, conversion)
+        key = (cut, accounts, *version)
+        found = self._cache.touches.get(key)
+        if found is None:
+            other = self._cache.touches.get((cut, not accounts, *version))
+            read = other.read if other is not None else None  # read once for both kinds
+            found = J.sort_touches(self._metrics, cfg, cut, accounts=accounts, read=read)
+            _keep(self._cache.touches, key, found, SORTED_KEPT)
+        return found
 
     def run(
         self,
@@ -232,20 +257,23 @@ class AttributionComponent:
         j = built.journeys
         converting = np.flatnonzero(j.conversions[j.journey] > 0)
         if conversion_id is not None:
-            wanted = [i for i, c in enumerate(built.conversion_id) if c == conversion_id]
+            wanted = np.flatnonzero(
+                pc.equal(built.conversion_id, conversion_id)
+                .fill_null(False)
+                .to_numpy(zero_copy_only=False)
+            )
             converting = converting[np.isin(j.journey[converting], wanted)]
         page = converting[offset : offset + limit]
+        read = built.touch_columns(["person_id", "type", "channel"], page)
         columns: dict[str, Any] = {
-            "conversion_id": [built.conversion_id[j.journey[i]] for i in page],
+            "conversion_id": built.conversion_id.take(pa.array(j.journey[page])),
             "converted_at": built.converted_at[j.journey[page]],
             "amount": j.value[j.journey[page]],
             "touch_at": built.touch_at[page],
-            "person_id": [built.touch_person[i] for i in page],
-            "type": [built.touch_type[i] for i in page],
-            "channel": [built.touch_channel[i] for i in page],
+            **{name: read.column(name) for name in read.column_names},
         }
         if by == "campaign":
-            columns["campaign"] = [j.channels[j.channel[i]] for i in page]
+            columns["campaign"] = pa.array(j.channels).take(pa.array(j.channel[page]))
         columns["days_before"] = j.days_before[page]
         for m in chosen:
             credit = self._credit(key, built, m, self._options(m, None, None))
@@ -267,12 +295,29 @@ class AttributionComponent:
                 model, as_of
             )
         chosen = self._model(model)
+        # kept per process, not per component: the web app reopens the warehouse after each
+        # idle spell, and a 1M-lead company's credit takes seconds to compute
+        identity = self._metrics.data_identity()
+        options = tuple(sorted(self._options(chosen, None, None).items()))
+        shared = None
+        if identity is not None:
+            shared = (identity, self._metrics.catalogue.fingerprint, chosen, options, as_of)
+            shared += self._cfg()
+            with _SHARED_LOCK:
+                found = _SHARED.get(shared)
+                if found is not None:
+                    _SHARED.move_to_end(shared)
+                    return found
         parts = []
         for conversion in CREDITED:
             key, built = self._built(conversion, "channel", None, None, as_of)
-            credit = self._credit(key, built, chosen, self._options(chosen, None, None))
+            credit = self._credit(key, built, chosen, dict(options))
             parts.append(_credit_table(built, credit, chosen))
-        return pa.concat_tables(parts)
+        table = pa.concat_tables(parts, promote_options="permissive")
+        if shared is not None:
+            with _SHARED_LOCK:
+                _keep(_SHARED, shared, table, SHARED_KEPT)
+        return table
 
     def sourcing(
         self,
@@ -315,7 +360,8 @@ class AttributionComponent:
         built = self.journeys("opportunity", start=first, end=last, as_of=cut)
         j = built.journeys
         marketing = set(cat.sourcing.marketing_channels)
-        touched = np.fromiter((c in marketing for c in built.touch_channel), bool, j.n_touches)
+        codes = [i for i, c in enumerate(built.channel_names) if c in marketing]
+        touched = np.isin(built.channel_code, codes)
         hit = np.zeros(j.n_journeys, dtype=bool)
         hit[j.journey[touched]] = True
         hit &= j.conversions > 0
@@ -544,36 +590,46 @@ def _result(
 
 
 def _credit_table(built: J.Built, credit: Credit, model: str) -> pa.Table:
-    """Touch credits summed per conversion, channel and campaign (converting journeys only)."""
+    """Touch credits summed per conversion, channel and campaign (converting journeys only).
+
+    Grouped on integer codes (journey, channel, campaign + 1), never on strings per touch.
+    """
     j = built.journeys
     keep = np.flatnonzero((j.conversions[j.journey] > 0) & (credit.touch_credit != 0))
     journey = j.journey[keep]
-    rows = pa.table(
-        {
-            "journey": pa.array(journey),
-            "channel": pa.array([built.touch_channel[i] for i in keep], pa.string()),
-            "campaign_id": pa.array([built.touch_campaign[i] for i in keep], pa.string()),
-            "credit": pa.array(credit.touch_credit[keep] * j.conversions[journey]),
-            "amount": pa.array(credit.touch_credit[keep] * j.value[journey]),
-        }
+    n_ch, n_camp = len(built.channel_names), len(built.campaign_names) + 1
+    code = (journey * n_ch + built.channel_code[keep]) * n_camp + built.campaign_code[keep] + 1
+    groups, which_group, _ = group(code)
+    credit_sum = np.bincount(
+        which_group, weights=credit.touch_credit[keep] * j.conversions[journey]
     )
-    summed = rows.group_by(["journey", "channel", "campaign_id"], use_threads=False).aggregate(
-        [("credit", "sum"), ("amount", "sum")]
-    )
-    which = summed.column("journey").to_numpy()
-    n = summed.num_rows
+    amount_sum = np.bincount(which_group, weights=credit.touch_credit[keep] * j.value[journey])
+    which, rest = np.divmod(groups, n_ch * n_camp)
+    channel, campaign = np.divmod(rest, n_camp)
+    campaign -= 1
+    n = len(groups)
     return pa.table(
         {
-            "model": pa.array([model] * n, pa.string()),
-            "conversion": pa.array([built.conversion] * n, pa.string()),
-            "conversion_id": pa.array([built.conversion_id[i] for i in which], pa.string()),
+            "model": _constant(model, n),
+            "conversion": _constant(built.conversion, n),
+            "conversion_id": built.conversion_id.take(pa.array(which)),
             "converted_at": pa.array(built.converted_at[which], pa.timestamp("us")),
-            "channel": summed.column("channel"),
-            "campaign_id": summed.column("campaign_id"),
-            "credit": summed.column("credit_sum"),
-            "amount": summed.column("amount_sum"),
+            "channel": _coded(channel, built.channel_names),
+            "campaign_id": _coded(campaign, built.campaign_names),
+            "credit": pa.array(credit_sum, pa.float64()),
+            "amount": pa.array(amount_sum, pa.float64()),
         }
     )
+
+
+def _coded(codes: npt.NDArray[np.int64], names: Sequence[str]) -> pa.DictionaryArray:
+    """Strings as a dictionary array (-1: null): a few distinct values over many rows."""
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
+
+
+def _constant(value: str, n: int) -> pa.DictionaryArray:
+    return _coded(np.zeros(n, dtype=np.int64), [value])
 
 
 def _budget_in(
@@ -609,10 +665,16 @@ def _day(value: DateLike | None, name: str) -> dt.date | None:
         raise AttributionError(f"{name} {value!r} is not a day.", "Write YYYY-MM-DD.") from None
 
 
-def _keep(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+def clear_shared_credit() -> None:
+    """Forget the credit tables kept per process (benchmarks time a cold credit with it)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
+
+
+def _keep(cache: OrderedDict[Any, Any], key: Any, value: Any, kept: int = KEPT) -> None:
     cache[key] = value
     cache.move_to_end(key)
-    while len(cache) > KEPT:
+    while len(cache) > kept:
         cache.popitem(last=False)
 
 

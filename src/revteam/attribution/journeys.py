@@ -8,15 +8,19 @@ sales activities), cut at the as-of time.
 
 A conversion's journey is its subject's touches in the lookback window up to and including the
 conversion time: the person's, or for deals (``opportunity``, ``won``) the account's, every
-touch of its people, the buying committee (``[attribution] accounts``). A subject with touches
+touch of its people, the buying committee (``[attribution] accounts``). A touch or a deal
+without an account is its person's account's; a person without one is a subject alone
+(``person:<id>``), so a deal with no company still has its contact's touches. A subject with touches
 in the range and no conversion in it is one non-converting journey (its touches in the range),
 which the data-driven models need. The matching is vectorised: touches sorted by subject and
-time, each window found with a binary search.
+time once per cut (:func:`sort_touches`), each window found by a binary search within its
+subject's run, every string kept in Arrow and every grouping done on integer codes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -49,31 +53,41 @@ NO_CAMPAIGN = "(no campaign)"
 """The segment of touches without a campaign when crediting campaigns."""
 _S = 1_000_000  # microseconds per second
 _DAY = 86_400 * _S
+_MISSING = np.iinfo(np.int64).min
 
 I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class Built:
-    """Journeys and what the models do not need but the audit and the faces show."""
+    """Journeys and what the models do not need but the audit and the faces show.
+
+    Per-touch strings stay in Arrow: ``touch_row`` points each journey touch at its row of
+    ``touches`` (as read, in no order), so a page of the audit takes a page of rows and the
+    credit table groups integer codes, never Python strings per touch.
+    """
 
     journeys: Journeys
     conversion: str
     by: str
     metric: str
     """The catalogue metric whose records are the conversions."""
-    conversion_id: tuple[str, ...]
+    conversion_id: pa.Array
     """Per journey: the converting record (person or opportunity id); a subject id for a
-    non-converting journey."""
+    non-converting journey (an account id, or ``person:<id>`` for a contact without one)."""
     converted_at: npt.NDArray[np.datetime64]
     """Per journey: the conversion time (the last touch for a non-converting journey)."""
     touch_at: npt.NDArray[np.datetime64]
-    touch_person: tuple[str | None, ...]
-    touch_type: tuple[str, ...]
-    touch_channel: tuple[str, ...]
-    """Per touch: its channel (also when ``by`` is campaign)."""
-    touch_campaign: tuple[str | None, ...]
-    """Per touch: its campaign (also when ``by`` is channel)."""
+    touch_row: I64
+    """Per touch: its row of ``touches``."""
+    touches: pa.Table
+    """The touches read (``person_id``, ``type``, ``channel``, ``campaign_id``, ...)."""
+    channel_code: I64
+    """Per touch: its channel, an index into ``channel_names`` (also when ``by`` is campaign)."""
+    channel_names: tuple[str, ...]
+    campaign_code: I64
+    """Per touch: its campaign, an index into ``campaign_names``; -1 without one."""
+    campaign_names: tuple[str, ...]
     start: dt.date | None
     end: dt.date | None
     as_of: dt.datetime
@@ -81,6 +95,114 @@ class Built:
     """Conversions without any touch in their window (they cannot be attributed)."""
     about: dict[str, dict[str, str | None]]
     """Per campaign segment: its ``name`` and ``channel`` (empty when crediting channels)."""
+
+    def touch_columns(self, names: Sequence[str], touches: I64) -> pa.Table:
+        """Columns of ``touches`` (indices of journey touches), as read."""
+        return self.touches.select(list(names)).take(pa.array(self.touch_row[touches]))
+
+
+@dataclass(frozen=True)
+class Read:
+    """The touches at or before a cut, as read once and shared by both subject kinds."""
+
+    table: pa.Table
+    at: I64
+    """Per row: microseconds since the epoch."""
+    channel_code: I64
+    """Per row: an index into ``channel_names``."""
+    channel_names: tuple[str, ...]
+    campaign_code: I64
+    """Per row: an index into ``campaign_names``; -1 without a campaign."""
+    campaign_names: tuple[str, ...]
+
+
+def read_touches(
+    metrics: MetricsComponent, settings: AttributionSettings, cut: dt.datetime
+) -> Read:
+    """The touches at or before ``cut`` (and configured extra touches), strings encoded once."""
+    table = _touches(metrics, settings, cut)
+    channel_code, channel_names = _codes(pc.fill_null(table.column("channel"), "(none)"))
+    campaign_code, campaign_names = _codes(table.column("campaign_id"))
+    return Read(
+        table=table,
+        at=_micros(table.column("occurred_at")),
+        channel_code=channel_code,
+        channel_names=channel_names,
+        campaign_code=campaign_code,
+        campaign_names=campaign_names,
+    )
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """Touches sorted by subject (person or account) then time: what every window searches.
+
+    Sorted once per cut and subject kind, then shared by every conversion.
+    """
+
+    read: Read
+    people: pa.Table | None
+    """People and their accounts (journeys by account), to place conversions the same way."""
+    subjects: pa.Array
+    """The distinct subjects; ``subject`` indexes it."""
+    row: I64
+    """Per sorted touch: its row of ``read.table``."""
+    subject: I64
+    at: I64
+    """Per sorted touch: microseconds since the epoch."""
+    offsets: I64
+    """Per subject ``s``: its touches are ``offsets[s]`` to ``offsets[s + 1] - 1``."""
+
+
+def sort_touches(
+    metrics: MetricsComponent,
+    settings: AttributionSettings,
+    cut: dt.datetime,
+    *,
+    accounts: bool,
+    read: Read | None = None,
+) -> Sorted:
+    """The touches at or before ``cut``, by person (or account: ``accounts``) then time.
+
+    ``read``: the cut's touches already read (:func:`read_touches`), when the caller keeps them.
+    """
+    touches = read if read is not None else read_touches(metrics, settings, cut)
+    people = (
+        metrics.relation("people", ["person_id", "account_id"], as_of=cut) if accounts else None
+    )
+    encoded = pc.dictionary_encode(_subject(touches.table, people))
+    codes = _ints(encoded.indices.fill_null(-1))
+    known = np.flatnonzero(codes >= 0)  # a touch with no one to credit it to is left out
+    order = known[np.lexsort((touches.at[known], codes[known]))]
+    codes = codes[order]
+    return Sorted(
+        read=touches,
+        people=people,
+        subjects=encoded.dictionary,
+        row=order.astype(np.int64),
+        subject=codes,
+        at=touches.at[order],
+        offsets=np.searchsorted(codes, np.arange(len(encoded.dictionary) + 1)).astype(np.int64),
+    )
+
+
+def _subject(table: pa.Table, people: pa.Table | None) -> pa.Array:
+    """Whose journey each row (a touch or a conversion) is on.
+
+    Its person; or with ``people`` (journeys by account) its account, else its person's
+    account, else its person alone (``person:<id>``). Only rows without an account are looked
+    up, so the common case reads the account column and nothing else.
+    """
+    person = table.column("person_id").combine_chunks()
+    if people is None:
+        return person
+    account = table.column("account_id").combine_chunks()
+    missing = pc.is_null(account)
+    if not pc.any(missing).as_py():
+        return account
+    who = person.filter(missing)
+    theirs = pc.coalesce(_lookup(who, people), pc.binary_join_element_wise("person:", who, ""))
+    return pc.replace_with_mask(account, missing, theirs)
 
 
 def build(
@@ -92,8 +214,13 @@ def build(
     start: dt.date | None = None,
     end: dt.date | None = None,
     as_of: dt.datetime | None = None,
+    touches: Sorted | None = None,
 ) -> Built:
-    """The journeys of ``conversion`` events in ``start``..``end`` (inclusive; all when None)."""
+    """The journeys of ``conversion`` events in ``start``..``end`` (inclusive; all when None).
+
+    ``touches``: the cut's touches already sorted by the right subject (:func:`sort_touches`
+    with ``accounts=on_account(...)``), when the caller keeps them.
+    """
     if conversion not in METRIC_OF:
         raise AttributionError(
             f"Unknown conversion {conversion!r}.", f"Use one of: {', '.join(CONVERSIONS)}."
@@ -104,43 +231,24 @@ def build(
     spec = metrics.get(metric)
     cut = as_of or metrics.as_of()
     deals = spec.table == "opportunities"
-    on_account = deals and settings.accounts
+    accounts = on_account(metrics, settings, conversion)
     ids = ["opportunity_id", "person_id", "account_id"] if deals else ["person_id", "account_id"]
     assert spec.time is not None
     records = metrics.records(
         metric, start=start, end=end, grain="all", as_of=cut, columns=[*ids, spec.time]
     )
-    touches = _touches(metrics, settings, cut)
-    subject_col = "account_id" if on_account else "person_id"
-    conv_subject = records.column(subject_col).to_pylist()
-    if on_account:  # a deal without an account is its contact's
-        people = records.column("person_id").to_pylist()
-        conv_subject = [
-            a if a is not None else f"person:{p}" for a, p in zip(conv_subject, people, strict=True)
-        ]
-    touch_subject = touches.column(subject_col).to_pylist()
-    if on_account:
-        tp = touches.column("person_id").to_pylist()
-        touch_subject = [
-            a if a is not None else f"person:{p}" for a, p in zip(touch_subject, tp, strict=True)
-        ]
-    codes: dict[str | None, int] = {}
-    t_subj = np.fromiter((codes.setdefault(s, len(codes)) for s in touch_subject), np.int64)
-    c_subj = np.fromiter((codes.get(s, -1) for s in conv_subject), np.int64)
-    t_at = _micros(touches.column("occurred_at"))
+    s = touches if touches is not None else sort_touches(metrics, settings, cut, accounts=accounts)
+    found = pc.index_in(_subject(records, s.people), value_set=s.subjects)
+    c_subj = _ints(found.fill_null(-1))
     c_at = _micros(records.column(spec.time))
-    order = np.lexsort((t_at, t_subj))
-    t_subj, t_at = t_subj[order], t_at[order]
-    touches = touches.take(pa.array(order))
-    # one sorted key, subject then time (times as dense ranks so that it fits in 64 bits):
-    # each window is two binary searches
+    # each window: the subject's touches from conversion - lookback to the conversion, found
+    # by a binary search within the subject's run of the sorted touches (exact microseconds)
+    known = (c_subj >= 0) & (c_at != _MISSING)
+    seg_lo = np.where(known, s.offsets[np.maximum(c_subj, 0)], 0)
+    seg_hi = np.where(known, s.offsets[np.maximum(c_subj, 0) + 1], 0)
     lookback = settings.lookback_days * _DAY
-    times = np.unique(np.concatenate([t_at, c_at, c_at - lookback]))
-    span = len(times) + 1
-    key = t_subj * span + np.searchsorted(times, t_at)
-    lo = np.searchsorted(key, c_subj * span + np.searchsorted(times, c_at - lookback), "left")
-    hi = np.searchsorted(key, c_subj * span + np.searchsorted(times, c_at), "right")
-    hi = np.where(c_subj < 0, lo, hi)
+    lo = _search(s.at, seg_lo, seg_hi, c_at - lookback, right=False)
+    hi = _search(s.at, seg_lo, seg_hi, c_at, right=True)
     has = hi > lo
     dropped = int((~has).sum())
     amount = (
@@ -149,52 +257,52 @@ def build(
         else np.zeros(records.num_rows)
     )
     amount = np.nan_to_num(amount)
-    conv_ids = records.column(ids[0]).to_pylist()
 
     # non-converting subjects: touches in the range, no conversion in it
-    in_range = np.ones(len(t_at), dtype=bool)
+    in_range = np.ones(len(s.at), dtype=bool)
     if start is not None:
-        in_range &= t_at >= _micros_of(dt.datetime.combine(start, dt.time()))
+        in_range &= s.at >= _micros_of(dt.datetime.combine(start, dt.time()))
     if end is not None:
-        in_range &= t_at < _micros_of(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-    converted_subjects = np.zeros(len(codes), dtype=bool)
-    converted_subjects[c_subj[c_subj >= 0]] = True
-    null_touch = in_range & ~converted_subjects[t_subj]
-    null_idx = np.flatnonzero(null_touch)
-    null_subj = t_subj[null_idx]
+        in_range &= s.at < _micros_of(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    converted_subjects = np.zeros(len(s.subjects), dtype=bool)
+    converted_subjects[c_subj[known]] = True
+    null_idx = np.flatnonzero(in_range & ~converted_subjects[s.subject])
+    null_subj = s.subject[null_idx]  # sorted: one run per subject, in time order
+    new = np.r_[True, null_subj[1:] != null_subj[:-1]] if len(null_subj) else np.zeros(0, bool)
+    null_subjects = null_subj[new]
+    null_journey_local = np.cumsum(new) - 1
     # journeys: converting first (in record order), then one per non-converting subject
     conv_rows = np.flatnonzero(has)
     lengths = (hi - lo)[conv_rows]
     conv_touch = _ranges(lo[conv_rows], lengths)
     conv_journey = np.repeat(np.arange(len(conv_rows), dtype=np.int64), lengths)
-    null_subjects, null_journey_local = np.unique(null_subj, return_inverse=True)
-    null_journey = null_journey_local.astype(np.int64) + len(conv_rows)
+    n_conv, n_null = len(conv_rows), len(null_subjects)
+    null_journey = null_journey_local.astype(np.int64) + n_conv
     touch_idx = np.concatenate([conv_touch, null_idx])
     journey = np.concatenate([conv_journey, null_journey])
-    n_conv, n_null = len(conv_rows), len(null_subjects)
     # the end of each journey: the conversion, or a non-converting journey's last touch
     ends = np.empty(n_conv + n_null, dtype=np.int64)
     ends[:n_conv] = c_at[conv_rows]
     if n_null:
-        last = np.zeros(n_null, dtype=np.int64)
-        np.maximum.at(last, null_journey_local, t_at[null_idx])
-        ends[n_conv:] = last
-    days_before = (ends[journey] - t_at[touch_idx]) / _DAY
-    segment_col = "channel" if by == "channel" else "campaign_id"
-    seg_values = touches.column(segment_col).to_pylist()
-    if by == "campaign":
-        seg_values = [NO_CAMPAIGN if v is None else v for v in seg_values]
-    seg_codes: dict[str, int] = {}
-    seg_of_touch = np.fromiter(
-        (seg_codes.setdefault(v, len(seg_codes)) for v in seg_values), np.int64
-    )
+        last_of_run = np.r_[np.flatnonzero(new)[1:] - 1, len(null_idx) - 1]
+        ends[n_conv:] = s.at[null_idx[last_of_run]]
+    t_at = s.at[touch_idx]
+    touch_row = s.row[touch_idx]
+    days_before = (ends[journey] - t_at) / _DAY
+    channel_code, campaign_code = s.read.channel_code[touch_row], s.read.campaign_code[touch_row]
+    channel_names, campaign_names = s.read.channel_names, s.read.campaign_names
+    if by == "channel":
+        segments, segment = channel_names, channel_code
+    else:  # touches without a campaign are one segment of their own
+        segments = (*campaign_names, NO_CAMPAIGN)
+        segment = np.where(campaign_code < 0, len(campaign_names), campaign_code)
     lead_touch, opportunity_touch = _milestones(
-        metrics, records, touches, deals, touch_idx, journey, n_conv, conv_rows, t_at, cut
+        metrics, records, deals, journey, n_conv, conv_rows, t_at, cut
     )
     journeys = Journeys(
-        channels=tuple(seg_codes),
+        channels=segments,
         journey=journey,
-        channel=seg_of_touch[touch_idx],
+        channel=segment,
         days_before=np.maximum(days_before, 0.0),
         conversions=np.concatenate([np.ones(n_conv), np.zeros(n_null)]),
         nulls=np.concatenate([np.zeros(n_conv), np.ones(n_null)]),
@@ -202,32 +310,70 @@ def build(
         lead_touch=lead_touch,
         opportunity_touch=opportunity_touch,
     )
-    names = {v: k for k, v in codes.items()}
-    channels = touches.column("channel").to_pylist()
-    campaigns = touches.column("campaign_id").to_pylist()
-    persons = touches.column("person_id").to_pylist()
-    types = touches.column("type").to_pylist()
-    t_np = t_at.astype("datetime64[us]")
+    conversion_id = pa.concat_arrays(
+        [
+            pc.cast(records.column(ids[0]).take(pa.array(conv_rows)), pa.string()).combine_chunks(),
+            pc.cast(s.subjects.take(pa.array(null_subjects)), pa.string()),
+        ]
+    )
     return Built(
         journeys=journeys,
         conversion=conversion,
         by=by,
         metric=metric,
-        conversion_id=tuple(
-            [str(conv_ids[i]) for i in conv_rows] + [str(names[s]) for s in null_subjects]
-        ),
+        conversion_id=conversion_id,
         converted_at=ends.astype("datetime64[us]"),
-        touch_at=t_np[touch_idx],
-        touch_person=tuple(persons[i] for i in touch_idx),
-        touch_type=tuple(types[i] for i in touch_idx),
-        touch_channel=tuple(channels[i] for i in touch_idx),
-        touch_campaign=tuple(campaigns[i] for i in touch_idx),
+        touch_at=t_at.astype("datetime64[us]"),
+        touch_row=touch_row,
+        touches=s.read.table,
+        channel_code=channel_code,
+        channel_names=channel_names,
+        campaign_code=campaign_code,
+        campaign_names=campaign_names,
         start=start,
         end=end,
         as_of=cut,
         dropped=dropped,
         about=_campaigns(metrics, cut) if by == "campaign" else {},
     )
+
+
+def on_account(metrics: MetricsComponent, settings: AttributionSettings, conversion: str) -> bool:
+    """Whether ``conversion``'s journeys are its account's (deals, ``[attribution] accounts``)."""
+    if conversion not in METRIC_OF:
+        return False
+    return metrics.get(METRIC_OF[conversion]).table == "opportunities" and settings.accounts
+
+
+def _search(at: I64, lo: I64, hi: I64, target: I64, *, right: bool) -> I64:
+    """``searchsorted`` on many sorted runs at once: per query, its run ``at[lo:hi]``.
+
+    The first index with ``at > target`` when ``right``, else with ``at >= target``.
+    """
+    lo, hi = lo.copy(), hi.copy()
+    active = lo < hi
+    while active.any():
+        mid = (lo + hi) // 2
+        value = at[np.minimum(mid, len(at) - 1)]
+        go_right = active & ((value <= target) if right else (value < target))
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+        active = lo < hi
+    return lo
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[I64, tuple[str, ...]]:
+    """Per row an index into the distinct values (in order of appearance); -1 for null."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    codes = _ints(encoded.indices.fill_null(-1))
+    return codes, tuple(str(v) for v in encoded.dictionary.to_pylist())
+
+
+def _ints(values: pa.Array | pa.ChunkedArray) -> I64:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    out: I64 = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return out
 
 
 def _campaigns(metrics: MetricsComponent, cut: dt.datetime) -> dict[str, dict[str, str | None]]:
@@ -254,36 +400,15 @@ def _touches(
         )
         clicks = clicks.filter(pc.equal(clicks.column("type"), "click"))
         campaigns = metrics.relation("campaigns", ["campaign_id", "channel"], as_of=cut)
-        channel_of = dict(
-            zip(
-                campaigns.column("campaign_id").to_pylist(),
-                campaigns.column("channel").to_pylist(),
-                strict=True,
-            )
-        )
         people = metrics.relation("people", ["person_id", "account_id"], as_of=cut)
-        account_of = dict(
-            zip(
-                people.column("person_id").to_pylist(),
-                people.column("account_id").to_pylist(),
-                strict=True,
-            )
-        )
         parts.append(
             pa.table(
                 {
                     "person_id": clicks.column("person_id"),
-                    "account_id": pa.array(
-                        [account_of.get(p) for p in clicks.column("person_id").to_pylist()],
-                        pa.string(),
-                    ),
+                    "account_id": _lookup(clicks.column("person_id"), people),
                     "campaign_id": clicks.column("campaign_id"),
-                    "channel": pa.array(
-                        [
-                            channel_of.get(c) or "email"
-                            for c in clicks.column("campaign_id").to_pylist()
-                        ],
-                        pa.string(),
+                    "channel": pc.fill_null(
+                        _lookup(clicks.column("campaign_id"), campaigns), "email"
                     ),
                     "type": pa.array(["email_click"] * clicks.num_rows, pa.string()),
                     "occurred_at": clicks.column("occurred_at"),
@@ -310,12 +435,18 @@ def _touches(
     return table.filter(pc.is_valid(table.column("occurred_at")))
 
 
+def _lookup(keys: pa.Array | pa.ChunkedArray, table: pa.Table) -> pa.Array:
+    """Per key: the second column of ``table`` on the row whose first column is the key."""
+    index = pc.index_in(keys, value_set=table.column(0).combine_chunks())
+    if isinstance(index, pa.ChunkedArray):
+        index = index.combine_chunks()
+    return table.column(1).combine_chunks().take(index)
+
+
 def _milestones(
     metrics: MetricsComponent,
     records: pa.Table,
-    touches: pa.Table,
     deals: bool,
-    touch_idx: I64,
     journey: I64,
     n_conv: int,
     conv_rows: I64,
@@ -326,48 +457,34 @@ def _milestones(
 
     Both within the journey; a deal's milestone only for opportunity and won conversions.
     """
-    n = len(touch_idx)
+    n = len(journey)
     lead = np.zeros(n, dtype=bool)
     opp = np.zeros(n, dtype=bool)
-    conv_of_touch = journey < n_conv
-    if not conv_of_touch.any():
+    if not (journey < n_conv).any():
         return lead, opp
     # the stage times are the metric layer's: a lead is created when `leads` counts it
-    created_at = _time_of(metrics, "lead")
-    people = metrics.relation("people", ["person_id", created_at], as_of=cut)
-    created = dict(
-        zip(
-            people.column("person_id").to_pylist(),
-            _micros(people.column(created_at)).tolist(),
-            strict=True,
-        )
-    )
-    persons = records.column("person_id").to_pylist()
-    lead_at = np.array(
-        [created.get(persons[r], -1) if persons[r] is not None else -1 for r in conv_rows],
-        dtype=np.int64,
-    )
-    lead[:] = _last_at_or_before(journey, t_at[touch_idx], lead_at, n_conv)
+    rows = pa.array(conv_rows)
+    lead_at = _created(metrics, "lead", records.column("person_id").take(rows), cut)
+    lead[:] = _last_at_or_before(journey, t_at, lead_at, n_conv)
     if deals:
-        opp_created = _opportunity_created(metrics, records, conv_rows, cut)
-        opp[:] = _last_at_or_before(journey, t_at[touch_idx], opp_created, n_conv)
+        opp_at = _created(metrics, "opportunity", records.column("opportunity_id").take(rows), cut)
+        opp[:] = _last_at_or_before(journey, t_at, opp_at, n_conv)
     return lead, opp
 
 
-def _opportunity_created(
-    metrics: MetricsComponent, records: pa.Table, conv_rows: I64, cut: dt.datetime
+def _created(
+    metrics: MetricsComponent, conversion: str, ids: pa.ChunkedArray, cut: dt.datetime
 ) -> I64:
-    created_at = _time_of(metrics, "opportunity")
-    opps = metrics.relation("opportunities", ["opportunity_id", created_at], as_of=cut)
-    created = dict(
-        zip(
-            opps.column("opportunity_id").to_pylist(),
-            _micros(opps.column(created_at)).tolist(),
-            strict=True,
-        )
-    )
-    ids = records.column("opportunity_id").to_pylist()
-    return np.array([created.get(ids[r], -1) for r in conv_rows], dtype=np.int64)
+    """Per id: when ``conversion``'s metric places its record (-1 when it has none)."""
+    spec = metrics.get(METRIC_OF[conversion])
+    key = "opportunity_id" if spec.table == "opportunities" else "person_id"
+    at = _time_of(metrics, conversion)
+    assert spec.table is not None  # a metric with a time column reads a table
+    found = metrics.relation(spec.table, [key, at], as_of=cut)
+    where = pc.index_in(ids, value_set=found.column(key).combine_chunks())
+    times = np.r_[_micros(found.column(at)), -1]  # a missing id: the -1 past the end
+    out: I64 = times[_ints(where.fill_null(-1))]
+    return out
 
 
 def _last_at_or_before(journey: I64, at: I64, milestone: I64, n_conv: int) -> npt.NDArray[np.bool_]:
@@ -408,7 +525,7 @@ def _ranges(starts: I64, lengths: I64) -> I64:
 def _micros(column: pa.ChunkedArray | pa.Array) -> I64:
     """Timestamps as microseconds since the epoch (missing: the minimum int64)."""
     values = pc.cast(column, pa.timestamp("us")).cast(pa.int64())
-    out: I64 = values.fill_null(np.iinfo(np.int64).min).to_numpy()
+    out: I64 = values.fill_null(_MISSING).to_numpy()
     return out
 
 

@@ -367,6 +367,10 @@ class MetricsComponent:
         """Changes whenever the warehouse's data does: a key for caches of derived models."""
         return self._warehouse.data_version
 
+    def data_identity(self) -> tuple[object, ...] | None:
+        """The warehouse file and data version, for caches that outlive this component."""
+        return self._warehouse.identity()
+
     def as_of(self) -> dt.datetime:
         """The default as-of time: the latest event timestamp in the warehouse, else now."""
         return self._data_facts(self._warehouse.data_version).as_of

@@ -411,6 +411,24 @@ class Warehouse:
             ).fetchall()[0]
         return int(row[0]) if row else 0
 
+    def identity(self) -> tuple[object, ...] | None:
+        """Which data this is, for caches shared by several opens of the file in one process.
+
+        The file (path, inode, modification time and size, also of its write-ahead log) and
+        the data version: a replaced or rewritten file only ever misses. ``None`` in memory.
+        """
+        if self.path is None:
+            return None
+        parts: list[object] = [str(self.path.resolve())]
+        for file in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = file.stat()
+            except FileNotFoundError:
+                parts.append(None)
+            else:
+                parts.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return (*parts, self.data_version)
+
     def bump_data_version(self, con: duckdb.DuckDBPyConnection) -> int:
         """Increase the data version inside the caller's transaction; caches key on it."""
         row = con.execute(

@@ -10,7 +10,6 @@ import string ``revteam.web.app:app_from_env`` (see :mod:`revteam.app.server`).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ from revteam.web.deps import get_principal
 from revteam.web.middleware import AuthFirst, BodyLimit, HeadAsGet, SecurityHeaders
 from revteam.web.runtime import Runtime, WebOptions
 from revteam.web.schemas import ErrorOut
+from revteam.web.warmer import Warmer
 
 if TYPE_CHECKING:
     from revteam.alerts import Scheduler
@@ -37,15 +37,12 @@ ALERTS_SECONDS = 60.0
 """How often each server process runs the alerts (under the lease, so one at a time)."""
 
 
-def _warm(app: FastAPI) -> None:
-    """Build the chart bundle and the default views before the first visitor asks."""
+def _warm(runtime: Runtime) -> None:
+    """Build the chart bundle and the default views (pages and the attribution credit)."""
     from revteam.web.pages import warm_views
 
-    try:
-        vega_bundle()
-        warm_views(app.state.runtime)
-    except Exception:  # a cold cache is slower, not broken: never fail start-up over it
-        log.warning("Warming the dashboard cache failed", exc_info=True)
+    vega_bundle()
+    warm_views(runtime)
 
 
 def alerts_scheduler(runtime: Runtime) -> Scheduler | None:
@@ -78,14 +75,17 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
     runtime = Runtime(ws_path, opts)
 
     scheduler = alerts_scheduler(runtime)
+    warmer = Warmer(runtime, _warm) if opts.warm else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if opts.warm:
-            threading.Thread(target=_warm, args=(app,), name="warm", daemon=True).start()
+        if warmer is not None:
+            warmer.start()
         if scheduler is not None:
             scheduler.start()
         yield
+        if warmer is not None:
+            warmer.stop()
         if scheduler is not None:
             scheduler.stop()
         runtime.close()

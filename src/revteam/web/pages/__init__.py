@@ -20,7 +20,7 @@ from revteam.web.pages import (
     sla,
     timeline,
 )
-from revteam.web.pages.dashboards import warm as warm_views
+from revteam.web.runtime import Runtime
 
 ROUTERS = (
     access.router,
@@ -40,5 +40,12 @@ ROUTERS = (
     timeline.router,
     admin.router,
 )
+
+
+def warm_views(runtime: Runtime) -> None:
+    """The views a visitor opens first: the Overview, the funnel, the attribution credit."""
+    dashboards.warm(runtime)
+    attribution.warm(runtime)
+
 
 __all__ = ["ROUTERS", "warm_views"]

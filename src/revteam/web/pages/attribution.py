@@ -25,6 +25,7 @@ from revteam.web.routes.attribution import (
     budget_request,
     sourcing_request,
 )
+from revteam.web.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 CONVERSION_WORDS = {
@@ -99,6 +100,19 @@ def chart_spec(results: list[Attribution], rows: list[dict[str, Any]]) -> dict[s
             },
         },
     }
+
+
+def warm(runtime: Runtime) -> None:
+    """The workspace model's credit, which every attributed KPI (the Campaigns page) reads.
+
+    Computed through an attributed query, so under the query's own as-of time; the credit is
+    then kept per process (see ``AttributionComponent.credit_rows``), past idle reopens.
+    """
+    model = runtime.settings.attribution.model
+    runtime.read(
+        ("warm-attribution", model),
+        lambda ws: ws.metrics.query(["attributed_revenue"], grain="all").table.num_rows,
+    )
 
 
 @router.get("/attribution", response_class=HTMLResponse)

@@ -1,0 +1,67 @@
+"""Warm the default views before the first visitor asks: at start-up and after every load.
+
+A load bumps the data version, so every cached page misses; at 1M leads the first Overview
+or Campaigns page would then pay for the whole cube and the attribution credit (seconds to tens
+of seconds) inside a visitor's request. The warmer notices a new version within a few seconds
+and computes them in the background, through the same cache and gate as a request (so a load
+that announces itself still gets the warehouse: a warm step then fails busy and is retried).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+
+from revteam.exceptions import ServerBusyError, WarehouseBusyError
+from revteam.web.runtime import Runtime
+
+log = logging.getLogger("revteam.web")
+CHECK_SECONDS = 5.0
+"""How often the warmer looks for a new data version (reading it is a file stat)."""
+
+
+class Warmer:
+    """A daemon thread that warms ``runtime``'s views once per data version."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        warm: Callable[[Runtime], None],
+        *,
+        interval: float = CHECK_SECONDS,
+    ) -> None:
+        self._runtime, self._warm, self._interval = runtime, warm, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.warmed: Hashable | None = None
+        """The version last warmed (or that failed to warm for good: it is not retried)."""
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="warm", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def step(self) -> bool:
+        """Warm if the data changed since the last warm; whether it warmed."""
+        try:
+            version = self._runtime.version()
+            if version == self.warmed:
+                return False
+            self._warm(self._runtime)
+        except (WarehouseBusyError, ServerBusyError):
+            return False  # a load or the visitors have the warehouse: try again later
+        except Exception:  # a cold cache is slower, not broken: never fail over it
+            log.warning("Warming the dashboard cache failed", exc_info=True)
+        self.warmed = version
+        return True
+
+    def _run(self) -> None:
+        while True:
+            self.step()
+            if self._stop.wait(self._interval):
+                return

@@ -1,0 +1,95 @@
+"""The warmer: default views and the attribution credit computed before the first visitor,
+at start-up and again after each load, and kept past the gate's idle reopens.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import revteam
+from revteam.attribution import journeys as J
+from revteam.generate import GeneratorConfig, generate_company
+from revteam.storage.announce import Announcement
+from revteam.web import WebOptions, create_app
+from revteam.web.pages import warm_views
+from revteam.web.warmer import Warmer
+
+ACCOUNTS = "account_id,name,created_at\nW1,Warm One,2024-01-01\n"
+
+
+@pytest.fixture()
+def ws_path(tmp_path: Path) -> Path:
+    generate_company(GeneratorConfig(n_leads=1_500, seed=3)).write(tmp_path / "data")
+    with revteam.init(tmp_path / "ws") as ws:
+        ws.ingest.load_directory(tmp_path / "data")
+    return tmp_path / "ws"
+
+
+def no_building(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every journey build (the expensive part of the credit)."""
+    built: list[str] = []
+    real = J.build
+
+    def counting(*args, **kwargs):
+        built.append(kwargs["conversion"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(J, "build", counting)
+    return built
+
+
+def test_the_warmer_warms_once_per_data_version(ws_path: Path, tmp_path: Path, monkeypatch):
+    runtime = create_app(ws_path, options=WebOptions(warm=False, idle_seconds=0)).state.runtime
+    warmer = Warmer(runtime, warm_views)
+    built = no_building(monkeypatch)
+    assert warmer.step() is True
+    model = runtime.settings.attribution.model
+    assert ("warm-attribution", model) in runtime.cache._items
+    assert sorted(built) == ["customer", "lead", "opportunity", "won"]
+    assert warmer.step() is False  # nothing changed: nothing to do
+
+    # the gate let go (idle_seconds=0): a visitor's attributed query reopens the warehouse
+    # and finds the credit the warmer computed, without building a journey
+    built.clear()
+    answer = runtime.read(
+        ("visitor", 1),
+        lambda ws: ws.metrics.query(["attributed_revenue"], grain="all", by=["channel"]),
+    )
+    assert answer.value.table.num_rows > 1 and built == []
+
+    # a load: the next step warms again, the credit of the new data
+    csv = tmp_path / "accounts.csv"
+    csv.write_text(ACCOUNTS)
+    with revteam.open(ws_path) as ws:
+        ws.ingest.load("accounts", csv)
+    assert warmer.step() is True
+    assert sorted(built) == ["customer", "lead", "opportunity", "won"]
+    runtime.close()
+
+
+def test_a_load_in_progress_is_left_alone_and_warmed_after(ws_path: Path):
+    runtime = create_app(ws_path, options=WebOptions(warm=False, idle_seconds=0)).state.runtime
+    warmer = Warmer(runtime, warm_views)
+    load = Announcement.claim(ws_path / "warehouse.duckdb", deadline=time.monotonic())
+    try:
+        assert warmer.step() is False and warmer.warmed is None  # busy: try again later
+    finally:
+        load.withdraw()
+    assert warmer.step() is True and warmer.warmed == runtime.version()
+    runtime.close()
+
+
+def test_the_app_starts_its_warmer(ws_path: Path):
+    from tests.web.conftest import TestClient
+
+    application = create_app(ws_path, options=WebOptions(warm=True, idle_seconds=30))
+    with TestClient(application):
+        runtime = application.state.runtime
+        deadline = time.monotonic() + 120
+        model = runtime.settings.attribution.model
+        while ("warm-attribution", model) not in runtime.cache._items:
+            assert time.monotonic() < deadline, "the app did not warm"
+            time.sleep(0.1)
