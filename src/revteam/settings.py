@@ -61,6 +61,7 @@ REVIEW_SECTIONS: tuple[str, ...] = (
     "changes",
     "sla",
     "campaigns",
+    "attribution",
     "cohorts",
     "actions",
     "data",

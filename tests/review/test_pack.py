@@ -171,3 +171,34 @@ def test_the_sample_pack_in_the_docs_is_current(march: Pack) -> None:
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SAMPLE.write_text(text, encoding="utf-8")
     assert SAMPLE.read_text(encoding="utf-8") == text
+
+
+def test_the_return_by_channel_is_the_attributed_kpis(planted: Workspace, march: Pack) -> None:
+    """The attribution section: the metric layer's attributed KPIs under the named model,
+    whose revenue adds up to the period's revenue and whose ROI is the hand formula."""
+    model = planted.settings.attribution.model
+    assert march.returns_model == model
+    rows = {(r.total, r.channel): r.values for r in march.returns}
+    total = rows[(True, None)]
+    channels = [v for (t, ch), v in rows.items() if not t and ch is not None]
+    assert len(channels) >= 5
+    # credit adds up: the channels' attributed revenue is the period's won revenue, exactly
+    revenue = planted.metrics.query(
+        ["revenue"], grain="all", start=march.start, end=march.end
+    ).to_pylist()
+    won = next(r["value"] for r in revenue if r["is_total"])
+    attributed = sum(v.get("attributed_revenue") or 0.0 for v in channels)
+    assert attributed == pytest.approx(won, rel=1e-9)
+    assert total["attributed_revenue"] == pytest.approx(won, rel=1e-9)
+    # ROI by hand for every channel with costs: (revenue * margin - cost) / cost
+    margin = planted.settings.gross_margin
+    checked = 0
+    for v in channels:
+        cost, rev = v.get("marketing_cost"), v.get("attributed_revenue") or 0.0
+        if cost:
+            assert v["attributed_roi"] == pytest.approx((rev * margin - cost) / cost, rel=1e-9)
+            checked += 1
+    assert checked >= 3
+    # and the pack names the model in every format
+    for fmt in ("markdown", "html"):
+        assert f"({model} model)" in render(march, fmt).decode()

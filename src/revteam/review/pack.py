@@ -16,6 +16,9 @@ sections``, in that order):
 - ``sla``: both sides of the Marketing↔Sales SLA against their goals, and MQLs not worked.
 - ``campaigns``: campaigns ranked by ``review.rank_metric`` with shrinkage, top and bottom,
   small samples marked.
+- ``attribution``: each channel's marketing cost against the pipeline and revenue credited to
+  it under the workspace's attribution model (named), with attributed ROI and CAC: the
+  catalogue's attributed KPIs, so the numbers are those of the Campaigns page and the API.
 - ``cohorts``: the period's funnel cohorts still inside their conversion window.
 - ``actions``: open action items, and those closed since the period began.
 - ``data``: how fresh each table is and how many rows were refused.
@@ -51,6 +54,14 @@ SLA_SALES = ("mqls_worked_1h_rate", "mqls_worked_24h_rate", "speed_to_lead_hours
 SLA_OPEN = "mqls_not_worked"
 GRAINS = ("week", "month", "quarter")
 MINUS = "\u2212"
+RETURN_METRICS = (
+    "marketing_cost",
+    "attributed_pipeline",
+    "attributed_revenue",
+    "attributed_roi",
+    "attributed_cac",
+)
+"""The attribution section's columns, all catalogue KPIs (by channel, under one model)."""
 DRIVER_BY = {"campaign": "campaign", "channel": "campaign"}
 """The finer dimension a change in a segment is explained by (otherwise: by channel)."""
 
@@ -119,6 +130,15 @@ class Ranked:
 
 
 @dataclass(frozen=True)
+class ChannelReturn:
+    """One channel's row of the attribution section (``channel`` None: costs without one)."""
+
+    channel: str | None
+    total: bool
+    values: dict[str, float | None]
+
+
+@dataclass(frozen=True)
 class Maturing:
     metric: str
     label: str
@@ -165,6 +185,11 @@ class Pack:
     rank_label: str = ""
     rank_range: tuple[dt.date, dt.date] | None = None
     """The days the campaigns are ranked over (the period's, or the newest mature months)."""
+    returns: tuple[ChannelReturn, ...] = ()
+    returns_columns: tuple[tuple[str, str, str], ...] = ()
+    """The attribution section's KPIs: (metric, label, unit)."""
+    returns_model: str = ""
+    """The attribution model the section's credit is under."""
     cohorts: tuple[Maturing, ...] = ()
     actions_open: tuple[ActionItem, ...] = ()
     actions_closed: tuple[ActionItem, ...] = ()
@@ -629,6 +654,38 @@ class PackBuilder:
             "rank_range": (start, end),
             "rank_metric": metric,
             "rank_label": self.metrics.get(metric).label,
+        }
+
+    def _attribution(self, pack: Pack, notes: list[str]) -> dict[str, Any]:
+        cat = self.metrics.catalogue
+        ids = [m for m in RETURN_METRICS if m in cat]
+        try:
+            result = self.metrics.query(
+                ids,
+                grain="all",
+                start=pack.start,
+                end=pack.end,
+                by=["channel"],
+                as_of=pack.as_of,
+            )
+        except MetricError as exc:
+            notes.append(f"No return by channel: {exc}")
+            return {}
+        rows: dict[tuple[bool, str | None], dict[str, float | None]] = {}
+        models = set()
+        for r in result.to_pylist():
+            rows.setdefault((bool(r["is_total"]), r["channel"]), {})[r["metric"]] = r["value"]
+            if r.get("attribution_model"):
+                models.add(r["attribution_model"])
+        revenue = "attributed_revenue"
+        ordered = sorted(
+            rows.items(),
+            key=lambda kv: (kv[0][0], -(kv[1].get(revenue) or 0.0), str(kv[0][1])),
+        )
+        return {
+            "returns": tuple(ChannelReturn(ch, total, v) for (total, ch), v in ordered),
+            "returns_columns": tuple((m, cat[m].label, cat[m].unit) for m in ids),
+            "returns_model": ", ".join(sorted(models)),
         }
 
     def _cohorts(self, pack: Pack, notes: list[str]) -> dict[str, Any]:

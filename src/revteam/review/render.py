@@ -323,6 +323,26 @@ class _Markdown:
         w("\n◔ fewer than 30 records: not to be compared.\n")
 
     @staticmethod
+    def attribution(pack: Pack, w: Any) -> None:
+        w(f"\n## Return by channel, attributed ({pack.returns_model or 'no'} model)\n\n")
+        if not pack.returns:
+            w("No attributed return for this period.\n")
+            return
+        columns = pack.returns_columns
+        w("| Channel | " + " | ".join(label for _, label, _ in columns) + " |\n")
+        w("|---|" + "---:|" * len(columns) + "\n")
+        for r in pack.returns:
+            name = "**all channels**" if r.total else (r.channel or "(no channel)")
+            cells = " | ".join(pack.fmt(r.values.get(m), unit) for m, _, unit in columns)
+            w(f"| {name} | {cells} |\n")
+        w(
+            f"\nPipeline and revenue credited to each channel's touches under the "
+            f"{pack.returns_model} model ([attribution] model); ROI and CAC set them against "
+            "the costs booked to the channel's campaigns. Costs of no campaign show as "
+            "(no channel).\n"
+        )
+
+    @staticmethod
     def cohorts(pack: Pack, w: Any) -> None:
         w("\n## Cohorts still maturing\n\n")
         if not pack.cohorts:
