@@ -70,6 +70,7 @@ BEFORE = {
     "AlertDeliveryError": 1,
     "TimelineError": 2,
     "AttributionError": 2,
+    "ClvError": 2,
     "UnknownEntityError": 2,
 }
 

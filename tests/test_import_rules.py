@@ -21,7 +21,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("ingest", "generate", "app"),
     ("crm", "metrics"),
     ("resolve", "stats"),
-    ("goals", "timeline", "attribution"),
+    ("goals", "timeline", "attribution", "clv"),
     ("proposals",),
     ("review",),
     ("alerts",),

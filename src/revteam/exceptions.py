@@ -46,6 +46,7 @@ The tree::
     ├── TimelineError (ValueError)             a timeline or search refused as asked (kinds, paging)
     │   └── UnknownEntityError (KeyError)      no account or person with that id
     ├── AttributionError (ValueError)          attribution refused as asked (model, conversion)
+    ├── ClvError (ValueError)                  a customer-value model that cannot be fitted or used
     ├── GoalError (ValueError)                 a goal that cannot be set as given
     │   ├── UnknownGoalError (KeyError)        no goal with that id or scope
     │   └── GoalConflictError                  the goal changed since it was read, or overlaps
@@ -546,6 +547,17 @@ class TimelineError(ValueError, RevteamError):
 
 class AttributionError(ValueError, RevteamError):
     """Attribution that cannot be run as asked (model, conversion, data): ``problem``, ``fix``."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ClvError(ValueError, RevteamError):
+    """A customer-value model that cannot be fitted or used as asked: ``problem``, ``fix``."""
 
     def __init__(self, problem: str, fix: str = "") -> None:
         self.problem, self.fix = problem, fix

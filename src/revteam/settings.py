@@ -224,6 +224,33 @@ ATTRIBUTION_MODELS: tuple[str, ...] = get_args(AttributionModel)
 ``attribution_model`` dimension."""
 
 
+class ClvSettings(BaseModel):
+    """How customer value is modelled (``[clv]``; docs/clv.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Literal["bg_nbd", "sbg"] = Field(
+        "bg_nbd",
+        description="Predictive CLV: bg_nbd (with gamma_gamma for spend) for customers who buy "
+        "again at will (orders), sbg for customers who renew a contract (renewal deals).",
+    )
+    time_unit: Literal["day", "week", "month"] = Field(
+        "week", description="Time unit of the repeat-purchase models' t_x, T and parameters."
+    )
+    repeat_products: tuple[str, ...] = Field(
+        (),
+        description="Products whose orders are repeat purchases bought at will (e.g. add-ons); "
+        "empty: every order. A customer's first order of any product still starts their "
+        "clock, so a subscription's invoices need not count as repeat purchases.",
+    )
+    discount_rate: float = Field(
+        0.10, ge=0, lt=1, description="Yearly discount rate of future value."
+    )
+    horizon_months: int = Field(
+        36, ge=1, le=240, description="Months of future purchases a predicted CLV counts."
+    )
+
+
 class AttributionSettings(BaseModel):
     """How journeys are built and credit is shared (``[attribution]``; docs/attribution.md)."""
 
@@ -420,6 +447,10 @@ class Settings(BaseSettings):
     attribution: AttributionSettings = Field(
         default_factory=AttributionSettings,
         description="Journeys and models of multi-touch attribution.",
+    )
+    clv: ClvSettings = Field(
+        default_factory=ClvSettings,
+        description="Customer-value models: repeat purchases, renewals, discounting.",
     )
 
     @field_validator("timezone")

@@ -81,6 +81,7 @@ def _register() -> None:
         "stats",
         "goals",
         "attribution",
+        "clv",
         "review",
         "alerts",
         "web",

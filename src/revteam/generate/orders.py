@@ -89,7 +89,9 @@ def _add_ons(rng: np.random.Generator, span: Span, deals: Deals) -> Orders:
     dropout = rng.beta(bg["a"], bg["b"], n)
     nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], n)
     t = deals.account_start[customers].astype(np.float64)
-    alive = rng.random(n) >= dropout  # BG/NBD allows dropping out right after the first purchase
+    # the win is the first purchase; BG/NBD drops out only after repeat ones (MBG/NBD would
+    # also let a customer drop out right after the first)
+    alive = np.ones(n, dtype=bool)
     who, when = [], []
     for _ in range(_MAX_ADD_ONS):  # loops over purchase rounds, vectorised over customers
         t = t + rng.exponential(1.0, n) / np.maximum(rate, 1e-12) * WEEK

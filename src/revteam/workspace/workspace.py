@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from revteam.alerts import AlertsComponent
     from revteam.app import AppState
     from revteam.attribution import AttributionComponent
+    from revteam.clv.component import ClvComponent
     from revteam.crm import CrmComponent
     from revteam.goals import GoalsComponent
     from revteam.metrics import MetricResult, MetricsComponent
@@ -67,6 +68,7 @@ class Workspace:
         self._alerts: AlertsComponent | None = None
         self._timeline: TimelineComponent | None = None
         self._attribution: AttributionComponent | None = None
+        self._clv: ClvComponent | None = None
         self._app: AppState | None = None
 
     @property
@@ -188,6 +190,15 @@ class Workspace:
             self._attribution = AttributionComponent(metrics=self.metrics, settings=self.settings)
         return self._attribution
 
+    @property
+    def clv(self) -> ClvComponent:
+        """``ws.clv``: BG/NBD, Gamma-Gamma and sBG fitted on the orders and renewals."""
+        if self._clv is None:
+            from revteam.clv.component import ClvComponent
+
+            self._clv = ClvComponent(metrics=self.metrics, settings=self.settings)
+        return self._clv
+
     def defined_on(self, day: dt.date) -> Workspace:
         """A view of the workspace with the definitions both teams had agreed by the end of ``day``.
 
@@ -200,6 +211,7 @@ class Workspace:
         view._metrics = self.metrics.using(catalogue, intervals=view._intervals)
         view._stats = view._goals = view._review = view._alerts = view._timeline = None
         view._attribution = None
+        view._clv = None
         return view
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:

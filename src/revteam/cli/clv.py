@@ -1,0 +1,91 @@
+"""``revteam clv``: customer-value models fitted on the workspace's orders and renewals.
+
+    revteam clv fit --model bg_nbd --start 2024-01-01 --end 2025-06-30 --format json
+    revteam clv fit --model gamma_gamma
+    revteam clv fit --model sbg --segment smb
+
+See docs/clv.md for each model's formula, assumptions and when not to use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Annotated, Literal
+
+import typer
+from rich.markup import escape
+
+from revteam.cli._common import OutputFormat, console, emit, err_console, open_ws
+
+clv_app = typer.Typer(
+    name="clv",
+    help="Customer value: BG/NBD, Gamma-Gamma and sBG fits on the orders and renewals.",
+    no_args_is_help=True,
+)
+DateOpt = Annotated[
+    dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD (inclusive).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(clv_app)
+
+
+@clv_app.command("fit")
+def fit(
+    model: Annotated[
+        Literal["bg_nbd", "gamma_gamma", "sbg"],
+        typer.Option(
+            help="bg_nbd: repeat purchases; gamma_gamma: their spend; sbg: contract renewals."
+        ),
+    ] = "bg_nbd",
+    start: DateOpt = None,
+    end: DateOpt = None,
+    time_unit: Annotated[
+        Literal["day", "week", "month"] | None,
+        typer.Option("--time-unit", help="Unit of t_x, T and rates (default: [clv] time_unit)."),
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Only the accounts of this segment (a model per segment).")
+    ] = None,
+    as_of: DateOpt = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Fit a model on the calibration period (customers acquired from --start to --end).
+
+    Prints the parameters, their standard errors (from the Hessian) and the log-likelihood.
+    Several orders of a customer on one day are one transaction, as in the literature.
+    """
+    cut = dt.datetime.combine(as_of.date(), dt.time.max) if as_of is not None else None
+    with open_ws(read_only=True) as ws:
+        found = ws.clv.fit(
+            model,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            time_unit=time_unit,
+            as_of=cut,
+            segment=segment,
+        )
+    out = found.as_dict()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        rows = [
+            {"parameter": k, "estimate": f"{v:.4g}", "standard_error": f"{found.fit.se[k]:.3g}"}
+            for k, v in found.fit.params.items()
+        ]
+        unit = found.time_unit
+        emit(
+            rows,
+            fmt,
+            title=(
+                f"{model} on {found.customers:,} customers acquired {found.start} to {found.end}"
+                f" ({found.repeat_customers:,} repeat; time in {unit}s); "
+                f"log-likelihood {found.fit.log_likelihood:,.1f}"
+            ),
+        )
+    note = console if fmt is OutputFormat.table else err_console
+    for warning in found.fit.warnings:
+        note.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)

@@ -1,0 +1,301 @@
+"""``ws.clv``: customer-value models fitted on the workspace's orders and renewals.
+
+>>> ws.clv.fit("bg_nbd", start="2024-01-01", end="2025-06-30")  # doctest: +SKIP
+>>> ws.clv.fit("sbg")                                            # doctest: +SKIP
+
+Transactions are the ``orders`` relation as every metric reads it (customer = account); renewals
+are the won and lost ``renewal`` opportunities. Fits are cached per data version and options.
+See docs/clv.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from revteam.clv import models as M
+from revteam.clv.summary import DAYS, TIME_UNITS, Summary, summarise
+from revteam.exceptions import ClvError
+from revteam.metrics.request import DateLike, check_year, to_as_of
+
+if TYPE_CHECKING:
+    from revteam.metrics import MetricsComponent
+    from revteam.settings import Settings
+
+MODELS = ("bg_nbd", "gamma_gamma", "sbg")
+KEPT = 16
+
+
+@dataclass(frozen=True)
+class ClvFit:
+    """A model fitted on the workspace: the fit, and what it was fitted on."""
+
+    fit: M.Fit
+    start: dt.date
+    end: dt.date
+    time_unit: str
+    """The unit of t_x, T and of rates (repeat-purchase models); renewals are periods (sbg)."""
+    as_of: dt.datetime
+    customers: int
+    """Customers in the calibration cohort (acquired from ``start`` to ``end``)."""
+    repeat_customers: int
+    """Of them, those who bought again in the period (repeat-purchase models)."""
+    transactions: int
+    """Transactions (customer-days) summarised, or renewal decisions seen (sbg)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.fit.as_dict(),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "time_unit": self.time_unit,
+            "as_of": self.as_of.isoformat(),
+            "customers": self.customers,
+            "repeat_customers": self.repeat_customers,
+            "transactions": self.transactions,
+        }
+
+
+class ClvComponent:
+    """Customer value over the metric layer (``ws.clv``)."""
+
+    def __init__(self, *, metrics: MetricsComponent, settings: Settings) -> None:
+        self._metrics = metrics
+        self._settings = settings
+        self._fits: OrderedDict[tuple[Any, ...], ClvFit] = OrderedDict()
+
+    def summary(
+        self,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        time_unit: str | None = None,
+        as_of: DateLike | None = None,
+        segment: str | None = None,
+    ) -> Summary:
+        """Per customer acquired from ``start`` to ``end``: (x, t_x, T, z̄) of their orders.
+
+        ``segment``: only the accounts of that segment (``accounts.segment``).
+        """
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        unit = time_unit or self._settings.clv.time_unit
+        if unit not in DAYS:
+            raise ClvError(f"Unknown time unit {unit!r}.", f"Use one of: {', '.join(TIME_UNITS)}.")
+        orders = self._metrics.relation(
+            "orders", ["account_id", "ordered_at", "amount", "product"], as_of=cut
+        )
+        if segment is not None:
+            orders = orders.filter(self._in_segment(orders.column("account_id"), segment, cut))
+        first, last = self._range(start, end, cut, orders.column("ordered_at"))
+        products = self._settings.clv.repeat_products
+        repeat = (
+            pc.is_in(orders.column("product"), pa.array(products, pa.string()))
+            if products
+            else None
+        )
+        return summarise(
+            orders.column("account_id"),
+            orders.column("ordered_at"),
+            orders.column("amount"),
+            start=first,
+            end=last,
+            unit=unit,
+            repeat=repeat,
+        )
+
+    def lifetimes(
+        self,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+        segment: str | None = None,
+    ) -> tuple[M.Lifetimes, int, dt.date, dt.date]:
+        """Renewals of the customers acquired from ``start`` to ``end``.
+
+        Returns their lifetimes, how many they are, and the period (defaults filled in). A
+        customer's periods are their renewal decisions (``renewal`` deals, in order of
+        creation): the first one lost is their churn; with none lost they are alive after the
+        renewals won. A decision is seen once it was due (expected close date) and closed by
+        ``end``; open ones are not decided yet.
+        """
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        cols = [
+            "account_id",
+            "type",
+            "is_won",
+            "is_closed",
+            "created_at",
+            "closed_at",
+            "expected_close_date",
+        ]
+        deals = self._metrics.relation("opportunities", cols, as_of=cut)
+        deals = deals.filter(pc.is_valid(deals.column("account_id")))
+        if segment is not None:
+            deals = deals.filter(self._in_segment(deals.column("account_id"), segment, cut))
+        won = deals.filter(pc.fill_null(deals.column("is_won"), False))
+        first, last = self._range(start, end, cut, won.column("closed_at"))
+        # acquisition: an account's first won deal that is not a renewal
+        new = won.filter(pc.not_equal(won.column("type"), "renewal"))
+        acquired = new.group_by("account_id").aggregate([("closed_at", "min")])
+        day = pc.cast(acquired.column("closed_at_min"), pa.date32())
+        lo = pa.scalar(first, pa.date32())
+        hi = pa.scalar(last, pa.date32())
+        cohort = acquired.filter(pc.and_(pc.greater_equal(day, lo), pc.less_equal(day, hi)))
+        ids = cohort.column("account_id").combine_chunks()
+        renewals = deals.filter(
+            pc.and_(
+                pc.equal(deals.column("type"), "renewal"),
+                pc.fill_null(deals.column("is_closed"), False),
+            )
+        )
+        # a decision counts once it was due by the end (its expected close date; else when it
+        # closed) and made: counting every deal closed by then would over-count losses, which
+        # close early, against wins, which close at the anniversary
+        due = pc.coalesce(
+            renewals.column("expected_close_date"),
+            pc.cast(renewals.column("closed_at"), pa.date32()),
+        )
+        end_of = pa.scalar(dt.datetime.combine(last + dt.timedelta(days=1), dt.time()))
+        renewals = renewals.filter(
+            pc.and_(
+                pc.less_equal(due, pa.scalar(last, pa.date32())),
+                pc.less(renewals.column("closed_at"), end_of),
+            )
+        )
+        slot = np.asarray(
+            pc.index_in(renewals.column("account_id"), value_set=ids)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        mine = slot >= 0
+        slot = slot[mine]
+        created = pc.cast(renewals.column("created_at"), pa.int64()).to_numpy()[mine]
+        is_won = np.asarray(renewals.column("is_won").to_numpy(zero_copy_only=False))[mine]
+        order = np.lexsort((created, slot))
+        slot, is_won = slot[order], is_won[order].astype(bool)
+        n = len(ids)
+        # k: each decision's number (1, 2, …) within its customer
+        starts = np.searchsorted(slot, np.arange(n))
+        k = np.arange(len(slot)) - starts[slot] + 1
+        churned_at = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(churned_at, slot[~is_won], k[~is_won])
+        renewed = np.bincount(slot[is_won & (k < churned_at[slot])], minlength=n)
+        churned = churned_at < np.iinfo(np.int64).max
+        period = np.where(churned, churned_at, renewed).astype(np.float64)
+        return M.Lifetimes(period=period, alive=~churned, weight=np.ones(n)), n, first, last
+
+    def fit(
+        self,
+        model: str = "bg_nbd",
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        time_unit: str | None = None,
+        as_of: DateLike | None = None,
+        segment: str | None = None,
+    ) -> ClvFit:
+        """Fit ``model`` (bg_nbd, gamma_gamma or sbg) on the calibration period.
+
+        ``segment``: on the accounts of one segment only (a model per segment).
+        """
+        if model not in MODELS:
+            raise ClvError(f"Unknown model {model!r}.", f"Use one of: {', '.join(MODELS)}.")
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        unit = time_unit or self._settings.clv.time_unit
+        key = (model, start, end, unit, cut, segment, self._metrics.data_version)
+        found = self._fits.get(key)
+        if found is not None:
+            return found
+        if model == "sbg":
+            data, n, first, last = self.lifetimes(start=start, end=end, as_of=cut, segment=segment)
+            if n == 0:
+                raise ClvError(
+                    "No customer was acquired in the period: nothing to fit.",
+                    "Widen --start/--end, or load won deals.",
+                )
+            fit = M.fit_sbg(data)
+            found = ClvFit(
+                fit=fit,
+                start=first,
+                end=last,
+                time_unit="renewal",
+                as_of=cut,
+                customers=n,
+                repeat_customers=int((data.period > 0).sum()),
+                transactions=int(data.period.sum() + (~data.alive).sum()),
+            )
+        else:
+            summary = self.summary(start=start, end=end, time_unit=unit, as_of=cut, segment=segment)
+            fitter = M.fit_bg_nbd if model == "bg_nbd" else M.fit_gamma_gamma
+            fit = fitter(summary.data)
+            found = ClvFit(
+                fit=fit,
+                start=summary.start,
+                end=summary.end,
+                time_unit=unit,
+                as_of=cut,
+                customers=summary.n,
+                repeat_customers=int((summary.data.x > 0).sum()),
+                transactions=summary.transactions,
+            )
+        self._fits[key] = found
+        while len(self._fits) > KEPT:
+            self._fits.popitem(last=False)
+        return found
+
+    # -- internals -----------------------------------------------------------------------------
+    def _in_segment(self, accounts: pa.ChunkedArray, segment: str, cut: dt.datetime) -> pa.Array:
+        found = self._metrics.relation("accounts", ["account_id", "segment"], as_of=cut)
+        known = set(pc.unique(found.column("segment")).drop_null().to_pylist())
+        if segment not in known:
+            raise ClvError(
+                f"No account is in segment {segment!r}.",
+                f"Use one of: {', '.join(sorted(known))}." if known else "Load accounts first.",
+            )
+        ids = found.filter(pc.equal(found.column("segment"), segment)).column("account_id")
+        return pc.is_in(accounts, value_set=ids.combine_chunks())
+
+    def _range(
+        self,
+        start: DateLike | None,
+        end: DateLike | None,
+        cut: dt.datetime,
+        times: pa.ChunkedArray,
+    ) -> tuple[dt.date, dt.date]:
+        """The calibration period, checked.
+
+        ``start`` defaults to the first transaction, ``end`` to the as-of day.
+        """
+        years = self._settings.plausible_years
+        first = _day(start, "start")
+        last = _day(end, "end") or cut.date()
+        if first is None:
+            earliest = pc.min(times).as_py() if len(times) else None
+            first = earliest.date() if isinstance(earliest, dt.datetime) else last
+        for value, name in ((first, "start"), (last, "end")):
+            check_year(value, name, years)
+        if first > last:
+            raise ClvError(f"start {first} is after end {last}.", "Swap them.")
+        if last > cut.date():
+            raise ClvError(
+                f"end {last} is after the data ends ({cut.date()}).",
+                "End the calibration period on or before the as-of day.",
+            )
+        return first, last
+
+
+def _day(value: DateLike | None, name: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date | dt.datetime):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ClvError(f"{name} {value!r} is not a date.", "Give it as YYYY-MM-DD.") from None

@@ -1,0 +1,497 @@
+"""Customer-base models by maximum likelihood: BG/NBD, Gamma-Gamma and shifted-beta-geometric.
+
+Pure numpy/scipy over per-customer summaries; the warehouse never appears here (the component
+reads the orders through the metric layer, :mod:`revteam.clv.summary` summarises them).
+
+- **BG/NBD** (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive,
+  a customer buys at a Poisson rate λ ~ Gamma(r, α); after each purchase they drop out with
+  probability p ~ Beta(a, b). Data per customer: ``x`` repeat transactions, the time ``t_x``
+  of the last one and ``T`` of observation, both from the first transaction.
+- **Gamma-Gamma** (Fader, Hardie & Lee 2005b; Fader & Hardie 2013 note): a customer's
+  transaction values are Gamma(p, ν) around their mean, ν ~ Gamma(q, γ) across customers,
+  independent of the purchase process. Data: ``x`` > 0 and the mean repeat value ``z̄``.
+- **sBG** (Fader & Hardie 2007, "How to project customer retention"): at each renewal a
+  customer churns with probability θ ~ Beta(α, β). Data: per customer the period they churned
+  in, or the last period they were seen alive (censored).
+
+Each fit maximises the log-likelihood over log-parameters with analytic gradients (L-BFGS-B,
+several starts, the best kept); standard errors come from the observed information (the
+Hessian of the negative log-likelihood in natural parameters, by central differences of the
+analytic gradient). A fit that does not converge, or whose Hessian is not positive definite,
+says so in ``warnings`` with what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize  # type: ignore[import-untyped]
+from scipy.special import betaln, digamma, gammaln, hyp2f1  # type: ignore[import-untyped]
+
+from revteam.exceptions import ClvError
+
+F64 = npt.NDArray[np.float64]
+Objective = Callable[[F64], tuple[float, F64]]
+"""Natural parameters → (negative log-likelihood, its gradient)."""
+
+MIN_REPEAT = 10
+"""Customers with a repeat purchase a repeat-purchase model needs at the very least."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted model: parameters, standard errors, log-likelihood and what to beware of."""
+
+    model: str
+    params: dict[str, float]
+    se: dict[str, float]
+    """Standard errors (NaN where the Hessian does not give one: see ``warnings``)."""
+    log_likelihood: float
+    n: int
+    """Customers (or cohort members) fitted."""
+    converged: bool
+    iterations: int
+    warnings: tuple[str, ...] = ()
+    cov: tuple[tuple[float, ...], ...] = field(default=(), repr=False)
+    """Covariance of the parameters (inverse observed information), in ``params`` order."""
+
+    def vector(self) -> F64:
+        return np.array(list(self.params.values()), dtype=np.float64)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "params": self.params,
+            "se": self.se,
+            "log_likelihood": self.log_likelihood,
+            "n": self.n,
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "warnings": list(self.warnings),
+        }
+
+
+# -- BG/NBD -----------------------------------------------------------------------------------
+BG_NBD = ("r", "alpha", "a", "b")
+
+
+@dataclass(frozen=True)
+class RepeatData:
+    """Per customer (or per distinct row, with ``weight``): x, t_x, T and the mean repeat value.
+
+    ``zbar`` is NaN without a repeat transaction.
+    """
+
+    x: F64
+    t_x: F64
+    T: F64
+    zbar: F64
+    weight: F64
+
+    @classmethod
+    def of(
+        cls,
+        x: Sequence[float] | F64,
+        t_x: Sequence[float] | F64,
+        T: Sequence[float] | F64,
+        zbar: Sequence[float] | F64 | None = None,
+        weight: Sequence[float] | F64 | None = None,
+    ) -> RepeatData:
+        xs = np.asarray(x, dtype=np.float64)
+        out = cls(
+            x=xs,
+            t_x=np.asarray(t_x, dtype=np.float64),
+            T=np.asarray(T, dtype=np.float64),
+            zbar=np.full(len(xs), np.nan) if zbar is None else np.asarray(zbar, np.float64),
+            weight=np.ones(len(xs)) if weight is None else np.asarray(weight, np.float64),
+        )
+        out.check()
+        return out
+
+    def check(self) -> None:
+        n = len(self.x)
+        if any(len(v) != n for v in (self.t_x, self.T, self.zbar, self.weight)):
+            raise ClvError("x, t_x, T, zbar and weight must have one entry per customer.")
+        bad = (
+            (self.x < 0)
+            | (self.x != np.floor(self.x))
+            | (self.t_x < 0)
+            | (self.t_x > self.T)
+            | ((self.x == 0) & (self.t_x != 0))
+        )
+        if np.any(bad | ~np.isfinite(self.T) | ~np.isfinite(self.t_x)):
+            raise ClvError(
+                f"{int(bad.sum())} customers have an impossible summary (x a whole number ≥ 0, "
+                "0 ≤ t_x ≤ T, t_x = 0 without a repeat transaction).",
+                "Summarise transactions with revteam.clv.summary.summarise.",
+            )
+
+
+def bg_nbd_log_likelihood(params: Sequence[float] | F64, data: RepeatData) -> F64:
+    """Per customer: the BG/NBD log-likelihood of (x, t_x, T) (FHL 2005, eq. 6)."""
+    return _bg_nbd(np.asarray(params, dtype=np.float64), data, gradient=False)[0]
+
+
+def _bg_nbd(theta: F64, d: RepeatData, *, gradient: bool) -> tuple[F64, F64]:
+    r, alpha, a, b = theta
+    x, t_x, T = d.x, d.t_x, d.T
+    rx = r + x
+    log_at, log_ax = np.log(alpha + T), np.log(alpha + t_x)
+    a1 = gammaln(rx) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = -rx * log_at
+    repeat = x > 0
+    a4 = np.full(len(x), -np.inf)
+    a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - rx[repeat] * log_ax[repeat]
+    mix = np.logaddexp(a3, a4)
+    ll = a1 + a2 + mix
+    if not gradient:
+        return ll, np.zeros(0)
+    w3, w4 = np.exp(a3 - mix), np.exp(a4 - mix)
+    g = np.empty((4, len(x)))
+    g[0] = digamma(rx) - digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_ax
+    g[1] = r / alpha - w3 * rx / (alpha + T) - w4 * rx / (alpha + t_x)
+    psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
+    g[2] = psi_ab - psi_abx + w4 / a
+    inv = np.zeros(len(x))
+    inv[repeat] = 1.0 / (b + x[repeat] - 1)
+    g[3] = psi_ab + digamma(b + x) - digamma(b) - psi_abx - w4 * inv
+    return ll, g
+
+
+def fit_bg_nbd(data: RepeatData, *, starts: Sequence[Sequence[float]] | None = None) -> Fit:
+    """Maximum-likelihood BG/NBD parameters (r, α, a, b) of ``data``."""
+    _enough_repeat(data, "bg_nbd")
+    scale = float(np.average(data.T, weights=data.weight)) or 1.0
+
+    def objective(theta: F64) -> tuple[float, F64]:
+        ll, g = _bg_nbd(theta, data, gradient=True)
+        return -float(data.weight @ ll), -(g @ data.weight)
+
+    default = [[1.0, scale, 1.0, 1.0], [0.25, scale / 10, 0.8, 2.5], [2.0, scale, 0.5, 5.0]]
+    return _fit("bg_nbd", BG_NBD, objective, starts or default, int(data.weight.sum()))
+
+
+def bg_nbd_p_alive(params: Sequence[float] | F64, data: RepeatData) -> F64:
+    """P(alive at T | x, t_x, T) (FHL 2005, eq. 11)."""
+    r, alpha, a, b = (float(v) for v in params)
+    x = data.x
+    out = np.ones(len(x))
+    repeat = x > 0
+    xr = x[repeat]
+    log_odds = (
+        np.log(a)
+        - np.log(b + xr - 1)
+        + (r + xr) * (np.log(alpha + data.T[repeat]) - np.log(alpha + data.t_x[repeat]))
+    )
+    out[repeat] = 1.0 / (1.0 + np.exp(log_odds))
+    return out
+
+
+def bg_nbd_expected(params: Sequence[float] | F64, data: RepeatData, t: float | F64) -> F64:
+    """Expected transactions in (T, T + t] given (x, t_x, T) (FHL 2005, eq. 10)."""
+    r, alpha, a, b = (float(v) for v in params)
+    x, t_x, T = data.x, data.t_x, data.T
+    t = np.asarray(t, dtype=np.float64)
+    rx = r + x
+    ratio = (alpha + T) / (alpha + T + t)
+    hyper = hyp2f1(rx, b + x, a + b + x - 1, t / (alpha + T + t))
+    head = (a + b + x - 1) / (a - 1) * (1 - np.exp(rx * np.log(ratio)) * hyper)
+    repeat = x > 0
+    odds = np.zeros(len(x))
+    xr = x[repeat]
+    odds[repeat] = np.exp(
+        np.log(a)
+        - np.log(b + xr - 1)
+        + (r + xr) * (np.log(alpha + T[repeat]) - np.log(alpha + t_x[repeat]))
+    )
+    out: F64 = head / (1 + odds)
+    return out
+
+
+def bg_nbd_unconditional(params: Sequence[float] | F64, t: float | F64) -> F64:
+    """E[X(t)] for a customer just acquired (FHL 2005, eq. 9): the holdout benchmark curve."""
+    r, alpha, a, b = (float(v) for v in params)
+    t = np.asarray(t, dtype=np.float64)
+    hyper = hyp2f1(r, b, a + b - 1, t / (alpha + t))
+    out: F64 = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyper)
+    return out
+
+
+# -- Gamma-Gamma ------------------------------------------------------------------------------
+GAMMA_GAMMA = ("p", "q", "gamma")
+
+
+def _gamma_gamma(theta: F64, d: RepeatData, *, gradient: bool) -> tuple[F64, F64]:
+    p, q, gamma = theta
+    x, z = d.x, d.zbar
+    px = p * x
+    log_gz = np.log(gamma + x * z)
+    ll = (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (px - 1) * np.log(z)
+        + px * np.log(x)
+        - (px + q) * log_gz
+    )
+    if not gradient:
+        return ll, np.zeros(0)
+    psi = digamma(px + q)
+    g = np.empty((3, len(x)))
+    g[0] = x * (psi - digamma(px) + np.log(z) + np.log(x) - log_gz)
+    g[1] = psi - digamma(q) + np.log(gamma) - log_gz
+    g[2] = q / gamma - (px + q) / (gamma + x * z)
+    return ll, g
+
+
+def _repeaters(data: RepeatData) -> RepeatData:
+    keep = (data.x > 0) & np.isfinite(data.zbar)
+    if np.any(data.zbar[keep] <= 0):
+        raise ClvError(
+            f"{int((data.zbar[keep] <= 0).sum())} repeat customers spend 0 or less on average.",
+            "Gamma-Gamma models positive spend: leave out free orders and credit notes.",
+        )
+    return RepeatData(
+        x=data.x[keep], t_x=data.t_x[keep], T=data.T[keep], zbar=data.zbar[keep],
+        weight=data.weight[keep],
+    )  # fmt: skip
+
+
+def gamma_gamma_log_likelihood(params: Sequence[float] | F64, data: RepeatData) -> F64:
+    """Per repeat customer: the Gamma-Gamma log-likelihood of (x, z̄)."""
+    return _gamma_gamma(np.asarray(params, dtype=np.float64), _repeaters(data), gradient=False)[0]
+
+
+def fit_gamma_gamma(data: RepeatData, *, starts: Sequence[Sequence[float]] | None = None) -> Fit:
+    """Maximum-likelihood Gamma-Gamma parameters (p, q, γ) over the repeat customers."""
+    _enough_repeat(data, "gamma_gamma")
+    rep = _repeaters(data)
+    mean = float(np.average(rep.zbar, weights=rep.weight))
+
+    def objective(theta: F64) -> tuple[float, F64]:
+        ll, g = _gamma_gamma(theta, rep, gradient=True)
+        return -float(rep.weight @ ll), -(g @ rep.weight)
+
+    default = [[1.0, 1.0, mean], [5.0, 3.0, mean * 2], [2.0, 5.0, mean * 4]]
+    return _fit("gamma_gamma", GAMMA_GAMMA, objective, starts or default, int(rep.weight.sum()))
+
+
+def gamma_gamma_mean(params: Sequence[float] | F64, data: RepeatData) -> F64:
+    """E[mean transaction value | x, z̄] (FH 2013, eq. 5); the population mean for x = 0."""
+    p, q, gamma = (float(v) for v in params)
+    if q <= 1:
+        raise ClvError(
+            f"q = {q:.3f} ≤ 1: the Gamma-Gamma mean spend is infinite.",
+            "Too few repeat customers or a few extreme orders: check the order amounts.",
+        )
+    x = data.x
+    z = np.where(x > 0, np.nan_to_num(data.zbar), 0.0)
+    out: F64 = (gamma + x * z) * p / (p * x + q - 1)
+    return out
+
+
+# -- shifted-beta-geometric --------------------------------------------------------------------
+SBG = ("alpha", "beta")
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """Per customer (or per distinct row, with ``weight``): when they churned, or were last seen.
+
+    ``period``: the renewal they did not make (1 = did not renew the first time), or when
+    ``alive``, the renewals made so far (the last period observed).
+    """
+
+    period: F64
+    alive: npt.NDArray[np.bool_]
+    weight: F64
+
+    @classmethod
+    def from_survivors(cls, survivors: Sequence[float]) -> Lifetimes:
+        """From a cohort's counts alive at periods 0, 1, …, n (the paper's table)."""
+        counts = np.asarray(survivors, dtype=np.float64)
+        if len(counts) < 2 or np.any(np.diff(counts) > 0) or counts[-1] < 0:
+            raise ClvError(
+                "Survivors must be a cohort's counts at periods 0, 1, … that never grow.",
+                "Give at least two counts, e.g. [1000, 631, 468].",
+            )
+        churned = -np.diff(counts)
+        periods = np.arange(1, len(counts), dtype=np.float64)
+        return cls(
+            period=np.r_[periods, periods[-1]],
+            alive=np.r_[np.zeros(len(periods), dtype=bool), True],
+            weight=np.r_[churned, counts[-1]],
+        )
+
+
+def _sbg(theta: F64, d: Lifetimes, *, gradient: bool) -> tuple[F64, F64]:
+    al, be = theta
+    t = d.period
+    # churned in t: B(α + 1, β + t − 1) / B(α, β); alive after t: B(α, β + t) / B(α, β)
+    x1 = np.where(d.alive, al, al + 1)
+    x2 = np.where(d.alive, be + t, be + t - 1)
+    ll = betaln(x1, x2) - betaln(al, be)
+    if not gradient:
+        return ll, np.zeros(0)
+    psi12, psi = digamma(x1 + x2), digamma(al + be)
+    g = np.empty((2, len(t)))
+    g[0] = digamma(x1) - psi12 - digamma(al) + psi
+    g[1] = digamma(x2) - psi12 - digamma(be) + psi
+    return ll, g
+
+
+def fit_sbg(data: Lifetimes, *, starts: Sequence[Sequence[float]] | None = None) -> Fit:
+    """Maximum-likelihood sBG parameters (α, β)."""
+    if not np.any(~data.alive & (data.weight > 0)):
+        raise ClvError(
+            "No customer churned in the data: the churn model cannot be fitted.",
+            "Fit over a longer period (renewals due and missed), or on more cohorts.",
+        )
+
+    def objective(theta: F64) -> tuple[float, F64]:
+        ll, g = _sbg(theta, data, gradient=True)
+        return -float(data.weight @ ll), -(g @ data.weight)
+
+    default = [[1.0, 1.0], [0.5, 2.0], [2.0, 8.0]]
+    return _fit("sbg", SBG, objective, starts or default, int(data.weight.sum()))
+
+
+def sbg_survival(params: Sequence[float] | F64, t: float | F64) -> F64:
+    """S(t) = B(α, β + t) / B(α, β): the share of a cohort still a customer after t renewals."""
+    al, be = (float(v) for v in params)
+    out: F64 = np.exp(betaln(al, be + np.asarray(t, dtype=np.float64)) - betaln(al, be))
+    return out
+
+
+def sbg_retention(params: Sequence[float] | F64, t: float | F64) -> F64:
+    """r(t) = (β + t − 1) / (α + β + t − 1): the retention rate at renewal t (it rises)."""
+    al, be = (float(v) for v in params)
+    t = np.asarray(t, dtype=np.float64)
+    out: F64 = (be + t - 1) / (al + be + t - 1)
+    return out
+
+
+def sbg_derl(params: Sequence[float] | F64, discount: float, renewals: float | F64) -> F64:
+    """Discounted expected residual lifetime, in periods, after ``renewals`` renewals.
+
+    For a customer who has renewed n times, just before their next renewal decision, with a
+    payment at each period's start: (β + n) / (α + β + n) · ₂F₁(1, β + n + 1; α + β + n + 1;
+    1 / (1 + d)) (Fader & Hardie 2010).
+    """
+    al, be = (float(v) for v in params)
+    if discount <= 0:
+        raise ClvError("The discount rate must be > 0.", "Give it per period, e.g. 0.1.")
+    n = np.asarray(renewals, dtype=np.float64)
+    out: F64 = (be + n) / (al + be + n) * hyp2f1(1, be + n + 1, al + be + n + 1, 1 / (1 + discount))
+    return out
+
+
+# -- fitting ----------------------------------------------------------------------------------
+def _enough_repeat(data: RepeatData, model: str) -> None:
+    repeat = float(data.weight[data.x > 0].sum())
+    if repeat < MIN_REPEAT:
+        raise ClvError(
+            f"Only {repeat:.0f} customers bought again in the calibration period: {model} needs "
+            f"at least {MIN_REPEAT} (and gives wide intervals below a few hundred).",
+            "Widen the period (--start/--end), or use the contractual model (--model sbg) if "
+            "customers renew rather than buy again.",
+        )
+
+
+def _fit(
+    model: str,
+    names: tuple[str, ...],
+    objective: Objective,
+    starts: Sequence[Sequence[float]],
+    n: int,
+) -> Fit:
+    def in_logs(phi: F64) -> tuple[float, F64]:
+        theta = np.exp(phi)
+        value, grad = objective(theta)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(phi)
+        return value, grad * theta
+
+    best: optimize.OptimizeResult | None = None
+    for start in starts:
+        found = optimize.minimize(
+            in_logs,
+            np.log(np.asarray(start, dtype=np.float64)),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-20.0, 20.0)] * len(names),
+            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
+        )
+        if best is None or found.fun < best.fun:
+            best = found
+    assert best is not None
+    theta = np.exp(best.x)
+    warnings: list[str] = []
+    # L-BFGS-B may end "abnormally" in its line search once at the optimum: what matters is
+    # that the gradient (in log-parameters, so relative) vanishes there
+    _, slope = in_logs(best.x)
+    converged = bool(best.success) or bool(np.max(np.abs(slope)) < 1e-6 * max(1.0, abs(best.fun)))
+    if not converged:
+        warnings.append(
+            f"The optimiser stopped before converging ({best.message}). The parameters may be "
+            "off: fit on more customers or a longer period, or give other starting values."
+        )
+    at_bound = np.abs(best.x) >= 19.9
+    if np.any(at_bound):
+        which = ", ".join(n for n, b in zip(names, at_bound, strict=True) if b)
+        warnings.append(
+            f"{which} ran to the edge of the search (near 0 or infinite): the data cannot pin "
+            "it down. Widen the calibration period, or choose another model."
+        )
+    cov, se = _covariance(objective, theta, warnings)
+    loose = [k for k, v, e in zip(names, theta, se, strict=True) if np.isfinite(e) and e > 5 * v]
+    if loose:
+        warnings.append(
+            f"{', '.join(loose)}: barely determined by the data (standard error over five times "
+            "the estimate). Use what the data does determine (e.g. the mean churn α/(α+β), the "
+            "mean purchase rate r/α) or fit over a longer period with more customers."
+        )
+    return Fit(
+        model=model,
+        params={k: float(v) for k, v in zip(names, theta, strict=True)},
+        se={k: float(v) for k, v in zip(names, se, strict=True)},
+        log_likelihood=-float(best.fun),
+        n=n,
+        converged=converged,
+        iterations=int(best.nit),
+        warnings=tuple(warnings),
+        cov=tuple(tuple(float(c) for c in row) for row in cov),
+    )
+
+
+def _covariance(objective: Objective, theta: F64, warnings: list[str]) -> tuple[F64, F64]:
+    """Inverse observed information in natural parameters.
+
+    The Hessian by central differences of the analytic gradient (relative steps), symmetrised.
+    """
+    k = len(theta)
+    hessian = np.empty((k, k))
+    for j in range(k):
+        h = 1e-5 * max(abs(theta[j]), 1e-8)
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        hessian[:, j] = (objective(up)[1] - objective(down)[1]) / (2 * h)
+    hessian = (hessian + hessian.T) / 2
+    try:
+        np.linalg.cholesky(hessian)
+        cov = np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        warnings.append(
+            "The likelihood is flat or not at a maximum: standard errors are undefined. "
+            "Fit on more data, or on a simpler model."
+        )
+        return np.full((k, k), np.nan), np.full(k, np.nan)
+    se: F64 = np.sqrt(np.diag(cov))
+    out: F64 = np.asarray(cov, dtype=np.float64)
+    return out, se
