@@ -120,3 +120,60 @@ def test_sbg_recovers_its_parameters() -> None:
     observed = [(churn > t).mean() for t in range(periods + 1)]
     assert np.allclose(sbg_survival([fit.params["alpha"], fit.params["beta"]], range(9)), observed,
                        atol=0.02)  # fmt: skip
+
+
+@pytest.mark.parametrize("model", ["bg_nbd", "gamma_gamma", "sbg"])
+def test_analytic_gradients_are_the_derivatives(simulated, model: str) -> None:
+    """Each objective's gradient against central differences of its value, and its value
+    against the per-customer log-likelihood summed."""
+    from revteam.clv import models as M
+
+    data, _, _ = simulated
+    if model == "bg_nbd":
+        objective = M._BgNbdObjective(data)
+        theta = np.array([0.7, 9.0, 0.6, 2.5])
+        assert objective(theta)[0] == pytest.approx(
+            -M.bg_nbd_log_likelihood(theta, data).sum(), rel=1e-12
+        )
+    elif model == "gamma_gamma":
+        objective = M._GammaGammaObjective(M._repeaters(data))
+        theta = np.array([4.0, 3.5, 250.0])
+        assert objective(theta)[0] == pytest.approx(
+            -M.gamma_gamma_log_likelihood(theta, data).sum(), rel=1e-12
+        )
+    else:
+        lifetimes = Lifetimes.from_survivors([1000, 631, 468, 382, 326])
+
+        def objective(t):
+            ll, g = M._sbg(t, lifetimes, gradient=True)
+            return -float(lifetimes.weight @ ll), -(g @ lifetimes.weight)
+
+        theta = np.array([0.8, 1.5])
+    _, grad = objective(theta)
+    for j in range(len(theta)):
+        h = 1e-6 * theta[j]
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        numeric = (objective(up)[0] - objective(down)[0]) / (2 * h)
+        assert grad[j] == pytest.approx(numeric, rel=1e-5, abs=1e-4)
+
+
+@pytest.mark.parametrize("model", ["bg_nbd", "gamma_gamma"])
+def test_the_fast_path_for_many_customers_finds_the_same_fit(simulated, monkeypatch, model):
+    """Above ``SUBSAMPLE`` customers the starts are tried on a subsample and Newton polishes
+    the best on everyone: the same estimate and standard errors as L-BFGS-B from every start."""
+    from revteam.clv import models as M
+
+    data, _, _ = simulated
+    fit = M.fit_bg_nbd if model == "bg_nbd" else M.fit_gamma_gamma
+    monkeypatch.setattr(M, "SUBSAMPLE", 4_000)
+    newton = fit(data)
+    assert newton.converged and newton.optimiser == "Newton"
+    monkeypatch.setattr(M, "SUBSAMPLE", 10**9)
+    everywhere = fit(data)
+    assert everywhere.optimiser == "L-BFGS-B"
+    assert newton.log_likelihood == pytest.approx(everywhere.log_likelihood, rel=1e-10, abs=1e-6)
+    for name, value in everywhere.params.items():
+        assert newton.params[name] == pytest.approx(value, rel=1e-5), name
+        assert newton.se[name] == pytest.approx(everywhere.se[name], rel=1e-3), name

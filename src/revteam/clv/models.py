@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize  # type: ignore[import-untyped]
-from scipy.special import betaln, digamma, gammaln, hyp2f1  # type: ignore[import-untyped]
+from scipy.special import (  # type: ignore[import-untyped]
+    betaln,
+    digamma,
+    expit,
+    gammaln,
+    hyp2f1,
+)
 
 from revteam.exceptions import ClvError
 
@@ -39,6 +45,9 @@ Objective = Callable[[F64], tuple[float, F64]]
 
 MIN_REPEAT = 10
 """Customers with a repeat purchase a repeat-purchase model needs at the very least."""
+SUBSAMPLE = 20_000
+"""Above this many customers, the starting points are tried on a random subsample of this
+size, and the best is polished on everyone (falling back to every start if that fails)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class Fit:
     converged: bool
     iterations: int
     warnings: tuple[str, ...] = ()
+    optimiser: str = "L-BFGS-B"
+    """``L-BFGS-B`` from several starts, or ``Newton`` from a subsample's best (many customers)."""
     cov: tuple[tuple[float, ...], ...] = field(default=(), repr=False)
     """Covariance of the parameters (inverse observed information), in ``params`` order."""
 
@@ -70,6 +81,7 @@ class Fit:
             "n": self.n,
             "converged": self.converged,
             "iterations": self.iterations,
+            "optimiser": self.optimiser,
             "warnings": list(self.warnings),
         }
 
@@ -162,17 +174,75 @@ def _bg_nbd(theta: F64, d: RepeatData, *, gradient: bool) -> tuple[F64, F64]:
     return ll, g
 
 
+class _BgNbdObjective:
+    """The BG/NBD negative log-likelihood and its gradient, summed fast over many customers.
+
+    Terms in x alone are computed once per distinct x (a few hundred values) and weighted by
+    how many customers have it; per customer are only the two logarithms of T and t_x, one
+    log-sum-exp and one exponential (the two weights of the mixture sum to 1).
+    """
+
+    def __init__(self, d: RepeatData) -> None:
+        self.W = float(d.weight.sum())
+        self.ux, inv = np.unique(d.x, return_inverse=True)
+        self.Wx = np.bincount(inv.ravel(), weights=d.weight, minlength=len(self.ux))
+        rep = d.x > 0
+        # x = 0: no mixture, and only T matters: one row per distinct T
+        self.T0, at = np.unique(d.T[~rep], return_inverse=True)
+        self.w0 = np.bincount(at.ravel(), weights=d.weight[~rep], minlength=len(self.T0))
+        self.x, self.tx, self.T, self.w = d.x[rep], d.t_x[rep], d.T[rep], d.weight[rep]
+        self.inv_rep = inv.ravel()[rep]
+
+    def __call__(self, theta: F64) -> tuple[float, F64]:
+        r, alpha, a, b = (float(v) for v in theta)
+        ux, Wx, W = self.ux, self.Wx, self.W
+        # the x-only parts, per distinct x
+        ll = float(Wx @ gammaln(r + ux)) - W * gammaln(r) + W * r * np.log(alpha)
+        ll += W * (gammaln(a + b) - gammaln(b)) + float(
+            Wx @ (gammaln(b + ux) - gammaln(a + b + ux))
+        )
+        g = np.zeros(4)
+        g[0] = float(Wx @ digamma(r + ux)) - W * digamma(r) + W * np.log(alpha)
+        g[1] = W * r / alpha
+        psi_abx = digamma(a + b + ux)
+        g[2] = W * digamma(a + b) - float(Wx @ psi_abx)
+        g[3] = W * (digamma(a + b) - digamma(b)) + float(Wx @ (digamma(b + ux) - psi_abx))
+        # customers without a repeat purchase: (α + T)^-r
+        log_t0 = np.log(alpha + self.T0)
+        ll -= r * float(self.w0 @ log_t0)
+        g[0] -= float(self.w0 @ log_t0)
+        g[1] -= r * float(self.w0 @ (1.0 / (alpha + self.T0)))
+        # repeat customers: a mixture of "alive at T" and "dropped out after t_x"
+        x, w = self.x, self.w
+        rx = r + x
+        log_at, log_ax = np.log(alpha + self.T), np.log(alpha + self.tx)
+        per_x = np.log(a) - np.log(b + np.maximum(ux, 1) - 1)  # x = 0 has no such term
+        c = per_x[self.inv_rep]
+        a3 = -rx * log_at
+        d = c + rx * (log_at - log_ax)  # a4 - a3: the log-odds of "dropped out after t_x"
+        ll += float(w @ (a3 + np.logaddexp(0.0, d)))
+        w4 = expit(d)
+        w3 = 1.0 - w4
+        g[0] -= float(w @ (w3 * log_at + w4 * log_ax))
+        g[1] -= float(w @ (rx * (w3 / (alpha + self.T) + w4 / (alpha + self.tx))))
+        g[2] += float(w @ w4) / a
+        g[3] -= float(w @ (w4 / (b + x - 1)))
+        return -ll, -g
+
+
 def fit_bg_nbd(data: RepeatData, *, starts: Sequence[Sequence[float]] | None = None) -> Fit:
     """Maximum-likelihood BG/NBD parameters (r, α, a, b) of ``data``."""
     _enough_repeat(data, "bg_nbd")
     scale = float(np.average(data.T, weights=data.weight)) or 1.0
-
-    def objective(theta: F64) -> tuple[float, F64]:
-        ll, g = _bg_nbd(theta, data, gradient=True)
-        return -float(data.weight @ ll), -(g @ data.weight)
-
     default = [[1.0, scale, 1.0, 1.0], [0.25, scale / 10, 0.8, 2.5], [2.0, scale, 0.5, 5.0]]
-    return _fit("bg_nbd", BG_NBD, objective, starts or default, int(data.weight.sum()))
+    n = int(data.weight.sum())
+    objective = _BgNbdObjective(data)
+    if starts is None and len(data.x) > SUBSAMPLE:
+        start, guess = _subsample_start(data, default, _BgNbdObjective)
+        found = _fit("bg_nbd", BG_NBD, objective, [start], n, polish=guess)
+        if found.converged:
+            return found
+    return _fit("bg_nbd", BG_NBD, objective, starts or default, n)
 
 
 def bg_nbd_p_alive(params: Sequence[float] | F64, data: RepeatData) -> F64:
@@ -267,18 +337,52 @@ def gamma_gamma_log_likelihood(params: Sequence[float] | F64, data: RepeatData) 
     return _gamma_gamma(np.asarray(params, dtype=np.float64), _repeaters(data), gradient=False)[0]
 
 
+class _GammaGammaObjective:
+    """The Gamma-Gamma negative log-likelihood and gradient over the repeat customers.
+
+    Per distinct x for the Gamma functions; per customer one logarithm, log(γ + x z̄).
+    """
+
+    def __init__(self, d: RepeatData) -> None:
+        self.W = float(d.weight.sum())
+        self.ux, inv = np.unique(d.x, return_inverse=True)
+        self.Wx = np.bincount(inv.ravel(), weights=d.weight, minlength=len(self.ux))
+        self.x, self.xz, self.w = d.x, d.x * d.zbar, d.weight
+        log_z = np.log(d.zbar)
+        self.sum_xlogz = float(d.weight @ (d.x * log_z))
+        self.sum_logz = float(d.weight @ log_z)
+        self.sum_xlogx = float(self.Wx @ (self.ux * np.log(self.ux)))
+
+    def __call__(self, theta: F64) -> tuple[float, F64]:
+        p, q, gamma = (float(v) for v in theta)
+        ux, Wx, W, w = self.ux, self.Wx, self.W, self.w
+        pu = p * ux
+        log_gz = np.log(gamma + self.xz)
+        s_l, s_xl = float(w @ log_gz), float(w @ (self.x * log_gz))
+        ll = float(Wx @ (gammaln(pu + q) - gammaln(pu))) - W * gammaln(q) + W * q * np.log(gamma)
+        ll += p * self.sum_xlogz - self.sum_logz + p * self.sum_xlogx - p * s_xl - q * s_l
+        psi = digamma(pu + q)
+        g = np.empty(3)
+        g[0] = float(Wx @ (ux * (psi - digamma(pu)))) + self.sum_xlogz + self.sum_xlogx - s_xl
+        g[1] = float(Wx @ psi) - W * digamma(q) + W * np.log(gamma) - s_l
+        g[2] = W * q / gamma - float(w @ ((p * self.x + q) / (gamma + self.xz)))
+        return -ll, -g
+
+
 def fit_gamma_gamma(data: RepeatData, *, starts: Sequence[Sequence[float]] | None = None) -> Fit:
     """Maximum-likelihood Gamma-Gamma parameters (p, q, γ) over the repeat customers."""
     _enough_repeat(data, "gamma_gamma")
     rep = _repeaters(data)
     mean = float(np.average(rep.zbar, weights=rep.weight))
-
-    def objective(theta: F64) -> tuple[float, F64]:
-        ll, g = _gamma_gamma(theta, rep, gradient=True)
-        return -float(rep.weight @ ll), -(g @ rep.weight)
-
     default = [[1.0, 1.0, mean], [5.0, 3.0, mean * 2], [2.0, 5.0, mean * 4]]
-    return _fit("gamma_gamma", GAMMA_GAMMA, objective, starts or default, int(rep.weight.sum()))
+    n = int(rep.weight.sum())
+    objective = _GammaGammaObjective(rep)
+    if starts is None and len(rep.x) > SUBSAMPLE:
+        start, guess = _subsample_start(rep, default, _GammaGammaObjective)
+        found = _fit("gamma_gamma", GAMMA_GAMMA, objective, [start], n, polish=guess)
+        if found.converged:
+            return found
+    return _fit("gamma_gamma", GAMMA_GAMMA, objective, starts or default, n)
 
 
 def gamma_gamma_mean(params: Sequence[float] | F64, data: RepeatData) -> F64:
@@ -409,27 +513,19 @@ def _fit(
     objective: Objective,
     starts: Sequence[Sequence[float]],
     n: int,
+    *,
+    polish: F64 | None = None,
 ) -> Fit:
-    def in_logs(phi: F64) -> tuple[float, F64]:
-        theta = np.exp(phi)
-        value, grad = objective(theta)
-        if not np.isfinite(value):
-            return 1e300, np.zeros_like(phi)
-        return value, grad * theta
+    """Fit from ``starts``.
 
-    best: optimize.OptimizeResult | None = None
-    for start in starts:
-        found = optimize.minimize(
-            in_logs,
-            np.log(np.asarray(start, dtype=np.float64)),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-20.0, 20.0)] * len(names),
-            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
-        )
-        if best is None or found.fun < best.fun:
-            best = found
-    assert best is not None
+    ``polish``: a Hessian over log-parameters, to take Newton steps from the one start (near
+    the optimum) instead of L-BFGS-B from each.
+    """
+    in_logs = _in_logs(objective)
+    best = _newton(in_logs, starts[0], hessian=polish) if polish is not None else None
+    optimiser = "Newton"
+    if best is None or not best.success:
+        best, optimiser = _optimise(in_logs, starts), "L-BFGS-B"
     theta = np.exp(best.x)
     warnings: list[str] = []
     # L-BFGS-B may end "abnormally" in its line search once at the optimum: what matters is
@@ -465,8 +561,139 @@ def _fit(
         converged=converged,
         iterations=int(best.nit),
         warnings=tuple(warnings),
+        optimiser=optimiser,
         cov=tuple(tuple(float(c) for c in row) for row in cov),
     )
+
+
+def _in_logs(objective: Objective) -> Callable[[F64], tuple[float, F64]]:
+    """The objective over log-parameters (so every parameter stays positive)."""
+
+    def in_logs(phi: F64) -> tuple[float, F64]:
+        theta = np.exp(phi)
+        value, grad = objective(theta)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(phi)
+        return value, grad * theta
+
+    return in_logs
+
+
+def _optimise(
+    in_logs: Callable[[F64], tuple[float, F64]],
+    starts: Sequence[Sequence[float]],
+    *,
+    rough: bool = False,
+) -> optimize.OptimizeResult:
+    """L-BFGS-B from each start; the best end (``rough``: to a start's precision)."""
+    tolerance = {"ftol": 1e-15, "gtol": 1e-9}
+    best: optimize.OptimizeResult | None = None
+    for start in starts:
+        phi = np.log(np.asarray(start, dtype=np.float64))
+        if rough:  # BFGS: far less overhead per step than L-BFGS-B on a few parameters
+            found = optimize.minimize(
+                in_logs, phi, jac=True, method="BFGS", options={"gtol": 1e-4, "maxiter": 500}
+            )
+        else:
+            found = optimize.minimize(
+                in_logs,
+                phi,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-20.0, 20.0)] * len(phi),
+                options={"maxiter": 2000, **tolerance},
+            )
+        if best is None or found.fun < best.fun:
+            best = found
+    assert best is not None
+    return best
+
+
+def _newton(
+    in_logs: Callable[[F64], tuple[float, F64]],
+    start: Sequence[float],
+    *,
+    hessian: F64 | None = None,
+    steps: int = 50,
+) -> optimize.OptimizeResult:
+    """Newton's method over log-parameters from a start near the optimum.
+
+    The Hessian (``hessian``, e.g. a subsample's scaled up, else central differences of the
+    analytic gradient at the start) is kept while the steps keep the gradient falling (a chord
+    method: one gradient per step); recomputed where they do not. Each step is backtracked
+    until the objective falls. Far fewer evaluations than L-BFGS-B when started close (from a
+    subsample's optimum): what makes a fit on a million customers take about a second.
+    """
+    phi = np.log(np.asarray(start, dtype=np.float64))
+    f, g = in_logs(phi)
+    fresh = hessian is None
+    if hessian is None:
+        hessian = _hessian(in_logs, phi)
+    for step_number in range(1, steps + 1):
+        if np.max(np.abs(g)) < 1e-8 * max(1.0, abs(f)):
+            return optimize.OptimizeResult(
+                x=phi, fun=f, success=True, nit=step_number, message="Newton converged"
+            )
+        try:
+            np.linalg.cholesky(hessian)
+        except np.linalg.LinAlgError:
+            if fresh:
+                return optimize.OptimizeResult(x=phi, fun=f, success=False, nit=step_number)
+            hessian, fresh = _hessian(in_logs, phi), True
+            continue
+        step = -np.linalg.solve(hessian, g)
+        t = 1.0
+        f_new, g_new = in_logs(phi + step)
+        while not (np.isfinite(f_new) and f_new <= f + 1e-4 * t * float(g @ step)):
+            t /= 2
+            if t < 1e-6:
+                break
+            f_new, g_new = in_logs(phi + t * step)
+        stalled = t < 1e-6 or np.max(np.abs(g_new)) > 0.5 * np.max(np.abs(g))
+        if stalled and not fresh:  # an old Hessian misleads: take a new one here
+            hessian, fresh = _hessian(in_logs, phi), True
+            continue
+        if t < 1e-6:  # no descent even with a fresh Hessian
+            return optimize.OptimizeResult(x=phi, fun=f, success=False, nit=step_number)
+        phi, f, g, fresh = phi + t * step, f_new, g_new, False
+    return optimize.OptimizeResult(x=phi, fun=f, success=False, nit=steps)
+
+
+def _hessian(in_logs: Callable[[F64], tuple[float, F64]], phi: F64) -> F64:
+    """The Hessian over log-parameters by central differences of the gradient, symmetrised."""
+    k = len(phi)
+    out = np.empty((k, k))
+    for j in range(k):
+        up, down = phi.copy(), phi.copy()
+        up[j] += 1e-5
+        down[j] -= 1e-5
+        out[:, j] = (in_logs(up)[1] - in_logs(down)[1]) / 2e-5
+    result: F64 = (out + out.T) / 2
+    return result
+
+
+def _subsample_start(
+    data: RepeatData,
+    starts: Sequence[Sequence[float]],
+    objective: Callable[[RepeatData], Objective],
+) -> tuple[list[float], F64]:
+    """The best of ``starts`` on a random subsample, and its Hessian there scaled up.
+
+    The seed is fixed (the same data, the same fit); the Hessian, scaled to the whole data, is
+    Newton's first guess.
+    """
+    pick = np.sort(np.random.default_rng(0).choice(len(data.x), SUBSAMPLE, replace=False))
+    small = RepeatData(
+        x=data.x[pick],
+        t_x=data.t_x[pick],
+        T=data.T[pick],
+        zbar=data.zbar[pick],
+        weight=data.weight[pick],
+    )
+    in_logs = _in_logs(objective(small))
+    best = _optimise(in_logs, starts, rough=True)
+    scale = float(data.weight.sum()) / float(small.weight.sum())
+    return [float(v) for v in np.exp(best.x)], _hessian(in_logs, best.x) * scale
 
 
 def _covariance(objective: Objective, theta: F64, warnings: list[str]) -> tuple[F64, F64]:
