@@ -16,6 +16,7 @@ from tests.conftest import FIXTURES
 
 from revteam.clv import RepeatData, fit_bg_nbd, fit_gamma_gamma
 from revteam.clv.models import (
+    bg_nbd_discounted,
     bg_nbd_expected,
     bg_nbd_log_likelihood,
     bg_nbd_p_alive,
@@ -69,3 +70,22 @@ def test_bg_nbd_and_gamma_gamma_agree_with_lifetimes(source: str) -> None:
         pd.Series(data.x), pd.Series(np.nan_to_num(data.zbar))
     )
     assert np.allclose(gamma_gamma_mean(theirs_params, data), expected, rtol=1e-9)
+
+
+def test_discounted_value_is_lifetimes_clv() -> None:
+    """Monthly steps discounted per month, × the expected spend: lifetimes' customer_lifetime
+    value with the same months (it counts 4.345 weeks a month)."""
+    data = cdnow()
+    bgf = BetaGeoFitter().fit(data.x, data.t_x, data.T)
+    repeat = data.x > 0
+    ggf = GammaGammaFitter().fit(data.x[repeat], data.zbar[repeat])
+    x, tx, T = (pd.Series(v) for v in (data.x, data.t_x, data.T))
+    z = pd.Series(np.nan_to_num(data.zbar))
+    theirs = ggf.customer_lifetime_value(bgf, x, tx, T, z, time=12, discount_rate=0.01, freq="W")
+    params = [bgf.params_[k] for k in ("r", "alpha", "a", "b")]
+    spend = gamma_gamma_mean([ggf.params_[k] for k in ("p", "q", "v")], data)
+    ours = bg_nbd_discounted(params, data, horizon=12 * 4.345, step=4.345, discount=0.01) * spend
+    assert np.allclose(ours, theirs.to_numpy(), rtol=1e-9)
+    # without discounting, the steps add up to the purchases of the whole horizon
+    flat = bg_nbd_discounted(params, data, horizon=52.0, step=4.0, discount=0.0)
+    assert np.allclose(flat, bg_nbd_expected(params, data, 52.0), rtol=1e-12)

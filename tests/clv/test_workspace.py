@@ -39,13 +39,8 @@ def company() -> Company:
 def ws_path(company: Company, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("clv")
     company.write(root / "data")
-    with revteam.init(root / "ws") as ws:
+    with revteam.init(root / "ws", clv={"repeat_products": list(ADD_ON_PRODUCTS)}) as ws:
         ws.ingest.load_directory(root / "data")
-    toml = root / "ws" / "revteam.toml"
-    products = ", ".join(f'"{p}"' for p in ADD_ON_PRODUCTS)
-    toml.write_text(
-        toml.read_text().replace("repeat_products = []", f"repeat_products = [{products}]")
-    )
     return root / "ws"
 
 
@@ -185,3 +180,53 @@ def test_the_cli_prints_the_fit(ws_path: Path) -> None:
     assert out["log_likelihood"] < 0 and out["customers"] >= out["repeat_customers"] > 100
     bad = CliRunner().invoke(cli, ["-w", str(ws_path), "clv", "fit", "--segment", "nope"])
     assert bad.exit_code == 2 and "segment" in bad.output
+
+
+def test_predictions_per_customer_and_segment(ws: Workspace, ws_path: Path) -> None:
+    from revteam.clv.models import bg_nbd_discounted, gamma_gamma_mean
+
+    table = ws.clv.predict()
+    summary = ws.clv.summary()
+    assert table.column("account_id").to_pylist() == summary.customers.to_pylist()
+    p_alive = table.column("p_alive").to_numpy()
+    assert ((p_alive > 0) & (p_alive <= 1)).all()
+    assert (p_alive[summary.data.x == 0] == 1).all()  # never bought again: cannot have left
+    # the value, by hand from the fitted parameters: months discounted, x spend x margin
+    cfg, margin = ws.settings.clv, ws.settings.gross_margin
+    month = 365.25 / 12 / 7
+    bg = ws.clv.fit("bg_nbd").fit.vector()
+    spend = gamma_gamma_mean(ws.clv.fit("gamma_gamma").fit.vector(), summary.data)
+    monthly = (1 + cfg.discount_rate) ** (1 / 12) - 1
+    value = 0.0
+    for k in range(1, cfg.horizon_months + 1):
+        step = bg_nbd_discounted(bg, summary.data, horizon=k * month, step=k * month, discount=0)
+        before = (
+            bg_nbd_discounted(bg, summary.data, horizon=(k - 1) * month, step=(k - 1) * month,
+                              discount=0)
+            if k > 1 else 0.0
+        )  # fmt: skip
+        value = value + (step - before) / (1 + monthly) ** k
+    assert np.allclose(table.column("predicted_value").to_numpy(), value * spend * margin)
+    rows = ws.clv.by_segment(table)
+    everyone = rows[-1]
+    assert everyone["segment"] == "(all)" and everyone["customers"] == table.num_rows
+    assert sum(r["customers"] for r in rows[:-1]) == table.num_rows
+    assert sum(r["predicted_value_total"] for r in rows[:-1]) == pytest.approx(
+        everyone["predicted_value_total"], rel=1e-12
+    )
+    run = CliRunner().invoke(cli, ["-w", str(ws_path), "clv", "show", "--format", "json"])
+    assert run.exit_code == 0, run.output
+    printed = json.loads(run.stdout)
+    assert [r["segment"] for r in printed] == [r["segment"] for r in rows]
+    for got, want in zip(printed, rows, strict=True):
+        assert got["customers"] == want["customers"]
+        assert got["predicted_value_total"] == pytest.approx(want["predicted_value_total"])
+    top = CliRunner().invoke(
+        cli, ["-w", str(ws_path), "clv", "show", "--by", "customer", "--limit", "3",
+              "--format", "json"],
+    )  # fmt: skip
+    shown = json.loads(top.stdout)
+    assert len(shown) == 3
+    assert shown[0]["predicted_value"] == pytest.approx(
+        float(table.column("predicted_value").to_numpy().max())
+    )

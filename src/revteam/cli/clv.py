@@ -3,6 +3,8 @@
     revteam clv fit --model bg_nbd --start 2024-01-01 --end 2025-06-30 --format json
     revteam clv fit --model gamma_gamma
     revteam clv fit --model sbg --segment smb
+    revteam clv show --by segment
+    revteam clv show --by customer --limit 20 --format csv
 
 See docs/clv.md for each model's formula, assumptions and when not to use it.
 """
@@ -14,6 +16,7 @@ import json
 import sys
 from typing import Annotated, Literal
 
+import pyarrow.compute as pc
 import typer
 from rich.markup import escape
 
@@ -89,3 +92,54 @@ def fit(
     note = console if fmt is OutputFormat.table else err_console
     for warning in found.fit.warnings:
         note.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)
+
+
+@clv_app.command("show")
+def show(
+    by: Annotated[
+        Literal["segment", "customer"],
+        typer.Option(help="Per segment (and all customers), or per customer (largest first)."),
+    ] = "segment",
+    start: DateOpt = None,
+    end: DateOpt = None,
+    time_unit: Annotated[
+        Literal["day", "week", "month"] | None,
+        typer.Option("--time-unit", help="Unit of t_x, T and rates (default: [clv] time_unit)."),
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Only the accounts of this segment (a model per segment).")
+    ] = None,
+    as_of: DateOpt = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="With --by customer: customers shown.")
+    ] = 50,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Predictions of BG/NBD and Gamma-Gamma: P(alive), expected purchases, spend and value.
+
+    ``predicted_value`` is the expected purchases of each month of ``[clv] horizon_months``,
+    discounted at ``[clv] discount_rate`` a year, × expected spend × gross margin.
+    """
+    cut = dt.datetime.combine(as_of.date(), dt.time.max) if as_of is not None else None
+    with open_ws(read_only=True) as ws:
+        table = ws.clv.predict(
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            time_unit=time_unit,
+            as_of=cut,
+            segment=segment,
+        )
+        cfg = ws.settings.clv
+        if by == "segment":
+            rows = ws.clv.by_segment(table)
+        else:
+            order = pc.sort_indices(table, sort_keys=[("predicted_value", "descending")])
+            rows = table.take(order[:limit]).to_pylist()
+    emit(
+        rows,
+        fmt,
+        title=(
+            f"Predicted over {cfg.horizon_months} months, discounted at "
+            f"{cfg.discount_rate:.0%} a year (BG/NBD + Gamma-Gamma)"
+        ),
+    )

@@ -14,6 +14,7 @@ import typer
 import revteam
 from revteam.cli._common import console, file_steps, open_ws, progress_bar
 from revteam.exceptions import ConfigError
+from revteam.generate.params import ADD_ON_PRODUCTS
 from revteam.model import TABLES
 from revteam.settings import CONFIG_FILE
 from revteam.workspace import Workspace
@@ -181,7 +182,8 @@ def demo(
                 "status`, or rebuild it with `revteam demo --force`."
             )
         _remove_demo(directory)
-    ws = revteam.init(directory)
+    # the generated company's add-ons are its purchases at will; its invoices are contractual
+    ws = revteam.init(directory, clv={"repeat_products": list(ADD_ON_PRODUCTS)})
     try:
         data = directory / "data"
         _generate(data, leads, 24, seed, None, True, "parquet")

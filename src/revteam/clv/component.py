@@ -192,6 +192,90 @@ class ClvComponent:
         period = np.where(churned, churned_at, renewed).astype(np.float64)
         return M.Lifetimes(period=period, alive=~churned, weight=np.ones(n)), n, first, last
 
+    def predict(
+        self,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        time_unit: str | None = None,
+        as_of: DateLike | None = None,
+        segment: str | None = None,
+    ) -> pa.Table:
+        """Per customer of the calibration cohort: what BG/NBD and Gamma-Gamma expect of them.
+
+        Columns: ``account_id``, ``segment``, ``first_purchase``, ``x``, ``t_x``, ``T``,
+        ``p_alive`` (at the end of the period), ``expected_purchases`` (repeat purchases over
+        ``[clv] horizon_months``), ``expected_spend`` (mean value of a purchase), and
+        ``predicted_value``: the expected purchases of each month of the horizon, discounted
+        at ``[clv] discount_rate`` a year, × expected spend × gross margin.
+        """
+        cfg = self._settings.clv
+        options: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "time_unit": time_unit,
+            "as_of": as_of,
+            "segment": segment,
+        }
+        summary = self.summary(**options)
+        bg = self.fit("bg_nbd", **options).fit
+        gg = self.fit("gamma_gamma", **options).fit
+        per = DAYS[summary.unit]
+        month = 365.25 / 12 / per
+        horizon = cfg.horizon_months * month
+        monthly = (1 + cfg.discount_rate) ** (1 / 12) - 1
+        d = summary.data
+        params = bg.vector()
+        spend = M.gamma_gamma_mean(gg.vector(), d)
+        discounted = M.bg_nbd_discounted(params, d, horizon=horizon, step=month, discount=monthly)
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        accounts = self._metrics.relation("accounts", ["account_id", "segment"], as_of=cut)
+        where = pc.index_in(
+            summary.customers, value_set=accounts.column("account_id").combine_chunks()
+        )
+        segments = accounts.column("segment").combine_chunks().take(where)
+        return pa.table(
+            {
+                "account_id": summary.customers,
+                "segment": segments,
+                "first_purchase": pa.array(summary.first, pa.date32()),
+                "x": pa.array(d.x.astype(np.int64)),
+                "t_x": d.t_x,
+                "T": d.T,
+                "p_alive": M.bg_nbd_p_alive(params, d),
+                "expected_purchases": M.bg_nbd_expected(params, d, horizon),
+                "expected_spend": spend,
+                "predicted_value": discounted * spend * self._settings.gross_margin,
+            }
+        )
+
+    def by_segment(self, predictions: pa.Table) -> list[dict[str, Any]]:
+        """Per segment and for all customers: the predictions summed or averaged."""
+        out = []
+        segments = sorted({s for s in predictions.column("segment").to_pylist() if s is not None})
+        for name in [*segments, None]:
+            part = (
+                predictions
+                if name is None
+                else predictions.filter(pc.equal(predictions.column("segment"), name))
+            )
+            n = part.num_rows
+            value = part.column("predicted_value").to_numpy()
+            out.append(
+                {
+                    "segment": name if name is not None else "(all)",
+                    "customers": n,
+                    "p_alive": float(np.mean(part.column("p_alive").to_numpy())) if n else None,
+                    "expected_purchases": float(part.column("expected_purchases").to_numpy().sum()),
+                    "expected_spend": (
+                        float(np.mean(part.column("expected_spend").to_numpy())) if n else None
+                    ),
+                    "predicted_value": float(value.mean()) if n else None,
+                    "predicted_value_total": float(value.sum()),
+                }
+            )
+        return out
+
     def fit(
         self,
         model: str = "bg_nbd",

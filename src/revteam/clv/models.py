@@ -291,6 +291,29 @@ def bg_nbd_unconditional(params: Sequence[float] | F64, t: float | F64) -> F64:
     return out
 
 
+def bg_nbd_discounted(
+    params: Sequence[float] | F64,
+    data: RepeatData,
+    *,
+    horizon: float,
+    step: float,
+    discount: float,
+) -> F64:
+    """Expected purchases in (T, T + horizon], each step's discounted to T.
+
+    Σ_k (E[Y(k·step)] − E[Y((k−1)·step)]) / (1 + discount)^k over the steps of the horizon:
+    the purchases of each step (e.g. a month) valued at its end. ``discount`` is per step.
+    """
+    steps = max(1, round(horizon / step))
+    out = np.zeros(len(data.x))
+    before = np.zeros(len(data.x))
+    for k in range(1, steps + 1):
+        upto = bg_nbd_expected(params, data, min(k * step, horizon))
+        out += (upto - before) / (1 + discount) ** k
+        before = upto
+    return out
+
+
 # -- Gamma-Gamma ------------------------------------------------------------------------------
 GAMMA_GAMMA = ("p", "q", "gamma")
 
