@@ -230,3 +230,72 @@ def test_predictions_per_customer_and_segment(ws: Workspace, ws_path: Path) -> N
     assert shown[0]["predicted_value"] == pytest.approx(
         float(table.column("predicted_value").to_numpy().max())
     )
+
+
+def retention_by_sql(company: Company, as_of: dt.datetime) -> dict[str, dict[str, float]]:
+    """Per segment: renewals decided, renewed, and the GRR and NRR sums, by plain SQL."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("o", company.tables["opportunities"])
+    con.register("a", company.tables["accounts"])
+    rows = con.execute(
+        """
+        WITH known AS (SELECT * FROM o WHERE closed_at <= ? AND account_id IS NOT NULL),
+        ren AS (SELECT *, coalesce(CAST(expected_close_date AS TIMESTAMP), closed_at) AS due
+                FROM known WHERE type = 'renewal' AND is_closed),
+        prior AS (SELECT r.opportunity_id, arg_max(c.amount, c.closed_at) AS prior
+                  FROM ren r JOIN known c ON c.account_id = r.account_id AND c.is_won
+                   AND c.type IN ('new_business', 'renewal') AND c.closed_at < r.created_at
+                  GROUP BY 1),
+        ups AS (SELECT r.opportunity_id, sum(u.amount) AS ups
+                FROM ren r JOIN known u ON u.account_id = r.account_id AND u.is_won
+                 AND u.type = 'upsell' AND u.closed_at <= r.due
+                 AND u.closed_at > r.due - INTERVAL 365 DAY
+                GROUP BY 1)
+        SELECT a.segment, count(*), count(*) FILTER (WHERE r.is_won),
+               sum(CASE WHEN r.is_won THEN least(r.amount, p.prior) ELSE 0 END)
+                   FILTER (WHERE p.prior IS NOT NULL),
+               sum(CASE WHEN r.is_won THEN r.amount + coalesce(u.ups, 0) ELSE 0 END)
+                   FILTER (WHERE p.prior IS NOT NULL),
+               sum(p.prior)
+        FROM ren r JOIN a USING (account_id) LEFT JOIN prior p USING (opportunity_id)
+        LEFT JOIN ups u USING (opportunity_id) GROUP BY 1""",
+        [as_of],
+    ).fetchall()
+    return {
+        s: {
+            "decided": n,
+            "renewed": k,
+            "kept": float(kept),
+            "net": float(net),
+            "prior": float(prior),
+        }
+        for s, n, k, kept, net, prior in rows
+    }
+
+
+def test_retention_kpis_are_plain_sql_and_recover_the_planted_churn(
+    ws: Workspace, company: Company
+) -> None:
+    kpis = ["renewals_due", "churn_rate", "gross_revenue_retention", "net_revenue_retention"]
+    result = ws.metrics.query(kpis, grain="all", by=["segment"]).to_pylist()
+    got = {(r["segment"], r["metric"]): r["value"] for r in result if not r["is_total"]}
+    want = retention_by_sql(company, ws.metrics.as_of())
+    planted = company.truth["customers"]["annual_churn"]
+    for segment, w in want.items():
+        assert got[(segment, "renewals_due")] == w["decided"]
+        churn = 1 - w["renewed"] / w["decided"]
+        assert got[(segment, "churn_rate")] == pytest.approx(churn, rel=1e-12)
+        assert got[(segment, "gross_revenue_retention")] == pytest.approx(
+            w["kept"] / w["prior"], rel=1e-9
+        )
+        assert got[(segment, "net_revenue_retention")] == pytest.approx(
+            w["net"] / w["prior"], rel=1e-9
+        )
+        # the planted yearly churn of the segment, within three binomial standard errors
+        p = planted[segment]
+        assert abs(churn - p) <= 3 * np.sqrt(p * (1 - p) / w["decided"]), (segment, churn, p)
+    # retention cannot exceed the base in gross terms; renewal uplift and upsells make net > gross
+    for segment in want:
+        assert got[(segment, "gross_revenue_retention")] <= 1
+        assert got[(segment, "net_revenue_retention")] > got[(segment, "gross_revenue_retention")]

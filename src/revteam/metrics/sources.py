@@ -296,6 +296,75 @@ def _email_sends(ctx: Context, tables: TableProvider) -> ir.Table:
     )
 
 
+def _renewal_decisions(ctx: Context, tables: TableProvider) -> ir.Table:
+    """One row per renewal decided by the as-of time, with the contract it renewed.
+
+    ``prior_amount``: the account's latest won new-business or renewal deal closed before this
+    renewal was created (the contract up for renewal); ``upsell_amount``: its upsells won in
+    the year before the renewal was due. ``channel`` and ``campaign_id`` are those of the
+    account's first won deal (the channel that acquired the customer).
+    """
+    import ibis
+
+    o = tables("opportunities")
+    cut = ibis.literal(ctx.as_of, type="timestamp")
+    known = o.filter(o.closed_at.notnull() & (o.closed_at <= cut) & o.account_id.notnull())
+    ren = known.filter((known.type == "renewal") & known.is_closed)
+    due = ibis.coalesce(ren.expected_close_date.cast("timestamp"), ren.closed_at)
+    ren = ren.mutate(due_at=due)
+    contracts = known.filter(known.is_won & known.type.isin(["new_business", "renewal"]))
+    c = contracts.select(
+        _c_acc=contracts.account_id, _c_at=contracts.closed_at, _c_amt=contracts.amount
+    )
+    pairs = ren.select("opportunity_id", "account_id", "created_at").join(
+        c, (ren.account_id == c._c_acc) & (c._c_at < ren.created_at)
+    )
+    prior = pairs.group_by(_p_id=pairs.opportunity_id).aggregate(
+        _prior=pairs._c_amt.argmax(pairs._c_at)
+    )
+    ups = known.filter(known.is_won & (known.type == "upsell"))
+    u = ups.select(_u_acc=ups.account_id, _u_at=ups.closed_at, _u_amt=ups.amount)
+    upairs = ren.select("opportunity_id", "account_id", "due_at").join(
+        u,
+        (ren.account_id == u._u_acc)
+        & (u._u_at <= ren.due_at)
+        & (u._u_at > ren.due_at - ibis.interval(days=365)),
+    )
+    upsold = upairs.group_by(_s_id=upairs.opportunity_id).aggregate(_ups=upairs._u_amt.sum())
+    wins = known.filter(known.is_won)
+    rank = ibis.row_number().over(
+        group_by=wins.account_id, order_by=[wins.closed_at, wins.opportunity_id]
+    )
+    first = wins.mutate(_rank=rank).filter(lambda t: t._rank == 0)
+    acquired = first.select(_a_acc=first.account_id, _a_ch=first.channel, _a_cp=first.campaign_id)
+    j = ren.left_join(prior, ren.opportunity_id == prior._p_id)
+    j = j.left_join(upsold, j.opportunity_id == upsold._s_id)
+    j = j.left_join(acquired, j.account_id == acquired._a_acc)
+    renewed = j.is_won.fill_null(False)
+    prior_amount = j._prior.cast("float64")
+    renewal_amount = ibis.ifelse(renewed, j.amount.cast("float64").fill_null(0.0), 0.0)
+    upsell = ibis.ifelse(renewed, j._ups.cast("float64").fill_null(0.0), 0.0)
+    return j.select(
+        opportunity_id=j.opportunity_id,
+        account_id=j.account_id,
+        person_id=j.person_id,
+        owner_id=j.owner_id,
+        type=j.type,
+        channel=j._a_ch,
+        campaign_id=j._a_cp,
+        due_at=j.due_at,
+        closed_at=j.closed_at,
+        renewed=renewed,
+        has_prior=prior_amount.notnull(),
+        prior_amount=prior_amount,
+        renewal_amount=renewal_amount,
+        kept_amount=ibis.ifelse(
+            prior_amount.notnull(), ibis.least(renewal_amount, prior_amount), 0.0
+        ),
+        net_amount=renewal_amount + upsell,
+    )
+
+
 def _canonical(name: str, virtual: Iterable[VirtualColumn] = ()) -> Relation:
     t = TABLES[name]
     return Relation(
@@ -387,6 +456,35 @@ RELATIONS: dict[str, Relation] = {
         CREDITS,
         build=_credits,
         key=("model", "conversion", "conversion_id", "channel", "campaign_id"),
+    ),
+    "renewal_decisions": Relation(
+        "renewal_decisions",
+        "One row per renewal deal decided (closed) by the as-of time: when it was due (its "
+        "expected close date, else its close), whether it renewed, the contract it renewed "
+        "(prior_amount: the account's latest won new-business or renewal deal before it), the "
+        "renewal amount, kept_amount (the renewal up to the prior amount: gross retention) and "
+        "net_amount (the renewal plus upsells won in the year before it was due: net "
+        "retention); channel and campaign are those that acquired the customer.",
+        {
+            "opportunity_id": "string",
+            "account_id": "string",
+            "person_id": "string",
+            "owner_id": "string",
+            "type": "string",
+            "channel": "string",
+            "campaign_id": "string",
+            "due_at": "timestamp",
+            "closed_at": "timestamp",
+            "renewed": "boolean",
+            "has_prior": "boolean",
+            "prior_amount": "float",
+            "renewal_amount": "float",
+            "kept_amount": "float",
+            "net_amount": "float",
+        },
+        "opportunities",
+        build=_renewal_decisions,
+        key=("opportunity_id",),
     ),
     "stage_visits": Relation(
         "stage_visits",
