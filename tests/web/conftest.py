@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 import revteam
 from revteam.app import CLI, credentials, open_app
 from revteam.generate import GeneratorConfig, generate_company
+from revteam.generate.params import ADD_ON_PRODUCTS
 from revteam.web import WebOptions, create_app
 
 with warnings.catch_warnings():
@@ -44,7 +45,8 @@ def company_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("web")
     company = generate_company(GeneratorConfig(n_leads=N_LEADS, seed=1))
     company.write(root / "data")
-    with revteam.init(root / "ws") as ws:
+    # as `revteam demo` does: the generated add-ons are the purchases at will
+    with revteam.init(root / "ws", clv={"repeat_products": list(ADD_ON_PRODUCTS)}) as ws:
         ws.ingest.load_directory(root / "data")
     return root / "ws"
 

@@ -37,6 +37,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("sales", "/sales", "Sales"),
     ("campaigns", "/campaigns", "Campaigns"),
     ("attribution", "/attribution", "Attribution"),
+    ("customer-value", "/customer-value", "Customer value"),
     ("accounts", "/accounts", "Accounts"),
     ("goals", "/goals", "Goals"),
     ("sla", "/sla", "SLA"),

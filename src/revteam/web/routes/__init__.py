@@ -5,6 +5,7 @@ from __future__ import annotations
 from revteam.web.routes import (
     alerts,
     attribution,
+    clv,
     data,
     dimensions,
     forecast,
@@ -31,6 +32,7 @@ ROUTERS = (
     alerts.router,
     forecast.router,
     attribution.router,
+    clv.router,
     review.router,
     proposals.router,
     stats.router,

@@ -1,0 +1,79 @@
+"""``/customer-value``: retention at renewal, the customer-value fits and predicted value.
+
+The fits and predictions are the API's (:mod:`revteam.web.routes.clv`, same cache keys) and
+the retention numbers the catalogue's KPIs, so the page, ``/api/v1/clv`` and ``/api/v1/query``
+cannot disagree. A model that cannot be fitted on the data says why in its place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from revteam.exceptions import ClvError
+from revteam.web.deps import PrincipalDep
+from revteam.web.pages.render import Page, render_view
+from revteam.web.routes.clv import ClvRequest, fit_request, segments_request
+
+router = APIRouter(include_in_schema=False)
+RETENTION = (
+    "renewals_due",
+    "logo_retention_rate",
+    "churn_rate",
+    "gross_revenue_retention",
+    "net_revenue_retention",
+)
+MODEL_WORDS = {
+    "bg_nbd": "Repeat purchases (BG/NBD)",
+    "gamma_gamma": "Spend per purchase (Gamma-Gamma)",
+    "sbg": "Renewals (shifted-beta-geometric)",
+}
+
+
+@router.get("/customer-value", response_class=HTMLResponse)
+def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
+    req = ClvRequest()
+
+    def build(page: Page) -> dict[str, Any]:
+        fits: dict[str, dict[str, Any]] = {}
+        for model in MODEL_WORDS:
+            try:
+                fits[model] = page.read(*fit_request(page.runtime, model, req))
+            except ClvError as exc:
+                fits[model] = {"error": str(exc)}
+        try:
+            segments = page.read(*segments_request(page.runtime, req))
+            segments_error = None
+        except ClvError as exc:
+            segments, segments_error = [], str(exc)
+        retention = page.read(
+            ("clv-retention",),
+            lambda ws: ws.metrics.query(list(RETENTION), grain="all", by=["segment"]).to_pylist(),
+        )
+        table: dict[str, dict[str, Any]] = {}
+        for r in retention:
+            name = "(all)" if r["is_total"] else (r["segment"] or "(none)")
+            table.setdefault(name, {})[r["metric"]] = r["value"]
+        cfg = page.runtime.settings.clv
+        return {
+            "fits": fits,
+            "model_words": MODEL_WORDS,
+            "segments": segments,
+            "segments_error": segments_error,
+            "retention": table,
+            "retention_metrics": RETENTION,
+            "horizon": cfg.horizon_months,
+            "discount": cfg.discount_rate,
+            "margin": page.runtime.settings.gross_margin,
+        }
+
+    return render_view(
+        request,
+        "customer_value.html",
+        principal,
+        build=build,
+        title="Customer value",
+        nav="customer-value",
+    )

@@ -1,0 +1,145 @@
+"""``/clv``: customer-value fits and predictions (BG/NBD, Gamma-Gamma, sBG).
+
+``ws.clv``'s, read through :meth:`Runtime.read` under the options (and the data version, as
+every read): the Customer value page and the API share the cache entries. Per-customer answers
+are paged (at most ``MAX_PAGE`` rows a request).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, Literal
+
+import pyarrow.compute as pc
+from fastapi import APIRouter, Query
+
+from revteam.web.deps import PrincipalDep, RuntimeDep
+from revteam.web.routes.attribution import checked_cut
+from revteam.web.runtime import Runtime
+from revteam.workspace import Workspace
+
+router = APIRouter(prefix="/clv", tags=["customer value"])
+ModelName = Literal["bg_nbd", "gamma_gamma", "sbg"]
+TimeUnit = Literal["day", "week", "month"]
+MAX_PAGE = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class ClvRequest:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    time_unit: str | None = None
+    segment: str | None = None
+    as_of: dt.date | None = None
+
+    def options(self, runtime: Runtime) -> dict[str, Any]:
+        cut = checked_cut(runtime, self.start, self.end, self.as_of)
+        return {
+            "start": self.start,
+            "end": self.end,
+            "time_unit": self.time_unit,
+            "segment": self.segment,
+            "as_of": cut,
+        }
+
+
+def fit_request(
+    runtime: Runtime, model: str, req: ClvRequest
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
+    """The cache key and computation of one fit (checked first, without data)."""
+    options = req.options(runtime)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(
+            json.dumps(ws.clv.fit(model, **options).as_dict(), default=str)
+        )
+        return out
+
+    return ("clv-fit", model, req), compute
+
+
+def segments_request(
+    runtime: Runtime, req: ClvRequest
+) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
+    """Predictions summed or averaged per segment and for all customers."""
+    options = req.options(runtime)
+
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        return ws.clv.by_segment(ws.clv.predict(**options))
+
+    return ("clv-segments", req), compute
+
+
+Day = Annotated[dt.date | None, Query(description="YYYY-MM-DD, inclusive.")]
+Unit = Annotated[TimeUnit | None, Query(description="Default: [clv] time_unit.")]
+Segment = Annotated[str | None, Query(max_length=100, description="One account segment.")]
+
+
+@router.get("/fit", summary="A customer-value model fitted on the calibration period")
+def get_fit(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    model: ModelName = "bg_nbd",
+    start: Day = None,
+    end: Day = None,
+    time_unit: Unit = None,
+    segment: Segment = None,
+    as_of: Day = None,
+) -> dict[str, Any]:
+    """The fit's ``params``, standard errors ``se`` and ``log_likelihood``.
+
+    With the customers fitted and any ``warnings``. See docs/clv.md.
+    """
+    req = ClvRequest(start, end, time_unit, segment, as_of)
+    found = runtime.read(*fit_request(runtime, model, req))
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
+
+
+@router.get("", summary="Predicted value per segment, or per customer (paged)")
+def get_predictions(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    by: Literal["segment", "customer"] = "segment",
+    start: Day = None,
+    end: Day = None,
+    time_unit: Unit = None,
+    segment: Segment = None,
+    as_of: Day = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> dict[str, Any]:
+    """BG/NBD + Gamma-Gamma predictions per segment, or per customer.
+
+    ``p_alive``, ``expected_purchases`` and ``predicted_value`` over ``[clv] horizon_months``
+    discounted at ``[clv] discount_rate``; per customer the largest predicted value first.
+    """
+    req = ClvRequest(start, end, time_unit, segment, as_of)
+    if by == "segment":
+        found = runtime.read(*segments_request(runtime, req))
+        rows = found.value
+    else:
+        options = req.options(runtime)
+
+        def compute(ws: Workspace) -> list[dict[str, Any]]:
+            table = ws.clv.predict(**options)
+            order = pc.sort_indices(table, sort_keys=[("predicted_value", "descending")])
+            page = table.take(order[offset : offset + limit])
+            out: list[dict[str, Any]] = json.loads(json.dumps(page.to_pylist(), default=str))
+            return out
+
+        found = runtime.read(("clv-customers", req, limit, offset), compute)
+        rows = found.value
+    cfg = runtime.settings.clv
+    return {
+        "by": by,
+        "rows": rows,
+        "horizon_months": cfg.horizon_months,
+        "discount_rate": cfg.discount_rate,
+        "limit": limit,
+        "offset": offset,
+        "data_version": found.data_version,
+        "stale": found.stale,
+    }

@@ -1,0 +1,75 @@
+"""The Customer value page and ``/api/v1/clv``: the same numbers as ``ws.clv`` and the KPIs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import revteam
+
+
+def test_the_fit_api_is_the_workspace_fit(api, company_ws: Path) -> None:
+    body = api.get("/api/v1/clv/fit", params={"model": "gamma_gamma"}).json()
+    with revteam.open(company_ws, read_only=True) as ws:
+        want = ws.clv.fit("gamma_gamma")
+    assert body["params"] == pytest.approx(want.fit.params)
+    assert body["se"] == pytest.approx(want.fit.se)
+    assert body["customers"] == want.customers and body["stale"] is False
+
+
+def test_predictions_by_segment_and_by_customer(api, company_ws: Path) -> None:
+    segments = api.get("/api/v1/clv").json()
+    assert segments["by"] == "segment" and segments["rows"][-1]["segment"] == "(all)"
+    everyone = segments["rows"][-1]
+    page = api.get("/api/v1/clv", params={"by": "customer", "limit": 5}).json()["rows"]
+    assert len(page) == 5
+    values = [r["predicted_value"] for r in page]
+    assert values == sorted(values, reverse=True)
+    rest = api.get("/api/v1/clv", params={"by": "customer", "limit": 5, "offset": 5}).json()
+    assert rest["rows"][0]["predicted_value"] <= values[-1]
+    with revteam.open(company_ws, read_only=True) as ws:
+        table = ws.clv.predict()
+    assert everyone["customers"] == table.num_rows
+    assert everyone["predicted_value_total"] == pytest.approx(
+        float(table.column("predicted_value").to_numpy().sum())
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"model": "pareto"}, 422),
+        ({"model": "sbg", "segment": "nonprofit"}, 400),
+        ({"model": "bg_nbd", "start": "1800-01-01"}, 400),
+        ({"model": "bg_nbd", "time_unit": "fortnight"}, 422),
+    ],
+)
+def test_bad_requests_say_what_is_wrong(api, params, status) -> None:
+    answer = api.get("/api/v1/clv/fit", params=params)
+    assert answer.status_code == status, answer.text
+    if status == 400:
+        assert answer.json()["message"]
+
+
+def test_a_page_of_customers_is_bounded(api) -> None:
+    assert api.get("/api/v1/clv", params={"by": "customer", "limit": 5000}).status_code == 422
+
+
+def test_the_page_shows_the_kpis_and_the_fits(browser_of, company_ws: Path) -> None:
+    html = browser_of["viewer"].get("/customer-value").text
+    with revteam.open(company_ws, read_only=True) as ws:
+        kpi = ws.metrics.query(["net_revenue_retention"], grain="all").to_pylist()
+        nrr = next(r["value"] for r in kpi if r["is_total"])
+        fit = ws.clv.fit("bg_nbd")
+    cell = re.search(
+        r'data-segment="\(all\)".*?data-metric="net_revenue_retention" data-value="([^"]+)"',
+        html,
+        re.S,
+    )
+    assert cell and float(cell.group(1)) == pytest.approx(nrr)
+    for model in ("bg_nbd", "gamma_gamma", "sbg"):
+        assert f'data-model="{model}"' in html
+    assert f"{fit.fit.params['r']:.4g}" in html
+    assert 'href="/customer-value"' in html  # in the navigation
