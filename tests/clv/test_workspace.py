@@ -299,3 +299,20 @@ def test_retention_kpis_are_plain_sql_and_recover_the_planted_churn(
     for segment in want:
         assert got[(segment, "gross_revenue_retention")] <= 1
         assert got[(segment, "net_revenue_retention")] > got[(segment, "gross_revenue_retention")]
+
+
+def test_intervals_of_predicted_value(ws: Workspace) -> None:
+    from revteam.clv.models import draw_params
+
+    rows = {r["segment"]: r for r in ws.clv.by_segment(ws.clv.predict())}
+    found = ws.clv.intervals(level=0.9)
+    assert set(found) == set(rows)
+    for name, (low, high) in found.items():
+        assert low < rows[name]["predicted_value"] < high, name
+    assert ws.clv.intervals(level=0.9) == found  # the same data, the same interval
+    wider = ws.clv.intervals(level=0.98)
+    assert wider["(all)"][0] < found["(all)"][0] and wider["(all)"][1] > found["(all)"][1]
+    # the draws follow the estimate's covariance (delta method over log-parameters)
+    fit = ws.clv.fit("gamma_gamma").fit
+    drawn = draw_params(fit, 20_000, seed=5)
+    assert np.allclose(np.cov(drawn.T), np.array(fit.cov), rtol=0.25, atol=0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow.compute as pc
 import typer
@@ -113,6 +113,13 @@ def show(
     limit: Annotated[
         int, typer.Option(min=1, max=100_000, help="With --by customer: customers shown.")
     ] = 50,
+    intervals: Annotated[
+        bool,
+        typer.Option(
+            "--intervals", help="With --by segment: parametric-bootstrap intervals of the value."
+        ),
+    ] = False,
+    level: Annotated[float, typer.Option(min=0.5, max=0.99, help="Interval level.")] = 0.9,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Predictions of BG/NBD and Gamma-Gamma: P(alive), expected purchases, spend and value.
@@ -121,17 +128,23 @@ def show(
     discounted at ``[clv] discount_rate`` a year, × expected spend × gross margin.
     """
     cut = dt.datetime.combine(as_of.date(), dt.time.max) if as_of is not None else None
+    options: dict[str, Any] = {
+        "start": start.date() if start else None,
+        "end": end.date() if end else None,
+        "time_unit": time_unit,
+        "as_of": cut,
+        "segment": segment,
+    }
     with open_ws(read_only=True) as ws:
-        table = ws.clv.predict(
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            time_unit=time_unit,
-            as_of=cut,
-            segment=segment,
-        )
+        table = ws.clv.predict(**options)
         cfg = ws.settings.clv
         if by == "segment":
             rows = ws.clv.by_segment(table)
+            if intervals:
+                found = ws.clv.intervals(**options, level=level)
+                for row in rows:
+                    low, high = found.get(row["segment"], (None, None))
+                    row["predicted_value_low"], row["predicted_value_high"] = low, high
         else:
             order = pc.sort_indices(table, sort_keys=[("predicted_value", "descending")])
             rows = table.take(order[:limit]).to_pylist()

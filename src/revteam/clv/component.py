@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 MODELS = ("bg_nbd", "gamma_gamma", "sbg")
 KEPT = 16
+DRAWS = 200
+"""Parameter draws of the predictions' intervals (parametric bootstrap)."""
+PER_SEGMENT = 1_000
+"""Customers per segment the draws are evaluated on (a fixed random subset beyond it)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,6 @@ class ClvComponent:
         ``predicted_value``: the expected purchases of each month of the horizon, discounted
         at ``[clv] discount_rate`` a year, × expected spend × gross margin.
         """
-        cfg = self._settings.clv
         options: dict[str, Any] = {
             "start": start,
             "end": end,
@@ -220,24 +224,15 @@ class ClvComponent:
         summary = self.summary(**options)
         bg = self.fit("bg_nbd", **options).fit
         gg = self.fit("gamma_gamma", **options).fit
-        per = DAYS[summary.unit]
-        month = 365.25 / 12 / per
-        horizon = cfg.horizon_months * month
-        monthly = (1 + cfg.discount_rate) ** (1 / 12) - 1
         d = summary.data
         params = bg.vector()
         spend = M.gamma_gamma_mean(gg.vector(), d)
-        discounted = M.bg_nbd_discounted(params, d, horizon=horizon, step=month, discount=monthly)
+        horizon = self._settings.clv.horizon_months * self._month(summary.unit)
         cut = to_as_of(as_of) or self._metrics.as_of()
-        accounts = self._metrics.relation("accounts", ["account_id", "segment"], as_of=cut)
-        where = pc.index_in(
-            summary.customers, value_set=accounts.column("account_id").combine_chunks()
-        )
-        segments = accounts.column("segment").combine_chunks().take(where)
         return pa.table(
             {
                 "account_id": summary.customers,
-                "segment": segments,
+                "segment": self._segments(summary.customers, cut),
                 "first_purchase": pa.array(summary.first, pa.date32()),
                 "x": pa.array(d.x.astype(np.int64)),
                 "t_x": d.t_x,
@@ -245,9 +240,115 @@ class ClvComponent:
                 "p_alive": M.bg_nbd_p_alive(params, d),
                 "expected_purchases": M.bg_nbd_expected(params, d, horizon),
                 "expected_spend": spend,
-                "predicted_value": discounted * spend * self._settings.gross_margin,
+                "predicted_value": self._value(params, gg.vector(), d, summary.unit),
             }
         )
+
+    def intervals(
+        self,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        time_unit: str | None = None,
+        as_of: DateLike | None = None,
+        segment: str | None = None,
+        level: float = 0.9,
+        draws: int = DRAWS,
+    ) -> dict[str, tuple[float, float]]:
+        """Per segment and ``(all)``: an interval of the mean predicted value per customer.
+
+        A parametric bootstrap: BG/NBD and Gamma-Gamma parameters drawn ``draws`` times from
+        their estimates' asymptotic normal distributions (:func:`models.draw_params`), the
+        predictions recomputed under each, and the ``level`` percentile interval of the mean.
+        Each draw is evaluated on at most ``PER_SEGMENT`` customers of a segment (a fixed
+        random subset) over quarters, its ratio to the estimate's mean there (also over
+        quarters) scaling the whole segment's; all customers' interval weighs the segments'
+        draws by their sizes. It covers the parameters' uncertainty, not the customers' own
+        randomness.
+        """
+        if not 0.5 <= level < 1:
+            raise ClvError(f"level {level} is out of range.", "Give 0.5 ≤ level < 1.")
+        options: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "time_unit": time_unit,
+            "as_of": as_of,
+            "segment": segment,
+        }
+        summary = self.summary(**options)
+        bg = self.fit("bg_nbd", **options).fit
+        gg = self.fit("gamma_gamma", **options).fit
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        names = self._segments(summary.customers, cut).to_pylist()
+        bg_draws = M.draw_params(bg, draws, seed=1)
+        gg_draws = M.draw_params(gg, draws, seed=2)
+        rng = np.random.default_rng(0)
+        labels = np.array([n if n is not None else "" for n in names], dtype=object)
+        full = self._value(bg.vector(), gg.vector(), summary.data, summary.unit)
+        ratios: dict[str, npt.NDArray[np.float64]] = {}
+        sizes: dict[str, tuple[int, float]] = {}
+        for name in sorted(set(labels.tolist())):
+            rows = np.flatnonzero(labels == name)
+            some = (
+                rows
+                if len(rows) <= PER_SEGMENT
+                else np.sort(rng.choice(rows, PER_SEGMENT, replace=False))
+            )
+            part = _subset(summary.data, some)
+            # the ratio to the estimate, both over quarters: a third of the work of months
+            base = float(self._value(bg.vector(), gg.vector(), part, summary.unit, 3).mean())
+            ratios[name] = np.array(
+                [
+                    self._value(b, g, part, summary.unit, 3).mean() / base if base else 1.0
+                    for b, g in zip(bg_draws, gg_draws, strict=True)
+                ]
+            )
+            sizes[name] = (len(rows), float(full[rows].mean()))
+        tail = (1 - level) / 2
+        out: dict[str, tuple[float, float]] = {}
+        for name, ratio in ratios.items():
+            if name:
+                mean = sizes[name][1]
+                low, high = np.quantile(ratio, [tail, 1 - tail])
+                out[name] = (mean * float(low), mean * float(high))
+        # everyone: each draw's segment means, weighted by the segments' sizes
+        total = sum(n * m * ratios[k] for k, (n, m) in sizes.items()) / summary.n
+        low, high = np.quantile(total, [tail, 1 - tail])
+        out["(all)"] = (float(low), float(high))
+        return out
+
+    def _value(
+        self,
+        bg: npt.NDArray[np.float64],
+        gg: npt.NDArray[np.float64],
+        d: M.RepeatData,
+        unit: str,
+        months: int = 1,
+    ) -> npt.NDArray[np.float64]:
+        """Discounted expected purchases over the horizon × expected spend × gross margin.
+
+        Each step of ``months`` months (one: the predicted value's definition) is discounted
+        at its end.
+        """
+        cfg = self._settings.clv
+        step = self._month(unit) * months
+        per_step = (1 + cfg.discount_rate) ** (months / 12) - 1
+        horizon = cfg.horizon_months * self._month(unit)
+        discounted = M.bg_nbd_discounted(bg, d, horizon=horizon, step=step, discount=per_step)
+        out: npt.NDArray[np.float64] = (
+            discounted * M.gamma_gamma_mean(gg, d) * self._settings.gross_margin
+        )
+        return out
+
+    @staticmethod
+    def _month(unit: str) -> float:
+        return 365.25 / 12 / DAYS[unit]
+
+    def _segments(self, customers: pa.Array, cut: dt.datetime) -> pa.Array:
+        accounts = self._metrics.relation("accounts", ["account_id", "segment"], as_of=cut)
+        where = pc.index_in(customers, value_set=accounts.column("account_id").combine_chunks())
+        out: pa.Array = accounts.column("segment").combine_chunks().take(where)
+        return out
 
     def by_segment(self, predictions: pa.Table) -> list[dict[str, Any]]:
         """Per segment and for all customers: the predictions summed or averaged."""
@@ -374,6 +475,12 @@ class ClvComponent:
                 "End the calibration period on or before the as-of day.",
             )
         return first, last
+
+
+def _subset(d: M.RepeatData, rows: npt.NDArray[np.int64]) -> M.RepeatData:
+    return M.RepeatData(
+        x=d.x[rows], t_x=d.t_x[rows], T=d.T[rows], zbar=d.zbar[rows], weight=d.weight[rows]
+    )
 
 
 def _day(value: DateLike | None, name: str) -> dt.date | None:

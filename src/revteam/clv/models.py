@@ -314,6 +314,27 @@ def bg_nbd_discounted(
     return out
 
 
+def draw_params(fit: Fit, draws: int, *, seed: int = 0) -> F64:
+    """Parameters drawn from the estimate's asymptotic normal distribution: (draws, k).
+
+    Drawn over log-parameters, whose covariance is the natural one scaled by the estimate
+    (the delta method), so every draw is positive: the parametric bootstrap of the
+    predictions' intervals.
+    """
+    theta = fit.vector()
+    cov = np.asarray(fit.cov, dtype=np.float64)
+    if cov.shape != (len(theta), len(theta)) or not np.all(np.isfinite(cov)):
+        raise ClvError(
+            f"The {fit.model} fit has no standard errors, so no intervals.",
+            "See its warnings: fit on more customers or a longer period.",
+        )
+    scale = np.diag(1.0 / theta)
+    rng = np.random.default_rng(seed)
+    phi = rng.multivariate_normal(np.log(theta), scale @ cov @ scale, size=draws)
+    out: F64 = np.exp(phi)
+    return out
+
+
 # -- Gamma-Gamma ------------------------------------------------------------------------------
 GAMMA_GAMMA = ("p", "q", "gamma")
 

@@ -44,7 +44,7 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             except ClvError as exc:
                 fits[model] = {"error": str(exc)}
         try:
-            segments = page.read(*segments_request(page.runtime, req))
+            segments = page.read(*segments_request(page.runtime, req, intervals=True))
             segments_error = None
         except ClvError as exc:
             segments, segments_error = [], str(exc)

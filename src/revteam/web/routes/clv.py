@@ -62,15 +62,25 @@ def fit_request(
 
 
 def segments_request(
-    runtime: Runtime, req: ClvRequest
+    runtime: Runtime, req: ClvRequest, *, intervals: bool = False, level: float = 0.9
 ) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
-    """Predictions summed or averaged per segment and for all customers."""
+    """Predictions summed or averaged per segment and for all customers.
+
+    With ``intervals``: of the mean predicted value, by a parametric bootstrap.
+    """
     options = req.options(runtime)
 
     def compute(ws: Workspace) -> list[dict[str, Any]]:
-        return ws.clv.by_segment(ws.clv.predict(**options))
+        rows = ws.clv.by_segment(ws.clv.predict(**options))
+        if intervals:
+            found = ws.clv.intervals(**options, level=level)
+            for row in rows:
+                low, high = found.get(row["segment"], (None, None))
+                row["predicted_value_low"], row["predicted_value_high"] = low, high
+        return rows
 
-    return ("clv-segments", req), compute
+    key = ("clv-segments", req, intervals, level if intervals else None)
+    return key, compute
 
 
 Day = Annotated[dt.date | None, Query(description="YYYY-MM-DD, inclusive.")]
@@ -110,6 +120,10 @@ def get_predictions(
     as_of: Day = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    intervals: Annotated[
+        bool, Query(description="By segment: intervals of the mean predicted value.")
+    ] = False,
+    level: Annotated[float, Query(ge=0.5, lt=1)] = 0.9,
 ) -> dict[str, Any]:
     """BG/NBD + Gamma-Gamma predictions per segment, or per customer.
 
@@ -118,7 +132,7 @@ def get_predictions(
     """
     req = ClvRequest(start, end, time_unit, segment, as_of)
     if by == "segment":
-        found = runtime.read(*segments_request(runtime, req))
+        found = runtime.read(*segments_request(runtime, req, intervals=intervals, level=level))
         rows = found.value
     else:
         options = req.options(runtime)
