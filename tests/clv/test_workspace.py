@@ -168,6 +168,9 @@ def test_every_order_counts_without_repeat_products(ws: Workspace) -> None:
     every, add_ons = plain.summary(), ws.clv.summary()
     assert every.n == add_ons.n  # the same customers: their first order starts their clock
     assert every.data.x.sum() > add_ons.data.x.sum()  # invoices are repeat purchases too
+    # and then spend per purchase mixes invoices of every size: refused, saying what to set
+    with pytest.raises(ClvError, match=r"\[clv\] repeat_products"):
+        plain.predict()
 
 
 def test_the_cli_prints_the_fit(ws_path: Path) -> None:
@@ -316,3 +319,86 @@ def test_intervals_of_predicted_value(ws: Workspace) -> None:
     fit = ws.clv.fit("gamma_gamma").fit
     drawn = draw_params(fit, 20_000, seed=5)
     assert np.allclose(np.cov(drawn.T), np.array(fit.cov), rtol=0.25, atol=0)
+
+
+def test_predicted_clv_is_to_date_plus_the_models_future(ws: Workspace, company: Company) -> None:
+    """clv_predicted per cohort: the clv cohort's customers, each worth its revenue to date x
+    margin (plain SQL over the orders) plus the BG/NBD value ws.clv.predict gives it."""
+    kpis = ["clv", "clv_predicted", "cac", "clv_to_cac_predicted"]
+    rows = ws.metrics.query(kpis, grain="quarter", start="2025-01-01", end="2026-06-30")
+    got = {(r["period"], r["metric"]): r for r in rows.to_pylist() if r["is_total"]}
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("o", company.tables["opportunities"])
+    con.register("orders", company.tables["orders"])
+    as_of = ws.metrics.as_of()
+    firsts = con.execute(
+        """SELECT account_id, min(closed_at) FROM o WHERE is_won AND account_id IS NOT NULL
+           AND closed_at <= ? GROUP BY 1""",
+        [as_of],
+    ).fetchall()
+    paid = dict(
+        con.execute(
+            "SELECT account_id, sum(amount) FROM orders WHERE ordered_at <= ? GROUP BY 1",
+            [as_of],
+        ).fetchall()
+    )
+    table = ws.clv.predict()
+    future = dict(
+        zip(
+            table.column("account_id").to_pylist(),
+            table.column("predicted_value").to_pylist(),
+            strict=True,
+        )
+    )
+    margin = ws.settings.gross_margin
+    checked = 0
+    for (period, metric), row in got.items():
+        if metric != "clv_predicted":
+            continue
+        end = (
+            period.replace(month=period.month + 3)
+            if period.month < 10
+            else period.replace(year=period.year + 1, month=1)
+        )
+        members = [
+            a for a, at in firsts if dt.datetime.combine(period, dt.time()) <= at
+            and at < dt.datetime.combine(end, dt.time())
+        ]  # fmt: skip
+        values = [float(paid.get(a, 0)) * margin + future.get(a, 0.0) for a in members]
+        assert row["value"] == pytest.approx(np.mean(values), rel=1e-9), period
+        assert row["value"] > got[(period, "clv")]["value"]  # the future is worth something
+        ratio = got[(period, "clv_to_cac_predicted")]["value"]
+        assert ratio == pytest.approx(row["value"] / got[(period, "cac")]["value"], rel=1e-9)
+        checked += 1
+    assert checked == 6
+
+
+def test_renewal_model_values_the_customers_still_under_contract(ws: Workspace) -> None:
+    from revteam.clv.models import sbg_survival
+
+    values = ws.clv.lifetime_values("sbg", ws.metrics.as_of())
+    future = dict(
+        zip(
+            values.column("account_id").to_pylist(),
+            values.column("future_value").to_pylist(),
+            strict=True,
+        )
+    )
+    data, n, _, _ = ws.clv.lifetimes()
+    assert n == len(future)
+    ids = ws.clv._renewals(None, None, None, None)[1].to_pylist()
+    fit = ws.clv.fit("sbg").fit.vector()
+    cfg = ws.settings.clv
+    years = round(cfg.horizon_months / 12)
+    churned = [a for a, alive in zip(ids, data.alive, strict=True) if not alive]
+    assert churned and all(future[a] == 0 for a in churned)
+    # one alive customer by hand: contract x margin x sum of discounted survival
+    i = int(np.flatnonzero(data.alive & (data.period > 0))[0])
+    k = data.period[i]
+    factor = sum(
+        sbg_survival(fit, k + t) / sbg_survival(fit, k) / (1 + cfg.discount_rate) ** t
+        for t in range(1, years + 1)
+    )
+    contract = ws.clv._contracts(ws.clv._renewals(None, None, None, None)[1], ws.metrics.as_of())[i]
+    assert future[ids[i]] == pytest.approx(contract * ws.settings.gross_margin * factor, rel=1e-9)

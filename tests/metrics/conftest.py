@@ -12,6 +12,7 @@ import pytest
 
 import revteam
 from revteam.generate import Company, GeneratorConfig, generate_company
+from revteam.generate.params import ADD_ON_PRODUCTS
 from revteam.workspace import Workspace
 
 N_LEADS = 20_000
@@ -27,7 +28,8 @@ def company() -> Company:
 def loaded(company: Company, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     root = tmp_path_factory.mktemp("metrics")
     company.write(root / "data")
-    ws = revteam.init(root / "ws")
+    # as `revteam demo` does: the generated add-ons are the purchases at will
+    ws = revteam.init(root / "ws", clv={"repeat_products": list(ADD_ON_PRODUCTS)})
     ws.ingest.load_directory(root / "data")
     yield ws
     ws.close()

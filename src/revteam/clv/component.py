@@ -130,6 +130,17 @@ class ClvComponent:
         renewals won. A decision is seen once it was due (expected close date) and closed by
         ``end``; open ones are not decided yet.
         """
+        data, ids, first, last = self._renewals(start, end, as_of, segment)
+        return data, len(ids), first, last
+
+    def _renewals(
+        self,
+        start: DateLike | None,
+        end: DateLike | None,
+        as_of: DateLike | None,
+        segment: str | None,
+    ) -> tuple[M.Lifetimes, pa.Array, dt.date, dt.date]:
+        """:meth:`lifetimes`, with the cohort's account ids in the lifetimes' order."""
         cut = to_as_of(as_of) or self._metrics.as_of()
         cols = [
             "account_id",
@@ -195,7 +206,8 @@ class ClvComponent:
         renewed = np.bincount(slot[is_won & (k < churned_at[slot])], minlength=n)
         churned = churned_at < np.iinfo(np.int64).max
         period = np.where(churned, churned_at, renewed).astype(np.float64)
-        return M.Lifetimes(period=period, alive=~churned, weight=np.ones(n)), n, first, last
+        lifetimes = M.Lifetimes(period=period, alive=~churned, weight=np.ones(n))
+        return lifetimes, ids, first, last
 
     def predict(
         self,
@@ -348,6 +360,115 @@ class ClvComponent:
         accounts = self._metrics.relation("accounts", ["account_id", "segment"], as_of=cut)
         where = pc.index_in(customers, value_set=accounts.column("account_id").combine_chunks())
         out: pa.Array = accounts.column("segment").combine_chunks().take(where)
+        return out
+
+    def lifetime_values(
+        self, model: str, as_of: dt.datetime, *, metrics: MetricsComponent | None = None
+    ) -> pa.Table:
+        """One row per customer for ``clv_predicted`` (the ``clv_values`` relation).
+
+        The customers are the records of the catalogue's ``clv`` cohort (accounts with a first
+        won deal by ``as_of``), read through the metric layer with their revenue to date, so
+        the historical and the predicted CLV describe the same customers. ``future_value``:
+        under ``bg_nbd`` the predicted value of repeat purchases (:meth:`predict`; 0 for a
+        customer without orders); under ``sbg`` the contract's margin over the renewals the
+        fitted churn leaves expected within the horizon, discounted (0 once churned).
+        ``metrics``: another view of the metric layer (a proposal's, or as defined on a day).
+        """
+        if model not in ("bg_nbd", "sbg"):
+            raise ClvError(f"Unknown [clv] model {model!r}.", "Use bg_nbd or sbg.")
+        layer = metrics or self._metrics
+        cols = [
+            "opportunity_id",
+            "account_id",
+            "person_id",
+            "owner_id",
+            "type",
+            "channel",
+            "campaign_id",
+            "closed_at",
+            "is_first_win",
+            "account_revenue_to_date",
+        ]
+        first = layer.relation("opportunities", cols, as_of=as_of)
+        first = first.filter(pc.fill_null(first.column("is_first_win"), False))
+        margin = self._settings.gross_margin
+        to_date = pc.multiply(
+            pc.cast(first.column("account_revenue_to_date"), pa.float64()), margin
+        )
+        ids = first.column("account_id").combine_chunks()
+        future = (
+            self._repeat_value(ids, as_of) if model == "bg_nbd" else self._renewal_value(ids, as_of)
+        )
+        lifetime = pc.add(pc.fill_null(to_date, 0.0), pa.array(future))
+        return pa.table(
+            {
+                "account_id": ids,
+                "person_id": first.column("person_id"),
+                "owner_id": first.column("owner_id"),
+                "type": first.column("type"),
+                "channel": first.column("channel"),
+                "campaign_id": first.column("campaign_id"),
+                "acquired_at": pc.cast(first.column("closed_at"), pa.timestamp("us")),
+                "value_to_date": to_date,
+                "future_value": pa.array(future),
+                "lifetime_value": lifetime,
+            }
+        )
+
+    def _repeat_value(self, ids: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
+        table = self.predict(as_of=as_of)
+        where = pc.index_in(ids, value_set=table.column("account_id").combine_chunks())
+        value = np.r_[table.column("predicted_value").to_numpy(), 0.0]
+        out: npt.NDArray[np.float64] = value[
+            np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+        ]
+        return out
+
+    def _renewal_value(self, ids: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
+        """Contract × margin × Σ over the horizon's renewals of S(n+t)/S(n) discounted."""
+        cfg = self._settings.clv
+        fit = self.fit("sbg", as_of=as_of).fit
+        data, accounts, _, _ = self._renewals(None, None, as_of, None)
+        years = max(1, round(cfg.horizon_months / 12))
+        n = data.period
+        t = np.arange(1, years + 1)
+        survival = (
+            M.sbg_survival(fit.vector(), n[:, None] + t[None, :])
+            / M.sbg_survival(fit.vector(), n)[:, None]
+        )
+        expected = (survival / (1 + cfg.discount_rate) ** t[None, :]).sum(axis=1)
+        expected = np.where(data.alive, expected, 0.0)
+        contract = self._contracts(accounts, as_of)
+        per_account = expected * contract * self._settings.gross_margin
+        where = pc.index_in(ids, value_set=accounts)
+        value = np.r_[per_account, 0.0]
+        out: npt.NDArray[np.float64] = value[
+            np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+        ]
+        return out
+
+    def _contracts(self, accounts: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
+        """Per account: its current contract, the latest won new-business or renewal amount."""
+        cols = ["account_id", "type", "is_won", "closed_at", "amount"]
+        deals = self._metrics.relation("opportunities", cols, as_of=as_of)
+        won = deals.filter(
+            pc.and_(
+                pc.fill_null(deals.column("is_won"), False),
+                pc.is_in(deals.column("type"), pa.array(["new_business", "renewal"])),
+            )
+        )
+        won = won.set_column(
+            won.column_names.index("amount"),
+            "amount",
+            pc.cast(won.column("amount"), pa.float64()),
+        ).sort_by([("account_id", "ascending"), ("closed_at", "ascending")])
+        latest = won.group_by("account_id", use_threads=False).aggregate([("amount", "last")])
+        where = pc.index_in(accounts, value_set=latest.column("account_id").combine_chunks())
+        amount = np.r_[latest.column("amount_last").to_numpy(zero_copy_only=False), 0.0]
+        out: npt.NDArray[np.float64] = np.nan_to_num(
+            amount[np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)]
+        )
         return out
 
     def by_segment(self, predictions: pa.Table) -> list[dict[str, Any]]:

@@ -434,8 +434,11 @@ def gamma_gamma_mean(params: Sequence[float] | F64, data: RepeatData) -> F64:
     p, q, gamma = (float(v) for v in params)
     if q <= 1:
         raise ClvError(
-            f"q = {q:.3f} ≤ 1: the Gamma-Gamma mean spend is infinite.",
-            "Too few repeat customers or a few extreme orders: check the order amounts.",
+            f"q = {q:.3f} ≤ 1: the Gamma-Gamma mean spend is infinite (a few very large "
+            "orders dominate).",
+            "If some orders are contract invoices rather than purchases at will, set [clv] "
+            'repeat_products to the products bought at will (or [clv] model = "sbg" for '
+            "renewals); otherwise check the order amounts.",
         )
     x = data.x
     z = np.where(x > 0, np.nan_to_num(data.zbar), 0.0)

@@ -29,11 +29,13 @@ from revteam.metrics.records import Records, order_by, plan_records
 from revteam.metrics.request import DateLike, QueryOptions, RangeOptions, reads_credits
 from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import (
+    CLV_VALUES,
     CREDITS,
     RELATIONS,
     Context,
     TableProvider,
     build_relation,
+    clv_table,
     credit_table,
     offline_tables,
 )
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from revteam.storage import Warehouse
 
 CACHE_SIZE = 128
-_CREDIT_NAME = re.compile(rf"{CREDITS}__([a-z_]+?)__(\d{{8}}T\d{{12}})")
+_SUPPLIED_NAME = re.compile(rf"({CREDITS}|{CLV_VALUES})__([a-z_]+?)__(\d{{8}}T\d{{12}})")
 _CREDITS_KEPT = 16
 """Credit tables kept registered (one per model and cut-off)."""
 CreditProvider = Callable[["MetricsComponent", str, dt.datetime], "pa.Table"]
@@ -106,7 +108,7 @@ class MetricsComponent:
         self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()
         self._offline = offline_tables()
         self._fixed: Catalogue | None = None
-        self._credits: CreditProvider | None = None
+        self._providers: dict[str, CreditProvider] = {}
         self._supplied: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
 
     def supply_credits(self, provider: CreditProvider) -> None:
@@ -114,7 +116,14 @@ class MetricsComponent:
 
         The workspace wires it: ``provider(metrics, model, as_of)`` gives one model's rows.
         """
-        self._credits = provider
+        self._providers[CREDITS] = provider
+
+    def supply_clv(self, provider: CreditProvider) -> None:
+        """Where predicted customer value comes from (``revteam.clv``; ``clv_values``).
+
+        ``provider(metrics, model, as_of)`` gives one row per customer.
+        """
+        self._providers[CLV_VALUES] = provider
 
     # -- catalogue -----------------------------------------------------------------------------
     @property
@@ -313,30 +322,31 @@ class MetricsComponent:
         return table
 
     def _execute(self, sql: str) -> pa.Table:
-        """Run ``sql`` on the warehouse, with the credit tables it reads supplied first."""
-        if CREDITS in sql:
-            for model, stamp in set(_CREDIT_NAME.findall(sql)):
-                self._supply(model, dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%f"))
+        """Run ``sql`` on the warehouse, with the supplied tables it reads registered first."""
+        if CREDITS in sql or CLV_VALUES in sql:
+            for kind, model, stamp in set(_SUPPLIED_NAME.findall(sql)):
+                self._supply(kind, model, dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%f"))
         table: pa.Table = self._warehouse.arrow(sql)
         return table
 
-    def _supply(self, model: str, as_of: dt.datetime) -> None:
-        """Register one model's credit rows under their table name.
+    def _supply(self, kind: str, model: str, as_of: dt.datetime) -> None:
+        """Register one model's rows (credit, or customer value) under their table name.
 
         Once per data version and definitions; the oldest of more than a few are dropped.
         """
-        name = credit_table(model, as_of)
+        name = credit_table(model, as_of) if kind == CREDITS else clv_table(model, as_of)
         stamp = (self._warehouse.data_version, self.catalogue.fingerprint)
         if self._supplied.get(name) == stamp:
             self._supplied.move_to_end(name)
             return
-        if self._credits is None:
+        provider = self._providers.get(kind)
+        if provider is None:
+            what = "attributed" if kind == CREDITS else "predicted customer value"
+            package = "revteam.attribution" if kind == CREDITS else "revteam.clv"
             raise MetricQueryError(
-                "metric",
-                "attributed",
-                "a KPI of ws.metrics of revteam.open() (attributed KPIs need revteam.attribution)",
+                "metric", what, f"a KPI of ws.metrics of revteam.open() (they need {package})"
             )
-        self._warehouse.provide(name, self._credits(self, model, as_of))
+        self._warehouse.provide(name, provider(self, model, as_of))
         self._supplied[name] = stamp
         self._supplied.move_to_end(name)
         while len(self._supplied) > _CREDITS_KEPT:
@@ -440,6 +450,7 @@ class MetricsComponent:
             gross_margin=self._settings.gross_margin,
             orders_loaded=facts.orders,
             sourcing=cat.sourcing,
+            clv_model=self._settings.clv.model,
         )
 
     def _tables(self, name: str) -> ir.Table:

@@ -139,6 +139,15 @@ REACH: dict[str, dict[str, str]] = {
         "deal_stage": "stage",
         "account": "opportunity_id->opportunities.account_id",
     },
+    "clv_values": {
+        "channel": "channel",
+        "campaign": "campaign_id",
+        **_ACCOUNT,
+        **_PERSON,
+        **_OWNER,
+        "opportunity_type": "type",
+        "account": "account_id",
+    },
     "attribution_credits": {
         "channel": "channel",
         "campaign": "campaign_id",

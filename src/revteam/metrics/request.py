@@ -343,5 +343,6 @@ def context(
     gross_margin: float = 0.8,
     orders_loaded: bool = False,
     sourcing: Sourcing | None = None,
+    clv_model: str = "bg_nbd",
 ) -> Context:
-    return Context(as_of, gross_margin, orders_loaded, sourcing or Sourcing())
+    return Context(as_of, gross_margin, orders_loaded, sourcing or Sourcing(), clv_model=clv_model)

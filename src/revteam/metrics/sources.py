@@ -77,6 +77,8 @@ class Context:
     attribution_models: tuple[str, ...] = ("linear",)
     """The models whose credit attributed KPIs read (``attribution_credits``): the query's
     ``attribution_model`` filter, every model when grouped by it, else the workspace's."""
+    clv_model: str = "bg_nbd"
+    """The customer-value model whose predictions ``clv_values`` holds (``[clv] model``)."""
 
 
 CREDITS = "attribution_credits"
@@ -100,6 +102,36 @@ def credit_table(model: str, as_of: dt.datetime) -> str:
     stored in the warehouse.
     """
     return f"{CREDITS}__{model}__{as_of:%Y%m%dT%H%M%S%f}"
+
+
+CLV_VALUES = "clv_values"
+"""The relation of predicted customer value: one row per customer (revteam.clv)."""
+CLV_COLUMNS: dict[str, ColumnType] = {
+    "account_id": "string",
+    "person_id": "string",
+    "owner_id": "string",
+    "type": "string",
+    "channel": "string",
+    "campaign_id": "string",
+    "acquired_at": "timestamp",
+    "value_to_date": "float",
+    "future_value": "float",
+    "lifetime_value": "float",
+}
+SUPPLIED: dict[str, dict[str, ColumnType]] = {CREDITS: CREDIT_COLUMNS, CLV_VALUES: CLV_COLUMNS}
+"""Relations supplied per model and cut-off by a package above the metric layer."""
+
+
+def clv_table(model: str, as_of: dt.datetime) -> str:
+    """The name of one customer-value model's predictions for a cut-off.
+
+    Supplied by ``revteam.clv`` through the metrics component's providers, never stored.
+    """
+    return f"{CLV_VALUES}__{model}__{as_of:%Y%m%dT%H%M%S%f}"
+
+
+def _clv_values(ctx: Context, tables: TableProvider) -> ir.Table:
+    return tables(clv_table(ctx.clv_model, ctx.as_of))
 
 
 def _credits(ctx: Context, tables: TableProvider) -> ir.Table:
@@ -486,6 +518,17 @@ RELATIONS: dict[str, Relation] = {
         build=_renewal_decisions,
         key=("opportunity_id",),
     ),
+    CLV_VALUES: Relation(
+        CLV_VALUES,
+        "One row per customer (account) with a first won deal by the as-of time: when it was "
+        "acquired, by which channel and campaign (its first won deal's), its revenue to date "
+        "× gross margin, and the value the customer-value model expects of it over [clv] "
+        "horizon_months, discounted (revteam.clv; docs/clv.md).",
+        CLV_COLUMNS,
+        CLV_VALUES,
+        build=_clv_values,
+        key=("account_id",),
+    ),
     "stage_visits": Relation(
         "stage_visits",
         "One row per stage an opportunity entered (opportunity_stages): when it left the stage "
@@ -549,9 +592,10 @@ def offline_tables() -> TableProvider:
 
     def provide(name: str) -> ir.Table:
         if name not in cache:
-            if name.startswith(f"{CREDITS}__"):
+            kind = name.split("__", 1)[0]
+            if kind in SUPPLIED:
                 cache[name] = ibis.table(
-                    {c: _IBIS_TYPES[t] for c, t in CREDIT_COLUMNS.items()}, name=name
+                    {c: _IBIS_TYPES[t] for c, t in SUPPLIED[kind].items()}, name=name
                 )
                 return cache[name]
             schema = {c.name: _IBIS_TYPES[c.type] for c in TABLES[name].columns}

@@ -84,9 +84,15 @@ class Workspace:
                 warehouse=self.warehouse,
                 intervals=self._intervals,
             )
-            # attributed KPIs read revteam.attribution's credit, supplied when a query needs it
+            # attributed KPIs read revteam.attribution's credit, predicted CLV revteam.clv's
+            # values, each supplied when a query needs it
             self._metrics.supply_credits(
                 lambda metrics, model, as_of: self.attribution.credit_rows(
+                    model, as_of, metrics=metrics
+                )
+            )
+            self._metrics.supply_clv(
+                lambda metrics, model, as_of: self.clv.lifetime_values(
                     model, as_of, metrics=metrics
                 )
             )
