@@ -402,3 +402,21 @@ def test_renewal_model_values_the_customers_still_under_contract(ws: Workspace) 
     )
     contract = ws.clv._contracts(ws.clv._renewals(None, None, None, None)[1], ws.metrics.as_of())[i]
     assert future[ids[i]] == pytest.approx(contract * ws.settings.gross_margin * factor, rel=1e-9)
+
+
+def test_every_kpi_still_answers_where_no_model_can_be_fitted(tmp_path: Path) -> None:
+    """Default settings on a company whose orders mix invoices and add-ons: the list of every
+    KPI leaves predicted CLV out (asked for by name), which is refused saying what to set."""
+    generate_company(GeneratorConfig(n_leads=5_000, seed=2)).write(tmp_path / "data")
+    with revteam.init(tmp_path / "ws") as fresh:
+        fresh.ingest.load_directory(tmp_path / "data")
+    every = CliRunner().invoke(
+        cli, ["-w", str(tmp_path / "ws"), "kpis", "--grain", "all", "--format", "json"]
+    )
+    assert every.exit_code == 0, every.output
+    shown = {r["metric"] for r in json.loads(every.stdout)}
+    assert "clv" in shown and "clv_predicted" not in shown
+    asked = CliRunner().invoke(cli, ["-w", str(tmp_path / "ws"), "kpis", "clv_predicted"])
+    assert asked.exit_code == 2
+    # verbatim: a setting's "[clv]" is not swallowed as terminal markup
+    assert "[clv] repeat_products" in asked.output and '[clv] model = "sbg"' in asked.output

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 import revteam
@@ -29,7 +30,9 @@ class _Group(TyperGroup):
         except RevteamError as exc:
             if state.debug:
                 raise
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            # escaped: messages name settings as "[clv] model", which is not Rich markup
+            message = escape(str(exc))
+            err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(exit_code_of(exc)) from None
 
 

@@ -266,6 +266,11 @@ def _attribution_parameter(
 
 def reads_credits(catalogue: Catalogue, metric: str) -> bool:
     """Whether ``metric`` (or a metric it is computed from) reads attribution credit."""
+    return reads_relation(catalogue, metric, CREDITS)
+
+
+def reads_relation(catalogue: Catalogue, metric: str, relation: str) -> bool:
+    """Whether ``metric`` (or a metric it is computed from) reads ``relation``."""
     seen: set[str] = set()
     todo = [metric]
     while todo:
@@ -274,7 +279,7 @@ def reads_credits(catalogue: Catalogue, metric: str) -> bool:
             continue
         seen.add(m)
         spec = catalogue[m]
-        if spec.table == CREDITS:
+        if spec.table == relation:
             return True
         todo.extend(spec.references())
     return False
