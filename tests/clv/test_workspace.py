@@ -420,3 +420,36 @@ def test_every_kpi_still_answers_where_no_model_can_be_fitted(tmp_path: Path) ->
     assert asked.exit_code == 2
     # verbatim: a setting's "[clv]" is not swallowed as terminal markup
     assert "[clv] repeat_products" in asked.output and '[clv] model = "sbg"' in asked.output
+
+
+def test_the_retention_triangle_is_plain_sql(ws: Workspace, company: Company, ws_path: Path):
+    """The first renewal of each quarterly cohort, by SQL over the generated deals: of the
+    customers whose first renewal was decided, the share won."""
+    rows = {r["cohort"]: r for r in ws.clv.triangle(grain="quarter")}
+    as_of = ws.metrics.as_of()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("o", company.tables["opportunities"])
+    want = con.execute(
+        """
+        WITH first AS (SELECT account_id, min(closed_at) AS won FROM o
+                       WHERE is_won AND account_id IS NOT NULL AND closed_at <= $1
+                         AND type <> 'renewal' GROUP BY 1),
+        ren AS (SELECT account_id, arg_min(is_won, created_at) AS renewed
+                FROM o WHERE type = 'renewal' AND is_closed AND closed_at <= $1
+                  AND coalesce(CAST(expected_close_date AS TIMESTAMP), closed_at) <= $1
+                GROUP BY 1)
+        SELECT CAST(date_trunc('quarter', f.won) AS DATE), count(*),
+               count(r.account_id), count(*) FILTER (WHERE r.renewed)
+        FROM first f LEFT JOIN ren r USING (account_id)
+        GROUP BY 1""",
+        [as_of],
+    ).fetchall()
+    assert want
+    for cohort, _, decided, renewed in want:
+        row = rows[cohort.isoformat()]
+        if decided:
+            assert row["observed"][0] == decided, cohort
+            assert row["retained"][0] == pytest.approx(renewed / decided, rel=1e-12), cohort
+    run = CliRunner().invoke(cli, ["-w", str(ws_path), "clv", "retention", "--format", "json"])
+    assert run.exit_code == 0 and json.loads(run.stdout) == list(rows.values())

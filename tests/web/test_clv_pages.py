@@ -73,3 +73,16 @@ def test_the_page_shows_the_kpis_and_the_fits(browser_of, company_ws: Path) -> N
         assert f'data-model="{model}"' in html
     assert f"{fit.fit.params['r']:.4g}" in html
     assert 'href="/customer-value"' in html  # in the navigation
+
+
+def test_the_triangle_on_the_page_is_the_apis(api, browser_of) -> None:
+    rows = api.get("/api/v1/clv/retention").json()["rows"]
+    html = browser_of["viewer"].get("/customer-value").text
+    decided = [r for r in rows if r["retained"] and r["retained"][0] is not None]
+    assert decided, "the generated company has renewals decided"
+    first = decided[0]
+    cell = re.search(
+        rf'data-cohort="{first["cohort"]}".*?data-renewal="1" data-value="([^"]+)"', html, re.S
+    )
+    assert cell and float(cell.group(1)) == pytest.approx(first["retained"][0])
+    assert api.get("/api/v1/clv/retention", params={"grain": "week"}).status_code == 422

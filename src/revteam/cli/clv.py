@@ -156,3 +156,33 @@ def show(
             f"{cfg.discount_rate:.0%} a year (BG/NBD + Gamma-Gamma)"
         ),
     )
+
+
+@clv_app.command("retention")
+def retention(
+    grain: Annotated[
+        Literal["month", "quarter", "year"], typer.Option(help="Acquisition cohorts by.")
+    ] = "quarter",
+    segment: Annotated[str | None, typer.Option(help="Only the accounts of this segment.")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Retention by acquisition cohort: the share still a customer after each renewal."""
+    with open_ws(read_only=True) as ws:
+        rows = ws.clv.triangle(grain=grain, segment=segment)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    depth = max((len(r["retained"]) for r in rows), default=0)
+    flat = [
+        {"cohort": r["cohort"], "customers": r["customers"]}
+        | {
+            f"renewal_{k + 1}": (
+                f"{r['retained'][k]:.1%} of {r['observed'][k]}"
+                if r["retained"][k] is not None
+                else ""
+            )
+            for k in range(depth)
+        }
+        for r in rows
+    ]
+    emit(flat, fmt, title="Retention by acquisition cohort (share who renewed every time)")

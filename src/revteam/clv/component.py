@@ -133,6 +133,56 @@ class ClvComponent:
         data, ids, first, last = self._renewals(start, end, as_of, segment)
         return data, len(ids), first, last
 
+    def triangle(
+        self, *, grain: str = "quarter", as_of: DateLike | None = None, segment: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Retention by acquisition cohort: the share still a customer after each renewal.
+
+        Rows: ``cohort`` (the period its customers were acquired in, by ``grain``: month,
+        quarter or year), ``customers``, and ``retained`` — per renewal k = 1, 2, …, of the
+        customers observed at k, the share who renewed k times, with ``observed`` the number
+        behind each (``None`` where none is yet). A customer is observed at k once their k-th
+        renewal is decided, or, having churned earlier, once k years have passed since they
+        were acquired (a renewal due but still open is not yet decided).
+        """
+        if grain not in ("month", "quarter", "year"):
+            raise ClvError(f"Unknown grain {grain!r}.", "Use month, quarter or year.")
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        data, ids, _, _ = self._renewals(None, None, cut, segment)
+        if len(ids) == 0:
+            return []
+        cols = ["account_id", "closed_at", "is_first_win"]
+        first = self._metrics.relation("opportunities", cols, as_of=cut)
+        first = first.filter(pc.fill_null(first.column("is_first_win"), False))
+        where = pc.index_in(ids, value_set=first.column("account_id").combine_chunks())
+        acquired = first.column("closed_at").combine_chunks().take(where).to_pylist()
+        cohorts = [_period_start(a, grain) if a is not None else None for a in acquired]
+        years_in = np.array([(cut - a).days / 365.25 if a is not None else 0.0 for a in acquired])
+        depth = int(data.period.max()) if len(data.period) else 0
+        rows = []
+        for cohort in sorted({c for c in cohorts if c is not None}):
+            mine = np.array([c == cohort for c in cohorts])
+            period, alive, age = data.period[mine], data.alive[mine], years_in[mine]
+            retained: list[float | None] = []
+            observed: list[int] = []
+            for k in range(1, depth + 1):
+                # renewal k decided (renewed at least k times, or lost at it), or lost earlier
+                # by a customer acquired at least k years ago (their k-th would be due by now)
+                seen = (period >= k) | ((~alive) & (period < k) & (age >= k))
+                kept = seen & ~((~alive) & (period <= k))
+                n = int(seen.sum())
+                observed.append(n)
+                retained.append(float(kept.sum() / n) if n else None)
+            rows.append(
+                {
+                    "cohort": cohort.isoformat(),
+                    "customers": int(mine.sum()),
+                    "retained": retained,
+                    "observed": observed,
+                }
+            )
+        return rows
+
     def _renewals(
         self,
         start: DateLike | None,
@@ -596,6 +646,14 @@ class ClvComponent:
                 "End the calibration period on or before the as-of day.",
             )
         return first, last
+
+
+def _period_start(at: dt.datetime, grain: str) -> dt.date:
+    if grain == "year":
+        return dt.date(at.year, 1, 1)
+    if grain == "quarter":
+        return dt.date(at.year, 3 * ((at.month - 1) // 3) + 1, 1)
+    return dt.date(at.year, at.month, 1)
 
 
 def _subset(d: M.RepeatData, rows: npt.NDArray[np.int64]) -> M.RepeatData:

@@ -15,7 +15,12 @@ from fastapi.responses import HTMLResponse
 from revteam.exceptions import ClvError
 from revteam.web.deps import PrincipalDep
 from revteam.web.pages.render import Page, render_view
-from revteam.web.routes.clv import ClvRequest, fit_request, segments_request
+from revteam.web.routes.clv import (
+    ClvRequest,
+    fit_request,
+    segments_request,
+    triangle_request,
+)
 
 router = APIRouter(include_in_schema=False)
 RETENTION = (
@@ -57,7 +62,11 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             name = "(all)" if r["is_total"] else (r["segment"] or "(none)")
             table.setdefault(name, {})[r["metric"]] = r["value"]
         cfg = page.runtime.settings.clv
+        triangle = page.read(*triangle_request(page.runtime, "quarter", None))
+        depth = max((len(r["retained"]) for r in triangle), default=0)
         return {
+            "triangle": triangle,
+            "depth": depth,
             "fits": fits,
             "model_words": MODEL_WORDS,
             "segments": segments,

@@ -157,3 +157,29 @@ def get_predictions(
         "data_version": found.data_version,
         "stale": found.stale,
     }
+
+
+def triangle_request(
+    runtime: Runtime, grain: str, segment: str | None
+) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
+    """Retention by acquisition cohort and renewal (the triangle)."""
+
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        return ws.clv.triangle(grain=grain, segment=segment)
+
+    return ("clv-triangle", grain, segment), compute
+
+
+@router.get("/retention", summary="Retention by acquisition cohort and renewal (the triangle)")
+def get_retention(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    grain: Literal["month", "quarter", "year"] = "quarter",
+    segment: Segment = None,
+) -> dict[str, Any]:
+    """Per acquisition cohort: ``customers``, and per renewal k the share ``retained``.
+
+    Of the customers ``observed`` at k: due by now, and churned or renewed k times.
+    """
+    found = runtime.read(*triangle_request(runtime, grain, segment))
+    return {"rows": found.value, "data_version": found.data_version, "stale": found.stale}
