@@ -131,6 +131,13 @@ def test_holdout_purchases_are_predicted(ws: Workspace, company: Company) -> Non
         ]
     )
     assert expected.sum() == pytest.approx(done.sum(), rel=0.1)
+    # the same check as ws.clv.holdout (and revteam clv holdout, the page) makes it
+    check = ws.clv.holdout(weeks=26)
+    assert check["calibration_end"] == cut.isoformat()
+    assert check["total"]["predicted"] == pytest.approx(expected.sum(), rel=1e-12)
+    assert check["total"]["actual"] == done.sum()
+    zero = next(r for r in check["rows"] if r["repeat_purchases"] == "0")
+    assert zero["actual"] == pytest.approx(done[summary.data.x == 0].mean(), rel=1e-12)
     for x in (0, 1, 2):
         group = summary.data.x == x
         assert expected[group].mean() == pytest.approx(done[group].mean(), rel=0.25, abs=0.05)

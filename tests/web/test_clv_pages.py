@@ -86,3 +86,12 @@ def test_the_triangle_on_the_page_is_the_apis(api, browser_of) -> None:
     )
     assert cell and float(cell.group(1)) == pytest.approx(first["retained"][0])
     assert api.get("/api/v1/clv/retention", params={"grain": "week"}).status_code == 422
+
+
+def test_the_holdout_check_on_the_page_is_the_apis(api, browser_of) -> None:
+    body = api.get("/api/v1/clv/holdout", params={"weeks": 26}).json()
+    assert body["weeks"] == 26 and body["total"]["customers"] > 0
+    html = browser_of["viewer"].get("/customer-value").text
+    cell = re.search(r'data-total-predicted="([^"]+)"', html)
+    assert cell and float(cell.group(1)) == pytest.approx(body["total"]["predicted"])
+    assert api.get("/api/v1/clv/holdout", params={"weeks": 0}).status_code == 422

@@ -186,3 +186,26 @@ def retention(
         for r in rows
     ]
     emit(flat, fmt, title="Retention by acquisition cohort (share who renewed every time)")
+
+
+@clv_app.command("holdout")
+def holdout(
+    weeks: Annotated[int, typer.Option(min=1, max=520, help="Weeks held out at the end.")] = 26,
+    segment: Annotated[str | None, typer.Option(help="Only the accounts of this segment.")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """BG/NBD's holdout check: predicted against actual repeat purchases of the last weeks."""
+    with open_ws(read_only=True) as ws:
+        found = ws.clv.holdout(weeks=weeks, segment=segment)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        return
+    total = found["total"]
+    emit(
+        found["rows"],
+        fmt,
+        title=(
+            f"Fitted to {found['calibration_end']}, predicted to {found['end']}: "
+            f"{total['predicted']:,.0f} repeat purchases predicted, {total['actual']:,.0f} made"
+        ),
+    )

@@ -133,6 +133,64 @@ class ClvComponent:
         data, ids, first, last = self._renewals(start, end, as_of, segment)
         return data, len(ids), first, last
 
+    def holdout(
+        self,
+        *,
+        weeks: int = 26,
+        as_of: DateLike | None = None,
+        segment: str | None = None,
+        top: int = 7,
+    ) -> dict[str, Any]:
+        """BG/NBD's holdout check: predicted against actual repeat purchases of the last weeks.
+
+        Fit up to ``weeks`` before the data ends, predict each customer's repeat purchases in
+        those weeks, and compare with what they did. ``rows``: per number of repeat purchases
+        in the calibration period (0 … ``top``, the last row "``top``+"), the customers and
+        their mean ``predicted`` and ``actual`` repeat purchases in the holdout (the papers'
+        conditional-expectations plot); ``total`` the same summed over everyone. A model that
+        tracks the holdout can be trusted with the future; one that does not says so here
+        before its CLV is used.
+        """
+        if not 1 <= weeks <= 520:
+            raise ClvError(f"A holdout of {weeks} weeks is out of range.", "Give 1 to 520.")
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        end = cut.date()
+        calibration_end = end - dt.timedelta(weeks=weeks)
+        options: dict[str, Any] = {"as_of": cut, "segment": segment}
+        calibration = self.summary(end=calibration_end, **options)
+        fit = self.fit("bg_nbd", end=calibration_end, **options)
+        span = weeks * 7 / DAYS[calibration.unit]
+        predicted = M.bg_nbd_expected(fit.fit.vector(), calibration.data, span)
+        later = self.summary(start=calibration.start, end=end, **options)
+        where = pc.index_in(calibration.customers, value_set=later.customers)
+        x_later = later.data.x[np.asarray(where.to_numpy(zero_copy_only=False), np.int64)]
+        actual = x_later - calibration.data.x
+        group = np.minimum(calibration.data.x, top).astype(np.int64)
+        rows = []
+        for x in range(top + 1):
+            mine = group == x
+            n = int(mine.sum())
+            rows.append(
+                {
+                    "repeat_purchases": f"{x}+" if x == top else str(x),
+                    "customers": n,
+                    "predicted": float(predicted[mine].mean()) if n else None,
+                    "actual": float(actual[mine].mean()) if n else None,
+                }
+            )
+        return {
+            "calibration_end": calibration_end.isoformat(),
+            "end": end.isoformat(),
+            "weeks": weeks,
+            "params": fit.fit.params,
+            "rows": rows,
+            "total": {
+                "customers": calibration.n,
+                "predicted": float(predicted.sum()),
+                "actual": float(actual.sum()),
+            },
+        }
+
     def triangle(
         self, *, grain: str = "quarter", as_of: DateLike | None = None, segment: str | None = None
     ) -> list[dict[str, Any]]:

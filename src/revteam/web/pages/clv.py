@@ -18,6 +18,7 @@ from revteam.web.pages.render import Page, render_view
 from revteam.web.routes.clv import (
     ClvRequest,
     fit_request,
+    holdout_request,
     segments_request,
     triangle_request,
 )
@@ -63,8 +64,15 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             table.setdefault(name, {})[r["metric"]] = r["value"]
         cfg = page.runtime.settings.clv
         triangle = page.read(*triangle_request(page.runtime, "quarter", None))
+        try:
+            holdout = page.read(*holdout_request(page.runtime, 26, None))
+            holdout_error = None
+        except ClvError as exc:
+            holdout, holdout_error = None, str(exc)
         depth = max((len(r["retained"]) for r in triangle), default=0)
         return {
+            "holdout": holdout,
+            "holdout_error": holdout_error,
             "triangle": triangle,
             "depth": depth,
             "fits": fits,

@@ -183,3 +183,29 @@ def get_retention(
     """
     found = runtime.read(*triangle_request(runtime, grain, segment))
     return {"rows": found.value, "data_version": found.data_version, "stale": found.stale}
+
+
+def holdout_request(
+    runtime: Runtime, weeks: int, segment: str | None
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
+    """BG/NBD's predicted against actual repeat purchases of the last ``weeks``."""
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        return ws.clv.holdout(weeks=weeks, segment=segment)
+
+    return ("clv-holdout", weeks, segment), compute
+
+
+@router.get("/holdout", summary="Predicted against actual repeat purchases in a holdout")
+def get_holdout(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    weeks: Annotated[int, Query(ge=1, le=520)] = 26,
+    segment: Segment = None,
+) -> dict[str, Any]:
+    """Predicted against actual repeat purchases of the last ``weeks`` (fitted before them).
+
+    Per calibration frequency the mean ``predicted`` and ``actual``, and the ``total``.
+    """
+    found = runtime.read(*holdout_request(runtime, weeks, segment))
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
