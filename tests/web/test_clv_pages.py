@@ -95,3 +95,14 @@ def test_the_holdout_check_on_the_page_is_the_apis(api, browser_of) -> None:
     cell = re.search(r'data-total-predicted="([^"]+)"', html)
     assert cell and float(cell.group(1)) == pytest.approx(body["total"]["predicted"])
     assert api.get("/api/v1/clv/holdout", params={"weeks": 0}).status_code == 422
+
+
+def test_a_fit_without_standard_errors_is_valid_json(api) -> None:
+    """The web company is too small to pin BG/NBD's dropout down: its standard errors are
+    undefined, sent as null (JSON has no NaN) with the warning that says why."""
+    answer = api.get("/api/v1/clv/fit", params={"model": "bg_nbd"})
+    assert answer.status_code == 200, answer.text
+    assert "NaN" not in answer.text and "Infinity" not in answer.text
+    body = answer.json()
+    if any(v is None for v in body["se"].values()):
+        assert any("standard errors are undefined" in w for w in body["warnings"])

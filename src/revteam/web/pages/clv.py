@@ -50,10 +50,11 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             except ClvError as exc:
                 fits[model] = {"error": str(exc)}
         try:
-            segments = page.read(*segments_request(page.runtime, req, intervals=True))
+            found = page.read(*segments_request(page.runtime, req, intervals=True))
+            segments, intervals_note = found["rows"], found["intervals_note"]
             segments_error = None
         except ClvError as exc:
-            segments, segments_error = [], str(exc)
+            segments, segments_error, intervals_note = [], str(exc), None
         retention = page.read(
             ("clv-retention",),
             lambda ws: ws.metrics.query(list(RETENTION), grain="all", by=["segment"]).to_pylist(),
@@ -79,6 +80,7 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "model_words": MODEL_WORDS,
             "segments": segments,
             "segments_error": segments_error,
+            "intervals_note": intervals_note,
             "retention": table,
             "retention_metrics": RETENTION,
             "horizon": cfg.horizon_months,

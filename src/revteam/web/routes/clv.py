@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import pyarrow.compute as pc
 from fastapi import APIRouter, Query
 
+from revteam.exceptions import ClvError
 from revteam.web.deps import PrincipalDep, RuntimeDep
 from revteam.web.routes.attribution import checked_cut
 from revteam.web.runtime import Runtime
@@ -63,21 +64,25 @@ def fit_request(
 
 def segments_request(
     runtime: Runtime, req: ClvRequest, *, intervals: bool = False, level: float = 0.9
-) -> tuple[Hashable, Callable[[Workspace], list[dict[str, Any]]]]:
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
     """Predictions summed or averaged per segment and for all customers.
 
     With ``intervals``: of the mean predicted value, by a parametric bootstrap.
     """
     options = req.options(runtime)
 
-    def compute(ws: Workspace) -> list[dict[str, Any]]:
+    def compute(ws: Workspace) -> dict[str, Any]:
         rows = ws.clv.by_segment(ws.clv.predict(**options))
+        note = None
         if intervals:
-            found = ws.clv.intervals(**options, level=level)
+            try:
+                found = ws.clv.intervals(**options, level=level)
+            except ClvError as exc:  # the predictions stand; say why they have no interval
+                found, note = {}, str(exc)
             for row in rows:
                 low, high = found.get(row["segment"], (None, None))
                 row["predicted_value_low"], row["predicted_value_high"] = low, high
-        return rows
+        return {"rows": rows, "intervals_note": note}
 
     key = ("clv-segments", req, intervals, level if intervals else None)
     return key, compute
@@ -132,8 +137,9 @@ def get_predictions(
     """
     req = ClvRequest(start, end, time_unit, segment, as_of)
     if by == "segment":
-        found = runtime.read(*segments_request(runtime, req, intervals=intervals, level=level))
-        rows = found.value
+        summed = runtime.read(*segments_request(runtime, req, intervals=intervals, level=level))
+        rows, note = summed.value["rows"], summed.value["intervals_note"]
+        version, stale = summed.data_version, summed.stale
     else:
         options = req.options(runtime)
 
@@ -145,17 +151,19 @@ def get_predictions(
             return out
 
         found = runtime.read(("clv-customers", req, limit, offset), compute)
-        rows = found.value
+        rows, note = found.value, None
+        version, stale = found.data_version, found.stale
     cfg = runtime.settings.clv
     return {
         "by": by,
         "rows": rows,
+        "intervals_note": note,
         "horizon_months": cfg.horizon_months,
         "discount_rate": cfg.discount_rate,
         "limit": limit,
         "offset": offset,
-        "data_version": found.data_version,
-        "stale": found.stale,
+        "data_version": version,
+        "stale": stale,
     }
 
 
