@@ -21,6 +21,7 @@ import typer
 from rich.markup import escape
 
 from revteam.cli._common import OutputFormat, console, emit, err_console, open_ws
+from revteam.exceptions import ClvError
 
 clv_app = typer.Typer(
     name="clv",
@@ -141,7 +142,13 @@ def show(
         if by == "segment":
             rows = ws.clv.by_segment(table)
             if intervals:
-                found = ws.clv.intervals(**options, level=level)
+                try:
+                    found = ws.clv.intervals(**options, level=level)
+                except ClvError as exc:  # the predictions stand; say why without intervals
+                    found = {}
+                    err_console.print(
+                        f"note: no intervals: {escape(str(exc))}", highlight=False, soft_wrap=True
+                    )
                 for row in rows:
                     low, high = found.get(row["segment"], (None, None))
                     row["predicted_value_low"], row["predicted_value_high"] = low, high
