@@ -334,16 +334,7 @@ class ClvComponent:
         ``predicted_value``: the expected purchases of each month of the horizon, discounted
         at ``[clv] discount_rate`` a year, × expected spend × gross margin.
         """
-        options: dict[str, Any] = {
-            "start": start,
-            "end": end,
-            "time_unit": time_unit,
-            "as_of": as_of,
-            "segment": segment,
-        }
-        summary = self.summary(**options)
-        bg = self.fit("bg_nbd", **options).fit
-        gg = self.fit("gamma_gamma", **options).fit
+        summary, bg, gg = self._repeat_models(start, end, time_unit, as_of, segment)
         d = summary.data
         params = bg.vector()
         spend = M.gamma_gamma_mean(gg.vector(), d)
@@ -388,16 +379,7 @@ class ClvComponent:
         """
         if not 0.5 <= level < 1:
             raise ClvError(f"level {level} is out of range.", "Give 0.5 ≤ level < 1.")
-        options: dict[str, Any] = {
-            "start": start,
-            "end": end,
-            "time_unit": time_unit,
-            "as_of": as_of,
-            "segment": segment,
-        }
-        summary = self.summary(**options)
-        bg = self.fit("bg_nbd", **options).fit
-        gg = self.fit("gamma_gamma", **options).fit
+        summary, bg, gg = self._repeat_models(start, end, time_unit, as_of, segment)
         cut = to_as_of(as_of) or self._metrics.as_of()
         names = self._segments(summary.customers, cut).to_pylist()
         bg_draws = M.draw_params(bg, draws, seed=1)
@@ -436,6 +418,27 @@ class ClvComponent:
         low, high = np.quantile(total, [tail, 1 - tail])
         out["(all)"] = (float(low), float(high))
         return out
+
+    def _repeat_models(
+        self,
+        start: DateLike | None,
+        end: DateLike | None,
+        time_unit: str | None,
+        as_of: DateLike | None,
+        segment: str | None,
+    ) -> tuple[Summary, M.Fit, M.Fit]:
+        """The calibration summary and the BG/NBD and Gamma-Gamma fits on it."""
+        options: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "time_unit": time_unit,
+            "as_of": as_of,
+            "segment": segment,
+        }
+        summary = self.summary(**options)
+        bg = self.fit("bg_nbd", **options).fit
+        gg = self.fit("gamma_gamma", **options).fit
+        return summary, bg, gg
 
     def _value(
         self,
