@@ -229,10 +229,11 @@ class ClvSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: Literal["bg_nbd", "sbg"] = Field(
+    model: Literal["bg_nbd", "sbg", "both"] = Field(
         "bg_nbd",
         description="Predictive CLV: bg_nbd (with gamma_gamma for spend) for customers who buy "
-        "again at will (orders), sbg for customers who renew a contract (renewal deals).",
+        "again at will (orders), sbg for customers who renew a contract (renewal deals), both "
+        "for a company with contracts and purchases at will ([clv] repeat_products).",
     )
     time_unit: Literal["day", "week", "month"] = Field(
         "week", description="Time unit of the repeat-purchase models' t_x, T and parameters."

@@ -460,3 +460,17 @@ def test_the_retention_triangle_is_plain_sql(ws: Workspace, company: Company, ws
             assert row["retained"][0] == pytest.approx(renewed / decided, rel=1e-12), cohort
     run = CliRunner().invoke(cli, ["-w", str(ws_path), "clv", "retention", "--format", "json"])
     assert run.exit_code == 0 and json.loads(run.stdout) == list(rows.values())
+
+
+def test_both_models_add_renewals_and_purchases_at_will(ws: Workspace) -> None:
+    as_of = ws.metrics.as_of()
+    each = {m: ws.clv.lifetime_values(m, as_of) for m in ("bg_nbd", "sbg", "both")}
+    ids = each["both"].column("account_id").to_pylist()
+    assert ids == each["bg_nbd"].column("account_id").to_pylist()
+    both = each["both"].column("future_value").to_numpy()
+    parts = each["bg_nbd"].column("future_value").to_numpy()
+    parts = parts + each["sbg"].column("future_value").to_numpy()
+    assert np.allclose(both, parts, rtol=1e-12)
+    assert (both >= each["bg_nbd"].column("future_value").to_numpy()).all()
+    with pytest.raises(ClvError, match="bg_nbd, sbg or both"):
+        ws.clv.lifetime_values("pareto", as_of)

@@ -182,8 +182,9 @@ def demo(
                 "status`, or rebuild it with `revteam demo --force`."
             )
         _remove_demo(directory)
-    # the generated company's add-ons are its purchases at will; its invoices are contractual
-    ws = revteam.init(directory, clv={"repeat_products": list(ADD_ON_PRODUCTS)})
+    # the generated company's add-ons are its purchases at will; its invoices are contractual,
+    # renewed yearly: its predicted CLV counts both
+    ws = revteam.init(directory, clv={"model": "both", "repeat_products": list(ADD_ON_PRODUCTS)})
     try:
         data = directory / "data"
         _generate(data, leads, 24, seed, None, True, "parquet")

@@ -483,11 +483,12 @@ class ClvComponent:
         the historical and the predicted CLV describe the same customers. ``future_value``:
         under ``bg_nbd`` the predicted value of repeat purchases (:meth:`predict`; 0 for a
         customer without orders); under ``sbg`` the contract's margin over the renewals the
-        fitted churn leaves expected within the horizon, discounted (0 once churned).
+        fitted churn leaves expected within the horizon, discounted (0 once churned); under
+        ``both`` the two added (contracts renewed, and purchases at will besides).
         ``metrics``: another view of the metric layer (a proposal's, or as defined on a day).
         """
-        if model not in ("bg_nbd", "sbg"):
-            raise ClvError(f"Unknown [clv] model {model!r}.", "Use bg_nbd or sbg.")
+        if model not in ("bg_nbd", "sbg", "both"):
+            raise ClvError(f"Unknown [clv] model {model!r}.", "Use bg_nbd, sbg or both.")
         layer = metrics or self._metrics
         cols = [
             "opportunity_id",
@@ -503,14 +504,17 @@ class ClvComponent:
         ]
         first = layer.relation("opportunities", cols, as_of=as_of)
         first = first.filter(pc.fill_null(first.column("is_first_win"), False))
+        first = first.sort_by("account_id")  # the same rows in the same order, every time
         margin = self._settings.gross_margin
         to_date = pc.multiply(
             pc.cast(first.column("account_revenue_to_date"), pa.float64()), margin
         )
         ids = first.column("account_id").combine_chunks()
-        future = (
-            self._repeat_value(ids, as_of) if model == "bg_nbd" else self._renewal_value(ids, as_of)
-        )
+        future = np.zeros(len(ids))
+        if model in ("bg_nbd", "both"):
+            future += self._repeat_value(ids, as_of)
+        if model in ("sbg", "both"):
+            future += self._renewal_value(ids, as_of)
         lifetime = pc.add(pc.fill_null(to_date, 0.0), pa.array(future))
         return pa.table(
             {
