@@ -72,6 +72,7 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             holdout, holdout_error = None, str(exc)
         depth = max((len(r["retained"]) for r in triangle), default=0)
         return {
+            "holdout_spec": holdout_spec(holdout) if holdout else None,
             "holdout": holdout,
             "holdout_error": holdout_error,
             "triangle": triangle,
@@ -96,3 +97,47 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
         title="Customer value",
         nav="customer-value",
     )
+
+
+def holdout_spec(holdout: dict[str, Any]) -> dict[str, Any] | None:
+    """Predicted against actual repeat purchases in the holdout, by calibration frequency.
+
+    Fader, Hardie & Lee's conditional-expectations plot.
+    """
+    values = [
+        {"frequency": r["repeat_purchases"], "series": series, "purchases": r[key]}
+        for r in holdout["rows"]
+        if r["customers"]
+        for series, key in (("Predicted", "predicted"), ("Actual", "actual"))
+    ]
+    if not values:
+        return None
+    order = [r["repeat_purchases"] for r in holdout["rows"]]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": values},
+        "width": "container",
+        "height": 220,
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {
+                "field": "frequency",
+                "type": "ordinal",
+                "sort": order,
+                "title": f"Repeat purchases before {holdout['calibration_end']}",
+                "axis": {"labelAngle": 0},
+            },
+            "y": {
+                "field": "purchases",
+                "type": "quantitative",
+                "title": "Repeat purchases after, per customer",
+            },
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "title": None,
+                "legend": {"orient": "top"},
+            },
+            "strokeDash": {"field": "series", "type": "nominal", "legend": None},
+        },
+    }
