@@ -138,6 +138,12 @@ def test_holdout_purchases_are_predicted(ws: Workspace, company: Company) -> Non
     assert check["total"]["actual"] == done.sum()
     zero = next(r for r in check["rows"] if r["repeat_purchases"] == "0")
     assert zero["actual"] == pytest.approx(done[summary.data.x == 0].mean(), rel=1e-12)
+    # each prediction within its interval from the parameters' uncertainty
+    total = check["total"]
+    assert total["predicted_low"] < total["predicted"] < total["predicted_high"]
+    for row in check["rows"]:
+        if row["customers"]:
+            assert row["predicted_low"] < row["predicted"] < row["predicted_high"]
     for x in (0, 1, 2):
         group = summary.data.x == x
         assert expected[group].mean() == pytest.approx(done[group].mean(), rel=0.25, abs=0.05)

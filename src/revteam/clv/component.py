@@ -147,9 +147,12 @@ class ClvComponent:
         those weeks, and compare with what they did. ``rows``: per number of repeat purchases
         in the calibration period (0 … ``top``, the last row "``top``+"), the customers and
         their mean ``predicted`` and ``actual`` repeat purchases in the holdout (the papers'
-        conditional-expectations plot); ``total`` the same summed over everyone. A model that
-        tracks the holdout can be trusted with the future; one that does not says so here
-        before its CLV is used.
+        conditional-expectations plot); ``total`` the same summed over everyone. Each prediction
+        carries a 90% interval from the parameters' uncertainty (``predicted_low``/``_high``;
+        ``None`` when the fit has no standard errors): the customers' own randomness widens it
+        further, so an actual outside it by a little is not yet a misfit. A model that tracks
+        the holdout can be trusted with the future; one that does not says so here before its
+        CLV is used.
         """
         if not 1 <= weeks <= 520:
             raise ClvError(f"A holdout of {weeks} weeks is out of range.", "Give 1 to 520.")
@@ -166,18 +169,34 @@ class ClvComponent:
         x_later = later.data.x[np.asarray(where.to_numpy(zero_copy_only=False), np.int64)]
         actual = x_later - calibration.data.x
         group = np.minimum(calibration.data.x, top).astype(np.int64)
+        # the parameters' uncertainty: the predictions under draws from the estimate's
+        # asymptotic normal (none when the fit has no standard errors)
+        try:
+            draws = M.draw_params(fit.fit, DRAWS, seed=4)
+        except ClvError:
+            draws = np.zeros((0, 4))
+        under = np.array([M.bg_nbd_expected(d, calibration.data, span) for d in draws])
+        tail = 0.05
         rows = []
         for x in range(top + 1):
             mine = group == x
             n = int(mine.sum())
+            low = high = None
+            if n and len(under):
+                low, high = (
+                    float(v) for v in np.quantile(under[:, mine].mean(axis=1), [tail, 1 - tail])
+                )
             rows.append(
                 {
                     "repeat_purchases": f"{x}+" if x == top else str(x),
                     "customers": n,
                     "predicted": float(predicted[mine].mean()) if n else None,
+                    "predicted_low": low,
+                    "predicted_high": high,
                     "actual": float(actual[mine].mean()) if n else None,
                 }
             )
+        totals = under.sum(axis=1) if len(under) else None
         return {
             "calibration_end": calibration_end.isoformat(),
             "end": end.isoformat(),
@@ -187,6 +206,10 @@ class ClvComponent:
             "total": {
                 "customers": calibration.n,
                 "predicted": float(predicted.sum()),
+                "predicted_low": float(np.quantile(totals, tail)) if totals is not None else None,
+                "predicted_high": (
+                    float(np.quantile(totals, 1 - tail)) if totals is not None else None
+                ),
                 "actual": float(actual.sum()),
             },
         }
