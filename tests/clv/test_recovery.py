@@ -15,12 +15,14 @@ import pytest
 
 from revteam.clv import Lifetimes, RepeatData, fit_bg_nbd, fit_gamma_gamma, fit_sbg
 from revteam.clv.models import (
+    ALIKE,
     bg_nbd_expected,
     bg_nbd_p_alive,
     bg_nbd_unconditional,
     gamma_gamma_mean,
     sbg_survival,
 )
+from revteam.exceptions import ClvError
 
 TRUE_BG = {"r": 0.6, "alpha": 8.0, "a": 0.7, "b": 3.0}
 TRUE_GG = {"p": 5.0, "q": 4.0, "gamma": 300.0}
@@ -120,6 +122,66 @@ def test_sbg_recovers_its_parameters() -> None:
     observed = [(churn > t).mean() for t in range(periods + 1)]
     assert np.allclose(sbg_survival([fit.params["alpha"], fit.params["beta"]], range(9)), observed,
                        atol=0.02)  # fmt: skip
+
+
+def _homogeneous(churn: float, n: int, rounds: int, seed: int) -> Lifetimes:
+    """Every customer churns with the same ``churn``; each observed for 0..rounds renewals."""
+    rng = np.random.default_rng(seed)
+    leaves = rng.geometric(churn, n)
+    seen = rng.integers(0, rounds + 1, n)
+    alive = leaves > seen
+    return Lifetimes(
+        period=np.where(alive, seen, leaves).astype(float), alive=alive, weight=np.ones(n)
+    )
+
+
+def test_sbg_with_only_first_renewals_gives_the_churn_and_says_why_no_more() -> None:
+    data = _homogeneous(0.2, 4_000, 1, seed=5)
+    fit = fit_sbg(data)
+    churned = float((~data.alive).sum())
+    decided = churned + float((data.alive & (data.period == 1)).sum())
+    m = churned / decided  # by hand: the share of first renewals lost
+    assert fit.derived["churn"] == pytest.approx(m, rel=1e-12)
+    assert fit.derived_se["churn"] == pytest.approx(np.sqrt(m * (1 - m) / decided), rel=1e-9)
+    assert fit.log_likelihood == pytest.approx(churned * np.log(m) + (decided - churned)
+                                               * np.log(1 - m), rel=1e-12)  # fmt: skip
+    assert any("Only first renewals" in w for w in fit.warnings)
+    # projected at one churn for all: survival is (1 − m)^t
+    assert sbg_survival(fit.vector(), 3.0) == pytest.approx((1 - m) ** 3, rel=1e-4)
+    every = Lifetimes(period=np.ones(5), alive=np.zeros(5, dtype=bool), weight=np.ones(5))
+    with pytest.raises(ClvError, match="All 5 customers"):
+        fit_sbg(every)
+
+
+@pytest.mark.parametrize("rounds", [2, 6])
+def test_sbg_on_churn_alike_for_all_gives_the_churn_with_a_finite_error(rounds: int) -> None:
+    """The likelihood rises to α + β → ∞ and is flat there: the mean churn is still known."""
+    estimates, errors, on_ridge = [], [], 0
+    for seed in range(20):
+        fit = fit_sbg(_homogeneous(0.25, 3_000, rounds, seed=seed))
+        assert fit.converged
+        # a sample may look a little heterogeneous (a finite α + β is then its best fit)
+        if sum(fit.params.values()) >= ALIKE:
+            on_ridge += 1
+            assert any("hardly varies" in w for w in fit.warnings), fit.warnings
+            assert not any("stopped" in w or "flat" in w for w in fit.warnings), fit.warnings
+        estimates.append(fit.derived["churn"])
+        errors.append(fit.derived_se["churn"])
+        assert np.isfinite(np.asarray(fit.cov)).all()
+    assert on_ridge >= 5
+    # unbiased within its error, and the error is the estimates' spread across samples
+    assert abs(np.mean(estimates) - 0.25) < 3 * np.mean(errors) / np.sqrt(20)
+    assert np.std(estimates, ddof=1) == pytest.approx(np.mean(errors), rel=0.4)
+
+
+def test_derived_values_are_the_delta_method_of_the_parameters(simulated) -> None:
+    fit = fit_bg_nbd(simulated[0])
+    p, cov = fit.params, np.asarray(fit.cov)
+    assert fit.derived["purchase_rate"] == pytest.approx(p["r"] / p["alpha"])
+    g = np.array([1 / p["alpha"], -p["r"] / p["alpha"] ** 2, 0, 0])
+    assert fit.derived_se["purchase_rate"] == pytest.approx(np.sqrt(g @ cov @ g))
+    assert fit.derived["dropout"] == pytest.approx(p["a"] / (p["a"] + p["b"]))
+    assert fit.as_dict()["derived"]["dropout"]["se"] == fit.derived_se["dropout"] > 0
 
 
 @pytest.mark.parametrize("model", ["bg_nbd", "gamma_gamma", "sbg"])

@@ -72,6 +72,10 @@ def test_the_page_shows_the_kpis_and_the_fits(browser_of, company_ws: Path) -> N
     for model in ("bg_nbd", "gamma_gamma", "sbg"):
         assert f'data-model="{model}"' in html
     assert f"{fit.fit.params['r']:.4g}" in html
+    churn = re.search(r'data-derived="churn".*?<td class="num">([^<]+)</td>', html, re.S)
+    with revteam.open(company_ws, read_only=True) as ws:
+        renewals = ws.clv.fit("sbg").fit
+    assert churn and churn.group(1) == f"{renewals.derived['churn']:.4g}"
     assert 'href="/customer-value"' in html  # in the navigation
 
 

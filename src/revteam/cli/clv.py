@@ -79,6 +79,13 @@ def fit(
         rows = [
             {"parameter": k, "estimate": f"{v:.4g}", "standard_error": f"{found.fit.se[k]:.3g}"}
             for k, v in found.fit.params.items()
+        ] + [
+            {
+                "parameter": k,
+                "estimate": f"{v:.4g}",
+                "standard_error": f"{found.fit.derived_se[k]:.3g}",
+            }
+            for k, v in found.fit.derived.items()
         ]
         unit = found.time_unit
         emit(

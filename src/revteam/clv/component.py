@@ -125,10 +125,10 @@ class ClvComponent:
         """Renewals of the customers acquired from ``start`` to ``end``.
 
         Returns their lifetimes, how many they are, and the period (defaults filled in). A
-        customer's periods are their renewal decisions (``renewal`` deals, in order of
-        creation): the first one lost is their churn; with none lost they are alive after the
-        renewals won. A decision is seen once it was due (expected close date) and closed by
-        ``end``; open ones are not decided yet.
+        customer's periods are their renewal decisions (the metric layer's
+        ``renewal_decisions``, in the order they were due): the first one lost is their churn;
+        with none lost they are alive after the renewals won. A decision is seen once it was
+        due (expected close date) and closed by ``end``; open ones are not decided yet.
         """
         data, ids, first, last = self._renewals(start, end, as_of, segment)
         return data, len(ids), first, last
@@ -271,63 +271,53 @@ class ClvComponent:
         as_of: DateLike | None,
         segment: str | None,
     ) -> tuple[M.Lifetimes, pa.Array, dt.date, dt.date]:
-        """:meth:`lifetimes`, with the cohort's account ids in the lifetimes' order."""
+        """:meth:`lifetimes`, with the cohort's account ids (sorted) in the lifetimes' order.
+
+        The metric layer's meaning throughout: a customer is acquired by their first win
+        (``is_first_win``) and decides at each of their ``renewal_decisions`` (the retention
+        KPIs' rows), in the order they were due.
+        """
         cut = to_as_of(as_of) or self._metrics.as_of()
-        cols = [
-            "account_id",
-            "type",
-            "is_won",
-            "is_closed",
-            "created_at",
-            "closed_at",
-            "expected_close_date",
-        ]
-        deals = self._metrics.relation("opportunities", cols, as_of=cut)
-        deals = deals.filter(pc.is_valid(deals.column("account_id")))
+        wins = self._metrics.relation(
+            "opportunities", ["account_id", "closed_at", "is_first_win"], as_of=cut
+        )
+        wins = wins.filter(pc.fill_null(wins.column("is_first_win"), False))
         if segment is not None:
-            deals = deals.filter(self._in_segment(deals.column("account_id"), segment, cut))
-        won = deals.filter(pc.fill_null(deals.column("is_won"), False))
-        first, last = self._range(start, end, cut, won.column("closed_at"))
-        # acquisition: an account's first won deal that is not a renewal
-        new = won.filter(pc.not_equal(won.column("type"), "renewal"))
-        acquired = new.group_by("account_id").aggregate([("closed_at", "min")])
-        day = pc.cast(acquired.column("closed_at_min"), pa.date32())
-        lo = pa.scalar(first, pa.date32())
-        hi = pa.scalar(last, pa.date32())
-        cohort = acquired.filter(pc.and_(pc.greater_equal(day, lo), pc.less_equal(day, hi)))
-        ids = cohort.column("account_id").combine_chunks()
-        renewals = deals.filter(
+            wins = wins.filter(self._in_segment(wins.column("account_id"), segment, cut))
+        first, last = self._range(start, end, cut, wins.column("closed_at"))
+        day = pc.cast(wins.column("closed_at"), pa.date32())
+        cohort = wins.filter(
             pc.and_(
-                pc.equal(deals.column("type"), "renewal"),
-                pc.fill_null(deals.column("is_closed"), False),
+                pc.greater_equal(day, pa.scalar(first, pa.date32())),
+                pc.less_equal(day, pa.scalar(last, pa.date32())),
             )
         )
-        # a decision counts once it was due by the end (its expected close date; else when it
-        # closed) and made: counting every deal closed by then would over-count losses, which
-        # close early, against wins, which close at the anniversary
-        due = pc.coalesce(
-            renewals.column("expected_close_date"),
-            pc.cast(renewals.column("closed_at"), pa.date32()),
+        ids = pc.unique(cohort.column("account_id")).sort()
+        decisions = self._metrics.relation(
+            "renewal_decisions",
+            ["account_id", "opportunity_id", "due_at", "closed_at", "renewed"],
+            as_of=cut,
         )
+        # a decision counts once it was due by the end and made: counting every deal closed by
+        # then would over-count losses, which close early, against wins, at the anniversary
         end_of = pa.scalar(dt.datetime.combine(last + dt.timedelta(days=1), dt.time()))
-        renewals = renewals.filter(
+        decisions = decisions.filter(
             pc.and_(
-                pc.less_equal(due, pa.scalar(last, pa.date32())),
-                pc.less(renewals.column("closed_at"), end_of),
+                pc.less(decisions.column("due_at"), end_of),
+                pc.less(decisions.column("closed_at"), end_of),
             )
         )
-        slot = np.asarray(
-            pc.index_in(renewals.column("account_id"), value_set=ids)
-            .fill_null(-1)
-            .to_numpy(zero_copy_only=False),
-            dtype=np.int64,
+        decisions = decisions.append_column(
+            "slot", pc.index_in(decisions.column("account_id"), value_set=ids)
         )
-        mine = slot >= 0
-        slot = slot[mine]
-        created = pc.cast(renewals.column("created_at"), pa.int64()).to_numpy()[mine]
-        is_won = np.asarray(renewals.column("is_won").to_numpy(zero_copy_only=False))[mine]
-        order = np.lexsort((created, slot))
-        slot, is_won = slot[order], is_won[order].astype(bool)
+        decisions = decisions.filter(pc.is_valid(decisions.column("slot"))).sort_by(
+            [("slot", "ascending"), ("due_at", "ascending"), ("opportunity_id", "ascending")]
+        )
+        slot = np.asarray(decisions.column("slot").to_numpy(), dtype=np.int64)
+        is_won = np.asarray(
+            pc.fill_null(decisions.column("renewed"), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
         n = len(ids)
         # k: each decision's number (1, 2, …) within its customer
         starts = np.searchsorted(slot, np.arange(n))

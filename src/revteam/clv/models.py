@@ -24,7 +24,7 @@ says so in ``warnings`` with what to do.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,12 @@ class Fit:
     """``L-BFGS-B`` from several starts, or ``Newton`` from a subsample's best (many customers)."""
     cov: tuple[tuple[float, ...], ...] = field(default=(), repr=False)
     """Covariance of the parameters (inverse observed information), in ``params`` order."""
+    derived: dict[str, float] = field(default_factory=dict)
+    """What the data determines even when the parameters one by one are loose: the mean churn
+    α/(α+β) (sBG), the mean purchase rate r/α and drop-out a/(a+b) (BG/NBD), the mean spend
+    pγ/(q−1) (Gamma-Gamma)."""
+    derived_se: dict[str, float] = field(default_factory=dict)
+    """Their standard errors (the delta method)."""
 
     def vector(self) -> F64:
         return np.array(list(self.params.values()), dtype=np.float64)
@@ -82,6 +88,10 @@ class Fit:
             "converged": self.converged,
             "iterations": self.iterations,
             "optimiser": self.optimiser,
+            "derived": {
+                k: {"value": v, "se": self.derived_se.get(k, float("nan"))}
+                for k, v in self.derived.items()
+            },
             "warnings": list(self.warnings),
         }
 
@@ -508,8 +518,125 @@ def fit_sbg(data: Lifetimes, *, starts: Sequence[Sequence[float]] | None = None)
         ll, g = _sbg(theta, data, gradient=True)
         return -float(data.weight @ ll), -(g @ data.weight)
 
+    if not np.any((data.weight > 0) & (data.period >= 2)):
+        return _sbg_first_round(data)
     default = [[1.0, 1.0], [0.5, 2.0], [2.0, 8.0]]
-    return _fit("sbg", SBG, objective, starts or default, int(data.weight.sum()))
+    found = _fit("sbg", SBG, objective, starts or default, int(data.weight.sum()))
+    if np.all(np.isfinite(found.cov)) and sum(found.params.values()) < ALIKE:
+        return found
+    return _sbg_on_ridge(found, objective)
+
+
+ALIKE = 1e4
+"""α + β above which churn is alike across customers (their churn rates' spread is under half
+a point): the fit is on the likelihood's ridge, where only α/(α+β) is determined."""
+
+HOMOGENEOUS = 1e6
+"""α + β when the data cannot tell how churn varies across customers: one churn rate for all."""
+FLAT = "The likelihood is flat"
+STOPPED = "The optimiser stopped"
+
+
+def _sbg_first_round(data: Lifetimes) -> Fit:
+    """Only first renewals decided: the likelihood is m^churned (1 − m)^renewed, m = α/(α+β).
+
+    It is flat along α + β, so the churn is the share that churned and the spread across
+    customers is set to none (α + β large): later renewals are projected at the same churn,
+    the cautious choice, as heterogeneity only ever makes retention rise.
+    """
+    churned = float(data.weight[~data.alive].sum())
+    renewed = float(data.weight[data.alive & (data.period >= 1)].sum())
+    if renewed == 0:
+        raise ClvError(
+            f"All {churned:.0f} customers due a renewal churned at it: there is no retention "
+            "to model.",
+            "Check the renewal deals' won/lost flags, or fit over a longer period.",
+        )
+    m = churned / (churned + renewed)
+    variance = m * (1 - m) / (churned + renewed)
+    fit = Fit(
+        model="sbg",
+        params={"alpha": m * HOMOGENEOUS, "beta": (1 - m) * HOMOGENEOUS},
+        se=dict.fromkeys(SBG, HOMOGENEOUS * float(np.sqrt(variance))),
+        log_likelihood=churned * float(np.log(m)) + renewed * float(np.log1p(-m)),
+        n=int(data.weight.sum()),
+        converged=True,
+        iterations=0,
+        optimiser="closed form",
+        warnings=(
+            f"Only first renewals have been decided: they give the churn ({m:.1%} ± "
+            f"{np.sqrt(variance):.1%}) but not how it varies across customers, which decides how "
+            "retention rises at later renewals. Later renewals are projected at the same churn "
+            "(the cautious choice); refit once second renewals are in.",
+        ),
+        cov=_along_ridge(HOMOGENEOUS, variance),
+    )
+    return _with_derived(fit)
+
+
+def _sbg_on_ridge(fit: Fit, objective: Objective) -> Fit:
+    """α and β not separately determined: the churn's error at the fitted α + β.
+
+    With churn alike across customers the likelihood rises towards α + β → ∞ and is flat
+    there; only the mean churn m = α/(α+β) is pinned down, so its information is taken along
+    m with α + β held (the other direction carries none).
+    """
+    al, be = (float(v) for v in fit.vector())
+    # far out on the ridge the likelihood no longer changes (and its digammas lose precision):
+    # hold α + β where churn is one for all, and take m to its best there, as the optimiser
+    # may stop anywhere along the ridge ("abnormally")
+    kappa = min(al + be, HOMOGENEOUS)
+
+    def slope(mm: float) -> float:
+        g = objective(np.array([mm * kappa, (1 - mm) * kappa]))[1]
+        return kappa * float(g[0] - g[1])
+
+    def curvature(mm: float) -> float:
+        h = 1e-5 * min(mm, 1 - mm)
+        return (slope(mm + h) - slope(mm - h)) / (2 * h)
+
+    # Newton's steps along m (the slope is exact where the likelihood's value has lost digits)
+    m = al / (al + be)
+    for _ in range(5):
+        information = curvature(m)
+        if not information > 0:
+            return fit
+        m = float(np.clip(m - slope(m) / information, 1e-9, 1 - 1e-9))
+    information = curvature(m)
+    if not information > 0:
+        return fit
+    variance = 1 / information
+    at_best = abs(slope(m)) * np.sqrt(variance) < 1e-3
+    fit = replace(
+        fit,
+        params={"alpha": m * kappa, "beta": (1 - m) * kappa},
+        log_likelihood=-objective(np.array([m * kappa, (1 - m) * kappa]))[0],
+    )
+    kept = tuple(
+        w
+        for w in fit.warnings
+        if not (w.startswith((FLAT, STOPPED)) and at_best) and "barely" not in w and "edge" not in w
+    )
+    note = (
+        f"Churn hardly varies across customers, so α and β are not determined one by one (only "
+        f"their ratio): the mean churn is {m:.1%} ± {np.sqrt(variance):.1%}, and later renewals "
+        "are projected at about that churn."
+    )
+    return _with_derived(
+        replace(
+            fit,
+            se=dict.fromkeys(SBG, kappa * float(np.sqrt(variance))),
+            converged=fit.converged or bool(at_best),
+            cov=_along_ridge(kappa, variance),
+            warnings=(*kept, note),
+        )
+    )
+
+
+def _along_ridge(kappa: float, variance: float) -> tuple[tuple[float, ...], ...]:
+    """The covariance of (α, β) = (mκ, (1 − m)κ) when only m varies: rank one."""
+    c = kappa**2 * variance
+    return ((c, -c), (-c, c))
 
 
 def sbg_survival(params: Sequence[float] | F64, t: float | F64) -> F64:
@@ -581,7 +708,7 @@ def _fit(
     converged = bool(best.success) or bool(np.max(np.abs(slope)) < 1e-6 * max(1.0, abs(best.fun)))
     if not converged:
         warnings.append(
-            f"The optimiser stopped before converging ({best.message}). The parameters may be "
+            f"{STOPPED} before converging ({best.message}). The parameters may be "
             "off: fit on more customers or a longer period, or give other starting values."
         )
     at_bound = np.abs(best.x) >= 19.9
@@ -599,18 +726,70 @@ def _fit(
             "the estimate). Use what the data does determine (e.g. the mean churn α/(α+β), the "
             "mean purchase rate r/α) or fit over a longer period with more customers."
         )
-    return Fit(
-        model=model,
-        params={k: float(v) for k, v in zip(names, theta, strict=True)},
-        se={k: float(v) for k, v in zip(names, se, strict=True)},
-        log_likelihood=-float(best.fun),
-        n=n,
-        converged=converged,
-        iterations=int(best.nit),
-        warnings=tuple(warnings),
-        optimiser=optimiser,
-        cov=tuple(tuple(float(c) for c in row) for row in cov),
+    return _with_derived(
+        Fit(
+            model=model,
+            params={k: float(v) for k, v in zip(names, theta, strict=True)},
+            se={k: float(v) for k, v in zip(names, se, strict=True)},
+            log_likelihood=-float(best.fun),
+            n=n,
+            converged=converged,
+            iterations=int(best.nit),
+            warnings=tuple(warnings),
+            optimiser=optimiser,
+            cov=tuple(tuple(float(c) for c in row) for row in cov),
+        )
     )
+
+
+def _share(i: int, j: int) -> Callable[[F64], tuple[float, F64]]:
+    """θi / (θi + θj) and its gradient."""
+
+    def share(theta: F64) -> tuple[float, F64]:
+        a, b = float(theta[i]), float(theta[j])
+        g = np.zeros(len(theta))
+        g[i], g[j] = b / (a + b) ** 2, -a / (a + b) ** 2
+        return a / (a + b), g
+
+    return share
+
+
+def _ratio(i: int, j: int) -> Callable[[F64], tuple[float, F64]]:
+    """θi / θj and its gradient."""
+
+    def ratio(theta: F64) -> tuple[float, F64]:
+        a, b = float(theta[i]), float(theta[j])
+        g = np.zeros(len(theta))
+        g[i], g[j] = 1 / b, -a / b**2
+        return a / b, g
+
+    return ratio
+
+
+def _mean_spend(theta: F64) -> tuple[float, F64]:
+    """E[mean spend] = pγ / (q − 1) (infinite for q ≤ 1) and its gradient."""
+    p, q, gamma = (float(v) for v in theta)
+    if q <= 1:
+        return float("inf"), np.full(3, np.nan)
+    return p * gamma / (q - 1), np.array([gamma / (q - 1), -p * gamma / (q - 1) ** 2, p / (q - 1)])
+
+
+DERIVED: dict[str, dict[str, Callable[[F64], tuple[float, F64]]]] = {
+    "bg_nbd": {"purchase_rate": _ratio(0, 1), "dropout": _share(2, 3)},
+    "gamma_gamma": {"mean_spend": _mean_spend},
+    "sbg": {"churn": _share(0, 1)},
+}
+"""Per model, the functions of its parameters reported with a standard error (Fit.derived)."""
+
+
+def _with_derived(fit: Fit) -> Fit:
+    theta, cov = fit.vector(), np.asarray(fit.cov, dtype=np.float64)
+    values, errors = {}, {}
+    for name, f in DERIVED.get(fit.model, {}).items():
+        value, grad = f(theta)
+        values[name] = value
+        errors[name] = float(np.sqrt(grad @ cov @ grad)) if cov.size else float("nan")
+    return replace(fit, derived=values, derived_se=errors)
 
 
 def _in_logs(objective: Objective) -> Callable[[F64], tuple[float, F64]]:
@@ -762,7 +941,7 @@ def _covariance(objective: Objective, theta: F64, warnings: list[str]) -> tuple[
         cov = np.linalg.inv(hessian)
     except np.linalg.LinAlgError:
         warnings.append(
-            "The likelihood is flat or not at a maximum: standard errors are undefined. "
+            f"{FLAT} or not at a maximum: standard errors are undefined. "
             "Fit on more data, or on a simpler model."
         )
         return np.full((k, k), np.nan), np.full(k, np.nan)

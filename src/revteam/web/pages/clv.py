@@ -36,6 +36,12 @@ MODEL_WORDS = {
     "gamma_gamma": "Spend per purchase (Gamma-Gamma)",
     "sbg": "Renewals (shifted-beta-geometric)",
 }
+DERIVED_WORDS = {
+    "churn": "mean churn at a renewal, α/(α+β)",
+    "purchase_rate": "mean purchase rate, r/α",
+    "dropout": "drop-out chance after a purchase, a/(a+b)",
+    "mean_spend": "mean spend per purchase, pγ/(q−1)",
+}
 
 
 @router.get("/customer-value", response_class=HTMLResponse)
@@ -79,6 +85,7 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "depth": depth,
             "fits": fits,
             "model_words": MODEL_WORDS,
+            "derived_words": DERIVED_WORDS,
             "segments": segments,
             "segments_error": segments_error,
             "intervals_note": intervals_note,
