@@ -424,6 +424,15 @@ def test_every_kpi_still_answers_where_no_model_can_be_fitted(tmp_path: Path) ->
     generate_company(GeneratorConfig(n_leads=5_000, seed=2)).write(tmp_path / "data")
     with revteam.init(tmp_path / "ws") as fresh:
         fresh.ingest.load_directory(tmp_path / "data")
+        # the metric layer knows which KPIs a fitted model backs, through any formula
+        assert fresh.metrics.is_fitted("clv_to_cac_predicted") and not fresh.metrics.is_fitted(
+            "clv"
+        )
+        unfitted = {s.id for s in fresh.metrics.list(fitted=False)}
+        assert {s.id for s in fresh.metrics.list()} - unfitted == {
+            "clv_predicted",
+            "clv_to_cac_predicted",
+        }
     every = CliRunner().invoke(
         cli, ["-w", str(tmp_path / "ws"), "kpis", "--grain", "all", "--format", "json"]
     )

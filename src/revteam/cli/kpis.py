@@ -13,8 +13,7 @@ from revteam.metrics import DIMENSIONS, GRAINS, MetricResult
 from revteam.metrics.columns import NUMBERS
 from revteam.metrics.docs import formula_in_words
 from revteam.metrics.format import display
-from revteam.metrics.request import NULL_VALUE, reads_relation
-from revteam.metrics.sources import CLV_VALUES
+from revteam.metrics.request import NULL_VALUE
 
 metrics_app = typer.Typer(
     name="metrics",
@@ -119,13 +118,11 @@ def kpis(
     dims = by or []
     with open_ws(read_only=True) as opened:
         ws = opened.defined_on(defined_on.date()) if defined_on else opened
-        cat = ws.metrics.catalogue
         # predicted CLV fits a customer-value model: asked for by name, not with every KPI
         ids = metrics or [
             s.id
-            for s in ws.metrics.list()
+            for s in ws.metrics.list(fitted=False)
             if set(dims) <= set(ws.metrics.dimensions(s.id))
-            and not reads_relation(cat, s.id, CLV_VALUES)
         ]
         result = ws.metrics.query(
             ids,

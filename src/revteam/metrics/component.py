@@ -26,7 +26,13 @@ from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_ex
 from revteam.metrics.placement import Placement, compile_placement
 from revteam.metrics.plan import Plan, Planner, Query
 from revteam.metrics.records import Records, order_by, plan_records
-from revteam.metrics.request import DateLike, QueryOptions, RangeOptions, reads_credits
+from revteam.metrics.request import (
+    DateLike,
+    QueryOptions,
+    RangeOptions,
+    reads_credits,
+    reads_relation,
+)
 from revteam.metrics.result import MetricResult
 from revteam.metrics.sources import (
     CLV_VALUES,
@@ -156,9 +162,25 @@ class MetricsComponent:
         """The catalogue and the request checks that need no data (for goals and faces)."""
         return self._definitions
 
-    def list(self, *, owners: str | None = None) -> list[MetricSpec]:
-        """Every metric, in catalogue order (optionally only those of ``owners``)."""
-        return [s for s in self.catalogue if owners is None or s.owners == owners]
+    def list(self, *, owners: str | None = None, fitted: bool = True) -> list[MetricSpec]:
+        """Every metric, in catalogue order (optionally only those of ``owners``).
+
+        ``fitted=False`` leaves out those computed from a fitted model (:meth:`is_fitted`).
+        """
+        return [
+            s
+            for s in self.catalogue
+            if (owners is None or s.owners == owners) and (fitted or not self.is_fitted(s.id))
+        ]
+
+    def is_fitted(self, metric: str, /) -> bool:
+        """Whether ``metric`` (or one it is computed from) reads a fitted model's rows.
+
+        Predicted CLV fits the customer-value models on first use (seconds on a large
+        company), so "every KPI" means every KPI but these unless they are asked for by name.
+        """
+        cat = self.catalogue
+        return any(reads_relation(cat, metric, name) for name, r in RELATIONS.items() if r.fitted)
 
     def get(self, metric: str, /) -> MetricSpec:
         return self.catalogue[metric]

@@ -167,6 +167,9 @@ class Relation:
     virtual: Mapping[str, VirtualColumn] = field(default_factory=dict)
     key: tuple[str, ...] = ()
     """Columns that identify a row (records are ordered by them, so pages are stable)."""
+    fitted: bool = False
+    """Its rows come from a fitted model (predicted CLV): costly the first time, so lists of
+    every KPI leave its metrics out unless they are named."""
 
     def column_type(self, name: str) -> ColumnType | None:
         if name in self.virtual:
@@ -528,6 +531,7 @@ RELATIONS: dict[str, Relation] = {
         CLV_VALUES,
         build=_clv_values,
         key=("account_id",),
+        fitted=True,
     ),
     "stage_visits": Relation(
         "stage_visits",
