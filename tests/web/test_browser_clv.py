@@ -27,6 +27,10 @@ def viewer_tab(company_ws: Path, members) -> Iterator[Any]:
 def test_the_page_shows_every_section_with_the_apis_numbers(viewer_tab) -> None:
     tab = viewer_tab
     tab.locator("[data-chart=clv-holdout] svg").first.wait_for(timeout=30_000)
+    # the triangle drawn: a curve per cohort and the fitted one, dashed
+    tab.locator("[data-chart=clv-triangle] svg").first.wait_for(timeout=30_000)
+    dashed = tab.locator("[data-chart=clv-triangle] path[stroke-dasharray='6,4']")
+    assert dashed.count() >= 1
     for table in ("triangle", "holdout", "retention", "clv-segments"):
         assert tab.locator(f"table[data-table={table}]").count() == 1, table
     for model in ("bg_nbd", "gamma_gamma", "sbg"):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from pathlib import Path
 
 import pytest
+from scipy.special import betaln
 
 import revteam
+from revteam.web.pages.clv import PROJECTED
 
 
 def test_the_fit_api_is_the_workspace_fit(api, company_ws: Path) -> None:
@@ -90,6 +94,23 @@ def test_the_triangle_on_the_page_is_the_apis(api, browser_of) -> None:
     )
     assert cell and float(cell.group(1)) == pytest.approx(first["retained"][0])
     assert api.get("/api/v1/clv/retention", params={"grain": "week"}).status_code == 422
+    # the chart: each cohort's curve is the table's, and the dashed curve the sBG fit's S(k)
+    spec = json.loads(
+        re.search(
+            r'<script type="application/json" id="clv-triangle">(.*?)</script>', html, re.S
+        ).group(1)
+    )
+    points = spec["data"]["values"]
+    mine = {p["renewal"]: p["retained"] for p in points if p["series"] == first["cohort"]}
+    assert mine[1] == pytest.approx(first["retained"][0])
+    fit = api.get("/api/v1/clv/fit", params={"model": "sbg"}).json()["params"]
+    fitted = {p["renewal"]: p["retained"] for p in points if p["series"] == "Fitted (sBG)"}
+    assert fitted[0] == 1.0 and mine[0] == 1.0
+    assert len(fitted) == max(len(r["retained"]) for r in rows) + 1 + PROJECTED
+    for k, value in fitted.items():  # S(k) = B(α, β + k) / B(α, β), by hand
+        assert value == pytest.approx(
+            math.exp(betaln(fit["alpha"], fit["beta"] + k) - betaln(fit["alpha"], fit["beta"]))
+        )
 
 
 def test_the_holdout_check_on_the_page_is_the_apis(api, browser_of) -> None:

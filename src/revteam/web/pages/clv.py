@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from revteam.clv.models import sbg_survival
 from revteam.exceptions import ClvError
 from revteam.web.deps import PrincipalDep
 from revteam.web.pages.render import Page, render_view
@@ -79,6 +81,7 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
         depth = max((len(r["retained"]) for r in triangle), default=0)
         return {
             "holdout_spec": holdout_spec(holdout) if holdout else None,
+            "triangle_spec": triangle_spec(triangle, fits["sbg"].get("params")),
             "holdout": holdout,
             "holdout_error": holdout_error,
             "triangle": triangle,
@@ -104,6 +107,77 @@ def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
         title="Customer value",
         nav="customer-value",
     )
+
+
+PROJECTED = 2
+"""Renewals past the data the fitted retention curve is drawn to."""
+
+
+def triangle_spec(
+    triangle: list[dict[str, Any]], sbg: dict[str, float] | None
+) -> dict[str, Any] | None:
+    """Each cohort's share still a customer after renewal k, and the sBG fit's S(k) dashed.
+
+    The cohorts' curves should fan around the fitted one; a cohort far off it is a cohort
+    the pooled model does not describe (a segment mix, a price change).
+    """
+    values = [
+        {"renewal": k + 1, "series": r["cohort"], "retained": v, "customers": r["observed"][k]}
+        for r in triangle
+        for k, v in enumerate(r["retained"])
+        if v is not None
+    ]
+    if not values:
+        return None
+    depth = max(v["renewal"] for v in values)
+    cohorts = [r["cohort"] for r in triangle if any(v is not None for v in r["retained"])]
+    # every cohort starts whole, so its first renewal is drawn as a line
+    values += [
+        {"renewal": 0, "series": r["cohort"], "retained": 1.0, "customers": r["customers"]}
+        for r in triangle
+        if r["cohort"] in cohorts
+    ]
+    fitted = "Fitted (sBG)"
+    # the fit drawn two renewals past the data: where it projects retention to go
+    reach = depth + PROJECTED
+    if sbg is not None:
+        curve = sbg_survival([sbg["alpha"], sbg["beta"]], np.arange(0, reach + 1))
+        values += [
+            {"renewal": k, "series": fitted, "retained": float(v), "customers": None}
+            for k, v in enumerate(curve)
+        ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": values},
+        "width": "container",
+        "height": 240,
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {
+                "field": "renewal",
+                "type": "quantitative",
+                "title": "Renewal",
+                "axis": {"values": list(range(reach + 1)), "format": "d"},
+            },
+            "y": {
+                "field": "retained",
+                "type": "quantitative",
+                "title": "Share of the cohort still a customer",
+                "axis": {"format": "%"},
+            },
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "title": "Acquired in",
+                "sort": [*cohorts, fitted],
+                "legend": {"orient": "right"},
+            },
+            "strokeDash": {
+                "condition": {"test": f"datum.series === '{fitted}'", "value": [6, 4]},
+                "value": [1, 0],
+            },
+        },
+    }
 
 
 def holdout_spec(holdout: dict[str, Any]) -> dict[str, Any] | None:
