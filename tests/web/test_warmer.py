@@ -11,10 +11,14 @@ import pytest
 
 import revteam
 from revteam.attribution import journeys as J
+from revteam.clv import models as M
 from revteam.generate import GeneratorConfig, generate_company
+from revteam.generate.params import ADD_ON_PRODUCTS
 from revteam.storage.announce import Announcement
 from revteam.web import WebOptions, create_app
+from revteam.web.pages import clv as clv_page
 from revteam.web.pages import warm_views
+from revteam.web.pages.render import Page
 from revteam.web.warmer import Warmer
 
 ACCOUNTS = "account_id,name,created_at\nW1,Warm One,2024-01-01\n"
@@ -23,7 +27,8 @@ ACCOUNTS = "account_id,name,created_at\nW1,Warm One,2024-01-01\n"
 @pytest.fixture()
 def ws_path(tmp_path: Path) -> Path:
     generate_company(GeneratorConfig(n_leads=1_500, seed=3)).write(tmp_path / "data")
-    with revteam.init(tmp_path / "ws") as ws:
+    clv = {"model": "both", "repeat_products": list(ADD_ON_PRODUCTS)}
+    with revteam.init(tmp_path / "ws", clv=clv) as ws:
         ws.ingest.load_directory(tmp_path / "data")
     return tmp_path / "ws"
 
@@ -67,6 +72,26 @@ def test_the_warmer_warms_once_per_data_version(ws_path: Path, tmp_path: Path, m
         ws.ingest.load("accounts", csv)
     assert warmer.step() is True
     assert sorted(built) == ["customer", "lead", "opportunity", "won"]
+    runtime.close()
+
+
+def test_the_customer_value_page_finds_its_models_fitted(ws_path: Path, monkeypatch):
+    runtime = create_app(ws_path, options=WebOptions(warm=False, idle_seconds=0)).state.runtime
+    fitted: list[str] = []
+    for name in ("fit_bg_nbd", "fit_gamma_gamma", "fit_sbg"):
+        real = getattr(M, name)
+
+        def counting(*args, _real=real, _name=name, **kwargs):
+            found = _real(*args, **kwargs)
+            fitted.append(_name)  # a fit refused for too little data is quick, and not kept
+            return found
+
+        monkeypatch.setattr(M, name, counting)
+    assert Warmer(runtime, warm_views).step() is True
+    assert {"fit_bg_nbd", "fit_gamma_gamma", "fit_sbg"} <= set(fitted)
+    fitted.clear()
+    page = clv_page._sections(Page(runtime))  # a visitor, after the gate's idle reopen
+    assert fitted == [] and "error" not in page["fits"]["sbg"]
     runtime.close()
 
 

@@ -1,8 +1,9 @@
 """Warm the default views before the first visitor asks: at start-up and after every load.
 
 A load bumps the data version, so every cached page misses; at 1M leads the first Overview
-or Campaigns page would then pay for the whole cube and the attribution credit (seconds to tens
-of seconds) inside a visitor's request. The warmer notices a new version within a few seconds
+or Campaigns page would then pay for the whole cube and the attribution credit, the Customer
+value page for its model fits and predictions (seconds to tens of seconds), inside a visitor's
+request. The warmer notices a new version within a few seconds
 and computes them in the background, through the same cache and gate as a request (so a load
 that announces itself still gets the warehouse: a warm step then fails busy and is retried).
 """

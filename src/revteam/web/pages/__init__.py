@@ -45,9 +45,14 @@ ROUTERS = (
 
 
 def warm_views(runtime: Runtime) -> None:
-    """The views a visitor opens first: the Overview, the funnel, the attribution credit."""
+    """The views a visitor opens first, and those slow to compute.
+
+    The Overview, the funnel, the attribution credit and the customer-value models (their
+    fits and predictions take seconds at 1M).
+    """
     dashboards.warm(runtime)
     attribution.warm(runtime)
+    clv.warm(runtime)
 
 
 __all__ = ["ROUTERS", "warm_views"]

@@ -24,6 +24,7 @@ from revteam.web.routes.clv import (
     segments_request,
     triangle_request,
 )
+from revteam.web.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 RETENTION = (
@@ -46,67 +47,72 @@ DERIVED_WORDS = {
 }
 
 
+def warm(runtime: Runtime) -> None:
+    """The page's fits, predictions with intervals, triangle and holdout (seconds at 1M)."""
+    _sections(Page(runtime))
+
+
 @router.get("/customer-value", response_class=HTMLResponse)
 def customer_value(request: Request, principal: PrincipalDep) -> HTMLResponse:
-    req = ClvRequest()
-
-    def build(page: Page) -> dict[str, Any]:
-        fits: dict[str, dict[str, Any]] = {}
-        for model in MODEL_WORDS:
-            try:
-                fits[model] = page.read(*fit_request(page.runtime, model, req))
-            except ClvError as exc:
-                fits[model] = {"error": str(exc)}
-        try:
-            found = page.read(*segments_request(page.runtime, req, intervals=True))
-            segments, intervals_note = found["rows"], found["intervals_note"]
-            segments_error = None
-        except ClvError as exc:
-            segments, segments_error, intervals_note = [], str(exc), None
-        retention = page.read(
-            ("clv-retention",),
-            lambda ws: ws.metrics.query(list(RETENTION), grain="all", by=["segment"]).to_pylist(),
-        )
-        table: dict[str, dict[str, Any]] = {}
-        for r in retention:
-            name = "(all)" if r["is_total"] else (r["segment"] or "(none)")
-            table.setdefault(name, {})[r["metric"]] = r["value"]
-        cfg = page.runtime.settings.clv
-        triangle = page.read(*triangle_request(page.runtime, "quarter", None))
-        try:
-            holdout = page.read(*holdout_request(page.runtime, 26, None))
-            holdout_error = None
-        except ClvError as exc:
-            holdout, holdout_error = None, str(exc)
-        depth = max((len(r["retained"]) for r in triangle), default=0)
-        return {
-            "holdout_spec": holdout_spec(holdout) if holdout else None,
-            "triangle_spec": triangle_spec(triangle, fits["sbg"].get("params")),
-            "holdout": holdout,
-            "holdout_error": holdout_error,
-            "triangle": triangle,
-            "depth": depth,
-            "fits": fits,
-            "model_words": MODEL_WORDS,
-            "derived_words": DERIVED_WORDS,
-            "segments": segments,
-            "segments_error": segments_error,
-            "intervals_note": intervals_note,
-            "retention": table,
-            "retention_metrics": RETENTION,
-            "horizon": cfg.horizon_months,
-            "discount": cfg.discount_rate,
-            "margin": page.runtime.settings.gross_margin,
-        }
-
     return render_view(
         request,
         "customer_value.html",
         principal,
-        build=build,
+        build=_sections,
         title="Customer value",
         nav="customer-value",
     )
+
+
+def _sections(page: Page) -> dict[str, Any]:
+    req = ClvRequest()
+    fits: dict[str, dict[str, Any]] = {}
+    for model in MODEL_WORDS:
+        try:
+            fits[model] = page.read(*fit_request(page.runtime, model, req))
+        except ClvError as exc:
+            fits[model] = {"error": str(exc)}
+    try:
+        found = page.read(*segments_request(page.runtime, req, intervals=True))
+        segments, intervals_note = found["rows"], found["intervals_note"]
+        segments_error = None
+    except ClvError as exc:
+        segments, segments_error, intervals_note = [], str(exc), None
+    retention = page.read(
+        ("clv-retention",),
+        lambda ws: ws.metrics.query(list(RETENTION), grain="all", by=["segment"]).to_pylist(),
+    )
+    table: dict[str, dict[str, Any]] = {}
+    for r in retention:
+        name = "(all)" if r["is_total"] else (r["segment"] or "(none)")
+        table.setdefault(name, {})[r["metric"]] = r["value"]
+    cfg = page.runtime.settings.clv
+    triangle = page.read(*triangle_request(page.runtime, "quarter", None))
+    try:
+        holdout = page.read(*holdout_request(page.runtime, 26, None))
+        holdout_error = None
+    except ClvError as exc:
+        holdout, holdout_error = None, str(exc)
+    depth = max((len(r["retained"]) for r in triangle), default=0)
+    return {
+        "holdout_spec": holdout_spec(holdout) if holdout else None,
+        "triangle_spec": triangle_spec(triangle, fits["sbg"].get("params")),
+        "holdout": holdout,
+        "holdout_error": holdout_error,
+        "triangle": triangle,
+        "depth": depth,
+        "fits": fits,
+        "model_words": MODEL_WORDS,
+        "derived_words": DERIVED_WORDS,
+        "segments": segments,
+        "segments_error": segments_error,
+        "intervals_note": intervals_note,
+        "retention": table,
+        "retention_metrics": RETENTION,
+        "horizon": cfg.horizon_months,
+        "discount": cfg.discount_rate,
+        "margin": page.runtime.settings.gross_margin,
+    }
 
 
 PROJECTED = 2
