@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -490,3 +492,61 @@ def test_both_models_add_renewals_and_purchases_at_will(ws: Workspace) -> None:
     assert (both >= each["bg_nbd"].column("future_value").to_numpy()).all()
     with pytest.raises(ClvError, match="bg_nbd, sbg or both"):
         ws.clv.lifetime_values("pareto", as_of)
+
+
+@pytest.fixture(scope="module")
+def both_path(ws_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same company under ``[clv] model = "both"`` (renewals and add-ons)."""
+    copy = tmp_path_factory.mktemp("both") / "ws"
+    shutil.copytree(ws_path, copy)
+    toml = copy / "revteam.toml"
+    text = re.sub(r'(?m)^model = "bg_nbd"\n', "", toml.read_text())
+    toml.write_text(text.replace("[clv]\n", '[clv]\nmodel = "both"\n', 1))
+    return copy
+
+
+def test_predicted_clv_by_channel_is_the_kpi_with_the_models_intervals(both_path: Path) -> None:
+    with revteam.open(both_path, read_only=True) as ws:
+        assert ws.settings.clv.model == "both"
+        found = ws.clv.value_by("channel")
+        rows = found["rows"]
+        assert found["intervals_note"] is None
+        kpis = ws.metrics.query(
+            ["clv_predicted", "clv_to_cac_predicted"], by=["channel"], grain="all"
+        ).to_pylist()
+        values = ws.clv.lifetime_values("both", ws.metrics.as_of())
+        with pytest.raises(ClvError, match="cannot be grouped by 'nope'"):
+            ws.clv.value_by("nope")
+        with pytest.raises(ClvError, match="intervals are for at most 500"):
+            ws.clv.value_by("account")
+    kpi = {(r["is_total"], r["channel"], r["metric"]): r["value"] for r in kpis}
+    channel = np.array(values.column("channel").to_pylist(), dtype=object)
+    to_date = values.column("value_to_date").to_numpy()
+    future = values.column("future_value").to_numpy()
+    *groups, everyone = rows
+    assert [r["group"] for r in groups] == sorted({c for c in channel if c is not None}) + (
+        [None] if None in channel else []
+    )
+    for r in groups:
+        mine = channel == r["group"]
+        assert r["customers"] == mine.sum()
+        assert r["value_to_date"] == pytest.approx(to_date[mine].mean())
+        assert r["future_value"] == pytest.approx(future[mine].mean())
+        # the catalogue's KPI, and the sum of its parts
+        assert r["clv_predicted"] == pytest.approx(kpi[(False, r["group"], "clv_predicted")])
+        assert r["clv_predicted"] == pytest.approx(r["value_to_date"] + r["future_value"])
+        assert r["low"] < r["clv_predicted"] < r["high"]
+        ratio = kpi.get((False, r["group"], "clv_to_cac_predicted"))
+        assert r["clv_to_cac_predicted"] == (pytest.approx(ratio) if ratio is not None else None)
+        if ratio is not None:
+            assert r["clv_to_cac_low"] / ratio == pytest.approx(r["low"] / r["clv_predicted"])
+    assert everyone["group"] == "(all)" and everyone["customers"] == values.num_rows
+    assert everyone["clv_predicted"] == pytest.approx(kpi[(True, None, "clv_predicted")])
+    assert everyone["low"] < everyone["clv_predicted"] < everyone["high"]
+    run = CliRunner().invoke(
+        cli, ["-w", str(both_path), "clv", "value", "--by", "channel", "--format", "json"]
+    )
+    assert run.exit_code == 0, run.output
+    assert [r["clv_predicted"] for r in json.loads(run.stdout)] == pytest.approx(
+        [r["clv_predicted"] for r in rows]
+    )

@@ -149,3 +149,38 @@ def test_a_real_writer_in_another_process_gives_busy_not_a_crash(small_ws, small
             assert r.status_code == 503 and r.json()["error"] == "warehouse_busy"
     finally:
         holder.communicate("\n", timeout=10)
+
+
+def test_a_refusal_the_data_determine_is_kept_until_the_data_change(
+    tmp_path: Path, small_company: Path
+) -> None:
+    """A model the data cannot support is refused once per data version, not recomputed on
+    every visit; a load brings it back to be tried again. Other errors are never kept."""
+    from revteam.exceptions import ClvError
+
+    with revteam.init(tmp_path / "ws"):
+        pass
+    runtime = create_app(tmp_path / "ws", options=WebOptions(warm=False)).state.runtime
+    calls: list[str] = []
+
+    def refuse(ws: revteam.Workspace) -> int:
+        calls.append("clv")
+        raise ClvError("Only 3 customers bought again.", "Widen the period.")
+
+    def fail(ws: revteam.Workspace) -> int:
+        calls.append("other")
+        raise RuntimeError("a bug")
+
+    for _ in range(3):
+        with pytest.raises(ClvError, match="Only 3 customers"):
+            runtime.read(("fit",), refuse)
+        with pytest.raises(RuntimeError):
+            runtime.read(("other",), fail)
+    assert calls.count("clv") == 1 and calls.count("other") == 3
+    runtime.gate.release()
+    with revteam.open(tmp_path / "ws") as ws:
+        ws.ingest.load_directory(small_company)
+    with pytest.raises(ClvError):
+        runtime.read(("fit",), refuse)
+    assert calls.count("clv") == 2
+    runtime.close()

@@ -134,3 +134,34 @@ def test_a_fit_without_standard_errors_is_valid_json(api) -> None:
     body = answer.json()
     if any(v is None for v in body["se"].values()):
         assert any("standard errors are undefined" in w for w in body["warnings"])
+
+
+def test_predicted_clv_by_channel_on_the_page_is_the_apis_and_the_kpis(
+    api, browser_of, company_ws: Path
+) -> None:
+    answer = api.get("/api/v1/clv/value", params={"by": "channel"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    rows = body["rows"]
+    assert rows[-1]["group"] == "(all)" and body["level"] == 0.9
+    with revteam.open(company_ws, read_only=True) as ws:
+        kpi = ws.metrics.query(["clv_predicted"], by=["channel"], grain="all").to_pylist()
+    html = browser_of["viewer"].get("/customer-value").text
+    for r in rows:
+        name = r["group"] if r["group"] is not None else "(none)"
+        cell = re.search(rf'data-channel="{re.escape(name)}".*?data-value="([^"]+)"', html, re.S)
+        assert cell and float(cell.group(1)) == pytest.approx(r["clv_predicted"])
+        if body["intervals_note"] is None:
+            assert r["low"] <= r["clv_predicted"] <= r["high"]
+        else:  # a model without standard errors (the small web company): why, on the page
+            assert r["low"] is None and "standard errors" in body["intervals_note"]
+            assert "data-value-note" in html
+    total = next(x["value"] for x in kpi if x["is_total"])
+    assert rows[-1]["clv_predicted"] == pytest.approx(total)
+    for x in kpi:  # every channel's KPI is on the API's rows
+        if not x["is_total"]:
+            mine = next(r for r in rows if r["group"] == x["channel"])
+            assert mine["clv_predicted"] == pytest.approx(x["value"])
+    bad = api.get("/api/v1/clv/value", params={"by": "nope"})
+    assert bad.status_code in (400, 422) and "channel" in bad.text
+    assert api.get("/api/v1/clv/value", params={"level": 1.5}).status_code == 422

@@ -172,6 +172,75 @@ def show(
     )
 
 
+@clv_app.command("value")
+def value(
+    by: Annotated[
+        str | None,
+        typer.Option(help="A dimension of clv_predicted: channel, campaign, segment, …"),
+    ] = None,
+    start: DateOpt = None,
+    end: DateOpt = None,
+    as_of: DateOpt = None,
+    level: Annotated[float, typer.Option(min=0.5, max=0.99, help="Interval level.")] = 0.9,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Predicted CLV and CLV:CAC (the catalogue's KPIs) per group, with model intervals.
+
+    Customers acquired from --start to --end; each value's interval is a parametric
+    bootstrap of the workspace's [clv] model (the parameters' uncertainty), CLV:CAC's the
+    same over the group's CAC.
+    """
+    cut = dt.datetime.combine(as_of.date(), dt.time.max) if as_of is not None else None
+    with open_ws(read_only=True) as ws:
+        found = ws.clv.value_by(
+            by,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            as_of=cut,
+            level=level,
+        )
+        cfg, currency = ws.settings.clv, ws.settings.currency
+    rows, note = found["rows"], found["intervals_note"]
+    if note:  # the values stand; say why they have no interval
+        err_console.print(f"note: no intervals: {escape(note)}", highlight=False, soft_wrap=True)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    shown = [
+        {
+            by or "group": r["group"] if r["group"] is not None else "(none)",
+            "customers": f"{r['customers']:,}",
+            "clv_predicted": _money(r["clv_predicted"]),
+            f"{level:.0%} interval": (
+                f"{r['low']:,.0f} to {r['high']:,.0f}" if r["low"] is not None else ""
+            ),
+            "clv_to_cac_predicted": (
+                f"{r['clv_to_cac_predicted']:.2f}"
+                + (
+                    f" ({r['clv_to_cac_low']:.2f} to {r['clv_to_cac_high']:.2f})"
+                    if r["clv_to_cac_low"] is not None
+                    else ""
+                )
+                if r["clv_to_cac_predicted"] is not None
+                else ""
+            ),
+        }
+        for r in rows
+    ]
+    emit(
+        shown,
+        fmt,
+        title=(
+            f"Predicted CLV ({cfg.model}: {cfg.horizon_months} months ahead, discounted at "
+            f"{cfg.discount_rate:.0%} a year) in {currency}"
+        ),
+    )
+
+
+def _money(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None else ""
+
+
 @clv_app.command("retention")
 def retention(
     grain: Annotated[

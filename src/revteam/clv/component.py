@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from revteam.clv import models as M
+from revteam.clv.bootstrap import Part, group_intervals
 from revteam.clv.summary import DAYS, TIME_UNITS, Summary, summarise
 from revteam.exceptions import ClvError
 from revteam.metrics.request import DateLike, check_year, to_as_of
@@ -33,8 +34,17 @@ MODELS = ("bg_nbd", "gamma_gamma", "sbg")
 KEPT = 16
 DRAWS = 200
 """Parameter draws of the predictions' intervals (parametric bootstrap)."""
+MAX_GROUPS = 500
+"""Groups predicted CLV's intervals are computed for at most (one bootstrap each)."""
 PER_SEGMENT = 1_000
 """Customers per segment the draws are evaluated on (a fixed random subset beyond it)."""
+
+
+class ValueBy(TypedDict):
+    """:meth:`ClvComponent.value_by`'s answer."""
+
+    rows: list[dict[str, Any]]
+    intervals_note: str | None
 
 
 @dataclass(frozen=True)
@@ -524,10 +534,8 @@ class ClvComponent:
         )
         ids = first.column("account_id").combine_chunks()
         future = np.zeros(len(ids))
-        if model in ("bg_nbd", "both"):
-            future += self._repeat_value(ids, as_of)
-        if model in ("sbg", "both"):
-            future += self._renewal_value(ids, as_of)
+        for part in self._parts(ids, as_of, model):
+            future += part.value
         lifetime = pc.add(pc.fill_null(to_date, 0.0), pa.array(future))
         return pa.table(
             {
@@ -544,37 +552,83 @@ class ClvComponent:
             }
         )
 
-    def _repeat_value(self, ids: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
-        table = self.predict(as_of=as_of)
-        where = pc.index_in(ids, value_set=table.column("account_id").combine_chunks())
-        value = np.r_[table.column("predicted_value").to_numpy(), 0.0]
-        out: npt.NDArray[np.float64] = value[
-            np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-        ]
-        return out
+    def _parts(self, ids: pa.Array, as_of: dt.datetime, model: str, draws: int = 0) -> list[Part]:
+        """The future value of each customer in ``ids`` under ``model``, one part per model.
 
-    def _renewal_value(self, ids: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
+        ``bg_nbd``: the predicted value of repeat purchases (0 for a customer without
+        orders); ``sbg``: the contract's margin over the renewals the fitted churn leaves
+        expected within the horizon, discounted (0 once churned); ``both``: the two. With
+        ``draws``, each part carries that many parameter draws (for intervals).
+        """
+        parts = []
+        if model in ("bg_nbd", "both"):
+            parts.append(self._repeat_part(ids, as_of, draws))
+        if model in ("sbg", "both"):
+            parts.append(self._renewal_part(ids, as_of, draws))
+        return parts
+
+    def _repeat_part(self, ids: pa.Array, as_of: dt.datetime, draws: int) -> Part:
+        summary, bg, gg = self._repeat_models(None, None, None, as_of, None)
+        where = np.asarray(
+            pc.index_in(ids, value_set=summary.customers)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        unit, k = summary.unit, len(bg.params)
+
+        def evaluate(
+            params: npt.NDArray[np.float64], rows: npt.NDArray[np.int64], months: int = 3
+        ) -> npt.NDArray[np.float64]:
+            at = where[rows]
+            out = np.zeros(len(rows))
+            mine = at >= 0
+            out[mine] = self._value(
+                params[:k], params[k:], _subset(summary.data, at[mine]), unit, months
+            )
+            return out
+
+        estimate = np.r_[bg.vector(), gg.vector()]
+        drawn = (
+            np.hstack([M.draw_params(bg, draws, seed=1), M.draw_params(gg, draws, seed=2)])
+            if draws
+            else np.zeros((0, len(estimate)))
+        )
+        value = evaluate(estimate, np.arange(len(where)), months=1)
+        return Part(value=value, estimate=estimate, draws=drawn, evaluate=evaluate)
+
+    def _renewal_part(self, ids: pa.Array, as_of: dt.datetime, draws: int) -> Part:
         """Contract × margin × Σ over the horizon's renewals of S(n+t)/S(n) discounted."""
         cfg = self._settings.clv
         fit = self.fit("sbg", as_of=as_of).fit
         data, accounts, _, _ = self._renewals(None, None, as_of, None)
-        years = max(1, round(cfg.horizon_months / 12))
-        n = data.period
-        t = np.arange(1, years + 1)
-        survival = (
-            M.sbg_survival(fit.vector(), n[:, None] + t[None, :])
-            / M.sbg_survival(fit.vector(), n)[:, None]
+        where = np.asarray(
+            pc.index_in(ids, value_set=accounts).fill_null(-1).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
         )
-        expected = (survival / (1 + cfg.discount_rate) ** t[None, :]).sum(axis=1)
-        expected = np.where(data.alive, expected, 0.0)
-        contract = self._contracts(accounts, as_of)
-        per_account = expected * contract * self._settings.gross_margin
-        where = pc.index_in(ids, value_set=accounts)
-        value = np.r_[per_account, 0.0]
-        out: npt.NDArray[np.float64] = value[
-            np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-        ]
-        return out
+        contract = self._contracts(accounts, as_of) * self._settings.gross_margin
+        t = np.arange(1, max(1, round(cfg.horizon_months / 12)) + 1)
+        discount = (1 + cfg.discount_rate) ** t
+
+        def evaluate(
+            params: npt.NDArray[np.float64], rows: npt.NDArray[np.int64]
+        ) -> npt.NDArray[np.float64]:
+            at = where[rows]
+            out = np.zeros(len(rows))
+            mine = at >= 0
+            at = at[mine]
+            n = data.period[at]
+            survival = (
+                M.sbg_survival(params, n[:, None] + t[None, :]) / M.sbg_survival(params, n)[:, None]
+            )
+            expected = np.where(data.alive[at], (survival / discount).sum(axis=1), 0.0)
+            out[mine] = expected * contract[at]
+            return out
+
+        estimate = fit.vector()
+        drawn = M.draw_params(fit, draws, seed=3) if draws else np.zeros((0, len(estimate)))
+        value = evaluate(estimate, np.arange(len(where)))
+        return Part(value=value, estimate=estimate, draws=drawn, evaluate=evaluate)
 
     def _contracts(self, accounts: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
         """Per account: its current contract, the latest won new-business or renewal amount."""
@@ -598,6 +652,94 @@ class ClvComponent:
             amount[np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)]
         )
         return out
+
+    def value_by(
+        self,
+        by: str | None = None,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        as_of: DateLike | None = None,
+        level: float = 0.9,
+        draws: int = DRAWS,
+    ) -> ValueBy:
+        """``clv_predicted`` (and ``clv_to_cac_predicted``) per group of ``by``, with intervals.
+
+        The values are the catalogue's KPIs for the customers acquired from ``start`` to
+        ``end`` (the metric layer's groups and numbers); each carries the ``level`` interval
+        of a parametric bootstrap of the workspace model (:mod:`revteam.clv.bootstrap`), and
+        CLV:CAC the same interval over the group's CAC. The last row is everyone's. A model
+        whose standard errors are undefined gives the values without intervals, and says why
+        in ``intervals_note``.
+        """
+        if not 0.5 <= level < 1:
+            raise ClvError(f"level {level} is out of range.", "Give 0.5 ≤ level < 1.")
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        dims = [by] if by else []
+        options: dict[str, Any] = {
+            "grain": "all",
+            "by": dims,
+            "start": start,
+            "end": end,
+            "as_of": cut,
+        }
+        if by is not None and by not in self._metrics.dimensions("clv_predicted"):
+            raise ClvError(
+                f"Predicted CLV cannot be grouped by {by!r}.",
+                f"Use one of: {', '.join(self._metrics.dimensions('clv_predicted'))}.",
+            )
+        members = self._metrics.records(
+            "clv_predicted", columns=["account_id", "value_to_date"], **options
+        )
+        labels = members.column(by).to_pylist() if by else [None] * members.num_rows
+        if len(set(labels)) > MAX_GROUPS:
+            raise ClvError(
+                f"{len(set(labels)):,} groups of {by!r}: intervals are for at most {MAX_GROUPS}.",
+                "Group by a coarser dimension, or narrow --start/--end.",
+            )
+        ids = members.column("account_id").combine_chunks()
+        model = self._settings.clv.model
+        note = None
+        try:
+            parts = self._parts(ids, cut, model, draws)
+        except ClvError as exc:  # a model without standard errors: values, without intervals
+            if "no standard errors" not in exc.problem:
+                raise
+            parts, note = self._parts(ids, cut, model), str(exc)
+        to_date = np.nan_to_num(
+            members.column("value_to_date").to_numpy(zero_copy_only=False).astype(np.float64)
+        )
+        groups, everyone = group_intervals(labels, to_date, parts, level=level)
+        ratio = by is None or by in self._metrics.dimensions("clv_to_cac_predicted")
+        wanted = ["clv_predicted", "clv_to_cac_predicted"] if ratio else ["clv_predicted"]
+        kpis: dict[tuple[bool, Any], dict[str, Any]] = {}
+        for r in self._metrics.query(wanted, **options).to_pylist():
+            kpis.setdefault((r["is_total"], r.get(by) if by else None), {})[r["metric"]] = r[
+                "value"
+            ]
+        out = []
+        ordered = sorted(groups, key=lambda g: (g.group is None, str(g.group))) if by else []
+        for g, is_total in [*((g, False) for g in ordered), (everyone, True)]:
+            found = kpis.get((is_total, None if is_total else g.group), {})
+            value = found.get("clv_predicted")
+            to_cac = found.get("clv_to_cac_predicted")
+            # CLV:CAC moves with CLV: the same interval over the group's CAC
+            scale = to_cac / value if to_cac is not None and value else None
+            out.append(
+                {
+                    "group": "(all)" if is_total else g.group,
+                    "customers": g.customers,
+                    "value_to_date": g.value_to_date,
+                    "future_value": g.future_value,
+                    "clv_predicted": value,
+                    "low": None if note else g.low,
+                    "high": None if note else g.high,
+                    "clv_to_cac_predicted": to_cac,
+                    "clv_to_cac_low": g.low * scale if scale is not None and not note else None,
+                    "clv_to_cac_high": g.high * scale if scale is not None and not note else None,
+                }
+            )
+        return ValueBy(rows=out, intervals_note=note)
 
     def by_segment(self, predictions: pa.Table) -> list[dict[str, Any]]:
         """Per segment and for all customers: the predictions summed or averaged."""

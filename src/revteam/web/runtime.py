@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
-from revteam.exceptions import ServerBusyError, WarehouseBusyError
+from revteam.exceptions import ClvError, RevteamError, ServerBusyError, WarehouseBusyError
 from revteam.goals import GoalBook
 from revteam.metrics import Definitions
 from revteam.metrics.catalogue import APPROVED_DIR
@@ -203,6 +203,11 @@ class WebOptions:
     the periods and rows of an answer are always the workspace's."""
 
 
+KEPT_REFUSALS: tuple[type[RevteamError], ...] = (ClvError,)
+"""Refusals that only new data can change: a model the data cannot support."""
+KEPT_REFUSED = 256
+
+
 class Runtime:
     """The web app's long-lived objects, created at start-up and closed at shutdown."""
 
@@ -226,6 +231,9 @@ class Runtime:
             self.root, idle_seconds=options.idle_seconds, opener=options.opener, limits=self.limits
         )
         self.cache = ResultCache(self.limits.cache_megabytes * MB)
+        self._refused: OrderedDict[tuple[Hashable, Version], RevteamError] = OrderedDict()
+        """Refusals the data determine (:data:`KEPT_REFUSALS`), kept like answers: a model
+        that cannot be fitted is not refitted on every visit until the data change."""
         self.definitions = Definitions(self.root / "metrics", self.settings)
         """The catalogue and the checks a request passes before it may wait for data."""
         self.goals = GoalBook(
@@ -266,6 +274,7 @@ class Runtime:
         """
         try:
             version = self.version()
+            self._raise_refused(key, version)
             hit: Cached[T] | None = self.cache.get(key, version)
             if hit is not None:
                 return hit
@@ -276,13 +285,24 @@ class Runtime:
                 if hit is not None:
                     return hit
                 started = time.perf_counter()
-                value = compute(ws)
+                try:
+                    value = compute(ws)
+                except KEPT_REFUSALS as exc:
+                    self._refused[(key, version)] = exc
+                    while len(self._refused) > KEPT_REFUSED:
+                        self._refused.popitem(last=False)
+                    raise
                 return self.cache.put(key, version, value, time.perf_counter() - started)
         except (WarehouseBusyError, ServerBusyError):
             last: Cached[T] | None = self.cache.latest(key)
             if last is None:
                 raise
             return Cached(last.value, last.version, last.computed_at, last.seconds, stale=True)
+
+    def _raise_refused(self, key: Hashable, version: Version) -> None:
+        found = self._refused.get((key, version))
+        if found is not None:
+            raise found
 
     def close(self) -> None:
         self.gate.close()

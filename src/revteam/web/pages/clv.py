@@ -23,6 +23,7 @@ from revteam.web.routes.clv import (
     holdout_request,
     segments_request,
     triangle_request,
+    value_request,
 )
 from revteam.web.runtime import Runtime
 
@@ -78,6 +79,11 @@ def _sections(page: Page) -> dict[str, Any]:
         segments_error = None
     except ClvError as exc:
         segments, segments_error, intervals_note = [], str(exc), None
+    try:
+        found = page.read(*value_request(page.runtime, "channel", req, 0.9))
+        by_channel, value_note, value_error = found["rows"], found["intervals_note"], None
+    except ClvError as exc:
+        by_channel, value_note, value_error = [], None, str(exc)
     retention = page.read(
         ("clv-retention",),
         lambda ws: ws.metrics.query(list(RETENTION), grain="all", by=["segment"]).to_pylist(),
@@ -98,6 +104,10 @@ def _sections(page: Page) -> dict[str, Any]:
         "holdout_spec": holdout_spec(holdout) if holdout else None,
         "triangle_spec": triangle_spec(triangle, fits["sbg"].get("params")),
         "holdout": holdout,
+        "by_channel": by_channel,
+        "value_error": value_error,
+        "value_note": value_note,
+        "clv_model": page.runtime.settings.clv.model,
         "holdout_error": holdout_error,
         "triangle": triangle,
         "depth": depth,

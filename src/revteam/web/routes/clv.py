@@ -193,6 +193,51 @@ def get_retention(
     return {"rows": found.value, "data_version": found.data_version, "stale": found.stale}
 
 
+def value_request(
+    runtime: Runtime, by: str | None, req: ClvRequest, level: float
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
+    """Predicted CLV and CLV:CAC per group, with the model's parametric-bootstrap intervals."""
+    cut = checked_cut(runtime, req.start, req.end, req.as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        found = ws.clv.value_by(by, start=req.start, end=req.end, as_of=cut, level=level)
+        return {"rows": found["rows"], "intervals_note": found["intervals_note"]}
+
+    return ("clv-value", by, req, level), compute
+
+
+@router.get("/value", summary="Predicted CLV and CLV:CAC per group, with intervals")
+def get_value(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    by: Annotated[
+        str | None,
+        Query(max_length=40, description="A dimension of clv_predicted (channel, campaign, …)."),
+    ] = None,
+    start: Day = None,
+    end: Day = None,
+    as_of: Day = None,
+    level: Annotated[float, Query(ge=0.5, lt=1)] = 0.9,
+) -> dict[str, Any]:
+    """``clv_predicted`` and ``clv_to_cac_predicted`` (the catalogue's) per group of ``by``.
+
+    For the customers acquired from ``start`` to ``end``; ``low``/``high`` (and
+    ``clv_to_cac_low``/``_high``) are the ``level`` interval of a parametric bootstrap of the
+    workspace's ``[clv] model`` (null, with ``intervals_note`` saying why, when a model's
+    standard errors are undefined); the last row, ``(all)``, is everyone's.
+    """
+    req = ClvRequest(start, end, None, None, as_of)
+    found = runtime.read(*value_request(runtime, by, req, level))
+    return {
+        "by": by,
+        "level": level,
+        "rows": found.value["rows"],
+        "intervals_note": found.value["intervals_note"],
+        "data_version": found.data_version,
+        "stale": found.stale,
+    }
+
+
 def holdout_request(
     runtime: Runtime, weeks: int, segment: str | None
 ) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
