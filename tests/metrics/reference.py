@@ -238,6 +238,7 @@ SQL: dict[str, tuple[str, dict[str, str]]] = {
         PEOPLE_DIMS,
     ),
     "lead_to_customer_rate": (cohort("p.created_at", "p.customer_at", 365), PEOPLE_DIMS),
+    "lead_to_sql_rate": (cohort("p.created_at", "p.sql_at", 90), PEOPLE_DIMS),
     "sales_qualification_rate": (cohort("p.mql_at", "p.sql_at", 60), PEOPLE_DIMS),
     "disqualification_rate": (cohort("p.mql_at", "p.disqualified_at", 60), PEOPLE_DIMS),
     "sql_to_opportunity_rate": (cohort("p.sql_at", "p.opportunity_at", 90), PEOPLE_DIMS),

@@ -40,6 +40,10 @@ class Company:
     config: GeneratorConfig
     as_of: dt.datetime
     """End of the data: nothing in the tables happens at or after this moment."""
+    planted: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+    """Per-row planted truth too large for ``truth.json`` (kept in memory, not written):
+    ``lead_probabilities``, each person's planted chance of becoming an MQL (``p_mql``) and
+    of an MQL becoming an SQL (``p_sql``), against which lead scores are judged."""
 
     def write(self, directory: str | Path, /, *, format: Format = "parquet") -> dict[str, Path]:
         """Write ``<table>.<format>`` for every table and ``truth.json`` into ``directory``.
@@ -135,7 +139,16 @@ def generate_company(
     tables = {name: made[name] for name in TABLES}
     as_of = dt.datetime.combine(config.end, dt.time())
     truth = make_truth(config, span, team, campaigns, tables)
-    return Company(tables=tables, truth=truth, config=config, as_of=as_of)
+    planted = {
+        "lead_probabilities": pa.table(
+            {
+                "person_id": people.ids(np.arange(people.n, dtype=np.int64)),
+                "p_mql": np.clip(people.p_mql, 0.0, 1.0),
+                "p_sql": people.p_sql,
+            }
+        )
+    }
+    return Company(tables=tables, truth=truth, config=config, as_of=as_of, planted=planted)
 
 
 def _account_created(rng: np.random.Generator, people: People, n_accounts: int, span: Span) -> Any:

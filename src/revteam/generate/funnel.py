@@ -69,6 +69,10 @@ class People:
     title: Int
     lower_company: np.ndarray
     """People who typed their company name in lower case, as real form fills do."""
+    p_mql: Float
+    """Planted chance of ever becoming an MQL, from channel, persona, segment and campaign."""
+    p_sql: Float
+    """Planted chance of an MQL ever becoming an SQL (with the planted campaign change)."""
 
     @property
     def n(self) -> int:
@@ -172,6 +176,13 @@ def _stage_times(
     if not config.planted_changes:
         affected[:] = False
     p_sql = p[:, 1] * np.where(affected, params.PLANTED_CAMPAIGN.change_factor, 1.0)
+    # for the planted chances: a lead not yet an MQL counts as affected from the change on
+    later = (campaign == campaigns.planted) & (mql == MISSING) & (created >= change_start(span))
+    if not config.planted_changes:
+        later[:] = False
+    planted_sql = np.clip(
+        np.where(later, p[:, 1] * params.PLANTED_CAMPAIGN.change_factor, p_sql), 0.0, 1.0
+    )
     qualifies = u[:, 1] < p_sql
     sql = after(mql, lag_seconds(rng, lags["sql"], n), qualifies, as_of)
     opportunity = after(sql, lag_seconds(rng, lags["opportunity"], n), u[:, 2] < p[:, 2], as_of)
@@ -186,6 +197,8 @@ def _stage_times(
         "opportunity": opportunity,
         "disqualified": disqualified,
         "disqualification_reason": reason,
+        "p_mql": p[:, 0],
+        "p_sql": planted_sql,
     }
 
 

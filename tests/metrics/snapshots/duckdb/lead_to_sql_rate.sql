@@ -1,0 +1,35 @@
+-- people by created_at (period; period only): lead_to_sql_rate__cohort, lead_to_sql_rate__reached
+SELECT
+  "t1"."period",
+  COUNT(*) FILTER(WHERE
+    "t1"."created_at" <= MAKE_TIMESTAMP(2026, 6, 30, 23, 59, 59.999999)) AS "lead_to_sql_rate__cohort",
+  COUNT(*) FILTER(WHERE
+    (
+      "t1"."created_at" <= MAKE_TIMESTAMP(2026, 6, 30, 23, 59, 59.999999)
+    )
+    AND (
+      (
+        "t1"."sql_at" IS NOT NULL
+      )
+      AND (
+        "t1"."sql_at" <= MAKE_TIMESTAMP(2026, 6, 30, 23, 59, 59.999999)
+      )
+    )
+    AND (
+      "t1"."sql_at" <= (
+        "t1"."created_at" + INTERVAL '90' DAY
+      )
+    )) AS "lead_to_sql_rate__reached"
+FROM (
+  SELECT
+    "t0"."created_at",
+    "t0"."sql_at",
+    CAST(DATE_TRUNC('MONTH', "t0"."created_at") AS DATE) AS "period"
+  FROM "people" AS "t0"
+  WHERE
+    "t0"."created_at" IS NOT NULL
+    AND "t0"."created_at" >= MAKE_TIMESTAMP(2025, 1, 1, 0, 0, 0.0)
+    AND "t0"."created_at" < MAKE_TIMESTAMP(2026, 1, 1, 0, 0, 0.0)
+) AS "t1"
+GROUP BY
+  1;
