@@ -9,6 +9,7 @@ recent cohorts are immature, as in a live CRM.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -166,7 +167,7 @@ def _stage_times(
     segment: Int,
     campaign: Int,
     campaigns: Campaigns,
-) -> dict[str, Int | np.ndarray]:
+) -> dict[str, Any]:
     rng = stream(config.seed, "people.funnel")
     n, as_of, lags = len(created), span.as_of, params.LAGS
     p = np.clip(conversion_factors(channel, persona, segment, campaign, campaigns), 0.0, 1.0)
