@@ -71,6 +71,7 @@ BEFORE = {
     "TimelineError": 2,
     "AttributionError": 2,
     "ClvError": 2,
+    "ScoringError": 2,
     "UnknownEntityError": 2,
 }
 

@@ -21,7 +21,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("ingest", "generate", "app"),
     ("crm", "metrics"),
     ("resolve", "stats"),
-    ("goals", "timeline", "attribution", "clv"),
+    ("goals", "timeline", "attribution", "clv", "scoring"),
     ("proposals",),
     ("review",),
     ("alerts",),

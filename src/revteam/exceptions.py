@@ -47,6 +47,7 @@ The tree::
     │   └── UnknownEntityError (KeyError)      no account or person with that id
     ├── AttributionError (ValueError)          attribution refused as asked (model, conversion)
     ├── ClvError (ValueError)                  a customer-value model that cannot be fitted or used
+    ├── ScoringError (ValueError)              a lead score that cannot be fitted or used as asked
     ├── GoalError (ValueError)                 a goal that cannot be set as given
     │   ├── UnknownGoalError (KeyError)        no goal with that id or scope
     │   └── GoalConflictError                  the goal changed since it was read, or overlaps
@@ -558,6 +559,17 @@ class AttributionError(ValueError, RevteamError):
 
 class ClvError(ValueError, RevteamError):
     """A customer-value model that cannot be fitted or used as asked: ``problem``, ``fix``."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} {fix}".strip())
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ScoringError(ValueError, RevteamError):
+    """A lead score that cannot be fitted or used as asked: ``problem``, ``fix``."""
 
     def __init__(self, problem: str, fix: str = "") -> None:
         self.problem, self.fix = problem, fix

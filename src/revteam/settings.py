@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -252,6 +253,49 @@ class ClvSettings(BaseModel):
     )
 
 
+class ScoringSettings(BaseModel):
+    """How leads are scored (``[scoring]``; docs/scoring.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = Field(
+        "lead_to_sql_rate",
+        description="The cohort rate a predictive score predicts: a catalogue metric over "
+        "people, timed by created_at (lead_to_sql_rate, or lead_conversion_rate for reaching "
+        "an opportunity); its window is the score's.",
+    )
+    model: Literal["logistic", "gradient_boosting"] = Field(
+        "logistic",
+        description="Regularised logistic regression (explainable, the default) or gradient "
+        "boosting (interactions, slower to fit).",
+    )
+    score_ages_days: tuple[int, ...] = Field(
+        (0, 7, 30, 60),
+        min_length=1,
+        max_length=12,
+        description="Ages (days after creation) at which each past lead is seen for training, "
+        "while still open: the model learns what a lead's engagement so far says at each age.",
+    )
+    score_after_days: int = Field(
+        7,
+        ge=0,
+        le=365,
+        description="The age at which a lead is judged against the MQL threshold (the "
+        "threshold curve and nurture list read the score then).",
+    )
+    half_life_days: float = Field(
+        30.0, gt=0, le=3650, description="Engagement decays by half over this many days."
+    )
+    holdout_share: float = Field(
+        0.2,
+        ge=0.05,
+        le=0.5,
+        description="The latest leads (by creation) kept out of fitting to measure the score; "
+        "the same share before them calibrates it.",
+    )
+    seed: int = Field(0, description="Seed of everything random in fitting (subsamples).")
+
+
 class AttributionSettings(BaseModel):
     """How journeys are built and credit is shared (``[attribution]``; docs/attribution.md)."""
 
@@ -453,6 +497,10 @@ class Settings(BaseSettings):
         default_factory=ClvSettings,
         description="Customer-value models: repeat purchases, renewals, discounting.",
     )
+    scoring: ScoringSettings = Field(
+        default_factory=ScoringSettings,
+        description="Lead scoring: the predicted outcome, the model, engagement decay.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -558,3 +606,35 @@ def find_workspace(path: Path | str | None = None) -> Path:
         if path is not None:
             break  # an explicit path must itself be the workspace
     raise WorkspaceNotFoundError(start)
+
+
+class _TextLoader(yaml.SafeLoader):
+    """YAML whose scalars all stay text, and whose mappings may not repeat a key.
+
+    YAML 1.1 reads ``no`` as false, ``1:30`` as 90, ``010`` as 8 and dates as dates: a
+    workspace file's values (goals, scoring rules) are read as written and checked by their
+    own rules instead, and a key written twice is refused rather than one silently winning.
+    """
+
+
+_TextLoader.yaml_implicit_resolvers = {}
+
+
+def _mapping(loader: _TextLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return dict(loader.construct_pairs(node))
+
+
+_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_text_yaml(text: str) -> Any:
+    """Parse ``text`` with every scalar as text and no repeated keys (see ``_TextLoader``)."""
+    return yaml.load(text, Loader=_TextLoader)  # noqa: S506 (a SafeLoader subclass)

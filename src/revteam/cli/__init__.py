@@ -85,6 +85,7 @@ def _register() -> None:
         "goals",
         "attribution",
         "clv",
+        "score",
         "review",
         "alerts",
         "web",

@@ -25,6 +25,7 @@ from revteam.exceptions import GoalError
 from revteam.goals.model import Goal, GoalSpec, check, default_owners
 from revteam.goals.store import GoalHistoryEntry, GoalStore
 from revteam.metrics import Definitions
+from revteam.settings import load_text_yaml
 from revteam.storage import AppDatabase
 
 GOALS_FILE = "goals.yaml"
@@ -158,37 +159,6 @@ class GoalBook:
 def _number(value: float) -> int | float:
     """Whole numbers as integers, so ``5000000`` does not come back as ``5000000.0``."""
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
-
-
-class _TextLoader(yaml.SafeLoader):
-    """YAML whose scalars all stay text, and whose mappings may not repeat a key.
-
-    YAML 1.1 reads ``no`` as false, ``1:30`` as 90, ``010`` as 8 and dates as dates: a goal's
-    values are read as written and checked by the goals' own rules instead.
-    """
-
-
-_TextLoader.yaml_implicit_resolvers = {}
-
-
-def _mapping(loader: _TextLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} appears twice", key_node.start_mark
-            )
-        seen.add(key)
-    return dict(loader.construct_pairs(node))
-
-
-_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def load_text_yaml(text: str) -> Any:
-    """Parse ``text`` with every scalar as text and no repeated keys (see ``_TextLoader``)."""
-    return yaml.load(text, Loader=_TextLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
 def parse_goals_yaml(text: str, source: str = GOALS_FILE) -> list[GoalSpec]:

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
-from revteam.exceptions import ClvError, RevteamError, ServerBusyError, WarehouseBusyError
+from revteam.exceptions import (
+    ClvError,
+    RevteamError,
+    ScoringError,
+    ServerBusyError,
+    WarehouseBusyError,
+)
 from revteam.goals import GoalBook
 from revteam.metrics import Definitions
 from revteam.metrics.catalogue import APPROVED_DIR
@@ -203,7 +209,7 @@ class WebOptions:
     the periods and rows of an answer are always the workspace's."""
 
 
-KEPT_REFUSALS: tuple[type[RevteamError], ...] = (ClvError,)
+KEPT_REFUSALS: tuple[type[RevteamError], ...] = (ClvError, ScoringError)
 """Refusals that only new data can change: a model the data cannot support."""
 KEPT_REFUSED = 256
 

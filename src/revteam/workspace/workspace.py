@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from revteam.proposals import ProposalsComponent
     from revteam.resolve import IdentityComponent
     from revteam.review import ReviewComponent
+    from revteam.scoring import ScoringComponent
     from revteam.stats import StatsComponent
     from revteam.timeline import TimelineComponent
 
@@ -69,6 +70,7 @@ class Workspace:
         self._timeline: TimelineComponent | None = None
         self._attribution: AttributionComponent | None = None
         self._clv: ClvComponent | None = None
+        self._scoring: ScoringComponent | None = None
         self._app: AppState | None = None
 
     @property
@@ -204,6 +206,17 @@ class Workspace:
 
             self._clv = ClvComponent(metrics=self.metrics, settings=self.settings)
         return self._clv
+
+    @property
+    def scoring(self) -> ScoringComponent:
+        """``ws.scoring``: a lead score fitted on the workspace's history, used on open leads."""
+        if self._scoring is None:
+            from revteam.scoring import ScoringComponent
+
+            self._scoring = ScoringComponent(
+                metrics=self.metrics, settings=self.settings, root=self.root
+            )
+        return self._scoring
 
     def defined_on(self, day: dt.date) -> Workspace:
         """A view of the workspace with the definitions both teams had agreed by the end of ``day``.

@@ -1,0 +1,141 @@
+"""``revteam score``: a lead score learnt from the workspace's history, used on open leads.
+
+    revteam score fit --format json          # the model and its holdout AUC, ECE, calibration
+    revteam score run --limit 50             # open leads, most likely to reach SQL first
+    revteam score run --format csv > scores.csv
+    revteam score explain P0000042           # why a lead scores what it does
+
+See docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from revteam.cli._common import OutputFormat, emit, open_ws
+
+score_app = typer.Typer(
+    name="score",
+    help="Lead scoring: a calibrated predictive score and the rules score (scoring.yaml).",
+    no_args_is_help=True,
+)
+AsOf = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of the end of this day."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(score_app)
+
+
+def _cut(as_of: dt.datetime | None) -> dt.datetime | None:
+    return dt.datetime.combine(as_of.date(), dt.time.max) if as_of is not None else None
+
+
+@score_app.command("fit")
+def fit(
+    as_of: AsOf = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Fit the score on every lead whose window has closed; measure it on the newest of them.
+
+    Reports the model, the target, the time split, and on the holdout (leads newer than any it
+    learnt from) the AUC, the expected calibration error (ECE), Brier score and log loss, per
+    age at which leads are scored, with the rules score's AUC beside it.
+    """
+    with open_ws(read_only=True) as ws:
+        found = ws.scoring.fit(as_of=_cut(as_of))
+    out = found.as_dict()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    rows = [
+        {
+            "age_days": age,
+            "leads": f"{q.n:,}",
+            "reached": f"{q.base_rate:.1%}",
+            "auc": f"{q.auc:.3f}",
+            "rules_auc": f"{found.rules_auc.get(age, float('nan')):.3f}",
+            "ece": f"{q.ece:.3f}",
+            "brier": f"{q.brier:.4f}",
+        }
+        for age, q in found.by_age.items()
+    ]
+    train, holdout = found.periods["train"], found.periods["holdout"]
+    emit(
+        rows,
+        fmt,
+        title=(
+            f"{found.model} score of {found.target} ({found.window_days}-day window): learnt "
+            f"on leads of {train[0]} to {train[1]}, measured on {holdout[0]} to {holdout[1]}"
+        ),
+    )
+
+
+@score_app.command("run")
+def run(
+    as_of: AsOf = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000_000, help="Leads shown.")] = 50,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Score every open lead (not yet at the target, not disqualified, window still open).
+
+    ``score`` is the calibrated probability of reaching the target within its window;
+    ``grade``, ``fit_points`` and ``engagement_points`` are the rules score (scoring.yaml).
+    """
+    with open_ws(read_only=True) as ws:
+        table = ws.scoring.score(as_of=_cut(as_of))
+    rows = table.slice(0, limit).to_pylist()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    shown = [
+        {
+            "person_id": r["person_id"],
+            "created_at": f"{r['created_at']:%Y-%m-%d}",
+            "age_days": f"{r['age_days']:.0f}",
+            "score": f"{r['score']:.3f}" if fmt is OutputFormat.csv else f"{r['score']:.1%}",
+            "grade": r["grade"],
+            "fit_points": f"{r['fit_points']:.0f}",
+            "engagement_points": f"{r['engagement_points']:.1f}",
+        }
+        for r in rows
+    ]
+    emit(shown, fmt, title=f"{table.num_rows:,} open leads, most likely first")
+
+
+@score_app.command("explain")
+def explain(
+    person_id: Annotated[str, typer.Argument(help="The lead's person_id.")],
+    as_of: AsOf = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Why a lead scores what it does: the features that moved it most, in log-odds."""
+    with open_ws(read_only=True) as ws:
+        found = ws.scoring.explain(person_id, as_of=_cut(as_of))
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
+        return
+    rows = [
+        {
+            "feature": c["feature"],
+            "value": c["value"],
+            "typical_lead": c["reference"],
+            "log_odds": f"{c['log_odds']:+.2f}",
+        }
+        for c in found["contributions"]
+    ]
+    emit(
+        rows,
+        fmt,
+        title=(
+            f"{person_id}: {found['score']:.1%} (grade {found['grade']}, "
+            f"{found['fit_points']:.0f} fit + {found['engagement_points']:.1f} engagement points)"
+        ),
+    )

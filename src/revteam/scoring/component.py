@@ -1,0 +1,380 @@
+"""``ws.scoring``: a lead score learnt from the workspace's own history, and used on open leads.
+
+>>> ws.scoring.fit().holdout.auc            # doctest: +SKIP
+>>> ws.scoring.score()                       # doctest: +SKIP
+>>> ws.scoring.explain("P0000042")           # doctest: +SKIP
+
+The outcome is the catalogue's ``[scoring] target`` (``lead_to_sql_rate``: reached SQL within
+its window): the metric layer's records say which lead reached it and when, and its query the
+window, so the score predicts exactly the KPI both teams read. See docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from revteam.exceptions import ScoringError
+from revteam.metrics.request import DateLike, to_as_of
+from revteam.scoring.features import US_PER_DAY, Leads, features, read_leads
+from revteam.scoring.model import Quality, Scorer, quality
+from revteam.scoring.rules import Rules, load_rules
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from revteam.metrics import MetricsComponent
+    from revteam.settings import Settings
+
+I64 = npt.NDArray[np.int64]
+KEPT = 4
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Past leads, each seen at the ages it was still open, with whether it reached the target."""
+
+    rows: I64
+    """Rows of :class:`Leads`."""
+    at_us: I64
+    age_days: I64
+    reached: npt.NDArray[np.bool_]
+    split: npt.NDArray[np.int8]
+    """0 train, 1 calibrate, 2 holdout (by the lead's creation, newest last)."""
+
+
+@dataclass(frozen=True)
+class ScoreFit:
+    """A fitted score: how it did on the newest leads it never saw, and the model to use."""
+
+    target: str
+    window_days: int
+    model: str
+    as_of: dt.datetime
+    periods: dict[str, tuple[dt.date, dt.date]]
+    """Creation dates of the leads in ``train``, ``calibrate`` and ``holdout``."""
+    examples: dict[str, int]
+    holdout: Quality
+    """On every holdout example (every age)."""
+    by_age: dict[int, Quality]
+    """On the holdout examples of each age in ``[scoring] score_ages_days``."""
+    scorer: Scorer = field(repr=False)
+    """Refitted one slice later: learnt up to the holdout, calibrated on it."""
+    rules_auc: dict[int, float]
+    """The rules score's AUC (``scoring.yaml``: fit + engagement points) on the same holdout
+    examples, per age: what the model is measured against."""
+    rules_source: str
+    predictions: pa.Table = field(repr=False)
+    """The holdout's examples: ``person_id``, ``age_days``, ``score`` (by the checked
+    model, which never saw them) and ``reached`` (the target, within its window)."""
+
+    judged_age: int = 0
+    """The age the score is judged at (``score_after_days``): ``auc`` and ``ece`` are there."""
+
+    def as_dict(self) -> dict[str, Any]:
+        judged = self.by_age.get(self.judged_age)
+        return {
+            "target": self.target,
+            "window_days": self.window_days,
+            "model": self.model,
+            "as_of": self.as_of.isoformat(),
+            "periods": {k: [a.isoformat(), b.isoformat()] for k, (a, b) in self.periods.items()},
+            "examples": self.examples,
+            "auc": judged.auc if judged else self.holdout.auc,
+            "ece": judged.ece if judged else self.holdout.ece,
+            "holdout": self.holdout.as_dict(),
+            "judged_age_days": self.judged_age,
+            "rules": {"source": self.rules_source, "auc": self.rules_auc.get(self.judged_age)},
+            "rules_auc_by_age": {str(a): v for a, v in self.rules_auc.items()},
+            "by_age": {str(a): q.as_dict() for a, q in self.by_age.items()},
+        }
+
+
+class ScoringComponent:
+    """Fits, scores and explains (``ws.scoring``)."""
+
+    def __init__(
+        self, *, metrics: MetricsComponent, settings: Settings, root: Path | None = None
+    ) -> None:
+        self._metrics, self._settings, self._root = metrics, settings, root
+        self._fits: OrderedDict[tuple[Any, ...], ScoreFit] = OrderedDict()
+        self._leads: OrderedDict[tuple[Any, ...], Leads] = OrderedDict()
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, *, as_of: DateLike | None = None) -> ScoreFit:
+        """Fit the score on every lead whose window has closed by ``as_of``.
+
+        Measured on the newest of them (``[scoring] holdout_share``), never seen in fitting;
+        the returned scorer is then refitted to include them.
+        """
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        cfg = self._settings.scoring
+        key = (cut, cfg, self._metrics.data_version)
+        found = self._fits.get(key)
+        if found is not None:
+            return found
+        leads = self._read(cut)
+        window = self._window(cut)
+        ex = self._examples(leads, cut, window)
+        x = features(leads, ex.rows, ex.at_us, half_life_days=cfg.half_life_days)
+        train, calibrate, holdout = (np.flatnonzero(ex.split == k) for k in range(3))
+        y = ex.reached
+        checked = Scorer(cfg.model, cfg.seed).fit(
+            x.take(train), y[train], x.take(calibrate), y[calibrate]
+        )
+        p = checked.predict(x.take(holdout))
+        by_age = {
+            int(a): quality(y[holdout][mine], p[mine])
+            for a in cfg.score_ages_days
+            if (mine := ex.age_days[holdout] == a).any()
+        }
+        rules, source = self.rules()
+        fit_points, engaged, _ = rules.score(x.take(holdout))
+        by_rules = fit_points + engaged
+        rules_auc = {
+            a: quality(y[holdout][mine], by_rules[mine]).auc
+            for a in by_age
+            if (mine := ex.age_days[holdout] == a).any()
+        }
+        earlier = np.flatnonzero(ex.split < 2)
+        final = Scorer(cfg.model, cfg.seed).fit(
+            x.take(earlier), y[earlier], x.take(holdout), y[holdout]
+        )
+        created = leads.created_us[ex.rows]
+        periods = {
+            name: (_day(created[part].min()), _day(created[part].max()))
+            for name, part in (("train", train), ("calibrate", calibrate), ("holdout", holdout))
+        }
+        found = ScoreFit(
+            target=cfg.target,
+            window_days=window,
+            model=cfg.model,
+            as_of=cut,
+            periods=periods,
+            examples={"train": len(train), "calibrate": len(calibrate), "holdout": len(holdout)},
+            holdout=quality(y[holdout], p),
+            by_age=by_age,
+            scorer=final,
+            rules_auc=rules_auc,
+            rules_source=source,
+            predictions=pa.table(
+                {
+                    "person_id": leads.person_id.take(pa.array(ex.rows[holdout])),
+                    "age_days": ex.age_days[holdout],
+                    "score": p,
+                    "reached": y[holdout],
+                }
+            ),
+            judged_age=cfg.score_after_days if cfg.score_after_days in by_age else 0,
+        )
+        self._fits[key] = found
+        while len(self._fits) > KEPT:
+            self._fits.popitem(last=False)
+        return found
+
+    def rules(self) -> tuple[Rules, str]:
+        """The rules score (the workspace's ``scoring.yaml``, or the shipped one) and its source."""
+        return load_rules(self._root)
+
+    # -- using ---------------------------------------------------------------------------------
+    def score(self, *, as_of: DateLike | None = None) -> pa.Table:
+        """Every open lead at ``as_of``, scored as of then, most likely first.
+
+        Open: created, not yet at the target, not disqualified, its window still open.
+        Columns: ``person_id``, ``created_at``, ``age_days``, ``score`` (the probability of
+        reaching the target within its window), ``grade``, ``fit_points`` and
+        ``engagement_points`` (the rules score), ``scored_at``.
+        """
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        fit = self.fit(as_of=cut)
+        leads = self._read(cut)
+        rows = self._open(leads, cut, fit.window_days)
+        at = np.full(len(rows), _micros_of(cut), dtype=np.int64)
+        x = features(leads, rows, at, half_life_days=self._settings.scoring.half_life_days)
+        p = fit.scorer.predict(x)
+        fit_points, engaged, grade = self.rules()[0].score(x)
+        table = pa.table(
+            {
+                "person_id": leads.person_id.take(pa.array(rows)),
+                "created_at": pa.array(leads.created_us[rows], pa.timestamp("us")),
+                "age_days": x.column("age_days"),
+                "score": pa.array(p),
+                "grade": grade,
+                "fit_points": pa.array(fit_points),
+                "engagement_points": pa.array(engaged),
+                "scored_at": pa.array(at, pa.timestamp("us")),
+            }
+        )
+        order = pc.sort_indices(
+            table, sort_keys=[("score", "descending"), ("person_id", "ascending")]
+        )
+        return table.take(order)
+
+    def explain(self, person_id: str, *, as_of: DateLike | None = None) -> dict[str, Any]:
+        """Why a lead scores what it does: its probability and the features that moved it."""
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        fit = self.fit(as_of=cut)
+        leads = self._read(cut)
+        where = pc.index(leads.person_id, person_id).as_py()
+        if where < 0:
+            raise ScoringError(
+                f"No person {person_id!r} was created by {cut:%Y-%m-%d}.",
+                "Give a person_id from the people table (revteam score run lists open leads).",
+            )
+        rows = np.array([where], dtype=np.int64)
+        at = np.array([_micros_of(cut)], dtype=np.int64)
+        x = features(leads, rows, at, half_life_days=self._settings.scoring.half_life_days)
+        fit_points, engaged, grade = self.rules()[0].score(x)
+        return {
+            "person_id": person_id,
+            "scored_at": cut.isoformat(),
+            "age_days": float(x.column("age_days")[0].as_py()),
+            "score": float(fit.scorer.predict(x)[0]),
+            "grade": grade[0].as_py(),
+            "fit_points": float(fit_points[0]),
+            "engagement_points": float(engaged[0]),
+            "contributions": fit.scorer.explain(x)[0],
+        }
+
+    # -- internals -----------------------------------------------------------------------------
+    def _read(self, cut: dt.datetime) -> Leads:
+        key = (cut, self._metrics.data_version)
+        found = self._leads.get(key)
+        if found is None:
+            found = read_leads(self._metrics, cut)
+            self._leads[key] = found
+            while len(self._leads) > 2:
+                self._leads.popitem(last=False)
+        return found
+
+    def _window(self, cut: dt.datetime) -> int:
+        """The target's window (the metric layer's, with any workspace override)."""
+        target = self._settings.scoring.target
+        if target not in self._metrics.catalogue:
+            raise ScoringError(
+                f"[scoring] target {target!r} is not a metric of the catalogue.",
+                "Name a cohort rate over people, e.g. lead_to_sql_rate.",
+            )
+        spec = self._metrics.get(target)
+        if spec.kind != "cohort_rate" or spec.table != "people" or spec.time != "created_at":
+            raise ScoringError(
+                f"[scoring] target {target!r} is not a rate of leads by when they were created.",
+                "Name a cohort rate over people timed by created_at, e.g. lead_to_sql_rate or "
+                "lead_conversion_rate.",
+            )
+        row = self._metrics.query([target], grain="all", as_of=cut).to_pylist()[0]
+        return int(row["window_days"])
+
+    def _outcomes(self, cut: dt.datetime) -> tuple[pa.Array, I64, I64, npt.NDArray[np.bool_]]:
+        """Per person, from the metric layer's records of the target.
+
+        When they reached it and were disqualified (int64 max for never), and whether they
+        reached it within its window (the KPI's numerator).
+        """
+        target = self._settings.scoring.target
+        found = self._metrics.records(
+            target, grain="all", as_of=cut, columns=["person_id", "disqualified_at"]
+        )
+        never = np.iinfo(np.int64).max
+        reached = _micros_or(found.column("reached_at"), never)
+        dq = _micros_or(found.column("disqualified_at"), never)
+        counted = np.asarray(
+            pc.fill_null(found.column("in_numerator"), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        return found.column("person_id").combine_chunks(), reached, dq, counted
+
+    def _examples(self, leads: Leads, cut: dt.datetime, window: int) -> Examples:
+        cfg = self._settings.scoring
+        ids, reached_at, dq_at, counted = self._outcomes(cut)
+        where = np.asarray(
+            pc.index_in(leads.person_id, value_set=ids)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        never = np.iinfo(np.int64).max
+        reached = np.where(where >= 0, np.r_[reached_at, never][where], never)
+        dq = np.where(where >= 0, np.r_[dq_at, never][where], never)
+        within = np.where(where >= 0, np.r_[counted, False][where], False)
+        created = leads.created_us
+        mature = (where >= 0) & (created + window * US_PER_DAY <= _micros_of(cut))
+        rows, ages, moments = [], [], []
+        for days in sorted(set(cfg.score_ages_days)):
+            if days >= window:
+                continue
+            moment = created + days * US_PER_DAY
+            still_open = mature & (reached > moment) & (dq > moment)
+            keep = np.flatnonzero(still_open)
+            rows.append(keep)
+            ages.append(np.full(len(keep), days, dtype=np.int64))
+            moments.append(moment[keep])
+        if not rows:
+            raise ScoringError(
+                f"Every [scoring] score_ages_days is at or past the target's {window}-day window.",
+                "Give ages below the window, e.g. [0, 7, 30].",
+            )
+        row, at = np.concatenate(rows), np.concatenate(moments)
+        split = self._split(created, mature, cfg.holdout_share)[row]
+        if not (split == 2).any() or not (split == 0).any():
+            raise ScoringError(
+                f"Too few leads whose {window}-day window has closed to fit and check a score.",
+                "Load more history.",
+            )
+        return Examples(
+            rows=row, at_us=at, age_days=np.concatenate(ages), reached=within[row], split=split
+        )
+
+    @staticmethod
+    def _split(created: I64, mature: npt.NDArray[np.bool_], share: float) -> npt.NDArray[np.int8]:
+        """Per lead: 0 train, 1 calibrate, 2 holdout, by creation among the mature leads."""
+        split = np.full(len(created), -1, dtype=np.int8)
+        times = np.sort(created[mature])
+        if not len(times):
+            return split
+        holdout_from = times[int(len(times) * (1 - share))]
+        calibrate_from = times[int(len(times) * (1 - 2 * share))]
+        split[mature] = 0
+        split[mature & (created >= calibrate_from)] = 1
+        split[mature & (created >= holdout_from)] = 2
+        return split
+
+    def _open(self, leads: Leads, cut: dt.datetime, window: int) -> I64:
+        ids, reached_at, dq_at, _ = self._outcomes(cut)
+        where = np.asarray(
+            pc.index_in(leads.person_id, value_set=ids)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        never = np.iinfo(np.int64).max
+        now = _micros_of(cut)
+        reached = np.where(where >= 0, np.r_[reached_at, never][where], never)
+        dq = np.where(where >= 0, np.r_[dq_at, never][where], never)
+        created = leads.created_us
+        open_ = (created <= now) & (reached > now) & (dq > now)
+        open_ &= created + window * US_PER_DAY > now
+        out: I64 = np.flatnonzero(open_)
+        return out
+
+
+def _micros_of(at: dt.datetime) -> int:
+    moment = at if at.tzinfo is None else at.astimezone(dt.UTC).replace(tzinfo=None)
+    return int((moment - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))
+
+
+def _micros_or(column: pa.ChunkedArray, missing: int) -> I64:
+    values = pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64()).fill_null(missing)
+    out: I64 = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return out
+
+
+def _day(us: int | np.integer[Any]) -> dt.date:
+    return (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(us))).date()
