@@ -96,4 +96,5 @@ def test_default_windows_follow_the_kpi_spec():
         "disqualification_rate": 60,
         "sql_to_opportunity_rate": 90,
         "opportunity_to_customer_rate": 180,  # the funnel's last step (not in KPIS.md)
+        "lead_to_sql_rate": 90,  # what a lead score predicts (not in KPIS.md)
     }

@@ -29,6 +29,7 @@ DEFAULT_WINDOWS: dict[str, int] = {
     "mql_rate": 90,
     "lead_conversion_rate": 180,
     "lead_to_customer_rate": 365,
+    "lead_to_sql_rate": 90,
     "sales_qualification_rate": 60,
     "disqualification_rate": 60,
     "sql_to_opportunity_rate": 90,
@@ -250,6 +251,13 @@ class ClvSettings(BaseModel):
     )
     horizon_months: int = Field(
         36, ge=1, le=240, description="Months of future purchases a predicted CLV counts."
+    )
+    renewal_months: int = Field(
+        12,
+        ge=1,
+        le=60,
+        description="Length of a contract (sbg): a renewal falls due this many months after "
+        "the last one (or the acquisition).",
     )
 
 

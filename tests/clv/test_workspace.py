@@ -161,12 +161,26 @@ def test_planted_churn_is_recovered_per_segment(ws: Workspace, company: Company)
         assert found.customers > 50
 
 
+def test_the_renewal_fit_gives_a_new_customers_discounted_lifetime(ws: Workspace) -> None:
+    """DERL by its sum: Σ_{t≥1} S(t) / (1+d)^(t−1), d the yearly rate for yearly contracts."""
+    from revteam.clv.models import sbg_survival
+
+    found = ws.clv.fit("sbg")
+    d = ws.settings.clv.discount_rate
+    t = np.arange(1, 3_000)
+    brute = float((sbg_survival(found.fit.vector(), t) / (1 + d) ** (t - 1)).sum())
+    assert found.expected_lifetime == pytest.approx(brute, rel=1e-6)
+    assert found.as_dict()["expected_lifetime"] == found.expected_lifetime
+    # every renewal decision, kept or lost, once
+    assert found.transactions == int(ws.clv.lifetimes()[0].period.sum())
+
+
 def test_the_component_refuses_what_it_cannot_fit(ws: Workspace) -> None:
     with pytest.raises(ClvError, match="smb"):
         ws.clv.fit("sbg", segment="nonprofit")
     with pytest.raises(ClvError, match="bg_nbd, gamma_gamma, sbg"):
         ws.clv.fit("pareto_nbd")
-    with pytest.raises(ClvError, match="after the data ends"):
+    with pytest.raises(ClvError, match="after the as-of day"):
         ws.clv.fit("bg_nbd", end=ws.metrics.as_of().date() + dt.timedelta(days=2))
     with pytest.raises(ClvError, match="bought again"):
         ws.clv.fit("bg_nbd", start=ws.metrics.as_of().date())
@@ -390,10 +404,16 @@ def test_predicted_clv_is_to_date_plus_the_models_future(ws: Workspace, company:
     assert checked == 6
 
 
-def test_renewal_model_values_the_customers_still_under_contract(ws: Workspace) -> None:
+def test_renewal_model_values_the_customers_still_under_contract(
+    ws: Workspace, company: Company
+) -> None:
+    """By hand for living customers: each renewal due within the horizon (a year after the
+    last one won, or the acquisition; now if overdue), its survival, discounted from its due
+    date, times the contract and margin; nothing for those who churned."""
     from revteam.clv.models import sbg_survival
 
-    values = ws.clv.lifetime_values("sbg", ws.metrics.as_of())
+    as_of = ws.metrics.as_of()
+    values = ws.clv.lifetime_values("sbg", as_of)
     future = dict(
         zip(
             values.column("account_id").to_pylist(),
@@ -406,18 +426,58 @@ def test_renewal_model_values_the_customers_still_under_contract(ws: Workspace) 
     ids = ws.clv._renewals(None, None, None, None)[1].to_pylist()
     fit = ws.clv.fit("sbg").fit.vector()
     cfg = ws.settings.clv
-    years = round(cfg.horizon_months / 12)
     churned = [a for a, alive in zip(ids, data.alive, strict=True) if not alive]
     assert churned and all(future[a] == 0 for a in churned)
-    # one alive customer by hand: contract x margin x sum of discounted survival
-    i = int(np.flatnonzero(data.alive & (data.period > 0))[0])
-    k = data.period[i]
-    factor = sum(
-        sbg_survival(fit, k + t) / sbg_survival(fit, k) / (1 + cfg.discount_rate) ** t
-        for t in range(1, years + 1)
+    # when each account's current contract began: plain SQL over the generated deals
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("o", company.tables["opportunities"])
+    began = dict(
+        con.execute(
+            """SELECT account_id, max(began) FROM (
+                 SELECT account_id, min(closed_at) AS began FROM o WHERE is_won GROUP BY 1
+                 UNION ALL
+                 SELECT account_id, CAST(coalesce(expected_close_date, closed_at) AS TIMESTAMP)
+                 FROM o WHERE type = 'renewal' AND is_won AND closed_at <= ?
+                   AND CAST(coalesce(expected_close_date, closed_at) AS TIMESTAMP) <= ?)
+               GROUP BY 1""",
+            [as_of, as_of],
+        ).fetchall()
     )
-    contract = ws.clv._contracts(ws.clv._renewals(None, None, None, None)[1], ws.metrics.as_of())[i]
-    assert future[ids[i]] == pytest.approx(contract * ws.settings.gross_margin * factor, rel=1e-9)
+    contracts = ws.clv._contracts(ws.clv._renewals(None, None, None, None)[1], as_of)
+    year, horizon = 365.25, cfg.horizon_months * 365.25 / 12
+    checked = 0
+    for i in np.flatnonzero(data.alive)[:40]:
+        k, account = data.period[i], ids[i]
+        first = max(year - (as_of - began[account]) / dt.timedelta(days=1), 0.0)
+        factor, j = 0.0, 0
+        while (due := first + j * year) <= horizon:
+            factor += (
+                sbg_survival(fit, k + 1 + j)
+                / sbg_survival(fit, k)
+                / (1 + cfg.discount_rate) ** (due / 365.25)
+            )
+            j += 1
+        want = contracts[i] * ws.settings.gross_margin * factor
+        assert future[account] == pytest.approx(want, rel=1e-9), account
+        checked += 1
+    assert checked == 40
+
+
+def test_a_shorter_horizon_counts_only_the_renewals_due_in_it(ws_path: Path) -> None:
+    """Six months ahead: only customers whose renewal falls due within them are worth more."""
+    with revteam.open(ws_path, read_only=True) as ws:
+        short = ClvComponent(
+            metrics=ws.metrics,
+            settings=ws.settings.model_copy(
+                update={"clv": ws.settings.clv.model_copy(update={"horizon_months": 6})}
+            ),
+        )
+        six = short.lifetime_values("sbg", ws.metrics.as_of()).column("future_value").to_numpy()
+        three_years = ws.clv.lifetime_values("sbg", ws.metrics.as_of())
+        full = three_years.column("future_value").to_numpy()
+    assert (six <= full + 1e-9).all() and (six < full).any()
+    assert 0 < (six > 0).sum() < (full > 0).sum()  # some renew within six months, not all
 
 
 def test_every_kpi_still_answers_where_no_model_can_be_fitted(tmp_path: Path) -> None:
@@ -486,10 +546,15 @@ def test_both_models_add_renewals_and_purchases_at_will(ws: Workspace) -> None:
     ids = each["both"].column("account_id").to_pylist()
     assert ids == each["bg_nbd"].column("account_id").to_pylist()
     both = each["both"].column("future_value").to_numpy()
-    parts = each["bg_nbd"].column("future_value").to_numpy()
-    parts = parts + each["sbg"].column("future_value").to_numpy()
-    assert np.allclose(both, parts, rtol=1e-12)
-    assert (both >= each["bg_nbd"].column("future_value").to_numpy()).all()
+    repeat = each["bg_nbd"].column("future_value").to_numpy()
+    renewals = each["sbg"].column("future_value").to_numpy()
+    # a customer who lost their contract buys no more add-ons
+    data, _, _, _ = ws.clv.lifetimes()
+    lost = set(np.array(ws.clv._renewals(None, None, None, None)[1].to_pylist())[~data.alive])
+    churned = np.array([a in lost for a in ids])
+    assert churned.any() and (repeat[churned] > 0).any()
+    assert np.allclose(both, np.where(churned, 0.0, repeat) + renewals, rtol=1e-12)
+    assert (both[churned] == 0).all() and (both[~churned] >= repeat[~churned]).all()
     with pytest.raises(ClvError, match="bg_nbd, sbg or both"):
         ws.clv.lifetime_values("pareto", as_of)
 
@@ -550,3 +615,62 @@ def test_predicted_clv_by_channel_is_the_kpi_with_the_models_intervals(both_path
     assert [r["clv_predicted"] for r in json.loads(run.stdout)] == pytest.approx(
         [r["clv_predicted"] for r in rows]
     )
+
+
+def test_a_past_as_of_counts_only_what_was_known_then(ws: Workspace, company: Company) -> None:
+    """A whole range without an end ends at the as-of day: customers acquired later are not in
+    it (they used to count, worth nothing), nor leads created later."""
+    day = dt.date(2026, 1, 1)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("o", company.tables["opportunities"])
+    con.register("people", company.tables["people"])
+    (acquired,) = con.execute(
+        """SELECT count(*) FROM (SELECT account_id, min(closed_at) AS first FROM o
+           WHERE is_won AND account_id IS NOT NULL GROUP BY 1) WHERE first < ?""",
+        [day + dt.timedelta(days=1)],
+    ).fetchone()
+    (leads,) = con.execute(
+        "SELECT count(*) FROM people WHERE created_at < ?", [day + dt.timedelta(days=1)]
+    ).fetchone()
+    got = {
+        r["metric"]: r
+        for r in ws.metrics.query(
+            ["new_customers", "clv_predicted", "leads"], grain="all", as_of=day
+        ).to_pylist()
+        if r["is_total"]
+    }
+    assert got["new_customers"]["value"] == acquired
+    assert got["clv_predicted"]["n"] == acquired
+    assert got["leads"]["value"] == leads
+    # and the models refuse an as-of after the data ends rather than read the gap as silence
+    with pytest.raises(ClvError, match="after the data ends"):
+        ws.clv.fit("bg_nbd", as_of=ws.metrics.as_of().date() + dt.timedelta(days=30))
+
+
+def test_csv_and_json_from_the_cli_are_data(ws_path: Path, capsys) -> None:
+    """CSV carries the numbers as they are (no separators, no words), JSON is always valid."""
+    runner = CliRunner()
+    value = runner.invoke(
+        cli, ["-w", str(ws_path), "clv", "value", "--by", "segment", "--format", "csv"]
+    )
+    assert value.exit_code == 0, value.output
+    header, *lines = value.stdout.strip().splitlines()
+    assert header.startswith("segment,customers,value_to_date,future_value,clv_predicted,low")
+    first = dict(zip(header.split(","), lines[0].split(","), strict=True))
+    assert float(first["low"]) <= float(first["clv_predicted"]) <= float(first["high"])
+    triangle = runner.invoke(cli, ["-w", str(ws_path), "clv", "retention", "--format", "csv"])
+    header, *lines = triangle.stdout.strip().splitlines()
+    assert "renewal_1_retained" in header and "%" not in triangle.stdout
+    from revteam.cli._common import write_json
+
+    write_json({"se": {"r": float("nan"), "a": float("inf")}, "rows": [1.5, float("-inf")]})
+    text = capsys.readouterr().out
+
+    def strict(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    assert json.loads(text, parse_constant=strict) == {
+        "se": {"r": None, "a": None},
+        "rows": [1.5, None],
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -92,9 +93,26 @@ def open_ws(*, read_only: bool = False, wait: float | None = None) -> Iterator[W
 def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or Infinity: an undefined number is null
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
+
+
+def write_json(value: Any) -> None:
+    """Print ``value`` as JSON for scripts: valid JSON always (undefined numbers as null)."""
+    sys.stdout.write(json.dumps(_finite(value), indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def emit(

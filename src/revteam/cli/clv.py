@@ -12,15 +12,13 @@ See docs/clv.md for each model's formula, assumptions and when not to use it.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 from typing import Annotated, Any, Literal
 
 import pyarrow.compute as pc
 import typer
 from rich.markup import escape
 
-from revteam.cli._common import OutputFormat, console, emit, err_console, open_ws
+from revteam.cli._common import OutputFormat, console, emit, err_console, open_ws, write_json
 from revteam.exceptions import ClvError
 
 clv_app = typer.Typer(
@@ -74,18 +72,25 @@ def fit(
         )
     out = found.as_dict()
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        write_json(out)
     else:
+        raw = fmt is OutputFormat.csv  # for machines: every digit, and the log-likelihood
+        pairs = [(k, v, found.fit.se[k]) for k, v in found.fit.params.items()] + [
+            (k, v, found.fit.derived_se[k]) for k, v in found.fit.derived.items()
+        ]
+        if found.expected_lifetime is not None:
+            pairs.append(("expected_lifetime", found.expected_lifetime, float("nan")))
+        if raw:
+            pairs.append(("log_likelihood", found.fit.log_likelihood, float("nan")))
         rows = [
-            {"parameter": k, "estimate": f"{v:.4g}", "standard_error": f"{found.fit.se[k]:.3g}"}
-            for k, v in found.fit.params.items()
-        ] + [
             {
                 "parameter": k,
-                "estimate": f"{v:.4g}",
-                "standard_error": f"{found.fit.derived_se[k]:.3g}",
+                "estimate": v if raw else f"{v:.4g}",
+                "standard_error": (e if e == e else None)
+                if raw
+                else (f"{e:.3g}" if e == e else ""),
             }
-            for k, v in found.fit.derived.items()
+            for k, v, e in pairs
         ]
         unit = found.time_unit
         emit(
@@ -204,7 +209,10 @@ def value(
     if note:  # the values stand; say why they have no interval
         err_console.print(f"note: no intervals: {escape(note)}", highlight=False, soft_wrap=True)
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        write_json(rows)
+        return
+    if fmt is OutputFormat.csv:  # for machines: the numbers as they are
+        emit([{by or "group": r.pop("group")} | r for r in rows], fmt)
         return
     shown = [
         {
@@ -253,9 +261,18 @@ def retention(
     with open_ws(read_only=True) as ws:
         rows = ws.clv.triangle(grain=grain, segment=segment)
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        write_json(rows)
         return
     depth = max((len(r["retained"]) for r in rows), default=0)
+    if fmt is OutputFormat.csv:  # for machines: the share and its customers, each a number
+        flat = [
+            {"cohort": r["cohort"], "customers": r["customers"]}
+            | {f"renewal_{k + 1}_retained": r["retained"][k] for k in range(depth)}
+            | {f"renewal_{k + 1}_observed": r["observed"][k] for k in range(depth)}
+            for r in rows
+        ]
+        emit(flat, fmt)
+        return
     flat = [
         {"cohort": r["cohort"], "customers": r["customers"]}
         | {
@@ -281,7 +298,7 @@ def holdout(
     with open_ws(read_only=True) as ws:
         found = ws.clv.holdout(weeks=weeks, segment=segment)
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        write_json(found)
         return
     total = found["total"]
     emit(

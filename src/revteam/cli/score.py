@@ -11,13 +11,11 @@ See docs/scoring.md.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 from typing import Annotated
 
 import typer
 
-from revteam.cli._common import OutputFormat, emit, open_ws
+from revteam.cli._common import OutputFormat, emit, open_ws, write_json
 
 score_app = typer.Typer(
     name="score",
@@ -53,7 +51,7 @@ def fit(
         found = ws.scoring.fit(as_of=_cut(as_of))
     out = found.as_dict()
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        write_json(out)
         return
     rows = [
         {
@@ -93,7 +91,7 @@ def run(
         table = ws.scoring.score(as_of=_cut(as_of))
     rows = table.slice(0, limit).to_pylist()
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        write_json(rows)
         return
     shown = [
         {
@@ -120,7 +118,7 @@ def explain(
     with open_ws(read_only=True) as ws:
         found = ws.scoring.explain(person_id, as_of=_cut(as_of))
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
+        write_json(found)
         return
     rows = [
         {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
@@ -63,10 +63,16 @@ class ClvFit:
     """Of them, those who bought again in the period (repeat-purchase models)."""
     transactions: int
     """Transactions (customer-days) summarised, or renewal decisions seen (sbg)."""
+    expected_lifetime: float | None = None
+    """sbg: the discounted expected residual lifetime (DERL, Fader & Hardie 2010) of a
+    customer just won: Σ over renewals t ≥ 1 of S(t) / (1+d)^(t−1), with d ``[clv]
+    discount_rate`` per contract period. Times one contract's margin, what the renewals of a
+    new customer are worth at their first renewal."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.fit.as_dict(),
+            "expected_lifetime": self.expected_lifetime,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "time_unit": self.time_unit,
@@ -98,7 +104,7 @@ class ClvComponent:
 
         ``segment``: only the accounts of that segment (``accounts.segment``).
         """
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         unit = time_unit or self._settings.clv.time_unit
         if unit not in DAYS:
             raise ClvError(f"Unknown time unit {unit!r}.", f"Use one of: {', '.join(TIME_UNITS)}.")
@@ -166,9 +172,19 @@ class ClvComponent:
         """
         if not 1 <= weeks <= 520:
             raise ClvError(f"A holdout of {weeks} weeks is out of range.", "Give 1 to 520.")
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         end = cut.date()
         calibration_end = end - dt.timedelta(weeks=weeks)
+        first_order = self._metrics.relation("orders", ["ordered_at"], as_of=cut).column(
+            "ordered_at"
+        )
+        earliest = pc.min(first_order).as_py() if len(first_order) else None
+        if earliest is None or calibration_end <= earliest.date():
+            raise ClvError(
+                f"A holdout of {weeks} weeks starts on {calibration_end}, before any order "
+                f"({earliest.date() if earliest else 'none loaded'}): nothing is left to fit on.",
+                "Give fewer --weeks.",
+            )
         options: dict[str, Any] = {"as_of": cut, "segment": segment}
         calibration = self.summary(end=calibration_end, **options)
         fit = self.fit("bg_nbd", end=calibration_end, **options)
@@ -238,7 +254,7 @@ class ClvComponent:
         """
         if grain not in ("month", "quarter", "year"):
             raise ClvError(f"Unknown grain {grain!r}.", "Use month, quarter or year.")
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         data, ids, _, _ = self._renewals(None, None, cut, segment)
         if len(ids) == 0:
             return []
@@ -287,7 +303,7 @@ class ClvComponent:
         (``is_first_win``) and decides at each of their ``renewal_decisions`` (the retention
         KPIs' rows), in the order they were due.
         """
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         wins = self._metrics.relation(
             "opportunities", ["account_id", "closed_at", "is_first_win"], as_of=cut
         )
@@ -362,7 +378,7 @@ class ClvComponent:
         params = bg.vector()
         spend = M.gamma_gamma_mean(gg.vector(), d)
         horizon = self._settings.clv.horizon_months * self._month(summary.unit)
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         return pa.table(
             {
                 "account_id": summary.customers,
@@ -403,7 +419,7 @@ class ClvComponent:
         if not 0.5 <= level < 1:
             raise ClvError(f"level {level} is out of range.", "Give 0.5 ≤ level < 1.")
         summary, bg, gg = self._repeat_models(start, end, time_unit, as_of, segment)
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         names = self._segments(summary.customers, cut).to_pylist()
         bg_draws = M.draw_params(bg, draws, seed=1)
         gg_draws = M.draw_params(gg, draws, seed=2)
@@ -461,6 +477,9 @@ class ClvComponent:
         summary = self.summary(**options)
         bg = self.fit("bg_nbd", **options).fit
         gg = self.fit("gamma_gamma", **options).fit
+        M.check_mean_spend(gg.params["q"])  # the likelier cause, and its own fix, first
+        for fit in (bg, gg):
+            _usable(fit)
         return summary, bg, gg
 
     def _value(
@@ -565,6 +584,19 @@ class ClvComponent:
             parts.append(self._repeat_part(ids, as_of, draws))
         if model in ("sbg", "both"):
             parts.append(self._renewal_part(ids, as_of, draws))
+        if model == "both":
+            # a customer who lost their contract buys no more add-ons: only the living buy
+            data, accounts, _, _ = self._renewals(None, None, as_of, None)
+            where = pc.index_in(ids, value_set=accounts).fill_null(-1).to_numpy()
+            churned = np.r_[~data.alive, False][np.asarray(where, dtype=np.int64)]
+            repeat = parts[0]
+
+            def living(
+                params: npt.NDArray[np.float64], rows: npt.NDArray[np.int64]
+            ) -> npt.NDArray[np.float64]:
+                return np.where(churned[rows], 0.0, repeat.evaluate(params, rows))
+
+            parts[0] = replace(repeat, value=np.where(churned, 0.0, repeat.value), evaluate=living)
         return parts
 
     def _repeat_part(self, ids: pa.Array, as_of: dt.datetime, draws: int) -> Part:
@@ -598,17 +630,29 @@ class ClvComponent:
         return Part(value=value, estimate=estimate, draws=drawn, evaluate=evaluate)
 
     def _renewal_part(self, ids: pa.Array, as_of: dt.datetime, draws: int) -> Part:
-        """Contract × margin × Σ over the horizon's renewals of S(n+t)/S(n) discounted."""
+        """Contract × margin × Σ over the renewals due in the horizon of survival, discounted.
+
+        Each renewal j ahead counts S(n+1+j)/S(n), discounted from when it is due. A living
+        customer's next renewal is due ``[clv] renewal_months`` after their last renewal (or
+        acquisition), or now if that has passed undecided; then every ``renewal_months``.
+        Only those due within ``[clv] horizon_months`` count.
+        """
         cfg = self._settings.clv
         fit = self.fit("sbg", as_of=as_of).fit
+        _usable(fit)
         data, accounts, _, _ = self._renewals(None, None, as_of, None)
         where = np.asarray(
             pc.index_in(ids, value_set=accounts).fill_null(-1).to_numpy(zero_copy_only=False),
             dtype=np.int64,
         )
         contract = self._contracts(accounts, as_of) * self._settings.gross_margin
-        t = np.arange(1, max(1, round(cfg.horizon_months / 12)) + 1)
-        discount = (1 + cfg.discount_rate) ** t
+        period = cfg.renewal_months * 365.25 / 12
+        horizon = cfg.horizon_months * 365.25 / 12
+        # days from now to each account's next renewal (0 when overdue)
+        last = self._last_renewed(accounts, as_of).astype(np.int64)
+        since = (_micros(as_of) - last) / 86_400e6
+        first_due = np.maximum(period - since, 0.0)
+        j = np.arange(int(np.ceil(horizon / period)) + 1)
 
         def evaluate(
             params: npt.NDArray[np.float64], rows: npt.NDArray[np.int64]
@@ -618,10 +662,13 @@ class ClvComponent:
             mine = at >= 0
             at = at[mine]
             n = data.period[at]
+            due = first_due[at][:, None] + j[None, :] * period
             survival = (
-                M.sbg_survival(params, n[:, None] + t[None, :]) / M.sbg_survival(params, n)[:, None]
+                M.sbg_survival(params, n[:, None] + 1 + j[None, :])
+                / M.sbg_survival(params, n)[:, None]
             )
-            expected = np.where(data.alive[at], (survival / discount).sum(axis=1), 0.0)
+            weight = np.where(due <= horizon, (1 + cfg.discount_rate) ** (-due / 365.25), 0.0)
+            expected = np.where(data.alive[at], (survival * weight).sum(axis=1), 0.0)
             out[mine] = expected * contract[at]
             return out
 
@@ -629,6 +676,40 @@ class ClvComponent:
         drawn = M.draw_params(fit, draws, seed=3) if draws else np.zeros((0, len(estimate)))
         value = evaluate(estimate, np.arange(len(where)))
         return Part(value=value, estimate=estimate, draws=drawn, evaluate=evaluate)
+
+    def _last_renewed(self, accounts: pa.Array, as_of: dt.datetime) -> npt.NDArray[Any]:
+        """Per account: when its current contract began (datetime64[us]).
+
+        The due date of its last renewal won (the metric layer's ``renewal_decisions``), else
+        its acquisition (its first win).
+        """
+        wins = self._metrics.relation(
+            "opportunities", ["account_id", "closed_at", "is_first_win"], as_of=as_of
+        )
+        wins = wins.filter(pc.fill_null(wins.column("is_first_win"), False))
+        decisions = self._metrics.relation(
+            "renewal_decisions", ["account_id", "due_at", "renewed"], as_of=as_of
+        )
+        decisions = decisions.filter(
+            pc.and_(
+                pc.fill_null(decisions.column("renewed"), False),
+                pc.less_equal(decisions.column("due_at"), pa.scalar(as_of, pa.timestamp("us"))),
+            )
+        )
+        begun = pa.concat_tables(
+            [
+                wins.select(["account_id", "closed_at"]).rename_columns(["account_id", "at"]),
+                decisions.select(["account_id", "due_at"]).rename_columns(["account_id", "at"]),
+            ],
+            promote_options="permissive",
+        )
+        latest = begun.group_by("account_id").aggregate([("at", "max")])
+        where = pc.index_in(accounts, value_set=latest.column("account_id").combine_chunks())
+        at = pc.cast(latest.column("at_max"), pa.timestamp("us")).combine_chunks()
+        out: npt.NDArray[Any] = np.asarray(
+            at.take(where).to_numpy(zero_copy_only=False), dtype="datetime64[us]"
+        )
+        return out
 
     def _contracts(self, accounts: pa.Array, as_of: dt.datetime) -> npt.NDArray[np.float64]:
         """Per account: its current contract, the latest won new-business or renewal amount."""
@@ -674,7 +755,7 @@ class ClvComponent:
         """
         if not 0.5 <= level < 1:
             raise ClvError(f"level {level} is out of range.", "Give 0.5 ≤ level < 1.")
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         dims = [by] if by else []
         options: dict[str, Any] = {
             "grain": "all",
@@ -784,7 +865,7 @@ class ClvComponent:
         """
         if model not in MODELS:
             raise ClvError(f"Unknown model {model!r}.", f"Use one of: {', '.join(MODELS)}.")
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         unit = time_unit or self._settings.clv.time_unit
         key = (model, start, end, unit, cut, segment, self._metrics.data_version)
         found = self._fits.get(key)
@@ -798,15 +879,24 @@ class ClvComponent:
                     "Widen --start/--end, or load won deals.",
                 )
             fit = M.fit_sbg(data)
+            cfg = self._settings.clv
+            per_period = (1 + cfg.discount_rate) ** (cfg.renewal_months / 12) - 1
+            derl = (
+                float(M.sbg_derl(fit.vector(), per_period, 0.0))
+                if per_period > 0 and fit.converged
+                else None
+            )
             found = ClvFit(
+                expected_lifetime=derl,
                 fit=fit,
                 start=first,
                 end=last,
                 time_unit="renewal",
                 as_of=cut,
                 customers=n,
-                repeat_customers=int((data.period > 0).sum()),
-                transactions=int(data.period.sum() + (~data.alive).sum()),
+                # renewed at least once; every decision, kept or lost, is a transaction
+                repeat_customers=int((data.period - ~data.alive >= 1).sum()),
+                transactions=int(data.period.sum()),
             )
         else:
             summary = self.summary(start=start, end=end, time_unit=unit, as_of=cut, segment=segment)
@@ -828,6 +918,24 @@ class ClvComponent:
         return found
 
     # -- internals -----------------------------------------------------------------------------
+    def _cut(self, as_of: DateLike | None) -> dt.datetime:
+        """The as-of time asked for, refused past the end of the data.
+
+        A model reads the time since a customer's last purchase as time without purchases, so
+        an as-of after the data ends would quietly age every customer.
+        """
+        data_end = self._metrics.as_of()
+        cut = to_as_of(as_of)
+        if cut is None:
+            return data_end
+        if cut.date() > data_end.date():
+            raise ClvError(
+                f"as_of {cut.date()} is after the data ends ({data_end.date()}): the models would "
+                "read the days in between as days without purchases.",
+                f"Give an as-of on or before {data_end.date()}, or leave it out.",
+            )
+        return min(cut, data_end)
+
     def _in_segment(self, accounts: pa.ChunkedArray, segment: str, cut: dt.datetime) -> pa.Array:
         found = self._metrics.relation("accounts", ["account_id", "segment"], as_of=cut)
         known = set(pc.unique(found.column("segment")).drop_null().to_pylist())
@@ -858,14 +966,34 @@ class ClvComponent:
             first = earliest.date() if isinstance(earliest, dt.datetime) else last
         for value, name in ((first, "start"), (last, "end")):
             check_year(value, name, years)
-        if first > last:
-            raise ClvError(f"start {first} is after end {last}.", "Swap them.")
         if last > cut.date():
             raise ClvError(
-                f"end {last} is after the data ends ({cut.date()}).",
+                f"end {last} is after the as-of day ({cut.date()}).",
                 "End the calibration period on or before the as-of day.",
             )
+        if first > last:
+            if start is not None and end is not None:
+                raise ClvError(f"start {first} is after end {last}.", "Swap them.")
+            raise ClvError(
+                f"start {first} is after the calibration period's end ({last}).",
+                f"Give a start on or before {last}.",
+            )
         return first, last
+
+
+def _micros(at: dt.datetime) -> int:
+    """Microseconds since the epoch of a naive UTC time (as the warehouse's timestamps)."""
+    return (at - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+
+
+def _usable(fit: M.Fit) -> None:
+    """Refuse to predict from a fit that did not converge: its numbers would look like any."""
+    if not fit.converged:
+        raise ClvError(
+            f"The {fit.model} fit did not converge, so it predicts nothing: "
+            + " ".join(fit.warnings),
+            f"See revteam clv fit --model {fit.model}; widen the calibration period.",
+        )
 
 
 def _period_start(at: dt.datetime, grain: str) -> dt.date:

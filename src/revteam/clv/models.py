@@ -442,6 +442,15 @@ def fit_gamma_gamma(data: RepeatData, *, starts: Sequence[Sequence[float]] | Non
 def gamma_gamma_mean(params: Sequence[float] | F64, data: RepeatData) -> F64:
     """E[mean transaction value | x, z̄] (FH 2013, eq. 5); the population mean for x = 0."""
     p, q, gamma = (float(v) for v in params)
+    check_mean_spend(q)
+    x = data.x
+    z = np.where(x > 0, np.nan_to_num(data.zbar), 0.0)
+    out: F64 = (gamma + x * z) * p / (p * x + q - 1)
+    return out
+
+
+def check_mean_spend(q: float) -> None:
+    """Gamma-Gamma's mean spend is finite only for q > 1: refuse, saying why, otherwise."""
     if q <= 1:
         raise ClvError(
             f"q = {q:.3f} ≤ 1: the Gamma-Gamma mean spend is infinite (a few very large "
@@ -450,10 +459,6 @@ def gamma_gamma_mean(params: Sequence[float] | F64, data: RepeatData) -> F64:
             'repeat_products to the products bought at will (or [clv] model = "sbg" for '
             "renewals); otherwise check the order amounts.",
         )
-    x = data.x
-    z = np.where(x > 0, np.nan_to_num(data.zbar), 0.0)
-    out: F64 = (gamma + x * z) * p / (p * x + q - 1)
-    return out
 
 
 # -- shifted-beta-geometric --------------------------------------------------------------------
@@ -707,8 +712,9 @@ def _fit(
     _, slope = in_logs(best.x)
     converged = bool(best.success) or bool(np.max(np.abs(slope)) < 1e-6 * max(1.0, abs(best.fun)))
     if not converged:
+        why = str(best.message).strip(": ") or "no reason given"
         warnings.append(
-            f"{STOPPED} before converging ({best.message}). The parameters may be "
+            f"{STOPPED} before converging ({why}). The parameters may be "
             "off: fit on more customers or a longer period, or give other starting values."
         )
     at_bound = np.abs(best.x) >= 19.9

@@ -66,7 +66,10 @@ def rows(
     )
     if group.mode == "open":
         return Rows(t, dim_cols, where)
-    t = t.filter(*_range(t, group.relation, group.time, group.start, query.end_exclusive), *where)
+    end = query.end_exclusive
+    if end is None and query.whole:
+        end = ctx.as_of.date() + dt.timedelta(days=1)  # a whole range ends at the as-of day
+    t = t.filter(*_range(t, group.relation, group.time, group.start, end), *where)
     t = t.mutate(**{PERIOD: period_of(t[group.time], query)})
     return Rows(t, dim_cols)
 
