@@ -140,6 +140,11 @@ def show(
     ``predicted_value`` is the expected purchases of each month of ``[clv] horizon_months``,
     discounted at ``[clv] discount_rate`` a year, × expected spend × gross margin.
     """
+    if intervals and by == "customer":
+        raise typer.BadParameter(
+            "intervals are of a segment's mean value: use --by segment with --intervals.",
+            param_hint="--intervals",
+        )
     cut = dt.datetime.combine(as_of.date(), dt.time.max) if as_of is not None else None
     options: dict[str, Any] = {
         "start": start.date() if start else None,
