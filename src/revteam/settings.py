@@ -302,6 +302,16 @@ class ScoringSettings(BaseModel):
         "the same share before them calibrates it.",
     )
     seed: int = Field(0, description="Seed of everything random in fitting (subsamples).")
+    reps: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="Reps who work MQLs, for the workload of a threshold; 0: the people who "
+        "owned leads created in the last 90 days.",
+    )
+    capacity_per_rep_week: float = Field(
+        25.0, gt=0, le=10_000, description="MQLs one rep can work in a week."
+    )
 
 
 class AttributionSettings(BaseModel):

@@ -137,3 +137,65 @@ def explain(
             f"{found['fit_points']:.0f} fit + {found['engagement_points']:.1f} engagement points)"
         ),
     )
+
+
+@score_app.command("threshold")
+def threshold(
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="capacity: the most SQLs Sales can work; sqr: the most SQLs at --sqr-target."
+        ),
+    ] = "capacity",
+    sqr_target: Annotated[
+        float | None,
+        typer.Option("--sqr-target", min=0.0, max=1.0, help="With --objective sqr."),
+    ] = None,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval level.")] = 0.9,
+    as_of: AsOf = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """The MQL threshold's trade-off, and the threshold the objective recommends.
+
+    Per candidate: MQLs a month, the expected SQR with its interval, SQLs a month, the
+    lead→opportunity rate and each rep's weekly workload. Measured on the newest leads
+    (never learnt from) at [scoring] score_after_days old.
+    """
+    with open_ws(read_only=True) as ws:
+        found = ws.scoring.threshold(
+            as_of=_cut(as_of), objective=objective, sqr_target=sqr_target, level=level
+        )
+    if fmt is OutputFormat.json:
+        write_json(found)
+        return
+    best = found["recommended"]
+    if fmt is OutputFormat.csv:
+        emit(found["curve"], fmt)
+        return
+    rows = [
+        {
+            "threshold": f"{r['threshold']:.3f}" + (" ★" if r is best else ""),
+            "mqls_per_month": f"{r['mqls_per_month']:,.0f}",
+            "expected_sqr": f"{r['sales_qualification_rate']:.1%}",
+            "interval": (
+                f"{r['sales_qualification_rate_low']:.1%}"
+                f" to {r['sales_qualification_rate_high']:.1%}"
+            ),
+            "realised_sqr": f"{r['realised_sales_qualification_rate']:.1%}",
+            "sqls_per_month": f"{r['sqls_per_month']:,.0f}",
+            "lead_to_opp": f"{r['lead_to_opportunity_rate']:.1%}",
+            "per_rep_week": (
+                f"{r['mqls_per_rep_week']:.1f}" if r["mqls_per_rep_week"] is not None else ""
+            ),
+        }
+        for r in found["curve"]
+    ]
+    emit(
+        rows,
+        fmt,
+        title=(
+            f"MQL threshold on leads {found['judged_age_days']} days old, "
+            f"{found['holdout'][0]} to {found['holdout'][1]}; {found['reps']} reps at "
+            f"{found['capacity_per_rep_week']:g} MQLs a week each; ★ recommended ({objective})"
+        ),
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,13 +68,18 @@ class ScoreFit:
     """On the holdout examples of each age in ``[scoring] score_ages_days``."""
     scorer: Scorer = field(repr=False)
     """Refitted one slice later: learnt up to the holdout, calibrated on it."""
+    resampled: npt.NDArray[np.float64] = field(repr=False)
+    """The judged-age holdout rows of ``predictions`` under calibrations refitted on
+    resamples of the calibration leads (draws × rows): the threshold curve's calibration
+    uncertainty."""
     rules_auc: dict[int, float]
     """The rules score's AUC (``scoring.yaml``: fit + engagement points) on the same holdout
     examples, per age: what the model is measured against."""
     rules_source: str
     predictions: pa.Table = field(repr=False)
-    """The holdout's examples: ``person_id``, ``age_days``, ``score`` (by the checked
-    model, which never saw them) and ``reached`` (the target, within its window)."""
+    """The holdout's examples: ``person_id``, ``created_at``, ``age_days``, ``score`` (by
+    the checked model, which never saw them) and ``reached`` (the target, within its
+    window)."""
 
     judged_age: int = 0
     """The age the score is judged at (``score_after_days``): ``auc`` and ``ece`` are there."""
@@ -143,6 +149,9 @@ class ScoringComponent:
             for a in by_age
             if (mine := ex.age_days[holdout] == a).any()
         }
+        judged_age = cfg.score_after_days if cfg.score_after_days in by_age else 0
+        judged_rows = holdout[ex.age_days[holdout] == judged_age]
+        resampled = checked.predict_resampled(x.take(judged_rows), seed=cfg.seed)
         earlier = np.flatnonzero(ex.split < 2)
         final = Scorer(cfg.model, cfg.seed).fit(
             x.take(earlier), y[earlier], x.take(holdout), y[holdout]
@@ -167,12 +176,14 @@ class ScoringComponent:
             predictions=pa.table(
                 {
                     "person_id": leads.person_id.take(pa.array(ex.rows[holdout])),
+                    "created_at": pa.array(created[holdout], pa.timestamp("us")),
                     "age_days": ex.age_days[holdout],
                     "score": p,
                     "reached": y[holdout],
                 }
             ),
-            judged_age=cfg.score_after_days if cfg.score_after_days in by_age else 0,
+            judged_age=judged_age,
+            resampled=resampled,
         )
         self._fits[key] = found
         while len(self._fits) > KEPT:
@@ -243,7 +254,132 @@ class ScoringComponent:
             "contributions": fit.scorer.explain(x)[0],
         }
 
+    def threshold(
+        self,
+        *,
+        as_of: DateLike | None = None,
+        candidates: Sequence[float] | None = None,
+        objective: str = "capacity",
+        sqr_target: float | None = None,
+        level: float = 0.9,
+    ) -> dict[str, Any]:
+        """The MQL threshold's trade-off curve, and the threshold an objective recommends.
+
+        A lead becomes an MQL when its score at ``[scoring] score_after_days`` old reaches the
+        threshold. Per candidate, on the holdout's leads of that age (scored by a model that
+        never saw them): ``mqls_per_month`` (with a Poisson interval), the expected
+        ``sales_qualification_rate`` (the mean probability of the MQLs reaching the target,
+        with the interval of a rate of that many leads, Σ p(1−p)), the ``realised`` rate,
+        ``sqls_per_month``, ``lead_to_opportunity_rate`` (realised: the catalogue's
+        lead_conversion_rate among them) and ``mqls_per_rep_week`` against
+        ``[scoring] capacity_per_rep_week``. ``objective``: ``capacity`` (the most SQLs
+        Sales can work) or ``sqr`` (the most SQLs with the expected SQR ≥ ``sqr_target``).
+        """
+        from scipy.stats import norm  # type: ignore[import-untyped]
+
+        if not 0.5 <= level < 1:
+            raise ScoringError(f"level {level} is out of range.", "Give 0.5 ≤ level < 1.")
+        if objective not in ("capacity", "sqr"):
+            raise ScoringError(f"Unknown objective {objective!r}.", "Use capacity or sqr.")
+        if objective == "sqr" and not (sqr_target is not None and 0 < sqr_target < 1):
+            raise ScoringError(
+                "The sqr objective needs a target rate.", "Give sqr_target between 0 and 1."
+            )
+        cut = to_as_of(as_of) or self._metrics.as_of()
+        fit = self.fit(as_of=cut)
+        cfg = self._settings.scoring
+        judged = fit.predictions.filter(
+            pc.equal(fit.predictions.column("age_days"), fit.judged_age)
+        )
+        p = judged.column("score").to_numpy()
+        y = judged.column("reached").to_numpy().astype(bool)
+        start, end = fit.periods["holdout"]
+        months = ((end - start).days + 1) / (365.25 / 12)
+        opportunity = self._reached("lead_conversion_rate", judged.column("person_id"), cut)
+        reps = cfg.reps or self._reps(cut)
+        z = float(norm.ppf(0.5 + level / 2))
+        cuts = sorted(
+            {float(c) for c in candidates}
+            if candidates is not None
+            # the scores' own values (isotonic calibration gives steps): each a real cut
+            else set(np.quantile(p, np.linspace(0.0, 0.98, 50), method="lower").tolist())
+        )
+        rows = []
+        for tau in cuts:
+            mine = p >= tau
+            n = int(mine.sum())
+            if n == 0:
+                continue
+            expected = float(p[mine].mean())
+            # a rate of n leads scatters around its expectation (Σ p(1−p) / n²), and the
+            # expectation itself owes something to the leads that calibrated the score
+            binomial = float((p[mine] * (1 - p[mine])).sum()) / n**2
+            calibration = float(np.var(fit.resampled[:, mine].mean(axis=1)))
+            spread = z * float(np.sqrt(binomial + calibration))
+            per_month = n / months
+            workload = per_month / reps / (365.25 / 12 / 7) if reps else None
+            rows.append(
+                {
+                    "threshold": tau,
+                    "mqls": n,
+                    "mqls_per_month": per_month,
+                    "mqls_per_month_low": max(n - z * np.sqrt(n), 0.0) / months,
+                    "mqls_per_month_high": (n + z * np.sqrt(n)) / months,
+                    "sales_qualification_rate": expected,
+                    "sales_qualification_rate_low": max(expected - spread, 0.0),
+                    "sales_qualification_rate_high": min(expected + spread, 1.0),
+                    "realised_sales_qualification_rate": float(y[mine].mean()),
+                    "sqls_per_month": float(p[mine].sum()) / months,
+                    "lead_to_opportunity_rate": float(opportunity[mine].mean()),
+                    "mqls_per_rep_week": workload,
+                    "within_capacity": workload is None or workload <= cfg.capacity_per_rep_week,
+                }
+            )
+        if objective == "capacity":
+            fits = [r for r in rows if r["within_capacity"]]
+        else:
+            fits = [r for r in rows if r["sales_qualification_rate"] >= (sqr_target or 0)]
+        best = max(fits, key=lambda r: (r["sqls_per_month"], -r["threshold"]), default=None)
+        return {
+            "target": fit.target,
+            "judged_age_days": fit.judged_age,
+            "holdout": [start.isoformat(), end.isoformat()],
+            "months": months,
+            "reps": reps,
+            "capacity_per_rep_week": cfg.capacity_per_rep_week,
+            "level": level,
+            "objective": objective,
+            "sqr_target": sqr_target,
+            "recommended": best,
+            "curve": rows,
+        }
+
     # -- internals -----------------------------------------------------------------------------
+    def _reached(
+        self, metric: str, ids: pa.ChunkedArray, cut: dt.datetime
+    ) -> npt.NDArray[np.bool_]:
+        """Whether each of ``ids`` is in ``metric``'s numerator (the metric layer's records)."""
+        found = self._metrics.records(metric, grain="all", as_of=cut, columns=["person_id"])
+        where = pc.index_in(ids, value_set=found.column("person_id").combine_chunks())
+        counted = np.r_[
+            np.asarray(
+                pc.fill_null(found.column("in_numerator"), False).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            ),
+            False,
+        ]
+        out: npt.NDArray[np.bool_] = counted[
+            np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        ]
+        return out
+
+    def _reps(self, cut: dt.datetime) -> int:
+        """The people who owned leads created in the 90 days before ``cut``."""
+        people = self._metrics.relation("people", ["owner_id", "created_at"], as_of=cut)
+        since = pa.scalar(cut - dt.timedelta(days=90), pa.timestamp("us"))
+        recent = people.filter(pc.greater_equal(people.column("created_at"), since))
+        return int(pc.count_distinct(recent.column("owner_id")).as_py())
+
     def _read(self, cut: dt.datetime) -> Leads:
         key = (cut, self._metrics.data_version)
         found = self._leads.get(key)

@@ -96,7 +96,9 @@ class Scorer:
     def __init__(self, kind: str, seed: int) -> None:
         self.kind, self.seed = kind, seed
         self._model: Any = None
-        self._calibration: Any = None
+        self._calibration: list[Any] = []
+        self._calibration_data: list[tuple[F64, F64]] = []
+        self._ages: F64 = np.zeros(0)
         self.reference: dict[str, Any] = {}
         """Per feature, the value a lead is compared with when its score is explained: the
         most common label, or the median."""
@@ -108,15 +110,24 @@ class Scorer:
         calibrate_x: pa.Table,
         calibrate_y: npt.NDArray[np.bool_],
     ) -> Scorer:
-        from sklearn.isotonic import IsotonicRegression
-
         _enough(y, "fitting")
         _enough(calibrate_y, "calibrating")
         self._model = _pipeline(self.kind, self.seed).fit(_frame(x), y)
         raw = self._raw(calibrate_x)
-        self._calibration = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
-            raw, calibrate_y.astype(np.float64)
-        )
+        # one calibration per age a lead is scored at: how often a given raw score comes true
+        # differs between a lead just in and one a month old, and one map for all would
+        # over-promise at one age what it under-promises at another
+        age = _ages(calibrate_x)
+        self._ages = np.unique(age)
+        self._calibration = []
+        self._calibration_data = []
+        for a in self._ages:
+            mine = age == a
+            if calibrate_y[mine].sum() < MIN_POSITIVES // 3 or (~calibrate_y[mine]).sum() < 10:
+                mine = np.ones(len(age), dtype=bool)  # too few at this age: all ages together
+            data = (raw[mine], calibrate_y[mine].astype(np.float64))
+            self._calibration_data.append(data)
+            self._calibration.append(_isotonic(*data))
         frame = _frame(x)
         for name in CATEGORICAL:
             counts = frame[name].value_counts()
@@ -126,8 +137,37 @@ class Scorer:
         return self
 
     def predict(self, x: pa.Table) -> F64:
-        """Calibrated probabilities."""
-        out: F64 = np.asarray(self._calibration.predict(self._raw(x)), dtype=np.float64)
+        """Calibrated probabilities.
+
+        Each row by the calibration of the latest age at or below its own (a lead 44 days old
+        by the 30-day one).
+        """
+        raw = self._raw(x)
+        bucket = np.maximum(np.searchsorted(self._ages, _ages(x), side="right") - 1, 0)
+        out = np.empty(len(raw))
+        for k, calibration in enumerate(self._calibration):
+            mine = bucket == k
+            if mine.any():
+                out[mine] = calibration.predict(raw[mine])
+        return out
+
+    def predict_resampled(self, x: pa.Table, draws: int = 40, seed: int = 0) -> F64:
+        """Probabilities under calibrations refitted on resamples of the calibration leads.
+
+        (draws, rows): how much the calibrated probabilities owe to which leads happened to
+        calibrate them, for intervals that carry that uncertainty too.
+        """
+        raw = self._raw(x)
+        bucket = np.maximum(np.searchsorted(self._ages, _ages(x), side="right") - 1, 0)
+        rng = np.random.default_rng(seed)
+        out = np.empty((draws, len(raw)))
+        for k, (cal_raw, cal_y) in enumerate(self._calibration_data):
+            mine = bucket == k
+            if not mine.any():
+                continue
+            for d in range(draws):
+                pick = rng.integers(0, len(cal_y), len(cal_y))
+                out[d, mine] = _isotonic(cal_raw[pick], cal_y[pick]).predict(raw[mine])
         return out
 
     def log_odds(self, x: pa.Table) -> F64:
@@ -209,6 +249,17 @@ def _pipeline(kind: str, seed: int) -> Any:
     raise ScoringError(
         f"Unknown scoring model {kind!r}.", "Set [scoring] model to logistic or gradient_boosting."
     )
+
+
+def _isotonic(raw: F64, y: F64) -> Any:
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+
+
+def _ages(x: pa.Table) -> F64:
+    out: F64 = np.asarray(x.column("age_days").to_numpy(), dtype=np.float64)
+    return out
 
 
 def _frame(x: pa.Table) -> Any:
