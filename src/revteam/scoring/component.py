@@ -120,7 +120,7 @@ class ScoringComponent:
         Measured on the newest of them (``[scoring] holdout_share``), never seen in fitting;
         the returned scorer is then refitted to include them.
         """
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         cfg = self._settings.scoring
         key = (cut, cfg, self._metrics.data_version)
         found = self._fits.get(key)
@@ -203,7 +203,7 @@ class ScoringComponent:
         reaching the target within its window), ``grade``, ``fit_points`` and
         ``engagement_points`` (the rules score), ``scored_at``.
         """
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         fit = self.fit(as_of=cut)
         leads = self._read(cut)
         rows = self._open(leads, cut, fit.window_days)
@@ -230,7 +230,7 @@ class ScoringComponent:
 
     def explain(self, person_id: str, *, as_of: DateLike | None = None) -> dict[str, Any]:
         """Why a lead scores what it does: its probability and the features that moved it."""
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         fit = self.fit(as_of=cut)
         leads = self._read(cut)
         where = pc.index(leads.person_id, person_id).as_py()
@@ -285,7 +285,7 @@ class ScoringComponent:
             raise ScoringError(
                 "The sqr objective needs a target rate.", "Give sqr_target between 0 and 1."
             )
-        cut = to_as_of(as_of) or self._metrics.as_of()
+        cut = self._cut(as_of)
         fit = self.fit(as_of=cut)
         cfg = self._settings.scoring
         judged = fit.predictions.filter(
@@ -355,6 +355,23 @@ class ScoringComponent:
         }
 
     # -- internals -----------------------------------------------------------------------------
+    def _cut(self, as_of: DateLike | None) -> dt.datetime:
+        """The as-of time asked for, refused past the end of the data.
+
+        A lead would look as if it had gone quiet since.
+        """
+        data_end = self._metrics.as_of()
+        cut = to_as_of(as_of)
+        if cut is None:
+            return data_end
+        if cut.date() > data_end.date():
+            raise ScoringError(
+                f"as_of {cut.date()} is after the data ends ({data_end.date()}): every lead "
+                "would look as if it had gone quiet since.",
+                f"Give an as-of on or before {data_end.date()}, or leave it out.",
+            )
+        return min(cut, data_end)
+
     def _reached(
         self, metric: str, ids: pa.ChunkedArray, cut: dt.datetime
     ) -> npt.NDArray[np.bool_]:

@@ -1,0 +1,119 @@
+"""``/scoring``: the lead score's fit, open leads scored, explanations and the MQL threshold.
+
+``ws.scoring``'s, read through :meth:`Runtime.read` (cached per data version, as every read).
+Lead lists are paged (at most ``MAX_PAGE`` rows a request). See docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from revteam.web.deps import PrincipalDep, RuntimeDep
+from revteam.web.routes.attribution import checked_cut
+from revteam.workspace import Workspace
+
+router = APIRouter(prefix="/scoring", tags=["lead scoring"])
+MAX_PAGE = 1000
+Day = Annotated[dt.date | None, Query(description="YYYY-MM-DD: score as of the end of it.")]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dates as text, undefined numbers (NaN, infinities) as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int | str | bool) or value is None:
+        return value
+    if hasattr(value, "item"):  # a numpy number
+        return _plain(value.item())
+    return str(value)
+
+
+@router.get("/fit", summary="The lead score's model and its quality on the newest leads")
+def get_fit(runtime: RuntimeDep, principal: PrincipalDep, as_of: Day = None) -> dict[str, Any]:
+    """The model, target and time split, and its quality on the holdout.
+
+    ``auc`` and ``ece`` at the judged age; per age the calibration curve, Brier score and log
+    loss, with the rules score's AUC.
+    """
+    cut = checked_cut(runtime, None, None, as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(ws.scoring.fit(as_of=cut).as_dict())
+        return out
+
+    found = runtime.read(("scoring-fit", as_of), compute)
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
+
+
+@router.get("/leads", summary="Open leads scored now, most likely first (paged)")
+def get_leads(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    as_of: Day = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> dict[str, Any]:
+    """Per open lead: ``score``, ``grade``, ``fit_points``, ``engagement_points``, ``age_days``.
+
+    ``score`` is the probability of reaching the target; ``total`` counts the open leads.
+    """
+    cut = checked_cut(runtime, None, None, as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        table = ws.scoring.score(as_of=cut)
+        return {"total": table.num_rows, "rows": _plain(table.slice(offset, limit).to_pylist())}
+
+    found = runtime.read(("scoring-leads", as_of, limit, offset), compute)
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
+
+
+@router.get("/leads/{person_id}", summary="Why a lead scores what it does")
+def get_explanation(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    person_id: Annotated[str, Path(max_length=200)],
+    as_of: Day = None,
+) -> dict[str, Any]:
+    """The lead's score, grade and points, and the features that moved its log-odds most."""
+    cut = checked_cut(runtime, None, None, as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(ws.scoring.explain(person_id, as_of=cut))
+        return out
+
+    found = runtime.read(("scoring-explain", person_id, as_of), compute)
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
+
+
+@router.get("/threshold", summary="The MQL threshold's trade-off curve and a recommendation")
+def get_threshold(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    objective: Literal["capacity", "sqr"] = "capacity",
+    sqr_target: Annotated[float | None, Query(gt=0, lt=1)] = None,
+    level: Annotated[float, Query(ge=0.5, lt=1)] = 0.9,
+    as_of: Day = None,
+) -> dict[str, Any]:
+    """The trade-off per candidate threshold, and the ``recommended`` one under ``objective``.
+
+    Per candidate: MQLs a month, the expected ``sales_qualification_rate`` with its interval
+    and the realised one, SQLs a month, the lead→opportunity rate and MQLs per rep per week.
+    """
+    cut = checked_cut(runtime, None, None, as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(
+            ws.scoring.threshold(as_of=cut, objective=objective, sqr_target=sqr_target, level=level)
+        )
+        return out
+
+    found = runtime.read(("scoring-threshold", objective, sqr_target, level, as_of), compute)
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
