@@ -312,6 +312,18 @@ class ScoringSettings(BaseModel):
     capacity_per_rep_week: float = Field(
         25.0, gt=0, le=10_000, description="MQLs one rep can work in a week."
     )
+    nurture_grades: tuple[str, ...] = Field(
+        ("A", "B"),
+        description="Fit grades of open leads worth nurturing while their score is below the "
+        "MQL threshold (fit, not ready).",
+    )
+    recycle_days: int = Field(
+        180, ge=1, le=3650, description="Disqualified leads of this many days are recycled."
+    )
+    never_recycle: tuple[str, ...] = Field(
+        ("student_or_job_seeker", "competitor"),
+        description="Disqualification reasons that are final: such leads are not recycled.",
+    )
 
 
 class AttributionSettings(BaseModel):

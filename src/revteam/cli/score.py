@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
 from revteam.cli._common import OutputFormat, emit, open_ws, write_json
@@ -197,5 +198,122 @@ def threshold(
             f"MQL threshold on leads {found['judged_age_days']} days old, "
             f"{found['holdout'][0]} to {found['holdout'][1]}; {found['reps']} reps at "
             f"{found['capacity_per_rep_week']:g} MQLs a week each; ★ recommended ({objective})"
+        ),
+    )
+
+
+EXPORTS = ("hubspot", "salesforce")
+
+
+def _export(table: pa.Table, export: str | None, campaign_id: str | None, status: str) -> bool:
+    """Write ``table`` as a HubSpot list import or a Salesforce campaign-member file."""
+    if export is None:
+        return False
+    if export not in EXPORTS:
+        raise typer.BadParameter(f"use one of {', '.join(EXPORTS)}", param_hint="--export")
+    rows = table.to_pylist()
+    if export == "hubspot":
+        # HubSpot imports contacts by e-mail; a list is made from the import
+        columns = {"Email": "email", "First Name": "first_name", "Last Name": "last_name",
+                   "Company Name": "company_name"}  # fmt: skip
+        out = [{k: r[v] for k, v in columns.items()} for r in rows]
+    else:
+        if not campaign_id:
+            raise typer.BadParameter(
+                "a Salesforce campaign-member file needs the campaign: give --campaign-id",
+                param_hint="--campaign-id",
+            )
+        # Salesforce's import wizard matches campaign members by e-mail
+        out = [
+            {
+                "CampaignId": campaign_id,
+                "Email": r["email"],
+                "FirstName": r["first_name"],
+                "LastName": r["last_name"],
+                "Company": r["company_name"],
+                "Status": status,
+            }
+            for r in rows
+        ]
+    emit(out, OutputFormat.csv)
+    return True
+
+
+@score_app.command("nurture")
+def nurture(
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="The MQL threshold (default: the recommended)."),
+    ] = None,
+    export: Annotated[
+        str | None, typer.Option(help="hubspot: a list import; salesforce: campaign members.")
+    ] = None,
+    campaign_id: Annotated[str | None, typer.Option("--campaign-id")] = None,
+    status: Annotated[str, typer.Option(help="Salesforce member status.")] = "Nurture",
+    as_of: AsOf = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Fit but not ready: leads for Marketing to nurture.
+
+    Open leads of a nurture grade ([scoring] nurture_grades, A and B) scoring below the MQL
+    threshold.
+    """
+    with open_ws(read_only=True) as ws:
+        table = ws.scoring.nurture(threshold=threshold, as_of=_cut(as_of))
+    if _export(table, export, campaign_id, status):
+        return
+    _leads(table, fmt, f"{table.num_rows:,} leads to nurture (fit, not ready)")
+
+
+@score_app.command("recycle")
+def recycle(
+    export: Annotated[
+        str | None, typer.Option(help="hubspot: a list import; salesforce: campaign members.")
+    ] = None,
+    campaign_id: Annotated[str | None, typer.Option("--campaign-id")] = None,
+    status: Annotated[str, typer.Option(help="Salesforce member status.")] = "Recycled",
+    as_of: AsOf = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Leads Sales disqualified lately, back to Marketing; the best fit first.
+
+    Disqualified in the last [scoring] recycle_days, except for final reasons ([scoring]
+    never_recycle).
+    """
+    with open_ws(read_only=True) as ws:
+        table = ws.scoring.recycle(as_of=_cut(as_of))
+    if _export(table, export, campaign_id, status):
+        return
+    _leads(table, fmt, f"{table.num_rows:,} disqualified leads to recycle")
+
+
+def _leads(table: pa.Table, fmt: OutputFormat, title: str) -> None:
+    if fmt is OutputFormat.json:
+        write_json(table.to_pylist())
+        return
+    emit(table.to_pylist(), fmt, title=title)
+
+
+@score_app.command("feedback")
+def feedback(
+    by: Annotated[str, typer.Option(help="channel, campaign or another lead dimension.")] = (
+        "channel"
+    ),
+    period: Annotated[str | None, typer.Option(help="e.g. 2026-Q2 (default: the latest).")] = None,
+    grain: Annotated[str, typer.Option(help="month, quarter or year.")] = "quarter",
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Which sources Sales rejects, and why: disqualification reasons by source, tested."""
+    with open_ws(read_only=True) as ws:
+        found = ws.scoring.feedback(by=by, period=period, grain=grain)
+    if fmt is OutputFormat.json:
+        write_json(found)
+        return
+    emit(
+        found["rows"],
+        fmt,
+        title=(
+            f"Disqualification reasons by {by}, {found['period']}: each against the other "
+            f"{by}s' MQLs (p adjusted over all, α = {found['alpha']})"
         ),
     )

@@ -33,9 +33,14 @@ if TYPE_CHECKING:
 
     from revteam.metrics import MetricsComponent
     from revteam.settings import Settings
+    from revteam.stats import StatsComponent
 
 I64 = npt.NDArray[np.int64]
 KEPT = 4
+MAX_LEARN = 400_000
+"""Examples a model learns from at most (a seeded random subset beyond it): a few dozen
+coefficients are pinned down long before, and fitting stays within minutes at 10M leads.
+Calibration and measurement always use every example of their slice."""
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,15 @@ class ScoringComponent:
     """Fits, scores and explains (``ws.scoring``)."""
 
     def __init__(
-        self, *, metrics: MetricsComponent, settings: Settings, root: Path | None = None
+        self,
+        *,
+        metrics: MetricsComponent,
+        settings: Settings,
+        root: Path | None = None,
+        stats: StatsComponent | None = None,
     ) -> None:
         self._metrics, self._settings, self._root = metrics, settings, root
+        self._stats = stats
         self._fits: OrderedDict[tuple[Any, ...], ScoreFit] = OrderedDict()
         self._leads: OrderedDict[tuple[Any, ...], Leads] = OrderedDict()
 
@@ -132,8 +143,10 @@ class ScoringComponent:
         x = features(leads, ex.rows, ex.at_us, half_life_days=cfg.half_life_days)
         train, calibrate, holdout = (np.flatnonzero(ex.split == k) for k in range(3))
         y = ex.reached
+        rng = np.random.default_rng(cfg.seed)
+        learn = _at_most(train, MAX_LEARN, rng)
         checked = Scorer(cfg.model, cfg.seed).fit(
-            x.take(train), y[train], x.take(calibrate), y[calibrate]
+            x.take(learn), y[learn], x.take(calibrate), y[calibrate]
         )
         p = checked.predict(x.take(holdout))
         by_age = {
@@ -152,7 +165,7 @@ class ScoringComponent:
         judged_age = cfg.score_after_days if cfg.score_after_days in by_age else 0
         judged_rows = holdout[ex.age_days[holdout] == judged_age]
         resampled = checked.predict_resampled(x.take(judged_rows), seed=cfg.seed)
-        earlier = np.flatnonzero(ex.split < 2)
+        earlier = _at_most(np.flatnonzero(ex.split < 2), MAX_LEARN, rng)
         final = Scorer(cfg.model, cfg.seed).fit(
             x.take(earlier), y[earlier], x.take(holdout), y[holdout]
         )
@@ -354,7 +367,142 @@ class ScoringComponent:
             "curve": rows,
         }
 
+    def nurture(self, *, threshold: float | None = None, as_of: DateLike | None = None) -> pa.Table:
+        """Fit but not ready: open leads of a nurture grade scoring below the MQL threshold.
+
+        ``threshold`` defaults to the one the threshold curve recommends. Columns: those of
+        :meth:`score`, with the lead's e-mail, names, company and channel (for export).
+        """
+        cut = self._cut(as_of)
+        cfg = self._settings.scoring
+        if threshold is None:
+            best = self.threshold(as_of=cut)["recommended"]
+            threshold = float(best["threshold"]) if best else 1.0
+        if not 0 <= threshold <= 1:
+            raise ScoringError(f"threshold {threshold} is out of range.", "Give 0 to 1.")
+        scored = self.score(as_of=cut)
+        keep = pc.and_(
+            pc.is_in(scored.column("grade"), pa.array(list(cfg.nurture_grades), pa.string())),
+            pc.less(scored.column("score"), threshold),
+        )
+        return self._contacts(scored.filter(keep), cut)
+
+    def recycle(self, *, as_of: DateLike | None = None) -> pa.Table:
+        """Leads Sales disqualified in the last ``[scoring] recycle_days``, back to Marketing.
+
+        Except those disqualified for a final reason (``[scoring] never_recycle``). Columns:
+        ``person_id``, ``disqualified_at``, ``disqualification_reason``, the rules score now
+        (``grade``, ``fit_points``, ``engagement_points``) and the contact columns; the best
+        fit first.
+        """
+        cut = self._cut(as_of)
+        cfg = self._settings.scoring
+        leads = self._read(cut)
+        people = self._metrics.relation(
+            "people", ["person_id", "disqualified_at", "disqualification_reason"], as_of=cut
+        )
+        since = pa.scalar(cut - dt.timedelta(days=cfg.recycle_days), pa.timestamp("us"))
+        recent = people.filter(
+            pc.and_(
+                pc.greater_equal(people.column("disqualified_at"), since),
+                pc.invert(
+                    pc.is_in(
+                        pc.fill_null(people.column("disqualification_reason"), ""),
+                        pa.array(list(cfg.never_recycle), pa.string()),
+                    )
+                ),
+            )
+        )
+        rows = np.asarray(
+            pc.index_in(recent.column("person_id"), value_set=leads.person_id)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        recent = recent.filter(pa.array(rows >= 0))
+        rows = rows[rows >= 0]
+        at = np.full(len(rows), _micros_of(cut), dtype=np.int64)
+        x = features(leads, rows, at, half_life_days=cfg.half_life_days)
+        fit_points, engaged, grade = self.rules()[0].score(x)
+        table = recent.append_column("grade", grade)
+        table = table.append_column("fit_points", pa.array(fit_points))
+        table = table.append_column("engagement_points", pa.array(engaged))
+        order = pc.sort_indices(
+            table,
+            sort_keys=[
+                ("fit_points", "descending"),
+                ("engagement_points", "descending"),
+                ("person_id", "ascending"),
+            ],
+        )
+        return self._contacts(table.take(order), cut)
+
+    def feedback(
+        self,
+        *,
+        by: str = "channel",
+        period: DateLike | None = None,
+        grain: str = "quarter",
+        alpha: float = 0.05,
+    ) -> dict[str, Any]:
+        """Sales' verdicts on Marketing's leads: disqualification reasons by source.
+
+        For each disqualification reason and each group of ``by`` (channel, campaign, …): the
+        share of the group's MQLs of ``period`` that Sales disqualified for that reason (the
+        catalogue's ``disqualification_rate`` broken down by reason), against the same share
+        among the other groups' MQLs, tested (z or Fisher, by the statistics layer), with
+        p-values adjusted by Benjamini-Hochberg over every reason and group at once. The
+        significant excesses are the sources Sales rejects, and why.
+        """
+        from revteam.stats import benjamini_hochberg, meta_of
+
+        if self._stats is None:
+            raise ScoringError("No statistics component to test with.", "Use ws.scoring.")
+        metric = "disqualification_rate"
+        reasons = [
+            r["disqualification_reason"]
+            for r in self._metrics.query(
+                [metric], by=["disqualification_reason"], grain="all"
+            ).to_pylist()
+            if not r["is_total"] and r["disqualification_reason"] is not None
+        ]
+        rows: list[dict[str, Any]] = []
+        period_label = None
+        for reason in sorted(set(reasons)):
+            table = self._stats.compare(
+                metric,
+                by=[by, "disqualification_reason"],  # a breakdown is filtered beside itself
+                period=period,
+                grain=grain,
+                where={"disqualification_reason": [reason]},
+                alpha=alpha,
+            )
+            period_label = meta_of(table).get("period")
+            rows.extend(
+                {"reason": reason, by: r["segment"].rsplit(" · ", 1)[0]} | _pick(r)
+                for r in table.to_pylist()
+            )
+        adjusted = benjamini_hochberg(
+            [r["p_value"] if r["p_value"] is not None else np.nan for r in rows]
+        )
+        for r, p in zip(rows, adjusted, strict=True):
+            r["p_adjusted"] = None if not np.isfinite(p) else float(p)
+            r["significant"] = r["p_adjusted"] is not None and r["p_adjusted"] < alpha
+        rows.sort(key=lambda r: (not r["significant"], -(r["difference"] or 0.0)))
+        return {"metric": metric, "by": by, "period": period_label, "alpha": alpha, "rows": rows}
+
     # -- internals -----------------------------------------------------------------------------
+    def _contacts(self, table: pa.Table, cut: dt.datetime) -> pa.Table:
+        """``table`` (with ``person_id``) and each lead's e-mail, names, company, channel."""
+        cols = ["person_id", "email", "first_name", "last_name", "company_name", "channel"]
+        people = self._metrics.relation("people", cols, as_of=cut)
+        where = pc.index_in(
+            table.column("person_id"), value_set=people.column("person_id").combine_chunks()
+        )
+        for name in cols[1:]:
+            table = table.append_column(name, people.column(name).combine_chunks().take(where))
+        return table
+
     def _cut(self, as_of: DateLike | None) -> dt.datetime:
         """The as-of time asked for, refused past the end of the data.
 
@@ -516,6 +664,18 @@ class ScoringComponent:
         open_ &= created + window * US_PER_DAY > now
         out: I64 = np.flatnonzero(open_)
         return out
+
+
+def _at_most(rows: I64, most: int, rng: np.random.Generator) -> I64:
+    if len(rows) <= most:
+        return rows
+    out: I64 = np.sort(rng.choice(rows, most, replace=False))
+    return out
+
+
+def _pick(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("value", "baseline", "difference", "diff_low", "diff_high", "n", "baseline_n")
+    return {k: row[k] for k in keys} | {"test": row["test"], "p_value": row["p_value"]}
 
 
 def _micros_of(at: dt.datetime) -> int:

@@ -214,7 +214,7 @@ class Workspace:
             from revteam.scoring import ScoringComponent
 
             self._scoring = ScoringComponent(
-                metrics=self.metrics, settings=self.settings, root=self.root
+                metrics=self.metrics, settings=self.settings, root=self.root, stats=self.stats
             )
         return self._scoring
 
