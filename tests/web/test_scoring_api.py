@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,24 @@ def test_requests_beyond_the_bounds_are_refused(api) -> None:
     later = (dt.date.today() + dt.timedelta(days=3650)).isoformat()
     future = api.get("/api/v1/scoring/fit", params={"as_of": later})
     assert future.status_code == 400 and "after the data ends" in future.text
+
+
+def test_the_page_shows_the_apis_numbers(api, browser_of) -> None:
+    fit = api.get("/api/v1/scoring/fit").json()
+    curve = api.get("/api/v1/scoring/threshold").json()
+    feedback = api.get("/api/v1/scoring/feedback").json()
+    html = browser_of["viewer"].get("/lead-scoring").text
+    auc = re.search(r'data-auc="([^"]+)"', html)
+    assert auc and float(auc.group(1)) == pytest.approx(fit["auc"])
+    best = re.search(r'data-recommended="([^"]+)"', html)
+    assert best and float(best.group(1)) == pytest.approx(curve["recommended"]["threshold"])
+    for r in curve["curve"][::5]:
+        cell = re.search(
+            rf'data-threshold="{re.escape(str(r["threshold"]))}".*?data-sqr="([^"]+)"', html, re.S
+        )
+        assert cell and float(cell.group(1)) == pytest.approx(r["sales_qualification_rate"])
+    first = feedback["rows"][0]
+    assert f'data-channel="{first["channel"]}" data-reason="{first["reason"]}"' in html
+    for chart in ("ls-calibration", "ls-threshold"):
+        assert f'id="{chart}"' in html
+    assert 'href="/lead-scoring"' in html  # in the navigation

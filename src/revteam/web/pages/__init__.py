@@ -18,6 +18,7 @@ from revteam.web.pages import (
     plan,
     records,
     review,
+    scoring,
     sla,
     timeline,
 )
@@ -34,6 +35,7 @@ ROUTERS = (
     forecast.router,
     attribution.router,
     clv.router,
+    scoring.router,
     review.router,
     incentives.router,
     alerts.router,

@@ -38,6 +38,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("campaigns", "/campaigns", "Campaigns"),
     ("attribution", "/attribution", "Attribution"),
     ("customer-value", "/customer-value", "Customer value"),
+    ("lead-scoring", "/lead-scoring", "Lead scoring"),
     ("accounts", "/accounts", "Accounts"),
     ("goals", "/goals", "Goals"),
     ("sla", "/sla", "SLA"),

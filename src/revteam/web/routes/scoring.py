@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Hashable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from revteam.web.deps import PrincipalDep, RuntimeDep
 from revteam.web.routes.attribution import checked_cut
+from revteam.web.runtime import Runtime
 from revteam.workspace import Workspace
 
 router = APIRouter(prefix="/scoring", tags=["lead scoring"])
@@ -36,6 +38,46 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def fit_request(
+    runtime: Runtime, as_of: dt.date | None
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
+    """The cache key and computation of the score's fit (the API's and the page's)."""
+    cut = checked_cut(runtime, None, None, as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(ws.scoring.fit(as_of=cut).as_dict())
+        return out
+
+    return ("scoring-fit", as_of), compute
+
+
+def threshold_request(
+    runtime: Runtime, objective: str, sqr_target: float | None, level: float, as_of: dt.date | None
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
+    """The cache key and computation of the threshold curve (the API's and the page's)."""
+    cut = checked_cut(runtime, None, None, as_of)
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(
+            ws.scoring.threshold(as_of=cut, objective=objective, sqr_target=sqr_target, level=level)
+        )
+        return out
+
+    return ("scoring-threshold", objective, sqr_target, level, as_of), compute
+
+
+def feedback_request(
+    runtime: Runtime, by: str
+) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
+    """Disqualification reasons by source, tested (the API's and the page's)."""
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(ws.scoring.feedback(by=by))
+        return out
+
+    return ("scoring-feedback", by), compute
+
+
 @router.get("/fit", summary="The lead score's model and its quality on the newest leads")
 def get_fit(runtime: RuntimeDep, principal: PrincipalDep, as_of: Day = None) -> dict[str, Any]:
     """The model, target and time split, and its quality on the holdout.
@@ -43,13 +85,7 @@ def get_fit(runtime: RuntimeDep, principal: PrincipalDep, as_of: Day = None) -> 
     ``auc`` and ``ece`` at the judged age; per age the calibration curve, Brier score and log
     loss, with the rules score's AUC.
     """
-    cut = checked_cut(runtime, None, None, as_of)
-
-    def compute(ws: Workspace) -> dict[str, Any]:
-        out: dict[str, Any] = _plain(ws.scoring.fit(as_of=cut).as_dict())
-        return out
-
-    found = runtime.read(("scoring-fit", as_of), compute)
+    found = runtime.read(*fit_request(runtime, as_of))
     return found.value | {"data_version": found.data_version, "stale": found.stale}
 
 
@@ -107,13 +143,20 @@ def get_threshold(
     Per candidate: MQLs a month, the expected ``sales_qualification_rate`` with its interval
     and the realised one, SQLs a month, the lead→opportunity rate and MQLs per rep per week.
     """
-    cut = checked_cut(runtime, None, None, as_of)
+    found = runtime.read(*threshold_request(runtime, objective, sqr_target, level, as_of))
+    return found.value | {"data_version": found.data_version, "stale": found.stale}
 
-    def compute(ws: Workspace) -> dict[str, Any]:
-        out: dict[str, Any] = _plain(
-            ws.scoring.threshold(as_of=cut, objective=objective, sqr_target=sqr_target, level=level)
-        )
-        return out
 
-    found = runtime.read(("scoring-threshold", objective, sqr_target, level, as_of), compute)
+@router.get("/feedback", summary="Disqualification reasons by source, tested")
+def get_feedback(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    by: Annotated[str, Query(max_length=40, description="channel, campaign, …")] = "channel",
+) -> dict[str, Any]:
+    """Disqualification reasons by source, each against the other sources, tested.
+
+    Per reason and group of ``by``: the share of the group's MQLs of the latest period that
+    Sales disqualified for it, against the other groups', with BH-adjusted p-values.
+    """
+    found = runtime.read(*feedback_request(runtime, by))
     return found.value | {"data_version": found.data_version, "stale": found.stale}

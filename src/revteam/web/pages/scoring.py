@@ -1,0 +1,158 @@
+"""``/lead-scoring``: how good the score is, what an MQL threshold would do, and Sales' verdicts.
+
+The numbers are the API's (:mod:`revteam.web.routes.scoring`, the same cache keys), so the page
+and ``/api/v1/scoring`` cannot disagree. A score the data cannot support says why in its place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from revteam.exceptions import ScoringError
+from revteam.web.deps import PrincipalDep
+from revteam.web.pages.render import Page, render_view
+from revteam.web.routes.scoring import feedback_request, fit_request, threshold_request
+
+router = APIRouter(include_in_schema=False)
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+@router.get("/lead-scoring", response_class=HTMLResponse)
+def lead_scoring(request: Request, principal: PrincipalDep) -> HTMLResponse:
+    return render_view(
+        request,
+        "lead_scoring.html",
+        principal,
+        build=_sections,
+        title="Lead scoring",
+        nav="lead-scoring",
+    )
+
+
+def _sections(page: Page) -> dict[str, Any]:
+    try:
+        fit = page.read(*fit_request(page.runtime, None))
+        curve = page.read(*threshold_request(page.runtime, "capacity", None, 0.9, None))
+    except ScoringError as exc:
+        return {"error": str(exc)}
+    try:
+        feedback = page.read(*feedback_request(page.runtime, "channel"))
+        feedback_error = None
+    except ScoringError as exc:
+        feedback, feedback_error = None, str(exc)
+    judged = fit["by_age"].get(str(fit["judged_age_days"]), {})
+    return {
+        "error": None,
+        "fit": fit,
+        "judged": judged,
+        "curve": curve,
+        "calibration_spec": calibration_spec(judged.get("calibration_curve") or []),
+        "threshold_spec": threshold_spec(curve),
+        "feedback": feedback,
+        "feedback_error": feedback_error,
+        "settings": page.runtime.settings.scoring,
+    }
+
+
+def calibration_spec(curve: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean predicted against observed rate per bin of the holdout, and the diagonal."""
+    if not curve:
+        return None
+    top = max(max(b["predicted"], b["observed"]) for b in curve)
+    values = [
+        {"predicted": b["predicted"], "observed": b["observed"], "leads": b["n"]} for b in curve
+    ]
+    return {
+        "$schema": SCHEMA,
+        "width": "container",
+        "height": 220,
+        "layer": [
+            {
+                "data": {"values": [{"x": 0.0, "y": 0.0}, {"x": top, "y": top}]},
+                "mark": {"type": "line", "strokeDash": [4, 4], "color": "#9aa5b1"},
+                "encoding": {
+                    "x": {"field": "x", "type": "quantitative"},
+                    "y": {"field": "y", "type": "quantitative"},
+                },
+            },
+            {
+                "data": {"values": values},
+                "mark": {"type": "line", "point": True, "tooltip": True},
+                "encoding": {
+                    "x": {
+                        "field": "predicted",
+                        "type": "quantitative",
+                        "title": "Predicted chance (mean of a tenth of the leads)",
+                        "axis": {"format": "%"},
+                    },
+                    "y": {
+                        "field": "observed",
+                        "type": "quantitative",
+                        "title": "Share that reached it",
+                        "axis": {"format": "%"},
+                    },
+                },
+            },
+        ],
+    }
+
+
+def threshold_spec(curve: dict[str, Any]) -> dict[str, Any] | None:
+    """Expected SQR (with its band) against MQLs a month, per candidate threshold."""
+    rows = curve.get("curve") or []
+    if not rows:
+        return None
+    best = (curve.get("recommended") or {}).get("threshold")
+    values = [
+        {
+            "threshold": r["threshold"],
+            "mqls": r["mqls_per_month"],
+            "sqr": r["sales_qualification_rate"],
+            "low": r["sales_qualification_rate_low"],
+            "high": r["sales_qualification_rate_high"],
+            "realised": r["realised_sales_qualification_rate"],
+            "recommended": r["threshold"] == best,
+        }
+        for r in rows
+    ]
+    x = {"field": "mqls", "type": "quantitative", "title": "MQLs a month"}
+    return {
+        "$schema": SCHEMA,
+        "width": "container",
+        "height": 240,
+        "data": {"values": values},
+        "layer": [
+            {
+                "mark": {"type": "area", "opacity": 0.2},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "low", "type": "quantitative"},
+                    "y2": {"field": "high"},
+                },
+            },
+            {
+                "mark": {"type": "line", "point": True, "tooltip": True},
+                "encoding": {
+                    "x": x,
+                    "y": {
+                        "field": "sqr",
+                        "type": "quantitative",
+                        "title": "Expected SQR",
+                        "axis": {"format": "%"},
+                    },
+                },
+            },
+            {
+                "transform": [{"filter": "datum.recommended"}],
+                "mark": {"type": "point", "size": 160, "shape": "diamond", "filled": True},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "sqr", "type": "quantitative"},
+                    "tooltip": [{"field": "threshold", "type": "quantitative", "format": ".3f"}],
+                },
+            },
+        ],
+    }
