@@ -26,7 +26,7 @@ def scoring_ws_path(scoring_company: Company, tmp_path_factory: pytest.TempPathF
     return root / "ws"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scored_ws(scoring_ws_path: Path) -> Iterator[Workspace]:
     with revteam.open(scoring_ws_path, read_only=True) as opened:
         yield opened

@@ -392,3 +392,42 @@ class MetricVersion(Base):
     approved_by: Mapped[str] = mapped_column(String(1000))
     """JSON list of the e-mails that signed it off."""
     approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ScoreThreshold(Base):
+    """A proposed MQL threshold on the lead score, agreed when every owning team signs it off.
+
+    ``needs`` the teams that own the score's target KPI (JSON list); the newest agreed one is
+    the threshold in force, and an agreement marks the one before it ``superseded``.
+    """
+
+    __tablename__ = "score_thresholds"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    threshold: Mapped[float] = mapped_column(Float)
+    target: Mapped[str] = mapped_column(String(64))
+    objective: Mapped[str] = mapped_column(String(12), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    needs: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    """``open``, ``agreed``, ``rejected``, ``withdrawn`` or ``superseded``."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    decision: Mapped[str] = mapped_column(Text, default="")
+
+
+class ScoreThresholdVote(Base):
+    """One owner's approval or rejection of a proposed threshold, with their team then."""
+
+    __tablename__ = "score_threshold_votes"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    threshold_id: Mapped[int] = mapped_column(Integer, index=True)
+    voter: Mapped[str] = mapped_column(String(320))
+    team: Mapped[str] = mapped_column(String(40))
+    vote: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

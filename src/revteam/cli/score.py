@@ -11,7 +11,7 @@ See docs/scoring.md.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
@@ -317,3 +317,88 @@ def feedback(
             f"{by}s' MQLs (p adjusted over all, α = {found['alpha']})"
         ),
     )
+
+
+agree_app = typer.Typer(
+    name="agree",
+    help="The MQL threshold both teams sign off: propose, vote, withdraw, list.",
+    no_args_is_help=True,
+)
+score_app.add_typer(agree_app)
+
+
+def _agreement_rows(found: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.id,
+            "threshold": a.threshold,
+            "status": a.status,
+            "proposed_by": a.created_by,
+            "approved_by": "; ".join(f"{t}: {e}" for t, e in sorted(a.approved_by.items())),
+            "missing": ", ".join(a.missing) if a.status == "open" else "",
+            "decision": a.decision,
+        }
+        for a in found
+    ]
+
+
+@agree_app.command("propose")
+def agree_propose(
+    threshold: Annotated[float, typer.Argument(min=0.0, max=1.0, help="The MQL score cut.")],
+    note: Annotated[str, typer.Option(help="Why this threshold.")] = "",
+    objective: Annotated[str, typer.Option(help="What it was chosen for.")] = "",
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Propose an MQL threshold; it is in force once each owning team approves it."""
+    with open_ws(read_only=True) as ws:
+        made = ws.scoring.propose_threshold(threshold, note=note, objective=objective)
+    _show([made], fmt, f"Threshold proposal {made.id}: waiting for {', '.join(made.missing)}")
+
+
+@agree_app.command("vote")
+def agree_vote(
+    proposal_id: Annotated[int, typer.Argument(min=1)],
+    decision: Annotated[str, typer.Argument(help="approve or reject")],
+    voter: Annotated[str, typer.Option("--as", help="The voter's e-mail (an owner's editor).")],
+    reason: Annotated[str, typer.Option(help="Why (required to reject).")] = "",
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """An owner's sign-off; the last one needed puts the threshold in force."""
+    if decision not in ("approve", "reject"):
+        raise typer.BadParameter("use approve or reject", param_hint="DECISION")
+    with open_ws(read_only=True) as ws:
+        done = ws.scoring.agreements.vote(
+            proposal_id,
+            "approve" if decision == "approve" else "reject",
+            voter=voter,
+            reason=reason,
+        )
+    _show([done], fmt, f"Threshold proposal {done.id}: {done.status}")
+
+
+@agree_app.command("withdraw")
+def agree_withdraw(
+    proposal_id: Annotated[int, typer.Argument(min=1)],
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Withdraw an open threshold proposal."""
+    with open_ws(read_only=True) as ws:
+        done = ws.scoring.agreements.withdraw(proposal_id)
+    _show([done], fmt, f"Threshold proposal {done.id}: {done.status}")
+
+
+@agree_app.command("list")
+def agree_list(fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table) -> None:
+    """The threshold in force and every proposal, newest first."""
+    with open_ws(read_only=True) as ws:
+        found = ws.scoring.agreements.list()
+        agreed = ws.scoring.agreements.current()
+    title = f"In force: {agreed.threshold:.3f} ({agreed.decision})" if agreed else "None agreed yet"
+    _show(found, fmt, title)
+
+
+def _show(found: list[Any], fmt: OutputFormat, title: str) -> None:
+    if fmt is OutputFormat.json:
+        write_json([a.as_dict() for a in found])
+        return
+    emit(_agreement_rows(found), fmt, title=title)

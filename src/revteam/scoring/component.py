@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from revteam.exceptions import ScoringError
 from revteam.metrics.request import DateLike, to_as_of
+from revteam.scoring.agreement import Agreement, ThresholdAgreements
 from revteam.scoring.features import US_PER_DAY, Leads, features, read_leads
 from revteam.scoring.model import Quality, Scorer, quality
 from revteam.scoring.rules import Rules, load_rules
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from revteam.metrics import MetricsComponent
     from revteam.settings import Settings
     from revteam.stats import StatsComponent
+    from revteam.storage import AppDatabase
 
 I64 = npt.NDArray[np.int64]
 KEPT = 4
@@ -118,9 +120,11 @@ class ScoringComponent:
         settings: Settings,
         root: Path | None = None,
         stats: StatsComponent | None = None,
+        app_db: Callable[[], AppDatabase] | None = None,
     ) -> None:
         self._metrics, self._settings, self._root = metrics, settings, root
         self._stats = stats
+        self._app_db = app_db
         self._fits: OrderedDict[tuple[Any, ...], ScoreFit] = OrderedDict()
         self._leads: OrderedDict[tuple[Any, ...], Leads] = OrderedDict()
 
@@ -202,6 +206,23 @@ class ScoringComponent:
         while len(self._fits) > KEPT:
             self._fits.popitem(last=False)
         return found
+
+    @property
+    def agreements(self) -> ThresholdAgreements:
+        """The MQL threshold's proposals and sign-offs (the application database)."""
+        if self._app_db is None:
+            raise ScoringError("No application database to keep agreements in.", "Use ws.scoring.")
+        return ThresholdAgreements(self._app_db())
+
+    def propose_threshold(
+        self, threshold: float, *, note: str = "", objective: str = "", **who: Any
+    ) -> Agreement:
+        """Propose an MQL threshold; every team owning the target KPI must approve it."""
+        target = self._settings.scoring.target
+        owners = self._metrics.get(target).owners if target in self._metrics.catalogue else "shared"
+        return self.agreements.propose(
+            threshold, target=target, owners=owners, objective=objective, note=note, **who
+        )
 
     def rules(self) -> tuple[Rules, str]:
         """The rules score (the workspace's ``scoring.yaml``, or the shipped one) and its source."""
@@ -348,6 +369,7 @@ class ScoringComponent:
                     "within_capacity": workload is None or workload <= cfg.capacity_per_rep_week,
                 }
             )
+        agreed = self.agreements.current() if self._app_db is not None else None
         if objective == "capacity":
             fits = [r for r in rows if r["within_capacity"]]
         else:
@@ -364,20 +386,25 @@ class ScoringComponent:
             "objective": objective,
             "sqr_target": sqr_target,
             "recommended": best,
+            "agreed": agreed.as_dict() if agreed is not None else None,
             "curve": rows,
         }
 
     def nurture(self, *, threshold: float | None = None, as_of: DateLike | None = None) -> pa.Table:
         """Fit but not ready: open leads of a nurture grade scoring below the MQL threshold.
 
-        ``threshold`` defaults to the one the threshold curve recommends. Columns: those of
-        :meth:`score`, with the lead's e-mail, names, company and channel (for export).
+        ``threshold`` defaults to the agreed one, else the one the curve recommends. Columns:
+        those of :meth:`score`, with the lead's e-mail, names, company and channel (for export).
         """
         cut = self._cut(as_of)
         cfg = self._settings.scoring
         if threshold is None:
-            best = self.threshold(as_of=cut)["recommended"]
-            threshold = float(best["threshold"]) if best else 1.0
+            agreed = self.agreements.current() if self._app_db is not None else None
+            if agreed is not None:
+                threshold = agreed.threshold
+            else:
+                best = self.threshold(as_of=cut)["recommended"]
+                threshold = float(best["threshold"]) if best else 1.0
         if not 0 <= threshold <= 1:
             raise ScoringError(f"threshold {threshold} is out of range.", "Give 0 to 1.")
         scored = self.score(as_of=cut)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from revteam.exceptions import ConfigError
 from revteam.ingest import IngestComponent, WorkspaceStatus, collect_status, status_during_load
 from revteam.settings import CONFIG_FILE, Settings, find_workspace, load_settings, write_settings
-from revteam.storage import WaitNotice, Warehouse, parse_warehouse_url
+from revteam.storage import AppDatabase, WaitNotice, Warehouse, parse_warehouse_url
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -214,9 +214,21 @@ class Workspace:
             from revteam.scoring import ScoringComponent
 
             self._scoring = ScoringComponent(
-                metrics=self.metrics, settings=self.settings, root=self.root, stats=self.stats
+                metrics=self.metrics,
+                settings=self.settings,
+                root=self.root,
+                stats=self.stats,
+                app_db=self._app_db,
             )
         return self._scoring
+
+    def _app_db(self) -> AppDatabase:
+        """The application database, opened on first use."""
+        if self._app is None:
+            from revteam.app import open_app
+
+            self._app = open_app(self.root)
+        return self._app.db
 
     def defined_on(self, day: dt.date) -> Workspace:
         """A view of the workspace with the definitions both teams had agreed by the end of ``day``.

@@ -14,7 +14,12 @@ from fastapi.responses import HTMLResponse
 from revteam.exceptions import ScoringError
 from revteam.web.deps import PrincipalDep
 from revteam.web.pages.render import Page, render_view
-from revteam.web.routes.scoring import feedback_request, fit_request, threshold_request
+from revteam.web.routes.scoring import (
+    agreements,
+    feedback_request,
+    fit_request,
+    threshold_request,
+)
 
 router = APIRouter(include_in_schema=False)
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -54,6 +59,7 @@ def _sections(page: Page) -> dict[str, Any]:
         "feedback": feedback,
         "feedback_error": feedback_error,
         "settings": page.runtime.settings.scoring,
+        "agreed": agreements(page.runtime).current(),  # read now: a vote is not a data change
     }
 
 

@@ -11,11 +11,14 @@ import math
 from collections.abc import Callable, Hashable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from revteam.web.deps import PrincipalDep, RuntimeDep
+from revteam.scoring.agreement import MAX_NOTE, ThresholdAgreements
+from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.routes.attribution import checked_cut
 from revteam.web.runtime import Runtime
+from revteam.web.schemas import Id
 from revteam.workspace import Workspace
 
 router = APIRouter(prefix="/scoring", tags=["lead scoring"])
@@ -144,7 +147,12 @@ def get_threshold(
     and the realised one, SQLs a month, the lead→opportunity rate and MQLs per rep per week.
     """
     found = runtime.read(*threshold_request(runtime, objective, sqr_target, level, as_of))
-    return found.value | {"data_version": found.data_version, "stale": found.stale}
+    agreed = agreements(runtime).current()  # read now: an agreement changes no data version
+    return (
+        found.value
+        | {"agreed": None if agreed is None else agreed.as_dict()}
+        | {"data_version": found.data_version, "stale": found.stale}
+    )
 
 
 @router.get("/feedback", summary="Disqualification reasons by source, tested")
@@ -160,3 +168,84 @@ def get_feedback(
     """
     found = runtime.read(*feedback_request(runtime, by))
     return found.value | {"data_version": found.data_version, "stale": found.stale}
+
+
+def agreements(runtime: Runtime) -> ThresholdAgreements:
+    return ThresholdAgreements(runtime.app.db)
+
+
+class ThresholdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(ge=0, le=1, description="The score at which a lead becomes an MQL.")
+    objective: str = Field("", max_length=12, description="What it was chosen for.")
+    note: str = Field("", max_length=MAX_NOTE)
+
+
+class ThresholdVoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vote: Literal["approve", "reject"]
+    reason: str = Field("", max_length=MAX_NOTE, description="Required to reject.")
+
+
+@router.get("/thresholds", summary="The MQL threshold in force, and its proposals")
+def list_thresholds(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """``agreed``: the threshold in force (or null); ``proposals``: newest first, with votes."""
+    store = agreements(runtime)
+    agreed = store.current()
+    return {
+        "agreed": None if agreed is None else agreed.as_dict(),
+        "proposals": [a.as_dict() for a in store.list()],
+    }
+
+
+@router.post("/thresholds", status_code=201, summary="Propose an MQL threshold")
+def propose_threshold(
+    runtime: RuntimeDep, principal: EditorDep, body: ThresholdIn, response: Response
+) -> dict[str, Any]:
+    """It waits for the sign-off of every team that owns the score's target KPI."""
+    target = runtime.settings.scoring.target
+    catalogue = runtime.definitions.catalogue
+    owners = catalogue[target].owners if target in catalogue else "shared"
+    made = agreements(runtime).propose(
+        body.threshold,
+        target=target,
+        owners=owners,
+        objective=body.objective,
+        note=body.note,
+        actor=principal.actor,
+        role=principal.user.role,
+    )
+    response.headers["Location"] = f"/api/v1/scoring/thresholds/{made.id}"
+    return made.as_dict()
+
+
+@router.post("/thresholds/{threshold_id}/votes", summary="Approve or reject a threshold")
+def vote_threshold(
+    runtime: RuntimeDep, principal: EditorDep, threshold_id: Id, body: ThresholdVoteIn
+) -> dict[str, Any]:
+    """Your vote, for your team; the last approval needed puts the threshold in force."""
+    return (
+        agreements(runtime)
+        .vote(
+            threshold_id,
+            body.vote,
+            voter=principal.user.email,
+            reason=body.reason,
+            actor=principal.actor,
+        )
+        .as_dict()
+    )
+
+
+@router.post("/thresholds/{threshold_id}/withdraw", summary="Withdraw a threshold proposal")
+def withdraw_threshold(
+    runtime: RuntimeDep, principal: EditorDep, threshold_id: Id
+) -> dict[str, Any]:
+    """Its proposer or an admin."""
+    return (
+        agreements(runtime)
+        .withdraw(threshold_id, actor=principal.actor, role=principal.user.role)
+        .as_dict()
+    )
