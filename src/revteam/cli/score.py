@@ -402,3 +402,33 @@ def _show(found: list[Any], fmt: OutputFormat, title: str) -> None:
         write_json([a.as_dict() for a in found])
         return
     emit(_agreement_rows(found), fmt, title=title)
+
+
+@score_app.command("monitor")
+def monitor(
+    months: Annotated[int, typer.Option(min=2, max=60, help="Months of leads to look at.")] = 12,
+    as_of: AsOf = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Does the score still rank leads? Drift and conversion by decile per month."""
+    with open_ws(read_only=True) as ws:
+        found = ws.scoring.monitor(as_of=_cut(as_of), months=months)
+    if fmt is OutputFormat.json:
+        write_json(found)
+        return
+    rows = [
+        {
+            "month": e["month"],
+            "leads": e["leads"],
+            "mean_score": e["mean_score"],
+            "drift": e["drift"],
+            "auc": e["auc"],
+            "top_decile": e["deciles"][0]["realised"] if e["deciles"] else None,
+            "bottom_decile": e["deciles"][-1]["realised"] if e["deciles"] else None,
+            "in_sample": e["in_sample"],
+        }
+        for e in found["months"]
+    ]
+    verdict = "; ".join(found["reasons"]) if found["degraded"] else "no degradation"
+    emit(rows, fmt, title=f"Lead score by month of creation (holdout AUC "
+                          f"{found['holdout_auc']:.3f}): {verdict}")  # fmt: skip

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 I64 = npt.NDArray[np.int64]
 KEPT = 4
+DRIFT_LARGE = 0.25
+"""Population stability index above which a month's scores have shifted a lot."""
+AUC_DROP = 0.05
+"""How far below the holdout's AUC a later month may rank before the score is degraded."""
 MAX_LEARN = 400_000
 """Examples a model learns from at most (a seeded random subset beyond it): a few dozen
 coefficients are pinned down long before, and fitting stays within minutes at 10M leads.
@@ -75,6 +79,9 @@ class ScoreFit:
     """On the holdout examples of each age in ``[scoring] score_ages_days``."""
     scorer: Scorer = field(repr=False)
     """Refitted one slice later: learnt up to the holdout, calibrated on it."""
+    checked: Scorer = field(repr=False)
+    """The model measured on the holdout: learnt on ``train`` only, so every later month is
+    out of its sample (what monitoring ranks with)."""
     resampled: npt.NDArray[np.float64] = field(repr=False)
     """The judged-age holdout rows of ``predictions`` under calibrations refitted on
     resamples of the calibration leads (draws × rows): the threshold curve's calibration
@@ -188,6 +195,7 @@ class ScoringComponent:
             holdout=quality(y[holdout], p),
             by_age=by_age,
             scorer=final,
+            checked=checked,
             rules_auc=rules_auc,
             rules_source=source,
             predictions=pa.table(
@@ -388,6 +396,120 @@ class ScoringComponent:
             "recommended": best,
             "agreed": agreed.as_dict() if agreed is not None else None,
             "curve": rows,
+        }
+
+    def monitor(self, *, as_of: DateLike | None = None, months: int = 12) -> dict[str, Any]:
+        """Whether the score still ranks leads, and today's leads are like those it learnt from.
+
+        Per month of creation over the last ``months``, each lead scored at ``[scoring]
+        score_after_days`` old (if still open then): ``drift``, the population stability
+        index of the month's scores against the holdout's (ten bins at the holdout's
+        deciles; above 0.1 a shift, above 0.25 a large one), and for months whose window has
+        closed the ``auc`` and the realised rate per score decile (``deciles``: does the top
+        tenth still convert most?), ranked by the model measured on the holdout (learnt on
+        the training slice only); months it learnt from are marked ``in_sample``;
+        ``degraded`` says whether the latest month drifted past 0.25 or the latest closed
+        month out of sample ranks more than 0.05 below the holdout's AUC.
+        """
+        cut = self._cut(as_of)
+        cfg = self._settings.scoring
+        fit = self.fit(as_of=cut)
+        leads = self._read(cut)
+        ids, reached_at, dq_at, counted = self._outcomes(cut)
+        where = np.asarray(
+            pc.index_in(leads.person_id, value_set=ids)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        never = np.iinfo(np.int64).max
+        reached = np.where(where >= 0, np.r_[reached_at, never][where], never)
+        dq = np.where(where >= 0, np.r_[dq_at, never][where], never)
+        within = np.where(where >= 0, np.r_[counted, False][where], False)
+        age = fit.judged_age * US_PER_DAY
+        moment = leads.created_us + age
+        now = _micros_of(cut)
+        back = cut.year * 12 + cut.month - 1 - (months - 1)  # the first month shown
+        first = _micros_of(dt.datetime(back // 12, back % 12 + 1, 1))
+        rows = np.flatnonzero(
+            (leads.created_us >= first) & (moment <= now) & (reached > moment) & (dq > moment)
+        )
+        x = features(leads, rows, moment[rows], half_life_days=cfg.half_life_days)
+        p = fit.scorer.predict(x)
+        # the reference: the holdout's leads, scored by the same (refitted) scorer
+        start, end = (_micros_of(dt.datetime.combine(d, dt.time())) for d in fit.periods["holdout"])
+        created = leads.created_us[rows]
+        reference = p[(created >= start) & (created < end + US_PER_DAY)]
+        if not len(reference):
+            raise ScoringError(
+                f"No lead of the holdout ({fit.periods['holdout'][0]} to "
+                f"{fit.periods['holdout'][1]}) is within the last {months} months.",
+                "Give more months.",
+            )
+        edges = np.unique(np.quantile(reference, np.linspace(0, 1, 11)[1:-1]))
+        expected = np.bincount(np.searchsorted(edges, reference, side="right"),
+                               minlength=len(edges) + 1) / len(reference)  # fmt: skip
+        month = np.array(
+            [_day(t).replace(day=1) for t in leads.created_us[rows]], dtype="datetime64[D]"
+        )
+        window = fit.window_days * US_PER_DAY
+        learnt_until = np.datetime64(fit.periods["calibrate"][0])
+        ranked = fit.checked.predict(x)  # learnt on train only: later months are out of sample
+        out = []
+        for m in np.unique(month):
+            mine = month == m
+            scores, rows_m = p[mine], rows[mine]
+            got = np.bincount(np.searchsorted(edges, scores, side="right"),
+                              minlength=len(edges) + 1) / len(scores)  # fmt: skip
+            psi = float(np.sum((got - expected) * np.log((got + 1e-6) / (expected + 1e-6))))
+            closed = bool((leads.created_us[rows_m] + window <= now).all())
+            entry: dict[str, Any] = {
+                "month": str(m)[:7],
+                "leads": int(mine.sum()),
+                "mean_score": float(scores.mean()),
+                "drift": psi,
+                "closed": closed,
+                "in_sample": bool(m < learnt_until),
+                "auc": None,
+                "realised": None,
+                "deciles": [],
+            }
+            if closed:
+                y = within[rows_m]
+                entry["realised"] = float(y.mean())
+                entry["auc"] = quality(y, ranked[mine]).auc
+                order = np.argsort(-ranked[mine], kind="stable")
+                entry["deciles"] = [
+                    {
+                        "decile": k + 1,
+                        "mean_score": float(scores[part].mean()),
+                        "realised": float(y[part].mean()),
+                        "leads": len(part),
+                    }
+                    for k, part in enumerate(np.array_split(order, 10))
+                    if len(part)
+                ]
+            out.append(entry)
+        latest = out[-1] if out else None
+        closed_out = [e for e in out if e["closed"] and not e["in_sample"] and e["auc"] is not None]
+        reasons = []
+        if latest is not None and latest["drift"] > DRIFT_LARGE:
+            reasons.append(
+                f"the leads of {latest['month']} score unlike those the score was measured on "
+                f"(drift {latest['drift']:.2f} > {DRIFT_LARGE})"
+            )
+        holdout_auc = fit.by_age[fit.judged_age].auc
+        if closed_out and closed_out[-1]["auc"] < holdout_auc - AUC_DROP:
+            reasons.append(
+                f"the score ranks the leads of {closed_out[-1]['month']} at AUC "
+                f"{closed_out[-1]['auc']:.3f}, below its holdout's {holdout_auc:.3f}"
+            )
+        return {
+            "judged_age_days": fit.judged_age,
+            "holdout_auc": holdout_auc,
+            "months": out,
+            "degraded": bool(reasons),
+            "reasons": reasons,
         }
 
     def nurture(self, *, threshold: float | None = None, as_of: DateLike | None = None) -> pa.Table:
