@@ -67,6 +67,10 @@ class Facts:
         return self.ws.review
 
     @property
+    def scoring(self) -> Any:
+        return self.ws.scoring
+
+    @property
     def data_version(self) -> int:
         return self.ws.data_version
 

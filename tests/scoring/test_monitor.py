@@ -65,3 +65,25 @@ def test_a_shift_in_who_arrives_is_flagged(shifted: Path) -> None:
     run = CliRunner().invoke(cli, ["-w", str(shifted), "score", "monitor", "--format", "json"])
     assert run.exit_code == 0, run.output
     assert json.loads(run.stdout)["degraded"] is True
+
+
+def test_an_alert_rule_raises_the_degradation_once(shifted: Path, tmp_path: Path) -> None:
+    from pytest_httpserver import HTTPServer
+    from tests.alerts.conftest import Clock, alerts_over, fresh_db
+
+    from revteam.alerts import Channel, RuleSpec
+
+    with HTTPServer() as server, revteam.open(shifted, read_only=True) as ws:
+        server.expect_request("/hook", method="POST").respond_with_data("ok")
+        alerts = alerts_over(ws, fresh_db(tmp_path / "a.db"), Clock(ws.metrics.as_of()))
+        rule = alerts.add(
+            RuleSpec("score health", "score_degraded", [Channel.webhook(server.url_for("/hook"))])
+        )
+        for _ in range(2):  # the same condition twice: alerted once
+            report = alerts.run()
+            assert report.rules[0].error is None
+        active = [c.key for c in alerts.store.active(rule.id)]
+        month = ws.scoring.monitor()["months"][-1]["month"]
+        sent = [json.loads(r.get_data()) for r, _ in server.log]
+    assert active == [f"score:{month}"] and len(sent) == 1
+    assert "drift" in sent[0]["title"] and sent[0]["link"].endswith("/lead-scoring")

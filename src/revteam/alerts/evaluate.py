@@ -14,7 +14,8 @@ each kind asks and keys what it finds, so the same condition has the same key ev
 - ``stale_data``: ``load``, or ``records`` (``records:TABLE`` per table named);
 - ``review_pack``: the pack's period and the scheduled time (an event: sent once);
 - ``definition_change``: the metric and version (an event: sent once), for every version agreed
-  since the rule was added; its signers are the finding's own recipients.
+  since the rule was added; its signers are the finding's own recipients;
+- ``score_degraded``: ``score``, with the month it was found in (one condition a month).
 
 The rule sees the data as of the earlier of now and the data's own as-of time, so a clock
 moved back (tests, replays) sees the data as it was then.
@@ -31,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from revteam.alerts.rules import OPS, Rule, find_goal
 from revteam.alerts.store import Attachment, Finding
-from revteam.exceptions import AlertError, MetricError, StatsError
+from revteam.exceptions import AlertError, MetricError, ScoringError, StatsError
 from revteam.metrics import periods as P
 from revteam.metrics.format import display
 from revteam.settings import Settings
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from revteam.proposals import ProposalStore
     from revteam.review import ReviewComponent
     from revteam.review.definitions import DefinitionChange
+    from revteam.scoring import ScoringComponent
     from revteam.stats import StatsComponent
 
 PUBLIC_URL_ENV = "REVTEAM_PUBLIC_URL"
@@ -62,6 +64,8 @@ class Facts(Protocol):
     def review(self) -> ReviewComponent: ...
     @property
     def proposals(self) -> ProposalStore: ...
+    @property
+    def scoring(self) -> ScoringComponent: ...
     @property
     def data_version(self) -> int: ...
     def status(self) -> WorkspaceStatus: ...
@@ -395,6 +399,27 @@ class Evaluator:
     def _names(metrics: MetricsComponent) -> dict[str, str]:
         table = metrics.relation("campaigns", ["campaign_id", "name"])
         return {r["campaign_id"]: r["name"] for r in table.to_pylist() if r["name"]}
+
+    def _score_degraded(self, rule: Rule, facts: Facts, moment: Moment) -> list[Finding]:
+        try:
+            found = facts.scoring.monitor(as_of=self._as_of(facts, moment))
+        except ScoringError:
+            return []  # a score the data cannot support yet has nothing to degrade
+        if not found["degraded"]:
+            return []
+        month = found["months"][-1]["month"]
+        return [
+            Finding(
+                f"score:{month}",
+                "The lead score has degraded: " + "; ".join(found["reasons"]),
+                {
+                    "reasons": found["reasons"],
+                    "month": month,
+                    "owners": "shared",
+                    "link": f"{public_url()}/lead-scoring",
+                },
+            )
+        ]
 
     def _stale_data(self, rule: Rule, facts: Facts, moment: Moment) -> list[Finding]:
         p = rule.params

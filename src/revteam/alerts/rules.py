@@ -17,7 +17,9 @@ rule means what it says:
   ``attach`` as PDF or HTML, sent on its ``schedule`` (required);
 - ``definition_change``: a definition (of one of ``metrics``, or any) agreed by its owners after
   the rule was added; besides the rule's channels, the proposer and the approver of each team
-  are e-mailed, so it may have no channel of its own.
+  are e-mailed, so it may have no channel of its own;
+- ``score_degraded``: the lead score's monitoring (``ws.scoring.monitor``) finds its latest
+  month's scores drifted far from those it was measured on, or ranking worse than then.
 
 Channels are e-mail addresses and webhook URLs (``json``: a generic body, ``slack``: Slack's
 ``{"text", "blocks"}``). Webhook URLs often carry a secret, so they are only ever shown
@@ -51,6 +53,7 @@ Kind = Literal[
     "stale_data",
     "review_pack",
     "definition_change",
+    "score_degraded",
 ]
 KINDS: tuple[str, ...] = (
     "threshold",
@@ -60,6 +63,7 @@ KINDS: tuple[str, ...] = (
     "stale_data",
     "review_pack",
     "definition_change",
+    "score_degraded",
 )
 SIGNED_OFF = ("definition_change",)
 """Kinds whose alerts also go to the people who signed the change off: their channels are
@@ -100,6 +104,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "stale_data": ("hours", "tables"),
     "review_pack": ("grain", "attach"),
     "definition_change": ("metrics",),
+    "score_degraded": (),
 }
 """The options each kind takes (``RuleSpec`` field names)."""
 MANY_METRICS: tuple[str, ...] = tuple(k for k, o in _OPTIONS.items() if "metrics" in o)
@@ -215,6 +220,8 @@ class Rule:
         if self.kind == "definition_change":
             which = ", ".join(p.get("metrics") or ()) or "any metric or the scorecard"
             return f"definition changes agreed ({which}), to their signers too"
+        if self.kind == "score_degraded":
+            return "the lead score drifts or ranks worse than when it was measured"
         return f"review pack of the latest {p['grain']} as {p['attach'].upper()}"
 
     def as_dict(self, *, reveal: bool = False) -> dict[str, Any]:
@@ -474,6 +481,12 @@ def _definition(
     return {"metrics": [_metric(definitions, m, "definition_change").id for m in chosen]}
 
 
+def _score(
+    spec: RuleSpec, definitions: Definitions, goals: GoalBook | None, fy_start: int
+) -> dict[str, Any]:
+    return {}
+
+
 _PARAMS = {
     "threshold": _threshold,
     "off_pace": _off_pace,
@@ -482,6 +495,7 @@ _PARAMS = {
     "stale_data": _stale,
     "review_pack": _pack,
     "definition_change": _definition,
+    "score_degraded": _score,
 }
 
 

@@ -37,6 +37,7 @@ KindOption = Literal[
     "stale_data",
     "review_pack",
     "definition_change",
+    "score_degraded",
 ]
 
 
@@ -79,8 +80,8 @@ def add(
     kind: Annotated[
         KindOption,
         typer.Option(
-            help="threshold, off_pace, anomaly, sla_breach, stale_data, review_pack or "
-            "definition_change.",
+            help="threshold, off_pace, anomaly, sla_breach, stale_data, review_pack, "
+            "definition_change or score_degraded.",
             show_default=False,
         ),
     ],

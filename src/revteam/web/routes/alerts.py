@@ -37,6 +37,7 @@ Kind = Literal[
     "stale_data",
     "review_pack",
     "definition_change",
+    "score_degraded",
 ]
 Number = StrictInt | StrictFloat | Annotated[str, Field(max_length=40)]
 """A number, or text such as ``"40%"``; never ``true`` read as 1."""
