@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, Actor
@@ -109,6 +109,18 @@ class ThresholdAgreements:
                 .order_by(ScoreThreshold.decided_at.desc(), ScoreThreshold.id.desc())
             )
             return None if row is None else _agreement(s, row)
+
+    def revision(self) -> tuple[int, int, int]:
+        """Changes with every proposal, decision and vote: a cache key for what shows them."""
+        with self._db.session() as s:
+            proposals = s.execute(
+                select(func.count(ScoreThreshold.id), func.coalesce(func.max(ScoreThreshold.id), 0))
+            ).one()
+            decided = s.scalar(
+                select(func.count(ScoreThreshold.id)).where(ScoreThreshold.status != "open")
+            )
+            votes = s.scalar(select(func.count(ScoreThresholdVote.id)))
+        return int(proposals[0]) + int(decided or 0), int(proposals[1]), int(votes or 0)
 
     def get(self, agreement_id: int) -> Agreement:
         with self._db.session() as s:

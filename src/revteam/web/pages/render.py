@@ -104,8 +104,12 @@ def render_view(
     title: str,
     nav: str = "",
     filters: ViewFilters | None = None,
+    revision: Hashable = None,
 ) -> HTMLResponse:
     """A read-only view whose body is rendered once per URL and data version, then cached.
+
+    ``revision``: what else the body shows that changes without the data (an agreement in the
+    application database): a new value renders it afresh.
 
     ``build(page)`` reads what the template needs; it only runs when the cache misses. Each
     request then only renders the per-user frame (``shell.html``) around the cached body, so a
@@ -128,7 +132,8 @@ def render_view(
 
     # A page body may show goals (the tiles' target slots): a goal edit renders it afresh.
     goals = runtime.goals.store.revision()
-    html = page.read(("html", template, request.url.path, request.url.query, goals), body)
+    key = ("html", template, request.url.path, request.url.query, goals, revision)
+    html = page.read(key, body)
     return render(
         request,
         "shell.html",

@@ -6,22 +6,27 @@ and ``/api/v1/scoring`` cannot disagree. A score the data cannot support says wh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from revteam.exceptions import ScoringError
-from revteam.web.deps import PrincipalDep
-from revteam.web.pages.render import Page, render_view
+from revteam.exceptions import RevteamError, ScoringError
+from revteam.scoring.agreement import MAX_NOTE
+from revteam.web.deps import Principal, PrincipalDep
+from revteam.web.pages.goals import check_editor_form, refusal
+from revteam.web.pages.render import Page, render, render_view
 from revteam.web.routes.scoring import (
     agreements,
     feedback_request,
     fit_request,
     threshold_request,
 )
+from revteam.web.runtime import Runtime
+from revteam.web.schemas import Id
 
 router = APIRouter(include_in_schema=False)
+EditorForm = Annotated[Principal, Depends(check_editor_form)]
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
 
@@ -34,6 +39,7 @@ def lead_scoring(request: Request, principal: PrincipalDep) -> HTMLResponse:
         build=_sections,
         title="Lead scoring",
         nav="lead-scoring",
+        revision=agreements(request.app.state.runtime).revision(),  # a vote shows at once
     )
 
 
@@ -162,3 +168,96 @@ def threshold_spec(curve: dict[str, Any]) -> dict[str, Any] | None:
             },
         ],
     }
+
+
+def _threshold_page(
+    request: Request, principal: Principal, *, message: str = "", status: int = 200
+) -> HTMLResponse:
+    """The threshold in force, the open proposal with its votes, the history, and the forms."""
+    runtime: Runtime = request.app.state.runtime
+    store = agreements(runtime)
+    history = store.list()
+    pending = next((a for a in history if a.status == "open"), None)
+    recommended = None
+    try:
+        curve = runtime.read(*threshold_request(runtime, "capacity", None, 0.9, None)).value
+        recommended = (curve.get("recommended") or {}).get("threshold")
+    except ScoringError as exc:
+        message = message or str(exc)
+    user = principal.user
+    can_vote = (
+        pending is not None
+        and principal.can("editor")
+        and user.team in pending.needs
+        and all(v.voter != user.email for v in pending.votes)
+    )
+    return render(
+        request,
+        "score_threshold.html",
+        principal,
+        nav="lead-scoring",
+        page=Page(runtime),
+        status_code=status,
+        agreed=store.current(),
+        pending=pending,
+        history=history,
+        recommended=recommended,
+        can_propose=principal.can("editor") and pending is None,
+        can_vote=can_vote,
+        message=message,
+        failed=status >= 400,
+    )
+
+
+@router.get("/lead-scoring/threshold", response_class=HTMLResponse)
+def threshold_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
+    return _threshold_page(request, principal)
+
+
+@router.post("/lead-scoring/threshold", response_class=HTMLResponse)
+def propose_threshold(
+    request: Request,
+    principal: EditorForm,
+    threshold: Annotated[float, Form(ge=0, le=1)],
+    note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+) -> Response:
+    """An editor proposes; every team owning the target KPI then signs it off."""
+    runtime: Runtime = request.app.state.runtime
+    target = runtime.settings.scoring.target
+    catalogue = runtime.definitions.catalogue
+    try:
+        agreements(runtime).propose(
+            threshold,
+            target=target,
+            owners=catalogue[target].owners if target in catalogue else "shared",
+            objective="page",
+            note=note,
+            actor=principal.actor,
+            role=principal.user.role,
+        )
+    except RevteamError as exc:
+        return _threshold_page(request, principal, message=str(exc), status=refusal(exc))
+    return RedirectResponse("/lead-scoring/threshold?proposed=true", status_code=303)
+
+
+@router.post("/lead-scoring/threshold/{threshold_id}/vote", response_class=HTMLResponse)
+def vote_threshold(
+    request: Request,
+    principal: EditorForm,
+    threshold_id: Id,
+    vote: Annotated[str, Form(pattern="^(approve|reject)$")],
+    reason: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+) -> Response:
+    """Your vote, for your team; the last approval needed puts the threshold in force."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        agreements(runtime).vote(
+            threshold_id,
+            "approve" if vote == "approve" else "reject",
+            voter=principal.user.email,
+            reason=reason,
+            actor=principal.actor,
+        )
+    except RevteamError as exc:
+        return _threshold_page(request, principal, message=str(exc), status=refusal(exc))
+    return RedirectResponse(f"/lead-scoring/threshold?voted={vote}", status_code=303)
