@@ -63,6 +63,16 @@ class Examples:
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """Per lead: what the target's records say of it (aligned with :class:`Leads`)."""
+
+    known: npt.NDArray[np.bool_]
+    reached: I64
+    disqualified: I64
+    within: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
 class ScoreFit:
     """A fitted score: how it did on the newest leads it never saw, and the model to use."""
 
@@ -415,17 +425,8 @@ class ScoringComponent:
         cfg = self._settings.scoring
         fit = self.fit(as_of=cut)
         leads = self._read(cut)
-        ids, reached_at, dq_at, counted = self._outcomes(cut)
-        where = np.asarray(
-            pc.index_in(leads.person_id, value_set=ids)
-            .fill_null(-1)
-            .to_numpy(zero_copy_only=False),
-            dtype=np.int64,
-        )
-        never = np.iinfo(np.int64).max
-        reached = np.where(where >= 0, np.r_[reached_at, never][where], never)
-        dq = np.where(where >= 0, np.r_[dq_at, never][where], never)
-        within = np.where(where >= 0, np.r_[counted, False][where], False)
+        outcome = self._outcomes(leads, cut)
+        reached, dq, within = outcome.reached, outcome.disqualified, outcome.within
         age = fit.judged_age * US_PER_DAY
         moment = leads.created_us + age
         now = _micros_of(cut)
@@ -722,40 +723,41 @@ class ScoringComponent:
         row = self._metrics.query([target], grain="all", as_of=cut).to_pylist()[0]
         return int(row["window_days"])
 
-    def _outcomes(self, cut: dt.datetime) -> tuple[pa.Array, I64, I64, npt.NDArray[np.bool_]]:
-        """Per person, from the metric layer's records of the target.
+    def _outcomes(self, leads: Leads, cut: dt.datetime) -> Outcomes:
+        """Per lead of ``leads``, from the metric layer's records of the target.
 
-        When they reached it and were disqualified (int64 max for never), and whether they
-        reached it within its window (the KPI's numerator).
+        When it reached the target and was disqualified (int64 max for never), whether it
+        reached it within its window (the KPI's numerator), and whether the target counts it
+        at all.
         """
         target = self._settings.scoring.target
         found = self._metrics.records(
             target, grain="all", as_of=cut, columns=["person_id", "disqualified_at"]
         )
         never = np.iinfo(np.int64).max
-        reached = _micros_or(found.column("reached_at"), never)
-        dq = _micros_or(found.column("disqualified_at"), never)
-        counted = np.asarray(
-            pc.fill_null(found.column("in_numerator"), False).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-        return found.column("person_id").combine_chunks(), reached, dq, counted
-
-    def _examples(self, leads: Leads, cut: dt.datetime, window: int) -> Examples:
-        cfg = self._settings.scoring
-        ids, reached_at, dq_at, counted = self._outcomes(cut)
         where = np.asarray(
-            pc.index_in(leads.person_id, value_set=ids)
+            pc.index_in(leads.person_id, value_set=found.column("person_id").combine_chunks())
             .fill_null(-1)
             .to_numpy(zero_copy_only=False),
             dtype=np.int64,
         )
-        never = np.iinfo(np.int64).max
-        reached = np.where(where >= 0, np.r_[reached_at, never][where], never)
-        dq = np.where(where >= 0, np.r_[dq_at, never][where], never)
-        within = np.where(where >= 0, np.r_[counted, False][where], False)
+        counted = np.asarray(
+            pc.fill_null(found.column("in_numerator"), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        return Outcomes(
+            known=where >= 0,
+            reached=np.r_[_micros_or(found.column("reached_at"), never), never][where],
+            disqualified=np.r_[_micros_or(found.column("disqualified_at"), never), never][where],
+            within=np.r_[counted, False][where],
+        )
+
+    def _examples(self, leads: Leads, cut: dt.datetime, window: int) -> Examples:
+        cfg = self._settings.scoring
+        outcome = self._outcomes(leads, cut)
+        reached, dq, within = outcome.reached, outcome.disqualified, outcome.within
         created = leads.created_us
-        mature = (where >= 0) & (created + window * US_PER_DAY <= _micros_of(cut))
+        mature = outcome.known & (created + window * US_PER_DAY <= _micros_of(cut))
         rows, ages, moments = [], [], []
         for days in sorted(set(cfg.score_ages_days)):
             if days >= window:
@@ -797,17 +799,9 @@ class ScoringComponent:
         return split
 
     def _open(self, leads: Leads, cut: dt.datetime, window: int) -> I64:
-        ids, reached_at, dq_at, _ = self._outcomes(cut)
-        where = np.asarray(
-            pc.index_in(leads.person_id, value_set=ids)
-            .fill_null(-1)
-            .to_numpy(zero_copy_only=False),
-            dtype=np.int64,
-        )
-        never = np.iinfo(np.int64).max
+        outcome = self._outcomes(leads, cut)
         now = _micros_of(cut)
-        reached = np.where(where >= 0, np.r_[reached_at, never][where], never)
-        dq = np.where(where >= 0, np.r_[dq_at, never][where], never)
+        reached, dq = outcome.reached, outcome.disqualified
         created = leads.created_us
         open_ = (created <= now) & (reached > now) & (dq > now)
         open_ &= created + window * US_PER_DAY > now
