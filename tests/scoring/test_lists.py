@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
@@ -88,3 +89,36 @@ def test_the_crm_export_files(scoring_ws_path: Path) -> None:
     assert feedback.exit_code == 0, feedback.output
     header = feedback.stdout.splitlines()[0].split(",")
     assert header[:3] == ["reason", "channel", "value"] and "p_adjusted" in header
+
+
+def test_scores_are_kept_with_their_moment(scoring_ws_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import revteam
+
+    root = tmp_path / "ws"
+    shutil.copytree(scoring_ws_path, root)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-w", str(root), "score", "run", "--save", "--format", "csv"])
+    assert first.exit_code == 0, first.output
+    with revteam.open(root, read_only=True) as ws:
+        earlier = ws.metrics.as_of() - dt.timedelta(days=7)
+        now = ws.scoring.score()
+        ws.scoring.save(ws.scoring.score(as_of=earlier))
+        kept = ws.scoring.history()
+        files = sorted((root / "scores").iterdir())
+        assert len(files) == 2 and all(f.suffix == ".parquet" for f in files)  # no half runs
+        moments = sorted(set(kept.column("scored_at").to_pylist()))
+        assert len(moments) == 2 and moments[0] < moments[1]
+        latest = kept.filter(pc.equal(kept.column("scored_at"), moments[1]))
+        assert latest.num_rows == now.num_rows
+        # the run kept is the run given: every open lead, with its score
+        by_person = latest.sort_by("person_id")
+        given = now.sort_by("person_id")
+        assert by_person.column("person_id").equals(given.column("person_id"))
+        assert by_person.column("score").equals(given.column("score"))
+        who = now.column("person_id")[0].as_py()
+        mine = ws.scoring.history(who)
+        assert mine.column("person_id").to_pylist() == [who] * mine.num_rows
+        assert set(mine.column("model").to_pylist()) == {"logistic"}
+        assert set(mine.column("target").to_pylist()) == {"lead_to_sql_rate"}

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import pyarrow as pa
 import typer
 
-from revteam.cli._common import OutputFormat, emit, open_ws, write_json
+from revteam.cli._common import OutputFormat, emit, err_console, open_ws, write_json
 
 score_app = typer.Typer(
     name="score",
@@ -81,6 +81,12 @@ def fit(
 def run(
     as_of: AsOf = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000_000, help="Leads shown.")] = 50,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save", help="Keep every open lead's score with its moment (scores/ folder)."
+        ),
+    ] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Score every open lead (not yet at the target, not disqualified, window still open).
@@ -90,6 +96,9 @@ def run(
     """
     with open_ws(read_only=True) as ws:
         table = ws.scoring.score(as_of=_cut(as_of))
+        kept = ws.scoring.save(table) if save else None
+    if kept is not None:
+        err_console.print(f"kept {table.num_rows:,} scores in {kept}", highlight=False)
     rows = table.slice(0, limit).to_pylist()
     if fmt is OutputFormat.json:
         write_json(rows)

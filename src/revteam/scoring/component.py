@@ -15,12 +15,14 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from revteam.exceptions import ScoringError
 from revteam.metrics.request import DateLike, to_as_of
@@ -30,8 +32,6 @@ from revteam.scoring.model import Quality, Scorer, quality
 from revteam.scoring.rules import Rules, load_rules
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from revteam.metrics import MetricsComponent
     from revteam.settings import Settings
     from revteam.stats import StatsComponent
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 I64 = npt.NDArray[np.int64]
 KEPT = 4
+SCORES_DIR = "scores"
+"""The workspace folder where :meth:`ScoringComponent.save` keeps each run's scores."""
 DRIFT_LARGE = 0.25
 """Population stability index above which a month's scores have shifted a lot."""
 AUC_DROP = 0.05
@@ -279,6 +281,41 @@ class ScoringComponent:
             table, sort_keys=[("score", "descending"), ("person_id", "ascending")]
         )
         return table.take(order)
+
+    def save(self, table: pa.Table) -> Path:
+        """Keep a :meth:`score` table as given: ``scores/<scored_at>.parquet`` in the workspace.
+
+        Each file is one run: every open lead's score, grade and points with the moment it
+        was scored, the model and the target; :meth:`history` reads them back, so a score can
+        later be judged as it was given, not as today's model would give it.
+        """
+        if self._root is None:
+            raise ScoringError("No workspace folder to keep scores in.", "Use ws.scoring.")
+        if not table.num_rows:
+            raise ScoringError("No open lead to keep a score of.", "Load leads first.")
+        moment = table.column("scored_at")[0].as_py()
+        folder = self._root / SCORES_DIR
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{moment:%Y%m%dT%H%M%S}.parquet"
+        cfg = self._settings.scoring
+        kept = table.append_column("model", pa.array([cfg.model] * table.num_rows)).append_column(
+            "target", pa.array([cfg.target] * table.num_rows)
+        )
+        partial = path.with_suffix(".parquet.part")
+        pq.write_table(kept, partial)
+        partial.replace(path)  # whole or not at all: a reader never sees half a run
+        return path
+
+    def history(self, person_id: str | None = None) -> pa.Table:
+        """Every score kept by :meth:`save`, oldest first (of one lead, or of all)."""
+        folder = self._root / SCORES_DIR if self._root is not None else None
+        files = sorted(folder.glob("*.parquet")) if folder is not None and folder.is_dir() else []
+        if not files:
+            return pa.table({"person_id": pa.array([], pa.string())})
+        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        if person_id is not None:
+            table = table.filter(pc.equal(table.column("person_id"), person_id))
+        return table.sort_by([("scored_at", "ascending"), ("person_id", "ascending")])
 
     def explain(self, person_id: str, *, as_of: DateLike | None = None) -> dict[str, Any]:
         """Why a lead scores what it does: its probability and the features that moved it."""
