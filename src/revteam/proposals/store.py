@@ -29,7 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, Actor
-from revteam.app.models import MetricProposal, MetricVersion, ProposalVote, User, utcnow
+from revteam.app.models import MetricProposal, MetricVersion, ProposalVote, utcnow
+from revteam.app.signoff import TEAMS_OF, signer
 from revteam.app.users import record
 from revteam.exceptions import (
     CatalogueError,
@@ -43,7 +44,6 @@ from revteam.metrics.catalogue import APPROVED_DIR, Catalogue
 from revteam.storage import AppDatabase
 
 Status = Literal["open", "approved", "rejected", "withdrawn"]
-TEAMS_OF = {"shared": ("marketing", "sales"), "sales": ("sales",), "marketing": ("marketing",)}
 """Which teams must approve a change to a metric of these owners."""
 MAX_TEXT = 20_000
 MAX_REASON = 2000
@@ -318,20 +318,15 @@ class ProposalStore:
                 raise UnknownProposalError(proposal_id)
             if row.status != "open":
                 raise ProposalConflictError(f"Proposal {proposal_id} is already {row.status}.")
-            user = s.scalar(select(User).where(User.email == voter.strip().lower()))
-            if user is None or not user.is_active:
-                raise ProposalError(
-                    f"{voter!r} is not an active user.", "Vote as a user who can sign in."
-                )
-            if user.role not in ("editor", "admin"):
-                raise PermissionDeniedError("Signing off a definition", "editor", user.role)
             proposal = self._proposal(s, row)
-            if user.team not in proposal.needs:
-                raise ProposalError(
-                    f"{user.email} is in {user.team}; {named(row.metric)} needs the sign-off of "
-                    f"{' and '.join(proposal.needs)}.",
-                    "Ask an editor of those teams to vote.",
-                )
+            user = signer(
+                s,
+                voter,
+                proposal.needs,
+                action="Signing off a definition",
+                subject=named(row.metric),
+                refuse=ProposalError,
+            )
             if any(v.voter == user.email for v in proposal.votes):
                 raise ProposalConflictError(f"{user.email} has already voted on {proposal_id}.")
             why = (reason or "").strip()

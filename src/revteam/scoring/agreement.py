@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, Actor
-from revteam.app.models import ScoreThreshold, ScoreThresholdVote, User, utcnow
+from revteam.app.models import ScoreThreshold, ScoreThresholdVote, utcnow
+from revteam.app.signoff import TEAMS_OF, signer
 from revteam.app.users import record
 from revteam.exceptions import PermissionDeniedError, ScoringError
 from revteam.storage import AppDatabase
 
-TEAMS_OF = {"shared": ("marketing", "sales"), "sales": ("sales",), "marketing": ("marketing",)}
 MAX_NOTE = 2000
 MAX_LISTED = 200
 
@@ -203,20 +203,15 @@ class ThresholdAgreements:
         who = actor or Actor(voter)
         with self._db.session(write=True) as s:
             row = _open(s, agreement_id)
-            user = s.scalar(select(User).where(User.email == voter.strip().lower()))
-            if user is None or not user.is_active:
-                raise ScoringError(
-                    f"{voter!r} is not an active user.", "Vote as a user who can sign in."
-                )
-            if user.role not in ("editor", "admin"):
-                raise PermissionDeniedError("Signing off an MQL threshold", "editor", user.role)
             found = _agreement(s, row)
-            if user.team not in found.needs:
-                raise ScoringError(
-                    f"{user.email} is in {user.team}; the threshold needs the sign-off of "
-                    f"{' and '.join(found.needs)}.",
-                    "Ask an editor of those teams to vote.",
-                )
+            user = signer(
+                s,
+                voter,
+                found.needs,
+                action="Signing off an MQL threshold",
+                subject="the threshold",
+                refuse=ScoringError,
+            )
             if any(v.voter == user.email for v in found.votes):
                 raise ScoringError(f"{user.email} has already voted on {agreement_id}.", "")
             why = (reason or "").strip()
