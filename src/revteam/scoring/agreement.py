@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,9 @@ from revteam.app.signoff import TEAMS_OF, signer
 from revteam.app.users import record
 from revteam.exceptions import PermissionDeniedError, ScoringError
 from revteam.storage import AppDatabase
+
+if TYPE_CHECKING:
+    from revteam.metrics.catalogue import Catalogue
 
 MAX_NOTE = 2000
 MAX_LISTED = 200
@@ -147,19 +150,23 @@ class ThresholdAgreements:
         threshold: float,
         *,
         target: str,
-        owners: str,
+        catalogue: Catalogue,
         objective: str = "",
         note: str = "",
         actor: Actor = CLI,
         role: str = "admin",
     ) -> Agreement:
-        """Propose a threshold (editors and admins); the target's owning teams must sign it."""
+        """Propose a threshold (editors and admins); the target's owning teams must sign it.
+
+        ``catalogue`` says who owns ``target`` (shared: Marketing and Sales).
+        """
         if role not in ("editor", "admin"):
             raise PermissionDeniedError("Proposing an MQL threshold", "editor", role)
         if not 0 <= threshold <= 1:
             raise ScoringError(
                 f"threshold {threshold} is out of range.", "A score is a probability: 0 to 1."
             )
+        owners = catalogue[target].owners if target in catalogue else "shared"
         needs = TEAMS_OF.get(owners, TEAMS_OF["shared"])
         with self._db.session(write=True) as s:
             open_one = s.scalar(select(ScoreThreshold).where(ScoreThreshold.status == "open"))

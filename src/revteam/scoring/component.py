@@ -239,9 +239,13 @@ class ScoringComponent:
     ) -> Agreement:
         """Propose an MQL threshold; every team owning the target KPI must approve it."""
         target = self._settings.scoring.target
-        owners = self._metrics.get(target).owners if target in self._metrics.catalogue else "shared"
         return self.agreements.propose(
-            threshold, target=target, owners=owners, objective=objective, note=note, **who
+            threshold,
+            target=target,
+            catalogue=self._metrics.catalogue,
+            objective=objective,
+            note=note,
+            **who,
         )
 
     def rules(self) -> tuple[Rules, str]:

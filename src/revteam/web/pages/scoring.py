@@ -223,13 +223,11 @@ def propose_threshold(
 ) -> Response:
     """An editor proposes; every team owning the target KPI then signs it off."""
     runtime: Runtime = request.app.state.runtime
-    target = runtime.settings.scoring.target
-    catalogue = runtime.definitions.catalogue
     try:
         agreements(runtime).propose(
             threshold,
-            target=target,
-            owners=catalogue[target].owners if target in catalogue else "shared",
+            target=runtime.settings.scoring.target,
+            catalogue=runtime.definitions.catalogue,
             objective="page",
             note=note,
             actor=principal.actor,

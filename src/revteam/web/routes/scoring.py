@@ -205,13 +205,10 @@ def propose_threshold(
     runtime: RuntimeDep, principal: EditorDep, body: ThresholdIn, response: Response
 ) -> dict[str, Any]:
     """It waits for the sign-off of every team that owns the score's target KPI."""
-    target = runtime.settings.scoring.target
-    catalogue = runtime.definitions.catalogue
-    owners = catalogue[target].owners if target in catalogue else "shared"
     made = agreements(runtime).propose(
         body.threshold,
-        target=target,
-        owners=owners,
+        target=runtime.settings.scoring.target,
+        catalogue=runtime.definitions.catalogue,
         objective=body.objective,
         note=body.note,
         actor=principal.actor,
