@@ -6,15 +6,18 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
 import revteam
 from revteam.cli import app as cli
-from revteam.generate import GeneratorConfig, generate_company
+from revteam.generate import Company, GeneratorConfig, generate_company
+from revteam.scoring import ScoringComponent
 from revteam.workspace import Workspace
 
 
@@ -87,3 +90,41 @@ def test_an_alert_rule_raises_the_degradation_once(shifted: Path, tmp_path: Path
         sent = [json.loads(r.get_data()) for r, _ in server.log]
     assert active == [f"score:{month}"] and len(sent) == 1
     assert "drift" in sent[0]["title"] and sent[0]["link"].endswith("/lead-scoring")
+
+
+def test_kept_scores_are_judged_as_they_were_given(
+    scored_ws: Workspace, scoring_company: Company, tmp_path: Path
+) -> None:
+    """Scores saved months ago, judged against what came true (plain SQL), not rescored."""
+    kept = ScoringComponent(metrics=scored_ws.metrics, settings=scored_ws.settings, root=tmp_path)
+    end = scored_ws.metrics.as_of()
+    given = kept.score(as_of=end - dt.timedelta(days=200))
+    kept.save(given)
+    later = kept.score(as_of=end - dt.timedelta(days=150))
+    # a score that got the order backwards, kept as given
+    kept.save(later.set_column(3, "score", pc.subtract(1.0, later.column("score"))))
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("people", scoring_company.tables["people"])
+    con.register("given", given.select(["person_id", "score"]))
+    rows = con.execute(
+        """SELECT g.score, (p.sql_at IS NOT NULL
+                            AND p.sql_at <= p.created_at + INTERVAL 90 DAY) AS hit
+           FROM given g JOIN people p USING (person_id)"""
+    ).fetchall()
+    p = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows], dtype=bool)
+    realised, mean_score = y.mean(), p.mean()
+
+    found = kept.monitor()
+    first, second = found["kept"]
+    assert first["leads"] == first["closed"] == given.num_rows  # every window closed since
+    assert first["realised"] == pytest.approx(realised, abs=1e-12)
+    assert first["mean_score"] == pytest.approx(mean_score, abs=1e-12)
+    assert first["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-9)
+    assert first["auc"] > 0.7
+    assert first["deciles"][0]["realised"] > 3 * first["deciles"][-1]["realised"]
+    assert second["auc"] < 0.3  # judged as given: the backwards run ranks backwards
+    assert found["degraded"]
+    assert any("kept on" in r and second["scored_at"][:10] in r for r in found["reasons"])

@@ -441,3 +441,17 @@ def monitor(
     verdict = "; ".join(found["reasons"]) if found["degraded"] else "no degradation"
     emit(rows, fmt, title=f"Lead score by month of creation (holdout AUC "
                           f"{found['holdout_auc']:.3f}): {verdict}")  # fmt: skip
+    if found["kept"] and fmt is OutputFormat.table:  # CSV stays one table: --format json has both
+        kept = [
+            {
+                "scored_at": k["scored_at"],
+                "model": k["model"],
+                "leads": k["leads"],
+                "closed": k["closed"],
+                "mean_score": k["mean_score"],
+                "realised": k["realised"],
+                "auc": k["auc"],
+            }
+            for k in found["kept"]
+        ]
+        emit(kept, fmt, title="Scores kept (score run --save), judged as they were given")

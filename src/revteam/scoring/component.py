@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,8 @@ from revteam.exceptions import ScoringError
 from revteam.metrics.request import DateLike, to_as_of
 from revteam.scoring.agreement import Agreement, ThresholdAgreements
 from revteam.scoring.features import US_PER_DAY, Leads, features, read_leads
-from revteam.scoring.model import Quality, Scorer, quality
+from revteam.scoring.fitting import FitInputs, Outcomes, ScoreFit, day_of, fit_score, micros_of
+from revteam.scoring.model import quality
 from revteam.scoring.rules import Rules, load_rules
 
 if TYPE_CHECKING:
@@ -45,92 +45,14 @@ DRIFT_LARGE = 0.25
 """Population stability index above which a month's scores have shifted a lot."""
 AUC_DROP = 0.05
 """How far below the holdout's AUC a later month may rank before the score is degraded."""
-MAX_LEARN = 400_000
-"""Examples a model learns from at most (a seeded random subset beyond it): a few dozen
-coefficients are pinned down long before, and fitting stays within minutes at 10M leads.
-Calibration and measurement always use every example of their slice."""
-
-
-@dataclass(frozen=True)
-class Examples:
-    """Past leads, each seen at the ages it was still open, with whether it reached the target."""
-
-    rows: I64
-    """Rows of :class:`Leads`."""
-    at_us: I64
-    age_days: I64
-    reached: npt.NDArray[np.bool_]
-    split: npt.NDArray[np.int8]
-    """0 train, 1 calibrate, 2 holdout (by the lead's creation, newest last)."""
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    """Per lead: what the target's records say of it (aligned with :class:`Leads`)."""
-
-    known: npt.NDArray[np.bool_]
-    reached: I64
-    disqualified: I64
-    within: npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True)
-class ScoreFit:
-    """A fitted score: how it did on the newest leads it never saw, and the model to use."""
-
-    target: str
-    window_days: int
-    model: str
-    as_of: dt.datetime
-    periods: dict[str, tuple[dt.date, dt.date]]
-    """Creation dates of the leads in ``train``, ``calibrate`` and ``holdout``."""
-    examples: dict[str, int]
-    holdout: Quality
-    """On every holdout example (every age)."""
-    by_age: dict[int, Quality]
-    """On the holdout examples of each age in ``[scoring] score_ages_days``."""
-    scorer: Scorer = field(repr=False)
-    """Refitted one slice later: learnt up to the holdout, calibrated on it."""
-    checked: Scorer = field(repr=False)
-    """The model measured on the holdout: learnt on ``train`` only, so every later month is
-    out of its sample (what monitoring ranks with)."""
-    resampled: npt.NDArray[np.float64] = field(repr=False)
-    """The judged-age holdout rows of ``predictions`` under calibrations refitted on
-    resamples of the calibration leads (draws × rows): the threshold curve's calibration
-    uncertainty."""
-    rules_auc: dict[int, float]
-    """The rules score's AUC (``scoring.yaml``: fit + engagement points) on the same holdout
-    examples, per age: what the model is measured against."""
-    rules_source: str
-    predictions: pa.Table = field(repr=False)
-    """The holdout's examples: ``person_id``, ``created_at``, ``age_days``, ``score`` (by
-    the checked model, which never saw them) and ``reached`` (the target, within its
-    window)."""
-
-    judged_age: int = 0
-    """The age the score is judged at (``score_after_days``): ``auc`` and ``ece`` are there."""
-
-    def as_dict(self) -> dict[str, Any]:
-        judged = self.by_age.get(self.judged_age)
-        return {
-            "target": self.target,
-            "window_days": self.window_days,
-            "model": self.model,
-            "as_of": self.as_of.isoformat(),
-            "periods": {k: [a.isoformat(), b.isoformat()] for k, (a, b) in self.periods.items()},
-            "examples": self.examples,
-            "auc": judged.auc if judged else self.holdout.auc,
-            "ece": judged.ece if judged else self.holdout.ece,
-            "holdout": self.holdout.as_dict(),
-            "judged_age_days": self.judged_age,
-            "rules": {"source": self.rules_source, "auc": self.rules_auc.get(self.judged_age)},
-            "rules_auc_by_age": {str(a): v for a, v in self.rules_auc.items()},
-            "by_age": {str(a): q.as_dict() for a, q in self.by_age.items()},
-        }
 
 
 class ScoringComponent:
-    """Fits, scores and explains (``ws.scoring``)."""
+    """Fits, scores and explains (``ws.scoring``).
+
+    Each use takes an optional ``fit``: a :class:`ScoreFit` made elsewhere (``fit_score`` on
+    :meth:`inputs`, as the web app does off its request path) instead of fitting here.
+    """
 
     def __init__(
         self,
@@ -152,80 +74,49 @@ class ScoringComponent:
         """Fit the score on every lead whose window has closed by ``as_of``.
 
         Measured on the newest of them (``[scoring] holdout_share``), never seen in fitting;
-        the returned scorer is then refitted to include them.
+        the returned scorer is then refitted to include them (:func:`fit_score`).
         """
         cut = self._cut(as_of)
-        cfg = self._settings.scoring
-        key = (cut, cfg, self._metrics.data_version)
+        key = (cut, self._settings.scoring, self._metrics.data_version)
         found = self._fits.get(key)
-        if found is not None:
-            return found
+        if found is None:
+            found = self._fits[key] = fit_score(self.inputs(as_of=cut))
+            while len(self._fits) > KEPT:
+                self._fits.popitem(last=False)
+        return found
+
+    def inputs(self, *, as_of: DateLike | None = None) -> FitInputs:
+        """What fitting reads from the warehouse (fitting itself then needs none of it)."""
+        cut = self._cut(as_of)
         leads = self._read(cut)
         window = self._window(cut)
-        ex = self._examples(leads, cut, window)
-        x = features(leads, ex.rows, ex.at_us, half_life_days=cfg.half_life_days)
-        train, calibrate, holdout = (np.flatnonzero(ex.split == k) for k in range(3))
-        y = ex.reached
-        rng = np.random.default_rng(cfg.seed)
-        learn = _at_most(train, MAX_LEARN, rng)
-        checked = Scorer(cfg.model, cfg.seed).fit(
-            x.take(learn), y[learn], x.take(calibrate), y[calibrate]
-        )
-        p = checked.predict(x.take(holdout))
-        by_age = {
-            int(a): quality(y[holdout][mine], p[mine])
-            for a in cfg.score_ages_days
-            if (mine := ex.age_days[holdout] == a).any()
-        }
         rules, source = self.rules()
-        fit_points, engaged, _ = rules.score(x.take(holdout))
-        by_rules = fit_points + engaged
-        rules_auc = {
-            a: quality(y[holdout][mine], by_rules[mine]).auc
-            for a in by_age
-            if (mine := ex.age_days[holdout] == a).any()
-        }
-        judged_age = cfg.score_after_days if cfg.score_after_days in by_age else 0
-        judged_rows = holdout[ex.age_days[holdout] == judged_age]
-        resampled = checked.predict_resampled(x.take(judged_rows), seed=cfg.seed)
-        earlier = _at_most(np.flatnonzero(ex.split < 2), MAX_LEARN, rng)
-        final = Scorer(cfg.model, cfg.seed).fit(
-            x.take(earlier), y[earlier], x.take(holdout), y[holdout]
-        )
-        created = leads.created_us[ex.rows]
-        periods = {
-            name: (_day(created[part].min()), _day(created[part].max()))
-            for name, part in (("train", train), ("calibrate", calibrate), ("holdout", holdout))
-        }
-        found = ScoreFit(
-            target=cfg.target,
+        return FitInputs(
+            cut=cut,
+            settings=self._settings.scoring,
+            leads=leads,
+            outcomes=self._outcomes(leads, cut),
             window_days=window,
-            model=cfg.model,
-            as_of=cut,
-            periods=periods,
-            examples={"train": len(train), "calibrate": len(calibrate), "holdout": len(holdout)},
-            holdout=quality(y[holdout], p),
-            by_age=by_age,
-            scorer=final,
-            checked=checked,
-            rules_auc=rules_auc,
+            rules=rules,
             rules_source=source,
-            predictions=pa.table(
-                {
-                    "person_id": leads.person_id.take(pa.array(ex.rows[holdout])),
-                    "created_at": pa.array(created[holdout], pa.timestamp("us")),
-                    "age_days": ex.age_days[holdout],
-                    "score": p,
-                    "reached": y[holdout],
-                }
-            ),
-            judged_age=judged_age,
-            resampled=resampled,
+            data_version=self._metrics.data_version,
         )
-        self._fits[key] = found
-        while len(self._fits) > KEPT:
-            self._fits.popitem(last=False)
-        return found
+
+    def _fit_for(self, cut: dt.datetime, given: ScoreFit | None) -> ScoreFit:
+        """``given`` (fitted elsewhere, e.g. off a server's request path) or the fit at ``cut``.
+
+        A fit of earlier data may score later leads (a model is used until refitted); one
+        that learnt outcomes after ``cut`` may not: it would score the past with hindsight.
+        """
+        if given is None:
+            return self.fit(as_of=cut)
+        if given.as_of > cut:
+            raise ScoringError(
+                f"The score given was fitted as of {given.as_of:%Y-%m-%d}, after {cut:%Y-%m-%d}: "
+                "it knows outcomes that were not known then.",
+                "Fit as of that day (leave the fit out).",
+            )
+        return given
 
     @property
     def agreements(self) -> ThresholdAgreements:
@@ -253,7 +144,7 @@ class ScoringComponent:
         return load_rules(self._root)
 
     # -- using ---------------------------------------------------------------------------------
-    def score(self, *, as_of: DateLike | None = None) -> pa.Table:
+    def score(self, *, as_of: DateLike | None = None, fit: ScoreFit | None = None) -> pa.Table:
         """Every open lead at ``as_of``, scored as of then, most likely first.
 
         Open: created, not yet at the target, not disqualified, its window still open.
@@ -262,10 +153,10 @@ class ScoringComponent:
         ``engagement_points`` (the rules score), ``scored_at``.
         """
         cut = self._cut(as_of)
-        fit = self.fit(as_of=cut)
+        fit = self._fit_for(cut, fit)
         leads = self._read(cut)
         rows = self._open(leads, cut, fit.window_days)
-        at = np.full(len(rows), _micros_of(cut), dtype=np.int64)
+        at = np.full(len(rows), micros_of(cut), dtype=np.int64)
         x = features(leads, rows, at, half_life_days=self._settings.scoring.half_life_days)
         p = fit.scorer.predict(x)
         fit_points, engaged, grade = self.rules()[0].score(x)
@@ -321,10 +212,12 @@ class ScoringComponent:
             table = table.filter(pc.equal(table.column("person_id"), person_id))
         return table.sort_by([("scored_at", "ascending"), ("person_id", "ascending")])
 
-    def explain(self, person_id: str, *, as_of: DateLike | None = None) -> dict[str, Any]:
+    def explain(
+        self, person_id: str, *, as_of: DateLike | None = None, fit: ScoreFit | None = None
+    ) -> dict[str, Any]:
         """Why a lead scores what it does: its probability and the features that moved it."""
         cut = self._cut(as_of)
-        fit = self.fit(as_of=cut)
+        fit = self._fit_for(cut, fit)
         leads = self._read(cut)
         where = pc.index(leads.person_id, person_id).as_py()
         if where < 0:
@@ -333,7 +226,7 @@ class ScoringComponent:
                 "Give a person_id from the people table (revteam score run lists open leads).",
             )
         rows = np.array([where], dtype=np.int64)
-        at = np.array([_micros_of(cut)], dtype=np.int64)
+        at = np.array([micros_of(cut)], dtype=np.int64)
         x = features(leads, rows, at, half_life_days=self._settings.scoring.half_life_days)
         fit_points, engaged, grade = self.rules()[0].score(x)
         return {
@@ -355,6 +248,7 @@ class ScoringComponent:
         objective: str = "capacity",
         sqr_target: float | None = None,
         level: float = 0.9,
+        fit: ScoreFit | None = None,
     ) -> dict[str, Any]:
         """The MQL threshold's trade-off curve, and the threshold an objective recommends.
 
@@ -379,7 +273,7 @@ class ScoringComponent:
                 "The sqr objective needs a target rate.", "Give sqr_target between 0 and 1."
             )
         cut = self._cut(as_of)
-        fit = self.fit(as_of=cut)
+        fit = self._fit_for(cut, fit)
         cfg = self._settings.scoring
         judged = fit.predictions.filter(
             pc.equal(fit.predictions.column("age_days"), fit.judged_age)
@@ -449,7 +343,9 @@ class ScoringComponent:
             "curve": rows,
         }
 
-    def monitor(self, *, as_of: DateLike | None = None, months: int = 12) -> dict[str, Any]:
+    def monitor(
+        self, *, as_of: DateLike | None = None, months: int = 12, fit: ScoreFit | None = None
+    ) -> dict[str, Any]:
         """Whether the score still ranks leads, and today's leads are like those it learnt from.
 
         Per month of creation over the last ``months``, each lead scored at ``[scoring]
@@ -464,22 +360,22 @@ class ScoringComponent:
         """
         cut = self._cut(as_of)
         cfg = self._settings.scoring
-        fit = self.fit(as_of=cut)
+        fit = self._fit_for(cut, fit)
         leads = self._read(cut)
         outcome = self._outcomes(leads, cut)
         reached, dq, within = outcome.reached, outcome.disqualified, outcome.within
         age = fit.judged_age * US_PER_DAY
         moment = leads.created_us + age
-        now = _micros_of(cut)
+        now = micros_of(cut)
         back = cut.year * 12 + cut.month - 1 - (months - 1)  # the first month shown
-        first = _micros_of(dt.datetime(back // 12, back % 12 + 1, 1))
+        first = micros_of(dt.datetime(back // 12, back % 12 + 1, 1))
         rows = np.flatnonzero(
             (leads.created_us >= first) & (moment <= now) & (reached > moment) & (dq > moment)
         )
         x = features(leads, rows, moment[rows], half_life_days=cfg.half_life_days)
         p = fit.scorer.predict(x)
         # the reference: the holdout's leads, scored by the same (refitted) scorer
-        start, end = (_micros_of(dt.datetime.combine(d, dt.time())) for d in fit.periods["holdout"])
+        start, end = (micros_of(dt.datetime.combine(d, dt.time())) for d in fit.periods["holdout"])
         created = leads.created_us[rows]
         reference = p[(created >= start) & (created < end + US_PER_DAY)]
         if not len(reference):
@@ -492,7 +388,7 @@ class ScoringComponent:
         expected = np.bincount(np.searchsorted(edges, reference, side="right"),
                                minlength=len(edges) + 1) / len(reference)  # fmt: skip
         month = np.array(
-            [_day(t).replace(day=1) for t in leads.created_us[rows]], dtype="datetime64[D]"
+            [day_of(t).replace(day=1) for t in leads.created_us[rows]], dtype="datetime64[D]"
         )
         window = fit.window_days * US_PER_DAY
         learnt_until = np.datetime64(fit.periods["calibrate"][0])
@@ -520,17 +416,7 @@ class ScoringComponent:
                 y = within[rows_m]
                 entry["realised"] = float(y.mean())
                 entry["auc"] = quality(y, ranked[mine]).auc
-                order = np.argsort(-ranked[mine], kind="stable")
-                entry["deciles"] = [
-                    {
-                        "decile": k + 1,
-                        "mean_score": float(scores[part].mean()),
-                        "realised": float(y[part].mean()),
-                        "leads": len(part),
-                    }
-                    for k, part in enumerate(np.array_split(order, 10))
-                    if len(part)
-                ]
+                entry["deciles"] = _deciles(ranked[mine], scores, y)
             out.append(entry)
         latest = out[-1] if out else None
         closed_out = [e for e in out if e["closed"] and not e["in_sample"] and e["auc"] is not None]
@@ -546,15 +432,79 @@ class ScoringComponent:
                 f"the score ranks the leads of {closed_out[-1]['month']} at AUC "
                 f"{closed_out[-1]['auc']:.3f}, below its holdout's {holdout_auc:.3f}"
             )
+        kept = self._judge_kept(leads, outcome, cut, fit.window_days)
+        judged = [k for k in kept if k["auc"] is not None]
+        if judged and judged[-1]["auc"] < holdout_auc - AUC_DROP:
+            reasons.append(
+                f"the scores kept on {judged[-1]['scored_at'][:10]} ranked their leads at AUC "
+                f"{judged[-1]['auc']:.3f}, below the holdout's {holdout_auc:.3f}"
+            )
         return {
             "judged_age_days": fit.judged_age,
             "holdout_auc": holdout_auc,
             "months": out,
+            "kept": kept,
             "degraded": bool(reasons),
             "reasons": reasons,
         }
 
-    def nurture(self, *, threshold: float | None = None, as_of: DateLike | None = None) -> pa.Table:
+    def _judge_kept(
+        self, leads: Leads, outcome: Outcomes, cut: dt.datetime, window: int
+    ) -> list[dict[str, Any]]:
+        """Each run kept by :meth:`save`, judged as it was given (did its order come true).
+
+        Per run, over its leads whose window has closed by ``cut``: the mean score given, the
+        realised rate, the AUC of the scores given and the realised rate per decile of them.
+        Scores are read as kept, so a model since replaced is judged, not today's.
+        """
+        history = self.history()
+        if "scored_at" not in history.column_names:
+            return []
+        where = np.asarray(
+            pc.index_in(history.column("person_id"), value_set=leads.person_id)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        scored_at = _micros_or(history.column("scored_at"), 0)
+        score = np.asarray(history.column("score").to_numpy(), dtype=np.float64)
+        closed = (where >= 0) & (
+            leads.created_us[np.maximum(where, 0)] + window * US_PER_DAY <= micros_of(cut)
+        )
+        runs = []
+        for moment in np.unique(scored_at[scored_at <= micros_of(cut)]):
+            mine = scored_at == moment
+            done = mine & closed
+            entry: dict[str, Any] = {
+                "scored_at": dt.datetime.fromtimestamp(moment / 1e6, dt.UTC)
+                .replace(tzinfo=None)
+                .isoformat(),
+                "model": str(history.column("model")[int(np.argmax(mine))].as_py())
+                if "model" in history.column_names
+                else None,
+                "leads": int(mine.sum()),
+                "closed": int(done.sum()),
+                "mean_score": None,
+                "realised": None,
+                "auc": None,
+                "deciles": [],
+            }
+            if done.any():
+                y, p = outcome.within[where[done]], score[done]
+                entry["mean_score"], entry["realised"] = float(p.mean()), float(y.mean())
+                if 0 < y.sum() < len(y):
+                    entry["auc"] = quality(y, p).auc
+                entry["deciles"] = _deciles(p, p, y)
+            runs.append(entry)
+        return runs
+
+    def nurture(
+        self,
+        *,
+        threshold: float | None = None,
+        as_of: DateLike | None = None,
+        fit: ScoreFit | None = None,
+    ) -> pa.Table:
         """Fit but not ready: open leads of a nurture grade scoring below the MQL threshold.
 
         ``threshold`` defaults to the agreed one, else the one the curve recommends. Columns:
@@ -567,11 +517,11 @@ class ScoringComponent:
             if agreed is not None:
                 threshold = agreed.threshold
             else:
-                best = self.threshold(as_of=cut)["recommended"]
+                best = self.threshold(as_of=cut, fit=fit)["recommended"]
                 threshold = float(best["threshold"]) if best else 1.0
         if not 0 <= threshold <= 1:
             raise ScoringError(f"threshold {threshold} is out of range.", "Give 0 to 1.")
-        scored = self.score(as_of=cut)
+        scored = self.score(as_of=cut, fit=fit)
         keep = pc.and_(
             pc.is_in(scored.column("grade"), pa.array(list(cfg.nurture_grades), pa.string())),
             pc.less(scored.column("score"), threshold),
@@ -612,7 +562,7 @@ class ScoringComponent:
         )
         recent = recent.filter(pa.array(rows >= 0))
         rows = rows[rows >= 0]
-        at = np.full(len(rows), _micros_of(cut), dtype=np.int64)
+        at = np.full(len(rows), micros_of(cut), dtype=np.int64)
         x = features(leads, rows, at, half_life_days=cfg.half_life_days)
         fit_points, engaged, grade = self.rules()[0].score(x)
         table = recent.append_column("grade", grade)
@@ -793,55 +743,9 @@ class ScoringComponent:
             within=np.r_[counted, False][where],
         )
 
-    def _examples(self, leads: Leads, cut: dt.datetime, window: int) -> Examples:
-        cfg = self._settings.scoring
-        outcome = self._outcomes(leads, cut)
-        reached, dq, within = outcome.reached, outcome.disqualified, outcome.within
-        created = leads.created_us
-        mature = outcome.known & (created + window * US_PER_DAY <= _micros_of(cut))
-        rows, ages, moments = [], [], []
-        for days in sorted(set(cfg.score_ages_days)):
-            if days >= window:
-                continue
-            moment = created + days * US_PER_DAY
-            still_open = mature & (reached > moment) & (dq > moment)
-            keep = np.flatnonzero(still_open)
-            rows.append(keep)
-            ages.append(np.full(len(keep), days, dtype=np.int64))
-            moments.append(moment[keep])
-        if not rows:
-            raise ScoringError(
-                f"Every [scoring] score_ages_days is at or past the target's {window}-day window.",
-                "Give ages below the window, e.g. [0, 7, 30].",
-            )
-        row, at = np.concatenate(rows), np.concatenate(moments)
-        split = self._split(created, mature, cfg.holdout_share)[row]
-        if not (split == 2).any() or not (split == 0).any():
-            raise ScoringError(
-                f"Too few leads whose {window}-day window has closed to fit and check a score.",
-                "Load more history.",
-            )
-        return Examples(
-            rows=row, at_us=at, age_days=np.concatenate(ages), reached=within[row], split=split
-        )
-
-    @staticmethod
-    def _split(created: I64, mature: npt.NDArray[np.bool_], share: float) -> npt.NDArray[np.int8]:
-        """Per lead: 0 train, 1 calibrate, 2 holdout, by creation among the mature leads."""
-        split = np.full(len(created), -1, dtype=np.int8)
-        times = np.sort(created[mature])
-        if not len(times):
-            return split
-        holdout_from = times[int(len(times) * (1 - share))]
-        calibrate_from = times[int(len(times) * (1 - 2 * share))]
-        split[mature] = 0
-        split[mature & (created >= calibrate_from)] = 1
-        split[mature & (created >= holdout_from)] = 2
-        return split
-
     def _open(self, leads: Leads, cut: dt.datetime, window: int) -> I64:
         outcome = self._outcomes(leads, cut)
-        now = _micros_of(cut)
+        now = micros_of(cut)
         reached, dq = outcome.reached, outcome.disqualified
         created = leads.created_us
         open_ = (created <= now) & (reached > now) & (dq > now)
@@ -850,11 +754,21 @@ class ScoringComponent:
         return out
 
 
-def _at_most(rows: I64, most: int, rng: np.random.Generator) -> I64:
-    if len(rows) <= most:
-        return rows
-    out: I64 = np.sort(rng.choice(rows, most, replace=False))
-    return out
+def _deciles(
+    rank: npt.NDArray[np.float64], scores: npt.NDArray[np.float64], y: npt.NDArray[np.bool_]
+) -> list[dict[str, Any]]:
+    """Leads in tenths by ``rank`` (highest first): the mean score and realised rate of each."""
+    order = np.argsort(-rank, kind="stable")
+    return [
+        {
+            "decile": k + 1,
+            "mean_score": float(scores[part].mean()),
+            "realised": float(y[part].mean()),
+            "leads": len(part),
+        }
+        for k, part in enumerate(np.array_split(order, 10))
+        if len(part)
+    ]
 
 
 def _pick(row: dict[str, Any]) -> dict[str, Any]:
@@ -862,16 +776,7 @@ def _pick(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keys} | {"test": row["test"], "p_value": row["p_value"]}
 
 
-def _micros_of(at: dt.datetime) -> int:
-    moment = at if at.tzinfo is None else at.astimezone(dt.UTC).replace(tzinfo=None)
-    return int((moment - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))
-
-
 def _micros_or(column: pa.ChunkedArray, missing: int) -> I64:
     values = pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64()).fill_null(missing)
     out: I64 = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
     return out
-
-
-def _day(us: int | np.integer[Any]) -> dt.date:
-    return (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(us))).date()

@@ -38,11 +38,12 @@ from revteam.metrics.catalogue import APPROVED_DIR
 from revteam.proposals import ProposalStore
 from revteam.review.actions import ActionStore
 from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
+from revteam.web.fitter import FIT_WAIT, Fitter, Version
 from revteam.web.gate import Opener, WarehouseGate
 from revteam.workspace import Workspace
 
 T = TypeVar("T")
-Version = tuple[int, str]
+In = TypeVar("In")
 MB = 1 << 20
 LARGEST = 1 / 8
 """Share of the cache budget one entry may take; a larger answer is computed, not kept."""
@@ -201,6 +202,8 @@ class WebOptions:
     """Release the warehouse after this long without a query, so loads can write."""
     warm: bool = True
     """Compute the default views in the background at start-up."""
+    fit_wait_seconds: float = FIT_WAIT
+    """How long a request waits for a model fit in progress (:meth:`Runtime.fitted`)."""
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     opener: Opener | None = None
     """How the gate opens the workspace (tests inject a busy warehouse)."""
@@ -237,6 +240,9 @@ class Runtime:
             self.root, idle_seconds=options.idle_seconds, opener=options.opener, limits=self.limits
         )
         self.cache = ResultCache(self.limits.cache_megabytes * MB)
+        self.fitter = Fitter(KEPT_REFUSALS)
+        self.fit_wait = options.fit_wait_seconds
+        """Slow model fits, off the request path (:meth:`fitted`)."""
         self._refused: OrderedDict[tuple[Hashable, Version], RevteamError] = OrderedDict()
         """Refusals the data determine (:data:`KEPT_REFUSALS`), kept like answers: a model
         that cannot be fitted is not refitted on every visit until the data change."""
@@ -305,11 +311,52 @@ class Runtime:
                 raise
             return Cached(last.value, last.version, last.computed_at, last.seconds, stale=True)
 
+    def fitted(
+        self,
+        key: Hashable,
+        gather: Callable[[Workspace], In],
+        fit: Callable[[In], T],
+        *,
+        what: str,
+        block: bool = False,
+    ) -> Cached[T]:
+        """A model fitted on the current data: ``fit(gather(ws))``, the fit off the request path.
+
+        ``gather`` reads the inputs under the warehouse gate; ``fit`` runs in the background
+        (:mod:`revteam.web.fitter`) and is waited for at most ``fit_wait_seconds`` (``block``:
+        until done, for the warmer). Not done by then: the last fit of older data, marked stale, or
+        :class:`ServerBusyError` naming ``what`` is being fitted. Fits are kept per key and
+        version, apart from the result cache: a model is not an answer to trim.
+        """
+        try:
+            version = self.version()
+            job = self.fitter.job(key, version)
+            if job is None:
+                with self.gate.workspace() as ws:
+                    version = (ws.data_version, version[1])
+                    job = self.fitter.job(key, version)
+                    if job is None:
+                        try:
+                            inputs = gather(ws)
+                        except KEPT_REFUSALS as exc:
+                            job = self.fitter.refuse(key, version, exc)
+                        else:
+                            job = self.fitter.start(key, version, lambda: fit(inputs))
+        except (WarehouseBusyError, ServerBusyError):
+            last = self.fitter.last(key)
+            if last is None:
+                raise
+            return Cached(last.value, last.version, last.computed_at, last.seconds, stale=True)
+        wait = None if block else self.fit_wait
+        done, stale = self.fitter.result(key, job, wait=wait, what=what)
+        return Cached(done.value, done.version, done.computed_at, done.seconds, stale=stale)
+
     def _raise_refused(self, key: Hashable, version: Version) -> None:
         found = self._refused.get((key, version))
         if found is not None:
             raise found
 
     def close(self) -> None:
+        self.fitter.close()
         self.gate.close()
         self.app.close()

@@ -49,12 +49,13 @@ ROUTERS = (
 def warm_views(runtime: Runtime) -> None:
     """The views a visitor opens first, and those slow to compute.
 
-    The Overview, the funnel, the attribution credit and the customer-value models (their
-    fits and predictions take seconds at 1M).
+    The Overview, the funnel, the attribution credit, the customer-value models (their fits
+    and predictions take seconds at 1M) and the lead score (most of a minute at 1M).
     """
     dashboards.warm(runtime)
     attribution.warm(runtime)
     clv.warm(runtime)
+    scoring.warm(runtime)
 
 
 __all__ = ["ROUTERS", "warm_views"]

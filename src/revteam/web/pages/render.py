@@ -66,6 +66,11 @@ class Page:
         self.reads.append(found)
         return found.value
 
+    def keep(self, found: Cached[T]) -> T:
+        """Count a value read elsewhere (e.g. a fit, :meth:`Runtime.fitted`) in the freshness."""
+        self.reads.append(found)
+        return found.value
+
     def as_of(self) -> dt.datetime:
         value: dt.datetime = self.read(("as_of",), lambda ws: ws.metrics.as_of())
         return value

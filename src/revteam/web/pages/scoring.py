@@ -19,7 +19,8 @@ from revteam.web.pages.render import Page, render, render_view
 from revteam.web.routes.scoring import (
     agreements,
     feedback_request,
-    fit_request,
+    fit_view,
+    score_fit,
     threshold_request,
 )
 from revteam.web.runtime import Runtime
@@ -43,10 +44,21 @@ def lead_scoring(request: Request, principal: PrincipalDep) -> HTMLResponse:
     )
 
 
+def warm(runtime: Runtime) -> None:
+    """The score's fit (most of a minute at 1M leads), then the page that shows it."""
+    try:
+        score_fit(runtime, None, block=True)
+    except ScoringError:
+        return  # kept: the page says why
+    _sections(Page(runtime))
+
+
 def _sections(page: Page) -> dict[str, Any]:
     try:
-        fit = page.read(*fit_request(page.runtime, None))
-        curve = page.read(*threshold_request(page.runtime, "capacity", None, 0.9, None))
+        found = score_fit(page.runtime, None)
+        page.keep(found)
+        fit = fit_view(found)
+        curve = page.read(*threshold_request(page.runtime, "capacity", None, 0.9, None, found))
     except ScoringError as exc:
         return {"error": str(exc)}
     try:
@@ -180,7 +192,8 @@ def _threshold_page(
     pending = next((a for a in history if a.status == "open"), None)
     recommended = None
     try:
-        curve = runtime.read(*threshold_request(runtime, "capacity", None, 0.9, None)).value
+        fit = score_fit(runtime, None)
+        curve = runtime.read(*threshold_request(runtime, "capacity", None, 0.9, None, fit)).value
         recommended = (curve.get("recommended") or {}).get("threshold")
     except ScoringError as exc:
         message = message or str(exc)

@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from revteam.scoring import ScoreFit, fit_score
 from revteam.scoring.agreement import MAX_NOTE, ThresholdAgreements
 from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.routes.attribution import checked_cut
-from revteam.web.runtime import Runtime
+from revteam.web.runtime import Cached, Runtime
 from revteam.web.schemas import Id
 from revteam.workspace import Workspace
 
@@ -41,32 +42,49 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def fit_request(
-    runtime: Runtime, as_of: dt.date | None
-) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
-    """The cache key and computation of the score's fit (the API's and the page's)."""
+def score_fit(runtime: Runtime, as_of: dt.date | None, *, block: bool = False) -> Cached[ScoreFit]:
+    """The lead score fitted on the current data, off the request path (:meth:`Runtime.fitted`).
+
+    Its inputs are read under the warehouse gate; the fit (most of a minute at 1M leads) runs
+    in the background; a request waits ``fit_wait_seconds`` for it at most (``block``: until
+    done, for the warmer).
+    """
     cut = checked_cut(runtime, None, None, as_of)
+    return runtime.fitted(
+        ("scoring-model", as_of),
+        lambda ws: ws.scoring.inputs(as_of=cut),
+        fit_score,
+        what="The lead score",
+        block=block,
+    )
 
-    def compute(ws: Workspace) -> dict[str, Any]:
-        out: dict[str, Any] = _plain(ws.scoring.fit(as_of=cut).as_dict())
-        return out
 
-    return ("scoring-fit", as_of), compute
+def fit_view(found: Cached[ScoreFit]) -> dict[str, Any]:
+    """The fit as the API and the page show it."""
+    out: dict[str, Any] = _plain(found.value.as_dict())
+    return out
 
 
 def threshold_request(
-    runtime: Runtime, objective: str, sqr_target: float | None, level: float, as_of: dt.date | None
+    runtime: Runtime,
+    objective: str,
+    sqr_target: float | None,
+    level: float,
+    as_of: dt.date | None,
+    fit: Cached[ScoreFit],
 ) -> tuple[Hashable, Callable[[Workspace], dict[str, Any]]]:
     """The cache key and computation of the threshold curve (the API's and the page's)."""
     cut = checked_cut(runtime, None, None, as_of)
 
     def compute(ws: Workspace) -> dict[str, Any]:
         out: dict[str, Any] = _plain(
-            ws.scoring.threshold(as_of=cut, objective=objective, sqr_target=sqr_target, level=level)
+            ws.scoring.threshold(
+                as_of=cut, objective=objective, sqr_target=sqr_target, level=level, fit=fit.value
+            )
         )
         return out
 
-    return ("scoring-threshold", objective, sqr_target, level, as_of), compute
+    return ("scoring-threshold", objective, sqr_target, level, as_of, fit.version), compute
 
 
 def feedback_request(
@@ -88,8 +106,8 @@ def get_fit(runtime: RuntimeDep, principal: PrincipalDep, as_of: Day = None) -> 
     ``auc`` and ``ece`` at the judged age; per age the calibration curve, Brier score and log
     loss, with the rules score's AUC.
     """
-    found = runtime.read(*fit_request(runtime, as_of))
-    return found.value | {"data_version": found.data_version, "stale": found.stale}
+    found = score_fit(runtime, as_of)
+    return fit_view(found) | {"data_version": found.data_version, "stale": found.stale}
 
 
 @router.get("/leads", summary="Open leads scored now, most likely first (paged)")
@@ -105,12 +123,13 @@ def get_leads(
     ``score`` is the probability of reaching the target; ``total`` counts the open leads.
     """
     cut = checked_cut(runtime, None, None, as_of)
+    fit = score_fit(runtime, as_of)
 
     def compute(ws: Workspace) -> dict[str, Any]:
-        table = ws.scoring.score(as_of=cut)
+        table = ws.scoring.score(as_of=cut, fit=fit.value)
         return {"total": table.num_rows, "rows": _plain(table.slice(offset, limit).to_pylist())}
 
-    found = runtime.read(("scoring-leads", as_of, limit, offset), compute)
+    found = runtime.read(("scoring-leads", as_of, limit, offset, fit.version), compute)
     return found.value | {"data_version": found.data_version, "stale": found.stale}
 
 
@@ -123,12 +142,13 @@ def get_explanation(
 ) -> dict[str, Any]:
     """The lead's score, grade and points, and the features that moved its log-odds most."""
     cut = checked_cut(runtime, None, None, as_of)
+    fit = score_fit(runtime, as_of)
 
     def compute(ws: Workspace) -> dict[str, Any]:
-        out: dict[str, Any] = _plain(ws.scoring.explain(person_id, as_of=cut))
+        out: dict[str, Any] = _plain(ws.scoring.explain(person_id, as_of=cut, fit=fit.value))
         return out
 
-    found = runtime.read(("scoring-explain", person_id, as_of), compute)
+    found = runtime.read(("scoring-explain", person_id, as_of, fit.version), compute)
     return found.value | {"data_version": found.data_version, "stale": found.stale}
 
 
@@ -146,7 +166,8 @@ def get_threshold(
     Per candidate: MQLs a month, the expected ``sales_qualification_rate`` with its interval
     and the realised one, SQLs a month, the lead→opportunity rate and MQLs per rep per week.
     """
-    found = runtime.read(*threshold_request(runtime, objective, sqr_target, level, as_of))
+    fit = score_fit(runtime, as_of)
+    found = runtime.read(*threshold_request(runtime, objective, sqr_target, level, as_of, fit))
     agreed = agreements(runtime).current()  # read now: an agreement changes no data version
     return (
         found.value
