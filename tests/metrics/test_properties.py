@@ -17,7 +17,13 @@ ADDITIVE = [
     for s in CATALOGUE
     if s.kind in {"count", "sum"} or (s.kind == "snapshot" and s.aggregate in {"count", "sum"})
 ]
-RATES = [s.id for s in CATALOGUE if s.kind in {"ratio", "cohort_rate"} and s.unit == "percent"]
+ABOVE_ONE = {"net_revenue_retention"}
+"""Percentages that may pass 100%: expansion revenue outgrows what was up for renewal."""
+RATES = [
+    s.id
+    for s in CATALOGUE
+    if s.kind in {"ratio", "cohort_rate"} and s.unit == "percent" and s.id not in ABOVE_ONE
+]
 QUOTIENTS = [s.id for s in CATALOGUE if s.kind in {"ratio", "cohort_rate", "mean"}]
 # A day grain over two years is fine but slow; the property does not depend on the grain.
 COARSE = [g for g in GRAINS if g != "day"]

@@ -73,6 +73,14 @@ def summarise(
     amount = np.nan_to_num(_floats(value))
     encoded = pc.dictionary_encode(_combined(customer))
     code = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+    # Customers in the order of their ids and transactions in a fixed order, whatever order
+    # the warehouse returned the rows in: the fits then see the very same numbers (sums in
+    # another order differ in the last bits, enough to move a fragile optimiser elsewhere).
+    by_id = np.asarray(pc.sort_indices(encoded.dictionary), np.int64)
+    rank = np.empty(len(by_id), np.int64)
+    rank[by_id] = np.arange(len(by_id))
+    dictionary = encoded.dictionary.take(pa.array(by_id))
+    code = np.where(code >= 0, rank[np.maximum(code, 0)], -1)
     can_repeat = (
         np.ones(len(code), dtype=bool)
         if repeat is None
@@ -81,7 +89,9 @@ def summarise(
     last_day = _day_number(end)
     keep = (code >= 0) & (days <= last_day) & (days != _NO_DAY)
     code, days, amount, can_repeat = code[keep], days[keep], amount[keep], can_repeat[keep]
-    n_customers = len(encoded.dictionary)
+    fixed = np.lexsort((amount, days, code))
+    code, days, amount, can_repeat = code[fixed], days[fixed], amount[fixed], can_repeat[fixed]
+    n_customers = len(dictionary)
     first = np.full(n_customers, np.iinfo(np.int64).max)
     np.minimum.at(first, code, days)
     cohort = (first >= _day_number(start)) & (first <= last_day)
@@ -117,7 +127,7 @@ def summarise(
         zbar=zbar,
     )
     return Summary(
-        customers=encoded.dictionary.take(pa.array(members)),
+        customers=dictionary.take(pa.array(members)),
         first=(first_day.astype("datetime64[D]")),
         data=data,
         unit=unit,

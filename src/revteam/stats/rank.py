@@ -96,6 +96,10 @@ def marginal_likelihood_prior(k: object, n: object) -> BetaPrior:
     10(2), 257-261.
     """
     k, n = _checked(k, n)
+    # The segments in a fixed order, whatever order the warehouse grouped them in: sums in
+    # another order differ in the last bits, enough to move the optimum's last digits.
+    fixed = np.lexsort((k, n))
+    k, n = k[fixed], n[fixed]
     start = moments_prior(k, n)
     if start.mean in (0.0, 1.0):
         return BetaPrior(start.alpha, start.beta, "marginal_likelihood")
