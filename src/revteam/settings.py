@@ -70,6 +70,32 @@ REVIEW_SECTIONS: tuple[str, ...] = (
 )
 
 
+class SparkSettings(BaseModel):
+    """The Spark session of a ``warehouse = "spark"`` workspace (``[spark]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    master: str = Field(
+        "local[*]",
+        description="Spark master URL: local[N] on this machine, or a cluster's "
+        "(warehouse = 'spark://host:7077' names one too).",
+    )
+    database: str = Field(
+        "revteam",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="The Spark database holding the canonical tables.",
+    )
+    location: str = Field(
+        "spark-warehouse",
+        description="Folder of the tables' Parquet files (relative to the workspace, or any "
+        "URI Spark reads: hdfs://, s3a://); empty: the cluster's metastore decides.",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra Spark configuration, e.g. {"spark.driver.memory" = "8g"}.',
+    )
+
+
 class ReviewSettings(BaseModel):
     """What the joint review pack holds (``[review]`` in ``revteam.toml``; see docs/review.md)."""
 
@@ -454,7 +480,9 @@ class Settings(BaseSettings):
 
     warehouse: str = Field(
         "warehouse.duckdb",
-        description="Warehouse: a DuckDB file (relative to the workspace) or a duckdb:// URL.",
+        description="Warehouse: a DuckDB file (relative to the workspace) or a duckdb:// URL, "
+        "a PostgreSQL database (postgresql://user@host/db, ?schema=… for a schema other than "
+        "public) or spark (a session from [spark]); see docs/warehouses.md.",
     )
     app_database: str = Field(
         "sqlite:///revteam.db",
@@ -530,6 +558,10 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = Field(
         default_factory=ScoringSettings,
         description="Lead scoring: the predicted outcome, the model, engagement decay.",
+    )
+    spark: SparkSettings = Field(
+        default_factory=SparkSettings,
+        description="The Spark session and database of a spark warehouse.",
     )
 
     @field_validator("timezone")

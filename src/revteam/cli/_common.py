@@ -82,7 +82,7 @@ def open_ws(*, read_only: bool = False, wait: float | None = None) -> Iterator[W
         yield ws
     except Exception as exc:
         # A damaged part of the warehouse file shows only when a query reads it.
-        unreadable = ws.warehouse.unreadable(exc)
+        unreadable = ws.unreadable(exc)
         if unreadable is None:
             raise
         raise unreadable from exc

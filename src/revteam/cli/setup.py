@@ -40,10 +40,18 @@ def init(
         int, typer.Option("--fiscal-year-start", min=1, max=12, help="First fiscal month.")
     ] = 1,
     gross_margin: Annotated[float, typer.Option(help="Gross margin for CLV and ROI.")] = 0.8,
+    warehouse: Annotated[
+        str,
+        typer.Option(
+            help="Where the data lives: a DuckDB file, postgresql://user@host/db or spark "
+            "(docs/warehouses.md)."
+        ),
+    ] = "warehouse.duckdb",
 ) -> None:
     """Create a workspace: revteam.toml and an empty warehouse."""
     ws = revteam.init(
         directory,
+        warehouse=warehouse,
         currency=currency,
         timezone=timezone,
         fiscal_year_start_month=fiscal_year_start_month,

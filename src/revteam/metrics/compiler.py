@@ -189,7 +189,14 @@ def _aggregate(atom: Atom, t: ir.Table, ctx: Context) -> ir.Scalar:
         return value.count(where=cond)
     # ibis median() is the interpolated median (quantile_cont / percentile_cont(0.5)); on
     # doubles, so the mean of the two middle values of an even count is not rounded to cents.
-    return value.cast("float64").median(where=cond)
+    # The condition nulls the value rather than filtering the aggregate: Spark's percentile
+    # refuses the filtered form ibis emits (a non-constant percentage); nulls are skipped alike.
+    measured = value.cast("float64")
+    if cond is not None:
+        import ibis
+
+        measured = ibis.ifelse(cond, measured, ibis.null("float64"))
+    return measured.median()
 
 
 def condition(atom: Atom, t: ir.Table, ctx: Context) -> ir.BooleanValue | None:
@@ -230,7 +237,8 @@ def measure_of(measure: Measure | None, t: ir.Table) -> ir.NumericValue:
     assert pair is not None
     a, b = pair
     seconds = t[b].cast("timestamp").epoch_seconds() - t[a].cast("timestamp").epoch_seconds()
-    return seconds / (86400.0 if measure.days_between else 3600.0)
+    # in doubles on every engine (Spark reads 86400.0 as a decimal and rounds the quotient)
+    return seconds.cast("float64") / (86400.0 if measure.days_between else 3600.0)
 
 
 def _filter(f: Filter, t: ir.Table) -> ir.BooleanValue:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from revteam.settings import Settings
-    from revteam.storage import Warehouse
+    from revteam.storage.engine import QueryEngine
 
 CACHE_SIZE = 128
 _SUPPLIED_NAME = re.compile(rf"({CREDITS}|{CLV_VALUES})__([a-z_]+?)__(\d{{8}}T\d{{12}})")
@@ -102,7 +102,7 @@ class MetricsComponent:
         *,
         folder: Path,
         settings: Settings,
-        warehouse: Warehouse,
+        warehouse: QueryEngine,
         intervals: Annotator | None = None,
     ) -> None:
         self._folder, self._settings, self._warehouse = folder, settings, warehouse
@@ -232,7 +232,9 @@ class MetricsComponent:
         result = _cached(self._results, key)
         if result is None:
             compiled = _cached(self._compiled, request_key) or _store(
-                self._compiled, request_key, compile_request(cat, query, ctx, self._tables)
+                self._compiled,
+                request_key,
+                compile_request(cat, query, ctx, self._tables, self._warehouse.dialect),
             )
             found = run(compiled, ctx, self._execute, max_rows=self._limits.max_rows)
             found = _name_the_model(found, cat, query, ctx)
@@ -340,7 +342,7 @@ class MetricsComponent:
     def _run(self, expr: ir.Table) -> pa.Table:
         import ibis
 
-        table: pa.Table = self._execute(ibis.to_sql(expr, dialect="duckdb"))
+        table: pa.Table = self._execute(ibis.to_sql(expr, dialect=self._warehouse.dialect))
         return table
 
     def _execute(self, sql: str) -> pa.Table:
@@ -498,7 +500,9 @@ class MetricsComponent:
                 earliest=everything.earliest.min(),
                 orders=orders.count().as_scalar() > 0,
             )
-            (row,) = self._warehouse.arrow(ibis.to_sql(facts, dialect="duckdb")).to_pylist()
+            (row,) = self._warehouse.arrow(
+                ibis.to_sql(facts, dialect=self._warehouse.dialect)
+            ).to_pylist()
             as_of = row["latest"] or dt.datetime.now().replace(microsecond=0)
             first = row["earliest"].date() if row["earliest"] else None
             self._facts = _Facts(version, as_of, bool(row["orders"]), first)
@@ -557,14 +561,14 @@ class Compiled:
 
 
 def compile_request(
-    catalogue: Catalogue, query: Query, ctx: Context, tables: TableProvider
+    catalogue: Catalogue, query: Query, ctx: Context, tables: TableProvider, dialect: str
 ) -> Compiled:
-    """Plan and compile for DuckDB, the warehouse's engine."""
+    """Plan and compile for ``dialect``, the warehouse engine's."""
     plan = plan_query(catalogue, query, ctx)
     return Compiled(
         plan,
-        statements(plan, ctx, tables, dialect="duckdb"),
-        compile_placement(plan, ctx, tables),
+        statements(plan, ctx, tables, dialect=dialect),
+        compile_placement(plan, ctx, tables, dialect=dialect),
     )
 
 

@@ -90,7 +90,9 @@ class Placement:
         )
 
 
-def compile_placement(plan: Plan, ctx: Context, tables: TableProvider) -> Placement:
+def compile_placement(
+    plan: Plan, ctx: Context, tables: TableProvider, *, dialect: str = "duckdb"
+) -> Placement:
     """Count atoms for every requested metric that needs an account, fused and compiled."""
     checks = [
         check
@@ -109,7 +111,7 @@ def compile_placement(plan: Plan, ctx: Context, tables: TableProvider) -> Placem
         )
         group.atoms.setdefault(a, f"unplaced_{len(group.atoms)}")
     fused = Plan(plan.query, {}, groups, {})
-    return Placement(tuple(checks), groups, statements(fused, ctx, tables))
+    return Placement(tuple(checks), groups, statements(fused, ctx, tables, dialect=dialect))
 
 
 def _recipes(plan: Plan, metric: str) -> list[Recipe]:

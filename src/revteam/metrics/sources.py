@@ -273,7 +273,8 @@ def _stage_visits(ctx: Context, tables: TableProvider) -> ir.Table:
     weighted = s.amount.cast("float64") * s.probability.fill_null(0.0)
     return s.mutate(
         weighted_amount=weighted.cast("float64"),
-        days_in_stage=(seconds / 86400.0).cast("float64"),
+        # in doubles on every engine (Spark reads 86400.0 as a decimal and rounds the quotient)
+        days_in_stage=seconds.cast("float64") / 86400.0,
         advanced=(s.left_at.notnull() & (s.next_stage != "closed_lost") & (nxt > s._sv_order)),
     ).drop("_sv_order")
 

@@ -20,9 +20,7 @@ import math
 import os
 import shutil
 import tempfile
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from revteam.exceptions import ResolveError
+from revteam.storage.spark import quiet
 
 _LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 """Quiet driver logging for local sessions: Spark's INFO lines would bury revteam's output."""
@@ -45,14 +44,6 @@ def _pyspark() -> Any:
             "the Spark engine needs pyspark, which is not installed", INSTALL
         ) from None
     return pyspark.sql
-
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Ignore pyspark's ResourceWarning: it leaves each fetched result's socket to the GC."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        yield
 
 
 def similarity_jar() -> str:

@@ -179,6 +179,12 @@ class Warehouse:
     One connection per workspace object; DuckDB lets one process write a file at a time.
     """
 
+    dialect = "duckdb"
+    """The SQL the metric layer compiles for it (sqlglot's name)."""
+    replica: Callable[[duckdb.DuckDBPyConnection, int], object] | None = None
+    """Where a change is also written, inside each transaction that changes the data (a
+    Postgres warehouse this file stages loads for: ``PostgresWarehouse.sync_from``)."""
+
     def __init__(
         self,
         path: Path | None,
@@ -393,15 +399,28 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Run a block in one transaction: all of it is committed, or none of it."""
+        """Run a block in one transaction: all of it is committed, or none of it.
+
+        With a :attr:`replica` (a Postgres warehouse this one stages for), a block that
+        changed the data is written there too before this commits; if that fails, both are
+        rolled back.
+        """
         with self.exclusive() as con:
             con.execute("BEGIN TRANSACTION")
+            before = self.data_version if self.replica is not None else None
             try:
                 yield con
+                if self.replica is not None and (after := self.data_version) != before:
+                    self.replica(con, after)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            con.execute("COMMIT")
+            try:
+                con.execute("COMMIT")
+            except BaseException:
+                if self.replica is not None:  # the replica took what this lost: take it back
+                    self.replica(con, self.data_version)
+                raise
 
     @property
     def data_version(self) -> int:
@@ -455,6 +474,10 @@ class Warehouse:
         """Run a read query and return a pyarrow Table."""
         with self._lock, self.translated():
             return self.con.sql(sql, params=params or None).to_arrow_table()
+
+    def interrupt(self) -> None:
+        """Stop the query running now (from another thread); the connection stays usable."""
+        self.con.interrupt()
 
     def provide(self, name: str, table: Any) -> None:
         """Make an Arrow table readable by queries under ``name``.

@@ -44,14 +44,17 @@ from revteam.exceptions import (
     WarehouseBusyError,
 )
 from revteam.settings import LimitSettings, load_settings
-from revteam.storage import load_announced, parse_warehouse_url
+from revteam.storage import load_announced
 from revteam.workspace import Workspace
+from revteam.workspace.workspace import load_file_of
 
 log = logging.getLogger("revteam.web")
 Signature = tuple[tuple[int, int], ...]
 Opener = Callable[[Path], Workspace]
 CALLER: ContextVar[str | None] = ContextVar("revteam_caller", default=None)
 """Who the current request acts for (the web app binds it once a caller is signed in)."""
+RECHECK_SECONDS = 5.0
+"""How often the data version of a warehouse without a load file to watch is read again."""
 RETRY_AFTER = 5
 """Seconds a refused request is told to wait: a few cache misses' worth."""
 
@@ -95,8 +98,9 @@ class WarehouseGate:
         self._queue = _Queue()
         self._watchdog = _Watchdog()
         self._owner: int | None = None
-        path = parse_warehouse_url(settings.warehouse, root)
+        path = load_file_of(root, settings)
         self._files = (path, path.with_name(path.name + ".wal")) if path else ()
+        self._read_at = 0.0
         self._lock = threading.RLock()
         self._ws: Workspace | None = None
         self._last_used = 0.0
@@ -121,13 +125,18 @@ class WarehouseGate:
         return tuple(out)
 
     def version(self) -> int:
-        """The warehouse's data version, read from the database only when the files changed."""
+        """The warehouse's data version, read from the database only when the files changed.
+
+        A warehouse without a load file (Spark) is asked again after :data:`RECHECK_SECONDS`.
+        """
         sig = self.signature()
-        if sig == self._seen and self._version is not None:
+        fresh = bool(self._files) or time.monotonic() - self._read_at < RECHECK_SECONDS
+        if sig == self._seen and self._version is not None and fresh:
             return self._version
         with self.workspace() as ws:
             # While we hold the read handle no writer can change the file: note what we saw.
             self._seen, self._version = self.signature(), ws.data_version
+            self._read_at = time.monotonic()
             return self._version
 
     @property
@@ -164,7 +173,7 @@ class WarehouseGate:
         try:
             self._owner = threading.get_ident()
             ws = self._ensure_open()
-            self._watchdog.arm(ws.warehouse.con, seconds)
+            self._watchdog.arm(ws.warehouse, seconds)
             try:
                 yield ws
             except Exception as exc:
@@ -201,6 +210,7 @@ class WarehouseGate:
             raise WarehouseBusyError(self._files[0] if self._files else self.root) from exc
         self._ws, self.opened = ws, self.opened + 1
         self._seen, self._version = sig, ws.data_version
+        self._read_at = time.monotonic()
         self._start_reaper()
         return ws
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from revteam.exceptions import ConfigError
+from revteam.exceptions import ConfigError, IngestError
 from revteam.ingest import IngestComponent, WorkspaceStatus, collect_status, status_during_load
 from revteam.settings import CONFIG_FILE, Settings, find_workspace, load_settings, write_settings
 from revteam.storage import AppDatabase, WaitNotice, Warehouse, parse_warehouse_url
+from revteam.storage.engine import QueryEngine, engine_kind, open_engine
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,14 +53,21 @@ class Workspace:
     ) -> None:
         self.root = root
         self.settings = settings
-        self.warehouse = Warehouse(
-            parse_warehouse_url(settings.warehouse, root),
-            timezone=settings.timezone,
-            read_only=read_only,
-            wait=settings.load_wait_seconds if wait is None else wait,
-            waiting=waiting,
-        )
-        self.ingest: IngestComponent = IngestComponent(warehouse=self.warehouse, settings=settings)
+        self._duckdb: Warehouse | None = None
+        self.warehouse: QueryEngine
+        """Where the canonical tables are and KPIs are computed (``[warehouse]``)."""
+        if engine_kind(settings.warehouse) == "duckdb":
+            self.warehouse = self._duckdb = Warehouse(
+                parse_warehouse_url(settings.warehouse, root),
+                timezone=settings.timezone,
+                read_only=read_only,
+                wait=settings.load_wait_seconds if wait is None else wait,
+                waiting=waiting,
+            )
+        else:
+            self.warehouse = open_engine(settings, root, read_only=read_only)
+            self._duckdb = _staging(self.warehouse, root, settings, read_only, wait, waiting)
+        self._ingest: IngestComponent | None = None
         self._metrics: MetricsComponent | None = None
         self._stats: StatsComponent | None = None
         self._crm: CrmComponent | None = None
@@ -72,6 +81,29 @@ class Workspace:
         self._clv: ClvComponent | None = None
         self._scoring: ScoringComponent | None = None
         self._app: AppState | None = None
+
+    def duckdb(self, what: str) -> Warehouse:
+        """The embedded DuckDB warehouse, which ``what`` needs; refused on other engines."""
+        if self._duckdb is None:
+            raise ConfigError(
+                f"{what} needs the embedded DuckDB warehouse; this workspace's warehouse is "
+                f"{self.warehouse.dialect} ({self.settings.warehouse.split('@')[-1]}). KPIs, "
+                "statistics, goals and the web app run there (docs/warehouses.md)."
+            )
+        return self._duckdb
+
+    def unreadable(self, exc: BaseException) -> Exception | None:
+        """The error to show when ``exc`` came from a damaged DuckDB file (else ``None``)."""
+        return None if self._duckdb is None else self._duckdb.unreadable(exc)
+
+    @property
+    def ingest(self) -> IngestComponent:
+        """``ws.ingest``: validated, atomic loads of files into the warehouse."""
+        if self._ingest is None:
+            self._ingest = IngestComponent(
+                warehouse=self.duckdb("Loading files"), settings=self.settings
+            )
+        return self._ingest
 
     @property
     def metrics(self) -> MetricsComponent:
@@ -185,7 +217,7 @@ class Workspace:
             from revteam.timeline import TimelineComponent
 
             self._timeline = TimelineComponent(
-                warehouse=self.warehouse, metrics=self.metrics, settings=self.settings
+                warehouse=self.duckdb("The timeline"), metrics=self.metrics, settings=self.settings
             )
         return self._timeline
 
@@ -257,7 +289,10 @@ class Workspace:
             from revteam.crm import CrmComponent
 
             self._crm = CrmComponent(
-                root=self.root, settings=self.settings, warehouse=self.warehouse, ingest=self.ingest
+                root=self.root,
+                settings=self.settings,
+                warehouse=self.duckdb("CRM import"),
+                ingest=self.ingest,
             )
         return self._crm
 
@@ -267,12 +302,14 @@ class Workspace:
         if self._identity is None:
             from revteam.resolve import IdentityComponent  # splink, on first use
 
-            self._identity = IdentityComponent(settings=self.settings, warehouse=self.warehouse)
+            self._identity = IdentityComponent(
+                settings=self.settings, warehouse=self.duckdb("Identity resolution")
+            )
         return self._identity
 
     def status(self) -> WorkspaceStatus:
         """Tables, row counts, time ranges, recent loads and quarantine: see ``WorkspaceStatus``."""
-        return collect_status(self.root, self.warehouse)
+        return collect_status(self.root, self.duckdb("The load status"))
 
     @property
     def data_version(self) -> int:
@@ -282,6 +319,8 @@ class Workspace:
         if self._app is not None:
             self._app.close()
         self.warehouse.close()
+        if self._duckdb is not None and self._duckdb is not self.warehouse:
+            self._duckdb.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -296,6 +335,77 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"<revteam.Workspace {self.root}>"
+
+
+STAGING_FILE = "staging.duckdb"
+"""Where a workspace whose warehouse is Postgres validates and stages its loads."""
+
+
+def load_file_of(root: Path, settings: Settings) -> Path | None:
+    """The DuckDB file every load of the workspace writes (``None``: no file, e.g. Spark).
+
+    The warehouse itself on DuckDB, the staging file on Postgres: watching it tells a
+    reader that a load committed.
+    """
+    kind = engine_kind(settings.warehouse)
+    if kind == "duckdb":
+        return parse_warehouse_url(settings.warehouse, root)
+    return root / STAGING_FILE if kind == "postgres" else None
+
+
+def _staging(
+    engine: QueryEngine,
+    root: Path,
+    settings: Settings,
+    read_only: bool,
+    wait: float | None,
+    waiting: WaitNotice | None,
+) -> Warehouse | None:
+    """The staging DuckDB file of a Postgres warehouse (``None`` for other engines).
+
+    Loads are validated, deduplicated and quarantined there exactly as in a DuckDB workspace,
+    and each transaction that changes the data writes the changed tables to Postgres before it
+    commits (:meth:`PostgresWarehouse.sync_from`). Opened for writing, any difference left by
+    an interrupted process is written across first.
+    """
+    from revteam.storage.postgres import PostgresWarehouse
+
+    if not isinstance(engine, PostgresWarehouse):
+        return None
+    path = root / STAGING_FILE
+    if read_only and not path.exists():
+        return None
+    staging = Warehouse(
+        path,
+        timezone=settings.timezone,
+        read_only=read_only,
+        wait=settings.load_wait_seconds if wait is None else wait,
+        waiting=waiting,
+    )
+    if not read_only:
+        try:
+            if engine.loaded_elsewhere():
+                staging.replica = _refuse_loads(engine.schema)
+                return staging
+            engine.write_through(staging.con, staging.data_version)
+        except BaseException:
+            staging.close()
+            raise
+        staging.replica = engine.write_through
+    return staging
+
+
+def _refuse_loads(schema: str) -> Callable[[object, int], None]:
+    """A replica that refuses every load: the schema holds data revteam did not load."""
+
+    def refuse(_con: object, _version: int) -> None:
+        raise IngestError(
+            f"The Postgres schema {schema!r} already holds canonical rows that revteam did not "
+            "load, and a load would replace them; nothing was loaded. Load into an empty schema "
+            "(?schema=… in the warehouse URL); KPIs over the rows already there need no load."
+        )
+
+    return refuse
 
 
 def open_workspace(
@@ -323,9 +433,9 @@ def last_status(path: Path | str | None = None) -> WorkspaceStatus:
     announcement and the status the last load left beside the warehouse (``as_of`` says when).
     """
     root = find_workspace(path)
-    warehouse = parse_warehouse_url(load_settings(root).warehouse, root)
+    warehouse = load_file_of(root, load_settings(root))
     if warehouse is None:
-        raise ConfigError("An in-memory warehouse keeps no status between processes.")
+        raise ConfigError("This warehouse keeps no load status between processes.")
     return status_during_load(root, warehouse)
 
 

@@ -55,18 +55,17 @@ FROM (
       "t9"."period",
       "t9"."_j0_segment" AS "segment",
       COUNT(
-        (
-          EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP))
-        ) / 86400.0
+        CAST(EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
       ) FILTER(WHERE
         "t9"."is_won" = TRUE) AS "sales_cycle_days__n",
       QUANTILE_CONT(
-        (
-          EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP))
-        ) / 86400.0,
+        CASE
+          WHEN "t9"."is_won" = TRUE
+          THEN CAST(EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
+          ELSE CAST(NULL AS DOUBLE)
+        END,
         0.5
-      ) FILTER(WHERE
-        "t9"."is_won" = TRUE) AS "sales_cycle_days"
+      ) AS "sales_cycle_days"
     FROM "t8" AS "t9"
     GROUP BY
       1,
@@ -87,18 +86,17 @@ FROM (
     SELECT
       "t9"."period",
       COUNT(
-        (
-          EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP))
-        ) / 86400.0
+        CAST(EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
       ) FILTER(WHERE
         "t9"."is_won" = TRUE) AS "sales_cycle_days__n",
       QUANTILE_CONT(
-        (
-          EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP))
-        ) / 86400.0,
+        CASE
+          WHEN "t9"."is_won" = TRUE
+          THEN CAST(EPOCH(CAST("t9"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t9"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
+          ELSE CAST(NULL AS DOUBLE)
+        END,
         0.5
-      ) FILTER(WHERE
-        "t9"."is_won" = TRUE) AS "sales_cycle_days"
+      ) AS "sales_cycle_days"
     FROM "t8" AS "t9"
     GROUP BY
       1

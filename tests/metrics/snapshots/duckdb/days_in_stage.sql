@@ -3,8 +3,14 @@ SELECT
   "t5"."period",
   COUNT("t5"."days_in_stage") FILTER(WHERE
     "t5"."stage" IN ('qualification', 'discovery', 'proposal', 'negotiation')) AS "days_in_stage__n",
-  QUANTILE_CONT("t5"."days_in_stage", 0.5) FILTER(WHERE
-    "t5"."stage" IN ('qualification', 'discovery', 'proposal', 'negotiation')) AS "days_in_stage"
+  QUANTILE_CONT(
+    CASE
+      WHEN "t5"."stage" IN ('qualification', 'discovery', 'proposal', 'negotiation')
+      THEN "t5"."days_in_stage"
+      ELSE CAST(NULL AS DOUBLE)
+    END,
+    0.5
+  ) AS "days_in_stage"
 FROM (
   SELECT
     "t4"."stage",
@@ -26,9 +32,7 @@ FROM (
         "t2"."left_at",
         "t2"."next_stage",
         CAST("t2"."amount" AS DOUBLE) * COALESCE("t2"."probability", 0.0) AS "weighted_amount",
-        (
-          EPOCH(CAST("t2"."left_at" AS TIMESTAMP)) - EPOCH(CAST("t2"."entered_at" AS TIMESTAMP))
-        ) / 86400.0 AS "days_in_stage",
+        CAST(EPOCH(CAST("t2"."left_at" AS TIMESTAMP)) - EPOCH(CAST("t2"."entered_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0 AS "days_in_stage",
         (
           "t2"."left_at" IS NOT NULL
         )

@@ -3,8 +3,14 @@ SELECT
   "t1"."period",
   COUNT("t1"."amount") FILTER(WHERE
     "t1"."is_won" = TRUE) AS "median_deal_size__n",
-  QUANTILE_CONT(CAST("t1"."amount" AS DOUBLE), 0.5) FILTER(WHERE
-    "t1"."is_won" = TRUE) AS "median_deal_size"
+  QUANTILE_CONT(
+    CASE
+      WHEN "t1"."is_won" = TRUE
+      THEN CAST("t1"."amount" AS DOUBLE)
+      ELSE CAST(NULL AS DOUBLE)
+    END,
+    0.5
+  ) AS "median_deal_size"
 FROM (
   SELECT
     "t0"."closed_at",

@@ -2,18 +2,17 @@
 SELECT
   "t1"."period",
   COUNT(
-    (
-      EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
-    ) / 86400.0
+    CAST(EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
   ) FILTER(WHERE
     "t1"."is_won" = TRUE) AS "sales_cycle_days__n",
   QUANTILE_CONT(
-    (
-      EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
-    ) / 86400.0,
+    CASE
+      WHEN "t1"."is_won" = TRUE
+      THEN CAST(EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
+      ELSE CAST(NULL AS DOUBLE)
+    END,
     0.5
-  ) FILTER(WHERE
-    "t1"."is_won" = TRUE) AS "sales_cycle_days"
+  ) AS "sales_cycle_days"
 FROM (
   SELECT
     "t0"."created_at",

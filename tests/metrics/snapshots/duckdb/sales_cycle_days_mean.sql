@@ -2,15 +2,11 @@
 SELECT
   "t1"."period",
   COUNT(
-    (
-      EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
-    ) / 86400.0
+    CAST(EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
   ) FILTER(WHERE
     "t1"."is_won" = TRUE) AS "sales_cycle_days_mean__n",
   SUM(
-    (
-      EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
-    ) / 86400.0
+    CAST(EPOCH(CAST("t1"."closed_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
   ) FILTER(WHERE
     "t1"."is_won" = TRUE) AS "sales_cycle_days_mean__sum"
 FROM (

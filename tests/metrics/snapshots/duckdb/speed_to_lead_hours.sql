@@ -2,14 +2,10 @@
 SELECT
   "t12"."period",
   COUNT(
-    (
-      EPOCH(CAST("t12"."first_sales_activity_at" AS TIMESTAMP)) - EPOCH(CAST("t12"."mql_at" AS TIMESTAMP))
-    ) / 3600.0
+    CAST(EPOCH(CAST("t12"."first_sales_activity_at" AS TIMESTAMP)) - EPOCH(CAST("t12"."mql_at" AS TIMESTAMP)) AS DOUBLE) / 3600.0
   ) AS "speed_to_lead_hours__n",
   QUANTILE_CONT(
-    (
-      EPOCH(CAST("t12"."first_sales_activity_at" AS TIMESTAMP)) - EPOCH(CAST("t12"."mql_at" AS TIMESTAMP))
-    ) / 3600.0,
+    CAST(EPOCH(CAST("t12"."first_sales_activity_at" AS TIMESTAMP)) - EPOCH(CAST("t12"."mql_at" AS TIMESTAMP)) AS DOUBLE) / 3600.0,
     0.5
   ) AS "speed_to_lead_hours"
 FROM (

@@ -29,9 +29,7 @@ FROM (
         "t2"."left_at",
         "t2"."next_stage",
         CAST("t2"."amount" AS DOUBLE) * COALESCE("t2"."probability", 0.0) AS "weighted_amount",
-        (
-          EPOCH(CAST("t2"."left_at" AS TIMESTAMP)) - EPOCH(CAST("t2"."entered_at" AS TIMESTAMP))
-        ) / 86400.0 AS "days_in_stage",
+        CAST(EPOCH(CAST("t2"."left_at" AS TIMESTAMP)) - EPOCH(CAST("t2"."entered_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0 AS "days_in_stage",
         (
           "t2"."left_at" IS NOT NULL
         )

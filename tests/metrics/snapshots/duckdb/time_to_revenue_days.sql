@@ -2,14 +2,10 @@
 SELECT
   "t1"."period",
   COUNT(
-    (
-      EPOCH(CAST("t1"."customer_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
-    ) / 86400.0
+    CAST(EPOCH(CAST("t1"."customer_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0
   ) AS "time_to_revenue_days__n",
   QUANTILE_CONT(
-    (
-      EPOCH(CAST("t1"."customer_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP))
-    ) / 86400.0,
+    CAST(EPOCH(CAST("t1"."customer_at" AS TIMESTAMP)) - EPOCH(CAST("t1"."created_at" AS TIMESTAMP)) AS DOUBLE) / 86400.0,
     0.5
   ) AS "time_to_revenue_days"
 FROM (

@@ -58,16 +58,15 @@ FROM (
       "t9"."period",
       "t9"."_j0_segment" AS "segment",
       COUNT(
-        CAST((
-          EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at")
-        ) AS DOUBLE PRECISION) / 86400.0
+        CAST(EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at") AS DOUBLE PRECISION) / 86400.0
       ) FILTER(WHERE
         "t9"."is_won" = TRUE) AS "sales_cycle_days__n",
       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-        CAST((
-          EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at")
-        ) AS DOUBLE PRECISION) / 86400.0) FILTER(WHERE
-        "t9"."is_won" = TRUE) AS "sales_cycle_days"
+        CASE
+          WHEN "t9"."is_won" = TRUE
+          THEN CAST(EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at") AS DOUBLE PRECISION) / 86400.0
+          ELSE CAST(NULL AS DOUBLE PRECISION)
+        END) AS "sales_cycle_days"
     FROM "t8" AS "t9"
     GROUP BY
       1,
@@ -88,16 +87,15 @@ FROM (
     SELECT
       "t9"."period",
       COUNT(
-        CAST((
-          EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at")
-        ) AS DOUBLE PRECISION) / 86400.0
+        CAST(EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at") AS DOUBLE PRECISION) / 86400.0
       ) FILTER(WHERE
         "t9"."is_won" = TRUE) AS "sales_cycle_days__n",
       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-        CAST((
-          EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at")
-        ) AS DOUBLE PRECISION) / 86400.0) FILTER(WHERE
-        "t9"."is_won" = TRUE) AS "sales_cycle_days"
+        CASE
+          WHEN "t9"."is_won" = TRUE
+          THEN CAST(EXTRACT('epoch' FROM "t9"."closed_at") - EXTRACT('epoch' FROM "t9"."created_at") AS DOUBLE PRECISION) / 86400.0
+          ELSE CAST(NULL AS DOUBLE PRECISION)
+        END) AS "sales_cycle_days"
     FROM "t8" AS "t9"
     GROUP BY
       1

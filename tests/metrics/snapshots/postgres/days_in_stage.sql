@@ -4,8 +4,11 @@ SELECT
   COUNT("t5"."days_in_stage") FILTER(WHERE
     "t5"."stage" IN ('qualification', 'discovery', 'proposal', 'negotiation')) AS "days_in_stage__n",
   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-    "t5"."days_in_stage") FILTER(WHERE
-    "t5"."stage" IN ('qualification', 'discovery', 'proposal', 'negotiation')) AS "days_in_stage"
+    CASE
+      WHEN "t5"."stage" IN ('qualification', 'discovery', 'proposal', 'negotiation')
+      THEN "t5"."days_in_stage"
+      ELSE CAST(NULL AS DOUBLE PRECISION)
+    END) AS "days_in_stage"
 FROM (
   SELECT
     "t4"."stage",
@@ -35,9 +38,7 @@ FROM (
         "t2"."left_at",
         "t2"."next_stage",
         CAST("t2"."amount" AS DOUBLE PRECISION) * COALESCE("t2"."probability", 0.0) AS "weighted_amount",
-        CAST((
-          EXTRACT('epoch' FROM "t2"."left_at") - EXTRACT('epoch' FROM "t2"."entered_at")
-        ) AS DOUBLE PRECISION) / 86400.0 AS "days_in_stage",
+        CAST(EXTRACT('epoch' FROM "t2"."left_at") - EXTRACT('epoch' FROM "t2"."entered_at") AS DOUBLE PRECISION) / 86400.0 AS "days_in_stage",
         (
           "t2"."left_at" IS NOT NULL
         )

@@ -4,8 +4,11 @@ SELECT
   COUNT("t1"."amount") FILTER(WHERE
     "t1"."is_won" = TRUE) AS "median_deal_size__n",
   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-    CAST("t1"."amount" AS DOUBLE PRECISION)) FILTER(WHERE
-    "t1"."is_won" = TRUE) AS "median_deal_size"
+    CASE
+      WHEN "t1"."is_won" = TRUE
+      THEN CAST("t1"."amount" AS DOUBLE PRECISION)
+      ELSE CAST(NULL AS DOUBLE PRECISION)
+    END) AS "median_deal_size"
 FROM (
   SELECT
     "t0"."closed_at",

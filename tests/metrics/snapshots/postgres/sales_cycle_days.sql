@@ -2,16 +2,15 @@
 SELECT
   "t1"."period",
   COUNT(
-    CAST((
-      EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at")
-    ) AS DOUBLE PRECISION) / 86400.0
+    CAST(EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at") AS DOUBLE PRECISION) / 86400.0
   ) FILTER(WHERE
     "t1"."is_won" = TRUE) AS "sales_cycle_days__n",
   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-    CAST((
-      EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at")
-    ) AS DOUBLE PRECISION) / 86400.0) FILTER(WHERE
-    "t1"."is_won" = TRUE) AS "sales_cycle_days"
+    CASE
+      WHEN "t1"."is_won" = TRUE
+      THEN CAST(EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at") AS DOUBLE PRECISION) / 86400.0
+      ELSE CAST(NULL AS DOUBLE PRECISION)
+    END) AS "sales_cycle_days"
 FROM (
   SELECT
     "t0"."created_at",

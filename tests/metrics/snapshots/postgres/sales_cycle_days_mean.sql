@@ -2,15 +2,11 @@
 SELECT
   "t1"."period",
   COUNT(
-    CAST((
-      EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at")
-    ) AS DOUBLE PRECISION) / 86400.0
+    CAST(EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at") AS DOUBLE PRECISION) / 86400.0
   ) FILTER(WHERE
     "t1"."is_won" = TRUE) AS "sales_cycle_days_mean__n",
   SUM(
-    CAST((
-      EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at")
-    ) AS DOUBLE PRECISION) / 86400.0
+    CAST(EXTRACT('epoch' FROM "t1"."closed_at") - EXTRACT('epoch' FROM "t1"."created_at") AS DOUBLE PRECISION) / 86400.0
   ) FILTER(WHERE
     "t1"."is_won" = TRUE) AS "sales_cycle_days_mean__sum"
 FROM (

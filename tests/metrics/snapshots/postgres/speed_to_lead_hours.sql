@@ -2,14 +2,10 @@
 SELECT
   "t12"."period",
   COUNT(
-    CAST((
-      EXTRACT('epoch' FROM "t12"."first_sales_activity_at") - EXTRACT('epoch' FROM "t12"."mql_at")
-    ) AS DOUBLE PRECISION) / 3600.0
+    CAST(EXTRACT('epoch' FROM "t12"."first_sales_activity_at") - EXTRACT('epoch' FROM "t12"."mql_at") AS DOUBLE PRECISION) / 3600.0
   ) AS "speed_to_lead_hours__n",
   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-    CAST((
-      EXTRACT('epoch' FROM "t12"."first_sales_activity_at") - EXTRACT('epoch' FROM "t12"."mql_at")
-    ) AS DOUBLE PRECISION) / 3600.0) AS "speed_to_lead_hours"
+    CAST(EXTRACT('epoch' FROM "t12"."first_sales_activity_at") - EXTRACT('epoch' FROM "t12"."mql_at") AS DOUBLE PRECISION) / 3600.0) AS "speed_to_lead_hours"
 FROM (
   SELECT
     "t11"."person_id",

@@ -37,9 +37,7 @@ FROM (
         "t2"."left_at",
         "t2"."next_stage",
         CAST("t2"."amount" AS DOUBLE PRECISION) * COALESCE("t2"."probability", 0.0) AS "weighted_amount",
-        CAST((
-          EXTRACT('epoch' FROM "t2"."left_at") - EXTRACT('epoch' FROM "t2"."entered_at")
-        ) AS DOUBLE PRECISION) / 86400.0 AS "days_in_stage",
+        CAST(EXTRACT('epoch' FROM "t2"."left_at") - EXTRACT('epoch' FROM "t2"."entered_at") AS DOUBLE PRECISION) / 86400.0 AS "days_in_stage",
         (
           "t2"."left_at" IS NOT NULL
         )

@@ -2,14 +2,10 @@
 SELECT
   "t1"."period",
   COUNT(
-    CAST((
-      EXTRACT('epoch' FROM "t1"."customer_at") - EXTRACT('epoch' FROM "t1"."created_at")
-    ) AS DOUBLE PRECISION) / 86400.0
+    CAST(EXTRACT('epoch' FROM "t1"."customer_at") - EXTRACT('epoch' FROM "t1"."created_at") AS DOUBLE PRECISION) / 86400.0
   ) AS "time_to_revenue_days__n",
   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-    CAST((
-      EXTRACT('epoch' FROM "t1"."customer_at") - EXTRACT('epoch' FROM "t1"."created_at")
-    ) AS DOUBLE PRECISION) / 86400.0) AS "time_to_revenue_days"
+    CAST(EXTRACT('epoch' FROM "t1"."customer_at") - EXTRACT('epoch' FROM "t1"."created_at") AS DOUBLE PRECISION) / 86400.0) AS "time_to_revenue_days"
 FROM (
   SELECT
     "t0"."created_at",

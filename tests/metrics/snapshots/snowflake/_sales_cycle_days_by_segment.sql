@@ -57,19 +57,15 @@ FROM (
       COUNT(
         IFF(
           "t9"."is_won" = TRUE,
-          (
-            DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at")
-          ) / 86400.0,
+          CAST(DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at") AS DOUBLE) / 86400.0,
           NULL
         )
       ) AS "sales_cycle_days__n",
       MEDIAN(
         IFF(
           "t9"."is_won" = TRUE,
-          (
-            DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at")
-          ) / 86400.0,
-          NULL
+          CAST(DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at") AS DOUBLE) / 86400.0,
+          CAST(NULL AS DOUBLE)
         )
       ) AS "sales_cycle_days"
     FROM "t8" AS "t9"
@@ -94,19 +90,15 @@ FROM (
       COUNT(
         IFF(
           "t9"."is_won" = TRUE,
-          (
-            DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at")
-          ) / 86400.0,
+          CAST(DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at") AS DOUBLE) / 86400.0,
           NULL
         )
       ) AS "sales_cycle_days__n",
       MEDIAN(
         IFF(
           "t9"."is_won" = TRUE,
-          (
-            DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at")
-          ) / 86400.0,
-          NULL
+          CAST(DATE_PART('epoch', "t9"."closed_at") - DATE_PART('epoch', "t9"."created_at") AS DOUBLE) / 86400.0,
+          CAST(NULL AS DOUBLE)
         )
       ) AS "sales_cycle_days"
     FROM "t8" AS "t9"

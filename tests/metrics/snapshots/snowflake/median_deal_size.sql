@@ -2,7 +2,7 @@
 SELECT
   "t1"."period",
   COUNT(IFF("t1"."is_won" = TRUE, "t1"."amount", NULL)) AS "median_deal_size__n",
-  MEDIAN(IFF("t1"."is_won" = TRUE, CAST("t1"."amount" AS DOUBLE), NULL)) AS "median_deal_size"
+  MEDIAN(IFF("t1"."is_won" = TRUE, CAST("t1"."amount" AS DOUBLE), CAST(NULL AS DOUBLE))) AS "median_deal_size"
 FROM (
   SELECT
     "t0"."closed_at",

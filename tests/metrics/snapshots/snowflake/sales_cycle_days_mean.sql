@@ -4,18 +4,14 @@ SELECT
   COUNT(
     IFF(
       "t1"."is_won" = TRUE,
-      (
-        DATE_PART('epoch', "t1"."closed_at") - DATE_PART('epoch', "t1"."created_at")
-      ) / 86400.0,
+      CAST(DATE_PART('epoch', "t1"."closed_at") - DATE_PART('epoch', "t1"."created_at") AS DOUBLE) / 86400.0,
       NULL
     )
   ) AS "sales_cycle_days_mean__n",
   SUM(
     IFF(
       "t1"."is_won" = TRUE,
-      (
-        DATE_PART('epoch', "t1"."closed_at") - DATE_PART('epoch', "t1"."created_at")
-      ) / 86400.0,
+      CAST(DATE_PART('epoch', "t1"."closed_at") - DATE_PART('epoch', "t1"."created_at") AS DOUBLE) / 86400.0,
       NULL
     )
   ) AS "sales_cycle_days_mean__sum"

@@ -2,14 +2,10 @@
 SELECT
   "t12"."period",
   COUNT(
-    (
-      DATE_PART('epoch', "t12"."first_sales_activity_at") - DATE_PART('epoch', "t12"."mql_at")
-    ) / 3600.0
+    CAST(DATE_PART('epoch', "t12"."first_sales_activity_at") - DATE_PART('epoch', "t12"."mql_at") AS DOUBLE) / 3600.0
   ) AS "speed_to_lead_hours__n",
   MEDIAN(
-    (
-      DATE_PART('epoch', "t12"."first_sales_activity_at") - DATE_PART('epoch', "t12"."mql_at")
-    ) / 3600.0
+    CAST(DATE_PART('epoch', "t12"."first_sales_activity_at") - DATE_PART('epoch', "t12"."mql_at") AS DOUBLE) / 3600.0
   ) AS "speed_to_lead_hours"
 FROM (
   SELECT

@@ -2,14 +2,10 @@
 SELECT
   "t1"."period",
   COUNT(
-    (
-      DATE_PART('epoch', "t1"."customer_at") - DATE_PART('epoch', "t1"."created_at")
-    ) / 86400.0
+    CAST(DATE_PART('epoch', "t1"."customer_at") - DATE_PART('epoch', "t1"."created_at") AS DOUBLE) / 86400.0
   ) AS "time_to_revenue_days__n",
   MEDIAN(
-    (
-      DATE_PART('epoch', "t1"."customer_at") - DATE_PART('epoch', "t1"."created_at")
-    ) / 86400.0
+    CAST(DATE_PART('epoch', "t1"."customer_at") - DATE_PART('epoch', "t1"."created_at") AS DOUBLE) / 86400.0
   ) AS "time_to_revenue_days"
 FROM (
   SELECT

@@ -30,9 +30,7 @@ FROM (
           "t2"."left_at",
           "t2"."next_stage",
           CAST("t2"."amount" AS DOUBLE) * COALESCE("t2"."probability", 0.0) AS "weighted_amount",
-          (
-            DATE_PART('epoch', "t2"."left_at") - DATE_PART('epoch', "t2"."entered_at")
-          ) / 86400.0 AS "days_in_stage",
+          CAST(DATE_PART('epoch', "t2"."left_at") - DATE_PART('epoch', "t2"."entered_at") AS DOUBLE) / 86400.0 AS "days_in_stage",
           (
             "t2"."left_at" IS NOT NULL
           )
@@ -132,9 +130,7 @@ FROM (
           "t2"."left_at",
           "t2"."next_stage",
           CAST("t2"."amount" AS DOUBLE) * COALESCE("t2"."probability", 0.0) AS "weighted_amount",
-          (
-            DATE_PART('epoch', "t2"."left_at") - DATE_PART('epoch', "t2"."entered_at")
-          ) / 86400.0 AS "days_in_stage",
+          CAST(DATE_PART('epoch', "t2"."left_at") - DATE_PART('epoch', "t2"."entered_at") AS DOUBLE) / 86400.0 AS "days_in_stage",
           (
             "t2"."left_at" IS NOT NULL
           )
