@@ -86,7 +86,7 @@ def pg_ws(pg_url: str, engines_root: Path, duck_ws: Workspace) -> Iterator[Works
 
 
 @pytest.fixture(scope="session")
-def spark_ws(engines_root: Path, duck_ws: Workspace) -> Iterator[Workspace]:
+def spark_ws(engines_root: Path) -> Iterator[Workspace]:
     root = engines_root / "spark"
     with revteam.init(
         root,
@@ -98,6 +98,7 @@ def spark_ws(engines_root: Path, duck_ws: Workspace) -> Iterator[Workspace]:
             "conf": {"spark.driver.memory": "2g"},
         },
     ) as ws:
-        _copy_tables(duck_ws, ws)
+        # loaded as any workspace is: validated in the staging file, written across as Parquet
+        ws.ingest.load_directory(engines_root / "data")
     with revteam.open(root, read_only=True) as ws:
         yield ws

@@ -207,14 +207,7 @@ class PostgresWarehouse:
         Any failure rolls the whole transaction back: Postgres then holds what it held. Returns
         the tables copied.
         """
-        prints = {
-            t: "{}:{}".format(
-                *staging.execute(
-                    f"SELECT count(*), coalesce(bit_xor(hash(x)), 0) FROM {quote_ident(t)} x"
-                ).fetchone()  # type: ignore[misc]
-            )
-            for t in TABLES
-        }
+        prints = fingerprints(staging)
         changed: list[str] = []
         with self._lock, self.con.transaction(), tempfile.TemporaryDirectory() as tmp:
             kept = dict(
@@ -272,6 +265,22 @@ class PostgresWarehouse:
 
     def close(self) -> None:
         self.con.close()
+
+
+def fingerprints(staging: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Per canonical table of a DuckDB file: its row count and the XOR of its rows' hashes.
+
+    Equal fingerprints, equal tables (up to a 64-bit hash collision): what a load changed is
+    what a copy elsewhere must take.
+    """
+    out = {}
+    for t in TABLES:
+        row = staging.execute(
+            f"SELECT count(*), coalesce(bit_xor(hash(x)), 0) FROM {quote_ident(t)} x"
+        ).fetchone()
+        assert row is not None
+        out[t] = f"{row[0]}:{row[1]}"
+    return out
 
 
 def copy_rows(con: psycopg.Connection[Any], target: str, table: pa.Table) -> None:

@@ -9,15 +9,21 @@ timestamps mean what they mean on DuckDB and Postgres (naive UTC). Needs the ``s
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from revteam.exceptions import ConfigError
+from revteam.exceptions import ConfigError, IngestError
 from revteam.model import METADATA_COLUMNS, TABLES, Table
+from revteam.storage.postgres import fingerprints
+
+if TYPE_CHECKING:
+    import duckdb
 
 META_TABLE = "_revteam_meta"
 SPARK_TYPES: dict[str, str] = {
@@ -30,6 +36,7 @@ SPARK_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
 }
 """Spark type of each canonical column type (timestamps read in the session's UTC)."""
+_META_NAMES = tuple(n for n, _ in METADATA_COLUMNS)
 
 
 @contextmanager
@@ -80,7 +87,7 @@ def spark_session(master: str, conf: Mapping[str, str] | None = None) -> Any:
 
 
 def _similarity_jar() -> str | None:
-    """splink's jar of string similarities, when splink is installed (it is a dependency)."""
+    """Splink's jar of string similarities, when splink is installed (it is a dependency)."""
     try:
         from splink.backends.spark import similarity_jar_location
     except ImportError:  # pragma: no cover - splink is a dependency of revteam
@@ -186,6 +193,68 @@ class SparkWarehouse:
             frame = self.spark.createDataFrame(table.combine_chunks())
             columns = [f.name for f in self.spark.table(target).schema.fields]
             frame.select(*columns).write.insertInto(target, overwrite=overwrite)
+
+    def loaded_elsewhere(self) -> bool:
+        """Whether the database holds canonical rows that revteam's loads did not write."""
+        with quiet():
+            ours = self.spark.sql(
+                f"SELECT 1 FROM `{self.database}`.{META_TABLE} WHERE key LIKE 'print:%' LIMIT 1"
+            ).collect()
+            if ours:
+                return False
+            return any(
+                self.spark.sql(f"SELECT 1 FROM `{self.database}`.`{t}` LIMIT 1").collect()
+                for t in TABLES
+            )
+
+    def write_through(self, staging: duckdb.DuckDBPyConnection, data_version: int) -> list[str]:
+        """:meth:`sync_from` for a load's transaction: a failure says what was not written."""
+        try:
+            return self.sync_from(staging, data_version)
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("py4j", "pyspark")):
+                raise
+            cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise IngestError(
+                f"Writing the load to the Spark warehouse failed; the staging file was rolled "
+                f"back and the load is not committed. Cause: {cause}"
+            ) from exc
+
+    def sync_from(self, staging: duckdb.DuckDBPyConnection, data_version: int) -> list[str]:
+        """Make the canonical tables equal to the staging DuckDB's (tables that changed).
+
+        As on Postgres, a fingerprint per table decides which changed; each is overwritten
+        from a Parquet copy of the staging table. Spark has no transaction across tables: the
+        data version is written last, so a reader never sees a new version over old tables,
+        and a workspace opened for writing writes across any table an interruption left.
+        """
+        prints = fingerprints(staging)
+        with quiet():
+            kept = {
+                r[0]: r[1]
+                for r in self.spark.sql(
+                    f"SELECT key, value FROM `{self.database}`.{META_TABLE}"
+                ).collect()
+            }
+        changed = [t for t, mark in prints.items() if kept.get(f"print:{t}") != mark]
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in changed:
+                columns = ", ".join(f'"{c}"' for c in (*TABLES[name].column_names, *_META_NAMES))
+                folder = Path(tmp) / name
+                staging.execute(
+                    f"COPY (SELECT {columns} FROM \"{name}\") TO '{folder}.parquet' "
+                    "(FORMAT parquet)"
+                )
+                with quiet():
+                    frame = self.spark.read.parquet(f"{folder}.parquet")
+                    target = f"`{self.database}`.`{name}`"
+                    frame.write.insertInto(target, overwrite=True)
+                kept[f"print:{name}"] = prints[name]
+            kept["data_version"] = str(data_version)
+            rows = ", ".join(f"('{k}', '{v}')" for k, v in sorted(kept.items()))
+            with quiet():
+                self.spark.sql(f"INSERT OVERWRITE `{self.database}`.{META_TABLE} VALUES {rows}")
+        return changed
 
     def provide(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table readable by queries under ``name`` (a temporary view)."""

@@ -338,19 +338,18 @@ class Workspace:
 
 
 STAGING_FILE = "staging.duckdb"
-"""Where a workspace whose warehouse is Postgres validates and stages its loads."""
+"""Where a workspace whose warehouse is Postgres or Spark validates and stages its loads."""
 
 
 def load_file_of(root: Path, settings: Settings) -> Path | None:
     """The DuckDB file every load of the workspace writes (``None``: no file, e.g. Spark).
 
-    The warehouse itself on DuckDB, the staging file on Postgres: watching it tells a
-    reader that a load committed.
+    The warehouse itself on DuckDB, the staging file on Postgres and Spark: watching it
+    tells a reader that a load committed.
     """
-    kind = engine_kind(settings.warehouse)
-    if kind == "duckdb":
+    if engine_kind(settings.warehouse) == "duckdb":
         return parse_warehouse_url(settings.warehouse, root)
-    return root / STAGING_FILE if kind == "postgres" else None
+    return root / STAGING_FILE
 
 
 def _staging(
@@ -361,16 +360,17 @@ def _staging(
     wait: float | None,
     waiting: WaitNotice | None,
 ) -> Warehouse | None:
-    """The staging DuckDB file of a Postgres warehouse (``None`` for other engines).
+    """The staging DuckDB file of a Postgres or Spark warehouse (``None`` for others).
 
     Loads are validated, deduplicated and quarantined there exactly as in a DuckDB workspace,
-    and each transaction that changes the data writes the changed tables to Postgres before it
-    commits (:meth:`PostgresWarehouse.sync_from`). Opened for writing, any difference left by
-    an interrupted process is written across first.
+    and each transaction that changes the data writes the changed tables across before it
+    commits (``sync_from`` of the engine). Opened for writing, any difference left by an
+    interrupted process is written across first.
     """
     from revteam.storage.postgres import PostgresWarehouse
+    from revteam.storage.spark import SparkWarehouse
 
-    if not isinstance(engine, PostgresWarehouse):
+    if not isinstance(engine, PostgresWarehouse | SparkWarehouse):
         return None
     path = root / STAGING_FILE
     if read_only and not path.exists():
@@ -385,7 +385,12 @@ def _staging(
     if not read_only:
         try:
             if engine.loaded_elsewhere():
-                staging.replica = _refuse_loads(engine.schema)
+                where = (
+                    f"Postgres schema {engine.schema!r}"
+                    if isinstance(engine, PostgresWarehouse)
+                    else f"Spark database {engine.database!r}"
+                )
+                staging.replica = _refuse_loads(where)
                 return staging
             engine.write_through(staging.con, staging.data_version)
         except BaseException:
@@ -395,14 +400,15 @@ def _staging(
     return staging
 
 
-def _refuse_loads(schema: str) -> Callable[[object, int], None]:
-    """A replica that refuses every load: the schema holds data revteam did not load."""
+def _refuse_loads(where: str) -> Callable[[object, int], None]:
+    """A replica that refuses every load: the warehouse holds data revteam did not load."""
 
     def refuse(_con: object, _version: int) -> None:
         raise IngestError(
-            f"The Postgres schema {schema!r} already holds canonical rows that revteam did not "
-            "load, and a load would replace them; nothing was loaded. Load into an empty schema "
-            "(?schema=… in the warehouse URL); KPIs over the rows already there need no load."
+            f"The {where} already holds canonical rows that revteam did not load, and a load "
+            "would replace them; nothing was loaded. Load into an empty schema or database "
+            "(?schema=… in a Postgres URL, [spark] database); KPIs over the rows already "
+            "there need no load."
         )
 
     return refuse
