@@ -228,3 +228,28 @@ def test_hubspot_exports_load_into_postgres_as_into_duckdb(
     assert duck and [(r["metric"], r["period"], r["value"]) for r in pg] == [
         (r["metric"], r["period"], r["value"]) for r in duck
     ]
+
+
+def test_the_web_app_sees_data_changed_in_postgres_by_others(
+    pg_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No load file to watch for a schema loaded by others: the version is read again."""
+    from tests.web.conftest import TestClient, add_members
+
+    import revteam.web.gate as gate_module
+    from revteam.web import WebOptions, create_app
+
+    monkeypatch.setattr(gate_module, "RECHECK_SECONDS", 0.0)
+    members = add_members(pg_ws.root)
+    app = create_app(pg_ws.root, options=WebOptions(warm=False, idle_seconds=30))
+    params = {"metrics": "leads", "grain": "year"}
+    with TestClient(app, headers=members["viewer"].bearer) as client:
+        answer = client.get("/api/v1/query", params=params)
+        assert answer.status_code == 200, answer.text
+        first = answer.json()["data_version"]
+        other = PostgresWarehouse(pg_ws.settings.warehouse)
+        try:
+            bumped = other.bump_data_version()  # what another writer's load would do
+        finally:
+            other.close()
+        assert client.get("/api/v1/query", params=params).json()["data_version"] == bumped > first

@@ -45,6 +45,7 @@ from revteam.exceptions import (
 )
 from revteam.settings import LimitSettings, load_settings
 from revteam.storage import load_announced
+from revteam.storage.engine import engine_kind
 from revteam.workspace import Workspace
 from revteam.workspace.workspace import load_file_of
 
@@ -54,7 +55,7 @@ Opener = Callable[[Path], Workspace]
 CALLER: ContextVar[str | None] = ContextVar("revteam_caller", default=None)
 """Who the current request acts for (the web app binds it once a caller is signed in)."""
 RECHECK_SECONDS = 5.0
-"""How often the data version of a warehouse without a load file to watch is read again."""
+"""How often the data version of a warehouse that others may write is read again."""
 RETRY_AFTER = 5
 """Seconds a refused request is told to wait: a few cache misses' worth."""
 
@@ -100,6 +101,9 @@ class WarehouseGate:
         self._owner: int | None = None
         path = load_file_of(root, settings)
         self._files = (path, path.with_name(path.name + ".wal")) if path else ()
+        self._recheck = not self._files or engine_kind(settings.warehouse) != "duckdb"
+        """Whether the data can change without the load file changing (Postgres or Spark
+        written by others): then the data version is read again every few seconds."""
         self._read_at = 0.0
         self._lock = threading.RLock()
         self._ws: Workspace | None = None
@@ -127,10 +131,11 @@ class WarehouseGate:
     def version(self) -> int:
         """The warehouse's data version, read from the database only when the files changed.
 
-        A warehouse without a load file (Spark) is asked again after :data:`RECHECK_SECONDS`.
+        A warehouse that others may write (Postgres, Spark) is also asked again after
+        :data:`RECHECK_SECONDS`.
         """
         sig = self.signature()
-        fresh = bool(self._files) or time.monotonic() - self._read_at < RECHECK_SECONDS
+        fresh = not self._recheck or time.monotonic() - self._read_at < RECHECK_SECONDS
         if sig == self._seen and self._version is not None and fresh:
             return self._version
         with self.workspace() as ws:
