@@ -9,7 +9,6 @@ in ``_revteam_meta`` as on DuckDB. Needs the ``postgres`` extra (psycopg 3).
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pyarrow as pa
 
 from revteam.exceptions import ConfigError, IngestError
 from revteam.model import METADATA_COLUMNS, TABLES, Table
-from revteam.storage.sql import quote_ident
+from revteam.storage.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -101,7 +100,7 @@ class PostgresWarehouse:
                 f"{str(exc).strip().splitlines()[0]}"
             ) from exc
         self._lock = threading.RLock()
-        self.con.execute(f"SET TimeZone = '{timezone}'")
+        self.con.execute(f"SET TimeZone = {quote_literal(timezone)}".encode())
         self.con.execute(f"SET search_path = {quote_ident(self.schema)}")
         if not read_only:
             self.ensure_schema()
@@ -314,9 +313,7 @@ def _array(values: list[Any], oid: int) -> pa.Array:
         if pa.types.is_timestamp(known) and known.tz is not None:
             values = [v if v is None else v.astimezone(dt.UTC) for v in values]
         return pa.array(values, known)
-    if oid == 1700 and any(isinstance(v, decimal.Decimal) for v in values):
-        return pa.array(values)
-    return pa.array(values)
+    return pa.array(values)  # numeric (decimals keep their scale) and anything else: inferred
 
 
 def _safe(url: str) -> str:
