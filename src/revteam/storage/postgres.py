@@ -219,20 +219,15 @@ class PostgresWarehouse:
                 columns = ", ".join(
                     quote_ident(c) for c in (*TABLES[name].column_names, *_META_NAMES)
                 )
-                csv = Path(tmp) / f"{name}.csv"
-                staging.execute(
-                    f"COPY (SELECT {columns} FROM {quote_ident(name)}) TO '{csv}' "
-                    "(HEADER false, FORCE_QUOTE *)"
-                )
                 self.con.execute(f"TRUNCATE {target}".encode())
-                with (
-                    self.con.cursor() as cur,
-                    cur.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)".encode()) as cp,
-                    csv.open("rb") as f,
-                ):
-                    while chunk := f.read(1 << 22):
-                        cp.write(chunk)
-                csv.unlink()
+                copy_csv(
+                    self.con,
+                    target,
+                    columns,
+                    staging,
+                    f"SELECT {columns} FROM {quote_ident(name)}",
+                    Path(tmp) / f"{name}.csv",
+                )
                 self.con.execute(
                     f"INSERT INTO {META_TABLE} VALUES (%s, %s) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -283,12 +278,39 @@ def fingerprints(staging: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def copy_rows(con: psycopg.Connection[Any], target: str, table: pa.Table) -> None:
-    """``COPY`` an Arrow table into ``target`` (its columns by name), in batches."""
+    """``COPY`` an Arrow table into ``target`` (its columns by name), as :func:`copy_csv`."""
+    import duckdb
+
     names = ", ".join(quote_ident(n) for n in table.column_names)
-    with con.cursor() as cur, cur.copy(f"COPY {target} ({names}) FROM STDIN".encode()) as copy:
-        for batch in table.to_batches(max_chunksize=50_000):
-            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                copy.write_row(row)
+    with duckdb.connect() as local, tempfile.TemporaryDirectory() as tmp:
+        local.register("_rows", table)
+        copy_csv(con, target, names, local, f"SELECT {names} FROM _rows", Path(tmp) / "rows.csv")
+
+
+def copy_csv(
+    con: psycopg.Connection[Any],
+    target: str,
+    columns: str,
+    source: duckdb.DuckDBPyConnection,
+    select: str,
+    path: Path,
+) -> None:
+    """``COPY`` the rows of DuckDB's ``select`` into ``target`` (``columns``), in bulk.
+
+    DuckDB writes them as CSV with every value quoted (an empty text stays empty, NULL stays
+    NULL: unquoted empty fields are NULL to Postgres), streamed to ``COPY … FROM STDIN``.
+    """
+    source.execute(f"COPY ({select}) TO '{path}' (HEADER false, FORCE_QUOTE *)")
+    try:
+        with (
+            con.cursor() as cur,
+            cur.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)".encode()) as cp,
+            path.open("rb") as f,
+        ):
+            while chunk := f.read(1 << 22):
+                cp.write(chunk)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _pg_type(t: pa.DataType) -> str:
