@@ -19,6 +19,7 @@ BEFORE = {
     "ModelError": 2,
     "IngestError": 4,
     "SourceFileError": 4,
+    "SourcesError": 4,
     "MissingColumnsError": 4,
     "GeneratorError": 2,
     "MetricError": 2,

@@ -9,6 +9,7 @@ The tree::
     ├── ModelError (KeyError)                  unknown canonical table or column
     ├── IngestError                            a load that cannot start or was rolled back
     │   ├── SourceFileError (ValueError)       unreadable file, unknown format, bad mapping file
+    │   ├── SourcesError (ValueError)          sources.yaml that cannot be read safely
     │   ├── MissingColumnsError (ValueError)   required canonical columns absent from a file
     │   └── PartialLoadError                   a file failed after earlier files were committed
     ├── GeneratorError (ValueError)            impossible synthetic-company configuration
@@ -132,6 +133,14 @@ class SourceFileError(ValueError, IngestError):
     def __init__(self, path: Path | str, problem: str, fix: str = "") -> None:
         self.path, self.problem, self.fix = Path(path), problem, fix
         super().__init__(f"{path}: {problem}" + (f" ({fix})" if fix else ""))
+
+
+class SourcesError(ValueError, IngestError):
+    """``sources.yaml`` cannot be used: the entry, what is wrong and how to fix it."""
+
+    def __init__(self, path: Path | str, problem: str, fix: str = "") -> None:
+        self.path, self.problem, self.fix = Path(path), problem, fix
+        super().__init__(f"{path}: {problem}" + (f". {fix}" if fix else ""))
 
 
 class MissingColumnsError(ValueError, IngestError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,13 +28,16 @@ from revteam.workspace import last_status
 
 CRM_SYSTEMS = ("hubspot", "salesforce")
 EXIT_QUARANTINED = 5
-"""Exit code of ``ingest --strict`` when rows were refused (everything else still loaded)."""
+
+"""Exit code of ``ingest --strict`` when rows were refused (everything else still loaded), and
+of ``check`` when rows of sources.yaml break the model's rules (KPIs leave them out)."""
 
 
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("status")(status)
     app.command("quarantine")(quarantine)
+    app.command("check")(check)
 
 
 def ingest(
@@ -259,3 +263,67 @@ def _export(refused: Any, path: Path) -> None:
             frame.to_json(path, orient="records", lines=True, date_format="iso")
     else:
         raise SourceFileError(path, "unknown export type", "use .csv, .jsonl or .parquet")
+
+
+def check(
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Then keep the views: KPIs read the warehouse's rows (a new data version).",
+        ),
+    ] = False,
+    samples: Annotated[int, typer.Option(help="Refused rows shown per reason (0-50).")] = 5,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Check sources.yaml on the warehouse: the model's rules as queries, refused rows counted.
+
+    Nothing is copied and, without --apply, nothing changes. Exits with 5 when rows break a
+    rule (the views leave them out, as ingest's quarantine would).
+    """
+    with open_ws() as ws:
+        sources = ws.sources
+        report = sources.apply(samples=samples) if apply else sources.check(samples=samples)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        emit(
+            [
+                {"table": t, "rows": n, "kept": report.kept[t], "refused": n - report.kept[t]}
+                for t, n in report.rows.items()
+            ],
+            fmt,
+            title="Canonical tables from sources.yaml",
+        )
+        if report.violations:
+            emit(
+                [
+                    {
+                        "table": v.table,
+                        "reason": v.reason,
+                        "rows": v.rows,
+                        "samples": "; ".join(_sample(s) for s in v.samples),
+                    }
+                    for v in report.violations
+                ],
+                fmt,
+                title="Rows refused (left out of every KPI)",
+            )
+        for note in report.notes:
+            err_console.print(f"Note: {note}", highlight=False)
+        if fmt is OutputFormat.table:
+            console.print(
+                "Applied: the KPIs now read these views."
+                if report.applied
+                else "Checked; nothing changed. `revteam check --apply` puts the views in place.",
+                highlight=False,
+            )
+    if report.violations:
+        raise typer.Exit(EXIT_QUARANTINED)
+
+
+def _sample(row: dict[str, str | None]) -> str:
+    """A refused row's key, and the value its reason quotes (``person_id=7 ('x')``)."""
+    key = ", ".join(f"{k}={v}" for k, v in row.items() if k != "reason")
+    quoted = re.search(r"'([^']*)'", row.get("reason") or "")
+    return f"{key} ({quoted.group(0)})" if quoted else key

@@ -169,7 +169,7 @@ def build_plan(
         if REFUSE_COLUMN in types
         else "CAST(NULL AS VARCHAR)"
     )
-    filled, fill_sql = _fill_chain(table)
+    filled, fill_sql = fill_chain(table)
     plan.filled_columns = filled
     on_source = {
         c: (
@@ -185,7 +185,7 @@ def build_plan(
         f"({' OR '.join(on_source[later] for later in chain[chain.index(c) + 1 :])}))"
         for c in filled
     )
-    rules = _rule_reasons(table)
+    rules = rule_reasons(table)
     names = ", ".join(quote_ident(c) for c in table.column_names)
     plan.sql = f"""
 WITH c AS (SELECT _line, {", ".join(coerced)},
@@ -430,7 +430,7 @@ def _rate_expr(
     return None
 
 
-def _fill_chain(table: Table) -> tuple[list[str], str]:
+def fill_chain(table: Table) -> tuple[list[str], str]:
     """Fill missing earlier stage stamps from later ones (KPIS.md); keep the originals to report."""
     chain = table.fill_chain
     names = []
@@ -447,14 +447,24 @@ def _fill_chain(table: Table) -> tuple[list[str], str]:
     return filled, ", ".join(names)
 
 
-def _rule_reasons(table: Table) -> list[str]:
+def rule_reasons(
+    table: Table, *, rows: str = "f", presence: bool = True, relation: str | None = None
+) -> list[str]:
+    """SQL giving each broken rule's reason (NULL when kept): the quarantine's vocabulary.
+
+    ``rows`` names the relation of the rows being checked (for a table referring to itself);
+    ``presence`` reads the ``_p_<col>`` flags that keep "required value is missing" silent when
+    a value was there but unreadable; ``relation`` (a schema) qualifies referenced tables and
+    means the rows are checked as a view over a warehouse, not loaded. Portable SQL:
+    the same reasons are checked on a warehouse by ``revteam check`` (sources.yaml).
+    """
     out: list[str] = []
     for col in table.columns:
         c = quote_ident(col.name)
         if col.name in table.required_columns:
+            unread = f" AND NOT _p_{col.name}" if presence else ""
             out.append(
-                f"CASE WHEN {c} IS NULL AND NOT _p_{col.name} "
-                f"THEN '{col.name}: required value is missing' END"
+                f"CASE WHEN {c} IS NULL{unread} THEN '{col.name}: required value is missing' END"
             )
         if col.enum is not None:
             allowed = ", ".join(quote_literal(e) for e in col.enum)
@@ -477,13 +487,17 @@ def _rule_reasons(table: Table) -> list[str]:
         ref = col.references
         if ref is not None and ref.checked:
             k = quote_ident(ref.column)
-            keys = f"SELECT {k} FROM {quote_ident(ref.table)}"
+            target = quote_ident(ref.table)
+            keys = f"SELECT {k} FROM {relation + '.' + target if relation else target}"
             if ref.table == table.name:
-                keys += f" UNION ALL SELECT {k} FROM f"
+                # A row may refer to one beside it; a view cannot read itself, so a checked
+                # relation's own rows are all there is.
+                own = f"SELECT {k} FROM {rows}"
+                keys = own if relation else f"{keys} UNION ALL {own}"
             out.append(
-                f"CASE WHEN {c} IS NOT NULL AND {c} NOT IN (SELECT {k} FROM ({keys}) WHERE {k} "
-                f"IS NOT NULL) THEN '{col.name}: ' || {_quoted(c)} || ' not found in "
-                f"{ref.table} (load {ref.table} first)' END"
+                f"CASE WHEN {c} IS NOT NULL AND {c} NOT IN (SELECT {k} FROM ({keys}) AS _keys "
+                f"WHERE {k} IS NOT NULL) THEN '{col.name}: ' || {_quoted(c)} || ' not found in "
+                f"{ref.table}{'' if relation else f' (load {ref.table} first)'}' END"
             )
     out += [f"CASE WHEN NOT ({c.sql}) THEN {quote_literal(c.message)} END" for c in table.checks]
     return out

@@ -171,6 +171,8 @@ class PostgresWarehouse:
         Loads replace the tables they change with the staging file's, so they must not
         start on such a schema: its rows would be lost.
         """
+        if self.sourced:
+            return True
         with self._lock:
             ours = self.con.execute(
                 f"SELECT 1 FROM {META_TABLE} WHERE key LIKE 'print:%' LIMIT 1"
@@ -183,6 +185,13 @@ class PostgresWarehouse:
                 ).fetchone()
                 for t in TABLES
             )
+
+    @property
+    def sourced(self) -> bool:
+        """Whether the canonical tables are views from ``sources.yaml`` (not loaded)."""
+        with self._lock:
+            row = self.con.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = 'sources'").fetchone()
+        return row is not None
 
     def write_through(self, staging: duckdb.DuckDBPyConnection, data_version: int) -> list[str]:
         """:meth:`sync_from` for a load's transaction: a failure says nothing changed anywhere."""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from revteam.clv.component import ClvComponent
     from revteam.crm import CrmComponent
     from revteam.goals import GoalsComponent
+    from revteam.ingest.sources import Sources
     from revteam.metrics import MetricResult, MetricsComponent
     from revteam.proposals import ProposalsComponent
     from revteam.resolve import IdentityComponent
@@ -104,6 +105,26 @@ class Workspace:
                 warehouse=self.duckdb("Loading files"), settings=self.settings
             )
         return self._ingest
+
+    @property
+    def sources(self) -> Sources:
+        """``ws.sources``: canonical tables as views over the warehouse's data (sources.yaml)."""
+        from revteam.ingest.sources import SOURCES_FILE, Sources
+        from revteam.storage.postgres import PostgresWarehouse
+
+        if not isinstance(self.warehouse, PostgresWarehouse):
+            raise ConfigError(
+                f"{SOURCES_FILE} maps canonical tables onto a PostgreSQL warehouse; this "
+                f"workspace's warehouse is {self.warehouse.dialect}. Set warehouse = "
+                "'postgresql://…' in revteam.toml (docs/warehouses.md)."
+            )
+        path = self.root / SOURCES_FILE
+        if not path.exists():
+            raise ConfigError(
+                f"No {SOURCES_FILE} in {self.root}: copy one of the examples in "
+                "examples/sources/ and name your tables there (docs/warehouses.md)."
+            )
+        return Sources(path, self.warehouse, self.settings.plausible_years)
 
     @property
     def metrics(self) -> MetricsComponent:
@@ -390,7 +411,8 @@ def _staging(
                     if isinstance(engine, PostgresWarehouse)
                     else f"Spark database {engine.database!r}"
                 )
-                staging.replica = _refuse_loads(where)
+                sourced = isinstance(engine, PostgresWarehouse) and engine.sourced
+                staging.replica = _refuse_loads(where, sourced=sourced)
                 return staging
             engine.write_through(staging.con, staging.data_version)
         except BaseException:
@@ -400,10 +422,16 @@ def _staging(
     return staging
 
 
-def _refuse_loads(where: str) -> Callable[[object, int], None]:
+def _refuse_loads(where: str, *, sourced: bool = False) -> Callable[[object, int], None]:
     """A replica that refuses every load: the warehouse holds data revteam did not load."""
 
     def refuse(_con: object, _version: int) -> None:
+        if sourced:
+            raise IngestError(
+                f"The canonical tables of the {where} are views over the warehouse's own data "
+                "(sources.yaml); nothing was loaded. Change the data where sources.yaml reads "
+                "it, or load into a workspace on another schema (?schema=… in the URL)."
+            )
         raise IngestError(
             f"The {where} already holds canonical rows that revteam did not load, and a load "
             "would replace them; nothing was loaded. Load into an empty schema or database "
