@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,21 +44,40 @@ def id_width(count: int, minimum: int = 4) -> int:
     return max(minimum, len(str(count)))
 
 
-def ids(prefix: str, numbers: Int, width: int, valid: Bool | None = None) -> pa.Array:
-    """Fixed-width ids such as ``P0000042`` for 1-based ``numbers``.
+def ids(prefix: str, rows: Int, width: int, valid: Bool | None = None) -> pa.Array:
+    """Fixed-width ids such as ``P0000042`` of 0-based ``rows`` (row 41 is ``P0000042``).
 
-    The ids are written straight into Arrow buffers: string formatting would be the slowest
-    part of making 10M-row tables.
+    Rows below 0 stand for nulls (``valid`` false) and are written as row 0. The ids are
+    written straight into Arrow buffers, four digits at a time from a table and a block of rows
+    at a time (so the temporaries stay in cache): string formatting, or a pass over every row
+    per digit, would be the slowest part of making 10M-row tables.
     """
-    n = len(numbers)
+    rows = np.asarray(rows)
+    return _ids(prefix, len(rows), width, valid, lambda a, b: np.maximum(rows[a:b], 0) + 1)
+
+
+def serial_ids(prefix: str, n: int, width: int) -> pa.Array:
+    """The ids of rows ``0 … n - 1``: ``ids(prefix, np.arange(n), width)`` without the range."""
+    return _ids(prefix, n, width, None, lambda a, b: np.arange(a + 1, b + 1, dtype=np.int64))
+
+
+def _ids(
+    prefix: str, n: int, width: int, valid: Bool | None, numbers: Callable[[int, int], Int]
+) -> pa.Array:
+    """Ids of the 1-based ``numbers(start, stop)`` of each block of rows."""
     head = prefix.encode()
     size = len(head) + width
     chars = np.empty((n, size), dtype=np.uint8)
     chars[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    rest = np.asarray(numbers, dtype=np.int64).copy()
-    for column in range(size - 1, len(head) - 1, -1):
-        chars[:, column] = 48 + rest % 10
-        rest //= 10
+    groups = []  # (table, column view) of each group of up to four digits, from the right
+    for end in range(size, len(head), -4):
+        digits = min(4, end - len(head))
+        groups.append((_DIGITS[digits], chars[:, end - digits : end].view(f"V{digits}")[:, 0]))
+    for start, stop in blocks(n):
+        rest = numbers(start, stop).astype(np.int64, copy=False)
+        for table, column in groups:
+            rest, low = np.divmod(rest, len(table))
+            column[start:stop] = table[low]
     offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
     validity = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.StringArray.from_buffers(
@@ -65,17 +85,45 @@ def ids(prefix: str, numbers: Int, width: int, valid: Bool | None = None) -> pa.
     )
 
 
+def _digit_table(digits: int) -> NDArray[np.void]:
+    """The zero-padded decimal digits of ``0 … 10**digits - 1``, one fixed-size item each."""
+    table = np.empty((10**digits, digits), dtype=np.uint8)
+    rest = np.arange(10**digits)
+    for column in range(digits - 1, -1, -1):
+        rest, table[:, column] = np.divmod(rest, 10)
+    table += 48
+    return table.view(f"V{digits}")[:, 0]
+
+
+_DIGITS = {digits: _digit_table(digits) for digits in (1, 2, 3, 4)}
+BLOCK = 1 << 15
+"""Rows per block when working through long columns piecewise: a few hundred KiB of
+temporaries, which stay in cache and are reused, where whole-column temporaries of a 10M-lead
+company would each take fresh memory from the system."""
+
+
+def blocks(n: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of each block of ``BLOCK`` rows out of ``n``."""
+    for start in range(0, n, BLOCK):
+        yield start, min(n, start + BLOCK)
+
+
 def labels(values: Sequence[str], codes: NDArray[Any], valid: Bool | None = None) -> pa.Array:
     """The strings ``values[codes]``; null where ``valid`` is false."""
     mask = None if valid is None else ~valid
-    indices = pa.array(np.asarray(codes, dtype=np.int32), mask=mask)
-    return pc.take(pa.array(list(values), pa.string()), indices)
+    return pc.take(pa.array(list(values), pa.string()), pa.array(np.asarray(codes), mask=mask))
 
 
-def timestamps(seconds: Int, epoch: int) -> pa.Array:
-    """Naive ``timestamp[us]`` from seconds since the span start; ``MISSING`` becomes null."""
+def timestamps(seconds: Int, epoch: int, *, overwrite: bool = False) -> pa.Array:
+    """Naive ``timestamp[us]`` from seconds since the span start; ``MISSING`` becomes null.
+
+    With ``overwrite`` the microseconds are written into ``seconds`` (which the caller is done
+    with) rather than into a new array.
+    """
     missing = seconds == MISSING
-    micros = np.where(missing, 0, seconds + epoch) * 1_000_000
+    micros = np.add(seconds, epoch, out=seconds if overwrite else None)
+    micros[missing] = 0
+    micros *= 1_000_000
     return pa.array(micros, type=pa.timestamp("us"), mask=missing if missing.any() else None)
 
 
@@ -110,24 +158,33 @@ def build(name: str, columns: dict[str, pa.Array]) -> pa.Table:
 def lag_seconds(rng: np.random.Generator, lag: Lag | tuple[Float, Float], size: int) -> Int:
     """Delays drawn from a :class:`Lag`, or from per-row (mu, sigma) arrays, in whole seconds."""
     if isinstance(lag, Lag):
-        days = lag.shift_days + rng.lognormal(lag.mu, lag.sigma, size)
+        days = rng.lognormal(lag.mu, lag.sigma, size)
+        days += lag.shift_days
     else:
-        days = np.exp(lag[0] + lag[1] * rng.standard_normal(size))
-    return np.floor(days * DAY).astype(np.int64)
+        days = rng.standard_normal(size)
+        days *= lag[1]
+        days += lag[0]
+        np.exp(days, out=days)
+    days *= DAY
+    return np.floor(days, out=days).astype(np.int64)
 
 
 def after(base: Int, delay: Int, happens: Bool, as_of: int) -> Int:
-    """``base + delay`` where ``happens`` and the result is before the as-of, else ``MISSING``."""
-    ok = happens & (base != MISSING)
-    out = np.where(ok, base + np.where(ok, delay, 0), MISSING)
-    out[out >= as_of] = MISSING
+    """``base + delay`` where ``happens`` and the result is before the as-of, else ``MISSING``.
+
+    ``delay`` is overwritten (with the result).
+    """
+    out = np.add(base, delay, out=delay)  # wraps where base is MISSING, which is replaced
+    out[~happens | (base == MISSING) | (out >= as_of)] = MISSING
     return out
 
 
 def pick(rng: np.random.Generator, cumulative: Float, groups: NDArray[Any]) -> Int:
     """One category per row from the row's group's cumulative probabilities (groups * K)."""
     u = rng.random(len(groups))
-    chosen: Int = (u[:, None] >= cumulative[groups]).sum(axis=1).astype(np.int64)
+    chosen = np.zeros(len(groups), dtype=np.int64)
+    for column in cumulative.T:  # K passes over rows rather than a rows * K matrix
+        chosen += u >= (column[0] if len(column) == 1 else column[groups])
     np.minimum(chosen, cumulative.shape[1] - 1, out=chosen)  # guards u ≈ 1 against rounding
     return chosen
 
@@ -161,6 +218,49 @@ def grouped(group_of: Int, n_groups: int) -> tuple[Int, Int, Int]:
 
 def repeat_index(counts: Int) -> tuple[Int, Int]:
     """For per-row event counts: the row of each event and its position within the row."""
-    rows = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    rows = repeat_rows(counts)
     first = np.cumsum(counts) - counts
     return rows, np.arange(len(rows), dtype=np.int64) - np.repeat(first, counts)
+
+
+def repeat_rows(counts: Int) -> Int:
+    """For per-row event counts: the row of each event."""
+    return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+
+def lexsort(keys: Sequence[Int]) -> Int:
+    """``np.lexsort(keys)`` (the last key is the primary one), as one stable sort when it can.
+
+    Integer keys whose ranges multiply to less than 2**63 are folded into a single int64 key:
+    sorting that once is several times faster than sorting once per key, and gives the same
+    order (ties keep their original order in both).
+    """
+    spans = [(int(k.min()), int(k.max()) - int(k.min()) + 1) if len(k) else (0, 1) for k in keys]
+    if math.prod(span for _, span in spans) >= 2**63:
+        return np.lexsort(keys).astype(np.int64)
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key, (low, span) in zip(reversed(keys), reversed(spans), strict=True):
+        combined *= span
+        combined += np.subtract(key, low, dtype=np.int64)
+    order: Int = np.argsort(combined, kind="stable")
+    return order
+
+
+class Ordered:
+    """Rows of event columns to keep, in the order of ``lexsort`` of the ``by`` columns.
+
+    Each column is taken once, which releases the unordered one: the tens of millions of events
+    of a large company are then held about once, not twice.
+    """
+
+    def __init__(self, columns: dict[str, NDArray[Any]], keep: Bool, by: Sequence[str]) -> None:
+        rows = np.flatnonzero(keep)
+        self.order: Int = rows[lexsort([columns[name][rows] for name in by])]
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def take(self, name: str) -> NDArray[Any]:
+        """The kept rows of column ``name`` in order (the column itself is let go)."""
+        return self._columns.pop(name)[self.order]

@@ -9,7 +9,16 @@ import numpy as np
 import pyarrow as pa
 
 from revteam.generate import params
-from revteam.generate._private import Float, Int, build, dates, id_width, ids, money
+from revteam.generate._private import (
+    Float,
+    Int,
+    build,
+    dates,
+    id_width,
+    ids,
+    money,
+    serial_ids,
+)
 from revteam.generate.timeline import Span
 from revteam.model import enums
 
@@ -59,7 +68,7 @@ class Campaigns:
 
     def ids(self, rows: Int) -> pa.Array:
         """Campaign ids for campaign rows, null where the row is -1."""
-        return ids("C", np.maximum(rows, 0) + 1, self.width, rows >= 0)
+        return ids("C", rows, self.width, rows >= 0)
 
     def factors(self) -> Float:
         """Multipliers on each conversion (campaigns * 4); 1 except the best campaign."""
@@ -186,13 +195,12 @@ def _share_matrix(
 
 
 def campaigns_table(campaigns: Campaigns, span: Span, n_leads: int) -> pa.Table:
-    rows = np.arange(campaigns.n, dtype=np.int64)
     running = campaigns.end_day >= span.n_days
     channel_names = [enums.CHANNELS[c] for c in campaigns.channel]
     return build(
         "campaigns",
         {
-            "campaign_id": campaigns.ids(rows),
+            "campaign_id": serial_ids("C", campaigns.n, campaigns.width),
             "name": pa.array(campaigns.names, pa.string()),
             "channel": pa.array(channel_names, pa.string()),
             "type": pa.array([params.CAMPAIGN_CHANNELS[c][0] for c in channel_names], pa.string()),

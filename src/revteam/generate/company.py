@@ -142,7 +142,7 @@ def generate_company(
     planted = {
         "lead_probabilities": pa.table(
             {
-                "person_id": people.ids(np.arange(people.n, dtype=np.int64)),
+                "person_id": tables["people"].column("person_id"),
                 "p_mql": np.clip(people.p_mql, 0.0, 1.0),
                 "p_sql": people.p_sql,
             }

@@ -20,6 +20,7 @@ from revteam.generate._private import (
     Int,
     lag_seconds,
     repeat_index,
+    repeat_rows,
     stream,
 )
 from revteam.generate.campaigns import Campaigns
@@ -289,7 +290,7 @@ def _upsells(
     stop = np.minimum(end[customers], span.as_of)
     years = (stop - start[customers]) / YEAR
     count = rng.poisson(params.UPSELL_RATE_PER_YEAR * years)
-    row, _ = repeat_index(count)
+    row = repeat_rows(count)
     acc_of = customers[row]
     n = len(acc_of)
     created = start[acc_of] + (rng.random(n) * (stop[row] - start[acc_of])).astype(np.int64)

@@ -18,13 +18,15 @@ from revteam.generate import nurture, params
 from revteam.generate._private import (
     DAY,
     MISSING,
+    Bool,
     Int,
+    Ordered,
     build,
     id_width,
-    ids,
     labels,
     lag_seconds,
-    repeat_index,
+    repeat_rows,
+    serial_ids,
     stream,
     timestamps,
 )
@@ -81,10 +83,17 @@ class Touches:
     at: Int
 
 
-def _concat(parts: list[Touches]) -> Touches:
-    return Touches(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in Touches.__dataclass_fields__)
-    )
+_COMPACT = {"person": np.int32, "channel": np.int8, "campaign": np.int16, "type": np.int8}
+"""Narrower types that hold every value of these touch fields (people < 2**31, campaigns
+< 2**15), for the tens of millions of touches of a large company."""
+
+
+def _concat(parts: list[Touches], *, compact: bool = False) -> Touches:
+    def field(name: str) -> Int:
+        dtype = _COMPACT.get(name, np.int64) if compact else None
+        return np.concatenate([getattr(p, name) for p in parts], dtype=dtype)
+
+    return Touches(*(field(f) for f in Touches.__dataclass_fields__))
 
 
 def touchpoints_table(
@@ -103,21 +112,24 @@ def touchpoints_table(
     trigger_at = np.maximum(people.mql[mql] - gap, people.created[mql] + 1)
     parts += _later(rng, span, people, campaigns, mql, trigger_at)
     parts.append(email_clicks)
-    parts.append(_attendance(rng, _concat(parts)))
+    parts.append(_attendance(rng, parts))
     parts += _nurture(stream(seed, "touchpoints.nurture"), span, people, campaigns, trigger_at)
-    t = _concat(parts)
-    keep = np.flatnonzero(t.at < span.as_of)
-    keep = keep[np.lexsort((t.person[keep], t.at[keep]))]
+    touches = _concat(parts, compact=True)
+    del parts  # the parts take twice the memory of their compact concatenation
+    columns = {name: getattr(touches, name) for name in Touches.__dataclass_fields__}
+    del touches
+    rows = Ordered(columns, columns["at"] < span.as_of, by=("person", "at"))
+    person = rows.take("person")
     return build(
         "touchpoints",
         {
-            "touch_id": ids("T", np.arange(1, len(keep) + 1), id_width(len(keep), 8)),
-            "person_id": people.ids(t.person[keep]),
-            "account_id": accounts.ids(people.account[t.person[keep]]),
-            "campaign_id": campaigns.ids(t.campaign[keep]),
-            "channel": labels(enums.CHANNELS, t.channel[keep]),
-            "type": labels(enums.TOUCHPOINT_TYPES, t.type[keep]),
-            "occurred_at": timestamps(t.at[keep], span.epoch),
+            "touch_id": serial_ids("T", len(rows), id_width(len(rows), 8)),
+            "person_id": people.ids(person),
+            "account_id": accounts.ids(people.account[person]),
+            "campaign_id": campaigns.ids(rows.take("campaign")),
+            "channel": labels(enums.CHANNELS, rows.take("channel")),
+            "type": labels(enums.TOUCHPOINT_TYPES, rows.take("type")),
+            "occurred_at": timestamps(rows.take("at"), span.epoch, overwrite=True),
         },
     )
 
@@ -143,17 +155,21 @@ def _first(rng: np.random.Generator, people: People) -> list[Touches]:
     ]
 
 
-def _attendance(rng: np.random.Generator, touches: Touches) -> Touches:
+def _attendance(rng: np.random.Generator, parts: list[Touches]) -> Touches:
     """Some registrations are followed by attending the webinar a few days later."""
-    registered = np.flatnonzero(touches.type == _TT["webinar_registration"])
-    attended = registered[rng.random(len(registered)) < WEBINAR_ATTENDANCE]
+    registered = _concat([_where(p, p.type == _TT["webinar_registration"]) for p in parts])
+    attended = rng.random(len(registered.at)) < WEBINAR_ATTENDANCE
     return _touch(
-        touches.person[attended],
-        touches.channel[attended],
-        touches.campaign[attended],
+        registered.person[attended],
+        registered.channel[attended],
+        registered.campaign[attended],
         "webinar_attended",
-        touches.at[attended] + rng.integers(DAY, 10 * DAY, len(attended)),
+        registered.at[attended] + rng.integers(DAY, 10 * DAY, int(attended.sum())),
     )
+
+
+def _where(touches: Touches, rows: Bool) -> Touches:
+    return Touches(*(getattr(touches, f)[rows] for f in Touches.__dataclass_fields__))
 
 
 def _nurture(
@@ -169,7 +185,7 @@ def _nurture(
     converted = people.mql != MISSING
     decided = people.created + lag_seconds(rng, params.LAGS["mql"], people.n)
     decided[converted] = trigger_at
-    person, which = np.nonzero(nurture.draw(rng, converted))
+    person, which = nurture.draw(rng, converted)
     no_show = np.flatnonzero(rng.random(people.n) < NO_SHOWS)
     person = np.concatenate([person, no_show]).astype(np.int64)
     channel = np.concatenate([nurture.CHANNEL_CODES[which], np.full(len(no_show), _CH["webinar"])])
@@ -206,7 +222,7 @@ def _later(
     """The (direct, high-intent) touch that made each MQL, and a few return visits later."""
     is_mql = people.mql != MISSING
     count = rng.poisson(np.where(is_mql, RETURN_VISITS[1], RETURN_VISITS[0]))
-    person, _ = repeat_index(count)
+    person = repeat_rows(count)
     horizon = np.minimum(people.created[person] + 180 * DAY, span.as_of)
     at = (
         people.created[person]
@@ -243,21 +259,23 @@ def sales_activities_table(
     rng = stream(seed, "sales_activities")
     parts = [*_lead_follow_up(rng, people, team), _meetings(people, accounts, team)]
     parts.append(_deal_work(rng, span, deals))
-    person, account, deal, owner, kind, at = (
-        np.concatenate([p[k] for p in parts]) for k in range(6)
-    )
-    keep = np.flatnonzero(at < span.as_of)
-    keep = keep[np.lexsort((owner[keep], person[keep], at[keep]))]
+    columns = {
+        name: np.concatenate([p[k] for p in parts])
+        for k, name in enumerate(("person", "account", "deal", "owner", "kind", "at"))
+    }
+    del parts
+    rows = Ordered(columns, columns["at"] < span.as_of, by=("owner", "person", "at"))
+    person = rows.take("person")
     return build(
         "sales_activities",
         {
-            "activity_id": ids("SA", np.arange(1, len(keep) + 1), id_width(len(keep), 8)),
-            "person_id": people.ids(person[keep], person[keep] >= 0),
-            "account_id": accounts.ids(account[keep]),
-            "opportunity_id": opportunity_ids(deals, deal[keep]),
-            "owner_id": labels(team.user_ids, owner[keep]),
-            "type": labels(enums.ACTIVITY_TYPES, kind[keep]),
-            "occurred_at": timestamps(at[keep], span.epoch),
+            "activity_id": serial_ids("SA", len(rows), id_width(len(rows), 8)),
+            "person_id": people.ids(person, person >= 0),
+            "account_id": accounts.ids(rows.take("account")),
+            "opportunity_id": opportunity_ids(deals, rows.take("deal")),
+            "owner_id": labels(team.user_ids, rows.take("owner")),
+            "type": labels(enums.ACTIVITY_TYPES, rows.take("kind")),
+            "occurred_at": timestamps(rows.take("at"), span.epoch, overwrite=True),
         },
     )
 
@@ -269,7 +287,7 @@ def _lead_follow_up(rng: np.random.Generator, people: People, team: Team) -> lis
     hours = rng.lognormal(np.log(team.sdr_speed_hours[sdr]), params.SPEED_TO_LEAD_SIGMA)
     delay = (np.minimum(hours, params.SPEED_TO_LEAD_CAP_HOURS) * 3600).astype(np.int64)
     first = people.mql[mql] + delay
-    row, _ = repeat_index(np.minimum(rng.poisson(1.5, len(mql)), 5))
+    row = repeat_rows(np.minimum(rng.poisson(1.5, len(mql)), 5))
     later = first[row] + rng.integers(DAY // 2, 20 * DAY, len(row))
     return [
         _activities(
@@ -296,7 +314,7 @@ def _meetings(people: People, accounts: Accounts, team: Team) -> Activities:
 
 def _deal_work(rng: np.random.Generator, span: Span, deals: Deals) -> Activities:
     """Two or more calls, e-mails and meetings while each deal is open."""
-    row, _ = repeat_index(2 + rng.poisson(2.0, len(deals.created)))
+    row = repeat_rows(2 + rng.poisson(2.0, len(deals.created)))
     end = np.minimum(deals.history.closed[row], span.as_of)
     start = deals.created[row]
     at = start + (rng.random(len(row)) * (end - start)).astype(np.int64)

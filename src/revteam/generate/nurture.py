@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from revteam.generate import params
-from revteam.generate._private import Bool, Float, Int
+from revteam.generate._private import Bool, Float, Int, blocks
 from revteam.model import enums
 
 CHANNELS: tuple[str, ...] = tuple(params.NURTURE)
@@ -40,11 +40,23 @@ TOUCH_TYPES: Int = np.array(
 )
 
 
-def draw(rng: np.random.Generator, converted: Bool) -> Bool:
-    """Which leads each channel reaches (leads * channels), given who became an MQL."""
-    chance = np.where(converted[:, None], REACH_IF_MQL, REACH)
-    reached: Bool = rng.random(chance.shape) < chance
-    return reached
+def draw(rng: np.random.Generator, converted: Bool) -> tuple[Int, Int]:
+    """Which leads each channel reaches, given who became an MQL: (lead, channel) pairs.
+
+    The pairs are those of ``np.nonzero`` of the leads * channels matrix of draws, which is
+    drawn a block of leads at a time (the same random numbers, in the same order).
+    """
+    leads, channels = [], []
+    for start, stop in blocks(len(converted)):
+        chance = np.where(converted[start:stop, None], REACH_IF_MQL, REACH)
+        lead, channel = np.nonzero(rng.random(chance.shape) < chance)
+        leads.append(lead + start)
+        channels.append(channel)
+    return _joined(leads), _joined(channels)
+
+
+def _joined(parts: list[Int]) -> Int:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def offset() -> float:

@@ -20,10 +20,10 @@ from revteam.generate._private import (
     Int,
     build,
     id_width,
-    ids,
     labels,
     money,
     repeat_index,
+    serial_ids,
     stream,
     timestamps,
 )
@@ -119,7 +119,7 @@ def orders_table(orders: Orders, people: People, accounts: Accounts, span: Span)
     return build(
         "orders",
         {
-            "order_id": ids("ORD", np.arange(1, n + 1), id_width(n, 7)),
+            "order_id": serial_ids("ORD", n, id_width(n, 7)),
             "account_id": accounts.ids(orders.account),
             "person_id": people.ids(orders.person, orders.person >= 0),
             "ordered_at": timestamps(orders.ordered, span.epoch),

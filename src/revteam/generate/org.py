@@ -21,6 +21,7 @@ from revteam.generate._private import (
     labels,
     money,
     pick,
+    serial_ids,
     timestamps,
 )
 from revteam.generate.timeline import Span
@@ -136,7 +137,7 @@ class Accounts:
         return id_width(self.n, 6)
 
     def ids(self, rows: Int, valid: np.ndarray | None = None) -> pa.Array:
-        return ids("A", rows + 1, self.width, valid)
+        return ids("A", rows, self.width, valid)
 
 
 COUNTRY_CODES: tuple[str, ...] = tuple(c for cs in params.COUNTRIES.values() for c, _ in cs)
@@ -199,11 +200,10 @@ def _names(n: int) -> tuple[pa.Array, pa.Array]:
 
 
 def accounts_table(accounts: Accounts, created: Int, team: Team, span: Span) -> pa.Table:
-    rows = np.arange(accounts.n, dtype=np.int64)
     return build(
         "accounts",
         {
-            "account_id": accounts.ids(rows),
+            "account_id": serial_ids("A", accounts.n, accounts.width),
             "name": accounts.name,
             "domain": accounts.domain,
             "industry": labels(_words.INDUSTRIES, accounts.industry),

@@ -38,7 +38,7 @@ _TYPE_LABELS = ("New business", "Upsell", "Renewal")
 
 
 def opportunity_ids(deals: Deals, rows: Int) -> pa.Array:
-    return ids("O", np.maximum(rows, 0) + 1, id_width(len(deals.created), 6), rows >= 0)
+    return ids("O", rows, id_width(len(deals.created), 6), rows >= 0)
 
 
 def opportunities_table(

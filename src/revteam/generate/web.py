@@ -110,7 +110,7 @@ def social_posts_table(seed: int, span: Span, campaigns: Campaigns) -> pa.Table:
     return build(
         "social_posts",
         {
-            "post_id": ids("SP", post + 1, id_width(n_posts, 6)),
+            "post_id": ids("SP", post, id_width(n_posts, 6)),
             "date": dates(post_day[post] + age, span.epoch_day),
             "network": labels(networks, net),
             "campaign_id": campaigns.ids(campaign[post]),
