@@ -482,7 +482,9 @@ class Settings(BaseSettings):
         "warehouse.duckdb",
         description="Warehouse: a DuckDB file (relative to the workspace) or a duckdb:// URL, "
         "a PostgreSQL database (postgresql://user@host/db, ?schema=… for a schema other than "
-        "public) or spark (a session from [spark]); see docs/warehouses.md.",
+        "public), spark (a session from [spark]), or through its ibis backend snowflake://…, "
+        "bigquery://… or ibis+<backend>://… (KPIs over tables loaded by others); see "
+        "docs/warehouses.md.",
     )
     app_database: str = Field(
         "sqlite:///revteam.db",

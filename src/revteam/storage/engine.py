@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
     from revteam.settings import Settings
 
-EngineKind = Literal["duckdb", "postgres", "spark"]
+EngineKind = Literal["duckdb", "postgres", "spark", "ibis"]
+IBIS_SCHEMES = ("snowflake", "bigquery")
+"""Warehouses reached through their ibis backend by their own URL scheme; any other ibis
+backend is named ``ibis+<backend>://…`` (``ibis+trino://…``)."""
 
 
 class QueryEngine(Protocol):
@@ -66,10 +69,17 @@ def engine_kind(url: str) -> EngineKind:
         return "postgres"
     if scheme in {"", "duckdb"} or url in {":memory:"}:
         return "duckdb"
+    if scheme in {"ibis+duckdb", "ibis+postgres", "ibis+postgresql", "ibis+pyspark"}:
+        raise ConfigError(
+            f"Warehouse {url!r}: revteam has its own engine for {scheme[5:]}; name it "
+            "'duckdb:///path', 'postgresql://…' or 'spark' (loads work there too)."
+        )
+    if scheme in IBIS_SCHEMES or (scheme.startswith("ibis+") and len(scheme) > 5):
+        return "ibis"
     raise ConfigError(
         f"Warehouse {url!r}: unknown engine {scheme!r}. Use a DuckDB file ('warehouse.duckdb' "
-        "or 'duckdb:///abs/path.duckdb'), 'postgresql://user@host/db' or 'spark' "
-        "(docs/warehouses.md)."
+        "or 'duckdb:///abs/path.duckdb'), 'postgresql://user@host/db', 'spark', "
+        "'snowflake://…', 'bigquery://…' or 'ibis+<backend>://…' (docs/warehouses.md)."
     )
 
 
@@ -98,4 +108,8 @@ def open_engine(settings: Settings, root: Path, *, read_only: bool = False) -> Q
             location=location,
             read_only=read_only,
         )
+    if kind == "ibis":
+        from revteam.storage.ibis_engine import IbisWarehouse
+
+        return IbisWarehouse(settings.warehouse, timezone=settings.timezone, read_only=read_only)
     raise ValueError(f"{settings.warehouse!r} is a DuckDB warehouse: open it as Warehouse")
