@@ -109,6 +109,11 @@ def test_kpis_csv_and_default_metrics(loaded: Path) -> None:
         (("kpis", "leads", "--where", "channel"), 2, "DIMENSION=VALUE"),
         (("kpis", "leads", "--grain", "fortnight"), 2, "day, week, month"),
         (("metrics", "show", "nope"), 2, "Known metrics"),
+        (
+            ("kpis", "leads", "--defined-on", "1900-01-01"),
+            2,
+            "Invalid defined_on '1900-01-01'; expected a date in the years 1970 to 2100",
+        ),
     ],
 )
 def test_errors_exit_with_a_message(

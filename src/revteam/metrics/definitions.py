@@ -45,6 +45,11 @@ class Definitions:
             loaded = self._loaded = (signature, catalogue)
         return loaded[1]
 
+    @property
+    def plausible_years(self) -> tuple[int, int]:
+        """The years a request's days may fall in (``plausible_years``)."""
+        return self._settings.plausible_years
+
     def approved_files(self) -> list[tuple[str, str]]:
         """(name, text) of the agreed definitions in ``metrics/approved/``."""
         agreed = self._folder / APPROVED_DIR

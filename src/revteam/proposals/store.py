@@ -41,6 +41,7 @@ from revteam.exceptions import (
 )
 from revteam.metrics import Definitions
 from revteam.metrics.catalogue import APPROVED_DIR, Catalogue
+from revteam.metrics.request import check_year
 from revteam.storage import AppDatabase
 
 Status = Literal["open", "approved", "rejected", "withdrawn"]
@@ -237,8 +238,10 @@ class ProposalStore:
     def catalogue_on(self, day: dt.date) -> Catalogue:
         """The definitions as they stood at the end of ``day``.
 
-        Each metric's newest version agreed by then, over the shipped and workspace files.
+        Each metric's newest version agreed by then, over the shipped and workspace files. A
+        day outside ``plausible_years`` is refused, as every other day of a request is.
         """
+        check_year(day, "defined_on", self.definitions.plausible_years)
         cut = dt.datetime.combine(day, dt.time.max)
         latest: dict[str, Version] = {}
         for v in reversed(self.versions()):

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from revteam.metrics.columns import RESULT_COLUMNS
+from revteam.metrics.request import check_year
 from revteam.web.deps import PrincipalDep, RuntimeDep, WhereDep
 from revteam.web.runtime import Cached, Runtime
 from revteam.web.schemas import Grain, Offset, QueryIn, QueryOut, QueryRow, next_offset
@@ -94,6 +95,7 @@ def respond(runtime: Runtime, body: QueryIn) -> Response:
     What can be refused without data (unknown metric, a span over ``limits.max_periods``) is
     refused first, so a busy warehouse never turns a 400 into a 503.
     """
+    check_year(body.defined_on, "defined_on", runtime.settings.plausible_years)
     runtime.definitions.check(
         body.metrics,
         {
