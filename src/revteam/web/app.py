@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 import revteam
 from revteam.web import errors
 from revteam.web.assets import assets_router, static_files, vega_bundle
+from revteam.web.defined import refuse_stray_defined_on
 from revteam.web.deps import get_principal
 from revteam.web.middleware import AuthFirst, BodyLimit, HeadAsGet, SecurityHeaders
 from revteam.web.runtime import Runtime, WebOptions
@@ -112,7 +113,7 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
     errors.install(app)
     app.include_router(assets_router)
     app.mount("/static", static_files(), name="static")
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(refuse_stray_defined_on)])
     for router in routes.ROUTERS:
         api.include_router(router)
     api.add_api_route(

@@ -286,16 +286,15 @@ class Workspace:
     def defined_on(self, day: dt.date) -> Workspace:
         """A view of the workspace with the definitions both teams had agreed by the end of ``day``.
 
-        Its ``metrics``, ``stats``, ``goals`` (pacing, forecast, plans) and ``review`` use those
-        definitions; it shares the warehouse, the caches and the application database, so
-        close this workspace, not the view.
+        Its ``metrics``, ``stats``, ``goals`` (pacing, forecast, plans), ``review``, ``timeline``,
+        ``attribution``, ``clv`` and ``scoring`` use those definitions; it shares the warehouse,
+        the caches and the application database, so close this workspace, not the view.
         """
         catalogue = self.proposals.catalogue_on(day)  # opens the application database once
         view = copy.copy(self)
         view._metrics = self.metrics.using(catalogue, intervals=view._intervals)
         view._stats = view._goals = view._review = view._alerts = view._timeline = None
-        view._attribution = None
-        view._clv = None
+        view._attribution = view._clv = view._scoring = None
         return view
 
     def _intervals(self, result: MetricResult, /, *, level: float) -> pa.Table:

@@ -151,8 +151,13 @@ def get_audit(
     as_of: Day = None,
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
-    """A page of touches; every conversion's credits sum to 1 under every model."""
+    """A page of touches; every conversion's credits sum to 1 under every model.
+
+    The conversions are the records of a catalogue metric, so ``defined_on`` picks them as
+    they were defined by the end of that day.
+    """
     cut = checked_cut(runtime, start, end, as_of)
     models = tuple(model or MODELS)
     key = ("attribution-audit", conversion, by, models, conversion_id, start, end, as_of)
@@ -172,7 +177,7 @@ def get_audit(
         rows: list[dict[str, Any]] = json.loads(json.dumps(table.to_pylist(), default=str))
         return rows
 
-    found = runtime.read((*key, limit, offset), compute)
+    found = runtime.read(*defined(((*key, limit, offset), compute), defined_on, runtime.settings))
     return {
         "models": list(models),
         "rows": found.value,
@@ -190,13 +195,15 @@ def get_sourcing(
     start: Day = None,
     end: Day = None,
     as_of: Day = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """``marketing_sourced_pipeline`` under each of the three sourcing rules.
 
     ``active``: the catalogue's rule; the last row is the pipeline marketing influenced (a
     marketing touch before the deal).
     """
-    found = runtime.read(*sourcing_request(runtime, start, end, as_of))
+    request = sourcing_request(runtime, start, end, as_of)
+    found = runtime.read(*defined(request, defined_on, runtime.settings))
     return {"rows": found.value, "data_version": found.data_version, "stale": found.stale}
 
 

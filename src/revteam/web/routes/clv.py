@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Query
 
 from revteam.exceptions import ClvError
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import PrincipalDep, RuntimeDep
 from revteam.web.routes.attribution import checked_cut
 from revteam.web.runtime import Runtime
@@ -218,6 +219,7 @@ def get_value(
     end: Day = None,
     as_of: Day = None,
     level: Annotated[float, Query(ge=0.5, lt=1)] = 0.9,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """``clv_predicted`` and ``clv_to_cac_predicted`` (the catalogue's) per group of ``by``.
 
@@ -227,7 +229,8 @@ def get_value(
     standard errors are undefined); the last row, ``(all)``, is everyone's.
     """
     req = ClvRequest(start, end, None, None, as_of)
-    found = runtime.read(*value_request(runtime, by, req, level))
+    request = value_request(runtime, by, req, level)
+    found = runtime.read(*defined(request, defined_on, runtime.settings))
     return {
         "by": by,
         "level": level,

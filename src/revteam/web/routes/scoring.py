@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from revteam.scoring import ScoreFit, fit_score
 from revteam.scoring.agreement import MAX_NOTE, ThresholdAgreements
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import EditorDep, PrincipalDep, RuntimeDep
 from revteam.web.routes.attribution import checked_cut
 from revteam.web.runtime import Cached, Runtime
@@ -42,17 +43,29 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def score_fit(runtime: Runtime, as_of: dt.date | None, *, block: bool = False) -> Cached[ScoreFit]:
+def score_fit(
+    runtime: Runtime,
+    as_of: dt.date | None,
+    *,
+    block: bool = False,
+    defined_on: dt.date | None = None,
+) -> Cached[ScoreFit]:
     """The lead score fitted on the current data, off the request path (:meth:`Runtime.fitted`).
 
     Its inputs are read under the warehouse gate; the fit (most of a minute at 1M leads) runs
     in the background; a request waits ``fit_wait_seconds`` for it at most (``block``: until
-    done, for the warmer).
+    done, for the warmer). Its target is a catalogue metric: ``defined_on`` fits it with the
+    target as defined by the end of that day.
     """
     cut = checked_cut(runtime, None, None, as_of)
+    key, gather = defined(
+        (("scoring-model", as_of), lambda ws: ws.scoring.inputs(as_of=cut)),
+        defined_on,
+        runtime.settings,
+    )
     return runtime.fitted(
-        ("scoring-model", as_of),
-        lambda ws: ws.scoring.inputs(as_of=cut),
+        key,
+        gather,
         fit_score,
         what="The lead score",
         block=block,
@@ -100,13 +113,15 @@ def feedback_request(
 
 
 @router.get("/fit", summary="The lead score's model and its quality on the newest leads")
-def get_fit(runtime: RuntimeDep, principal: PrincipalDep, as_of: Day = None) -> dict[str, Any]:
+def get_fit(
+    runtime: RuntimeDep, principal: PrincipalDep, as_of: Day = None, defined_on: DefinedOn = None
+) -> dict[str, Any]:
     """The model, target and time split, and its quality on the holdout.
 
     ``auc`` and ``ece`` at the judged age; per age the calibration curve, Brier score and log
     loss, with the rules score's AUC.
     """
-    found = score_fit(runtime, as_of)
+    found = score_fit(runtime, as_of, defined_on=defined_on)
     return fit_view(found) | {"data_version": found.data_version, "stale": found.stale}
 
 
@@ -117,19 +132,21 @@ def get_leads(
     as_of: Day = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """Per open lead: ``score``, ``grade``, ``fit_points``, ``engagement_points``, ``age_days``.
 
     ``score`` is the probability of reaching the target; ``total`` counts the open leads.
     """
     cut = checked_cut(runtime, None, None, as_of)
-    fit = score_fit(runtime, as_of)
+    fit = score_fit(runtime, as_of, defined_on=defined_on)
 
     def compute(ws: Workspace) -> dict[str, Any]:
         table = ws.scoring.score(as_of=cut, fit=fit.value)
         return {"total": table.num_rows, "rows": _plain(table.slice(offset, limit).to_pylist())}
 
-    found = runtime.read(("scoring-leads", as_of, limit, offset, fit.version), compute)
+    key = ("scoring-leads", as_of, limit, offset, fit.version)
+    found = runtime.read(*defined((key, compute), defined_on, runtime.settings))
     return found.value | {"data_version": found.data_version, "stale": found.stale}
 
 
@@ -139,16 +156,18 @@ def get_explanation(
     principal: PrincipalDep,
     person_id: Annotated[str, Path(max_length=200)],
     as_of: Day = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """The lead's score, grade and points, and the features that moved its log-odds most."""
     cut = checked_cut(runtime, None, None, as_of)
-    fit = score_fit(runtime, as_of)
+    fit = score_fit(runtime, as_of, defined_on=defined_on)
 
     def compute(ws: Workspace) -> dict[str, Any]:
         out: dict[str, Any] = _plain(ws.scoring.explain(person_id, as_of=cut, fit=fit.value))
         return out
 
-    found = runtime.read(("scoring-explain", person_id, as_of, fit.version), compute)
+    key = ("scoring-explain", person_id, as_of, fit.version)
+    found = runtime.read(*defined((key, compute), defined_on, runtime.settings))
     return found.value | {"data_version": found.data_version, "stale": found.stale}
 
 
@@ -160,14 +179,16 @@ def get_threshold(
     sqr_target: Annotated[float | None, Query(gt=0, lt=1)] = None,
     level: Annotated[float, Query(ge=0.5, lt=1)] = 0.9,
     as_of: Day = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """The trade-off per candidate threshold, and the ``recommended`` one under ``objective``.
 
     Per candidate: MQLs a month, the expected ``sales_qualification_rate`` with its interval
     and the realised one, SQLs a month, the lead→opportunity rate and MQLs per rep per week.
     """
-    fit = score_fit(runtime, as_of)
-    found = runtime.read(*threshold_request(runtime, objective, sqr_target, level, as_of, fit))
+    fit = score_fit(runtime, as_of, defined_on=defined_on)
+    request = threshold_request(runtime, objective, sqr_target, level, as_of, fit)
+    found = runtime.read(*defined(request, defined_on, runtime.settings))
     agreed = agreements(runtime).current()  # read now: an agreement changes no data version
     return (
         found.value
@@ -181,13 +202,14 @@ def get_feedback(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     by: Annotated[str, Query(max_length=40, description="channel, campaign, …")] = "channel",
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """Disqualification reasons by source, each against the other sources, tested.
 
     Per reason and group of ``by``: the share of the group's MQLs of the latest period that
     Sales disqualified for it, against the other groups', with BH-adjusted p-values.
     """
-    found = runtime.read(*feedback_request(runtime, by))
+    found = runtime.read(*defined(feedback_request(runtime, by), defined_on, runtime.settings))
     return found.value | {"data_version": found.data_version, "stale": found.stale}
 
 

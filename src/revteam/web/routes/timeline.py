@@ -22,6 +22,7 @@ from revteam.metrics.request import check_year
 from revteam.timeline import KINDS, MAX_LIMIT, SearchResult, Timeline
 from revteam.timeline.component import MAX_ID, MAX_QUERY, MAX_SEARCH
 from revteam.timeline.events import check_kinds
+from revteam.web.defined import DefinedOn, defined
 from revteam.web.deps import PrincipalDep, RuntimeDep
 from revteam.web.pages.records import _slug, csv_chunks
 from revteam.web.runtime import Runtime
@@ -85,6 +86,7 @@ def account_timeline(
     limit: Limit = 50,
     offset: Offset = 0,
     as_of: AsOf = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """One page of the account's events across both teams' data, oldest first.
 
@@ -93,12 +95,13 @@ def account_timeline(
     stage history; orders. Each event has its time, kind, a one-line description, its owner,
     the person and account it belongs to and its source table and key. The header gives the
     account, its owner, its people's identity and its KPIs (the metric layer's, filtered to
-    the account). Unknown ids answer 404.
+    the account; ``defined_on``: with the definitions agreed by the end of that day). Unknown
+    ids answer 404.
     """
-    key, compute = timeline_request(
+    request = timeline_request(
         runtime, "account", account_id, kinds=kinds, limit=limit, offset=offset, as_of=as_of
     )
-    result: dict[str, Any] = _answer(runtime, key, compute)
+    result: dict[str, Any] = _answer(runtime, *defined(request, defined_on, runtime.settings))
     return result
 
 
@@ -111,17 +114,19 @@ def person_timeline(
     limit: Limit = 50,
     offset: Offset = 0,
     as_of: AsOf = None,
+    defined_on: DefinedOn = None,
 ) -> dict[str, Any]:
     """One page of the person's events, oldest first, with every source record linked to them.
 
     Once identity resolution has run, the records linked into one person (say a HubSpot
     contact and a Salesforce lead) share one timeline; the header lists them and what each
-    shares with this one. Unknown ids answer 404.
+    shares with this one. Unknown ids answer 404. It shows no KPI, so ``defined_on`` (taken
+    as by every route) changes nothing here.
     """
-    key, compute = timeline_request(
+    request = timeline_request(
         runtime, "person", person_id, kinds=kinds, limit=limit, offset=offset, as_of=as_of
     )
-    result: dict[str, Any] = _answer(runtime, key, compute)
+    result: dict[str, Any] = _answer(runtime, *defined(request, defined_on, runtime.settings))
     return result
 
 
