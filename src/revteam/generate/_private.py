@@ -44,27 +44,24 @@ def id_width(count: int, minimum: int = 4) -> int:
     return max(minimum, len(str(count)))
 
 
-def ids(prefix: str, rows: Int, width: int, valid: Bool | None = None) -> pa.Array:
+def ids(prefix: str, rows: Column, width: int) -> pa.Array:
     """Fixed-width ids such as ``P0000042`` of 0-based ``rows`` (row 41 is ``P0000042``).
 
-    Rows below 0 stand for nulls (``valid`` false) and are written as row 0. The ids are
-    written straight into Arrow buffers, four digits at a time from a table and a block of rows
-    at a time (so the temporaries stay in cache): string formatting, or a pass over every row
-    per digit, would be the slowest part of making 10M-row tables.
+    Rows below 0 give nulls. The ids are written straight into Arrow buffers, four digits at a
+    time from a table and a block of rows at a time (so the temporaries stay in cache): string
+    formatting, or a pass over every row per digit, would be the slowest part of making
+    10M-row tables.
     """
-    rows = np.asarray(rows)
-    return _ids(prefix, len(rows), width, valid, lambda a, b: np.maximum(rows[a:b], 0) + 1)
+    return _ids(prefix, len(rows), width, lambda a, b: block_of(rows, a, b))
 
 
 def serial_ids(prefix: str, n: int, width: int) -> pa.Array:
     """The ids of rows ``0 … n - 1``: ``ids(prefix, np.arange(n), width)`` without the range."""
-    return _ids(prefix, n, width, None, lambda a, b: np.arange(a + 1, b + 1, dtype=np.int64))
+    return _ids(prefix, n, width, lambda a, b: np.arange(a, b, dtype=np.int64))
 
 
-def _ids(
-    prefix: str, n: int, width: int, valid: Bool | None, numbers: Callable[[int, int], Int]
-) -> pa.Array:
-    """Ids of the 1-based ``numbers(start, stop)`` of each block of rows."""
+def _ids(prefix: str, n: int, width: int, rows: Callable[[int, int], Int]) -> pa.Array:
+    """Ids of the 0-based ``rows(start, stop)`` of each block of rows."""
     head = prefix.encode()
     size = len(head) + width
     chars = np.empty((n, size), dtype=np.uint8)
@@ -73,16 +70,36 @@ def _ids(
     for end in range(size, len(head), -4):
         digits = min(4, end - len(head))
         groups.append((_DIGITS[digits], chars[:, end - digits : end].view(f"V{digits}")[:, 0]))
+    validity = _Validity(n)
     for start, stop in blocks(n):
-        rest = numbers(start, stop).astype(np.int64, copy=False)
+        row = rows(start, stop)
+        validity.set(start, row >= 0)
+        rest = np.maximum(row, 0).astype(np.int64) + 1  # null rows are written as row 0
         for table, column in groups:
             rest, low = np.divmod(rest, len(table))
             column[start:stop] = table[low]
     offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
-    validity = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(chars), validity, null_count=-1
+        n, pa.py_buffer(offsets), pa.py_buffer(chars), validity.buffer(), null_count=-1
     )
+
+
+class _Validity:
+    """An Arrow validity bitmap filled a block at a time; ``None`` when nothing is null."""
+
+    def __init__(self, n: int) -> None:
+        self.bits = np.empty((n + 7) // 8, dtype=np.uint8)
+        self.nulls = False
+
+    def set(self, start: int, valid: Bool) -> None:
+        """Validity of the rows from ``start`` (a multiple of 8) on."""
+        self.bits[start // 8 : (start + len(valid) + 7) // 8] = np.packbits(
+            valid, bitorder="little"
+        )
+        self.nulls = self.nulls or not valid.all()
+
+    def buffer(self) -> pa.Buffer | None:
+        return pa.py_buffer(self.bits) if self.nulls else None
 
 
 def _digit_table(digits: int) -> NDArray[np.void]:
@@ -108,23 +125,61 @@ def blocks(n: int) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + BLOCK)
 
 
-def labels(values: Sequence[str], codes: NDArray[Any], valid: Bool | None = None) -> pa.Array:
+class Gather:
+    """The column ``values[index]``, made a block of rows at a time by the column builders.
+
+    ``index`` may itself be a ``Gather`` (``accounts[people[order]]``). Columns of tens of
+    millions of rows are then never gathered whole, only written once into their Arrow buffers.
+    """
+
+    def __init__(self, values: NDArray[Any], index: Column) -> None:
+        self.values = values
+        self.index = index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def block(self, start: int, stop: int) -> NDArray[Any]:
+        values: NDArray[Any] = self.values[block_of(self.index, start, stop)]
+        return values
+
+    def whole(self) -> NDArray[Any]:
+        return self.block(0, len(self))
+
+
+Column = NDArray[Any] | Gather
+"""A column of values, held or to be gathered."""
+
+
+def block_of(column: Column, start: int, stop: int) -> NDArray[Any]:
+    return column.block(start, stop) if isinstance(column, Gather) else column[start:stop]
+
+
+def whole(column: Column) -> NDArray[Any]:
+    return column.whole() if isinstance(column, Gather) else np.asarray(column)
+
+
+def labels(values: Sequence[str], codes: Column, valid: Bool | None = None) -> pa.Array:
     """The strings ``values[codes]``; null where ``valid`` is false."""
     mask = None if valid is None else ~valid
-    return pc.take(pa.array(list(values), pa.string()), pa.array(np.asarray(codes), mask=mask))
+    return pc.take(pa.array(list(values), pa.string()), pa.array(whole(codes), mask=mask))
 
 
-def timestamps(seconds: Int, epoch: int, *, overwrite: bool = False) -> pa.Array:
-    """Naive ``timestamp[us]`` from seconds since the span start; ``MISSING`` becomes null.
-
-    With ``overwrite`` the microseconds are written into ``seconds`` (which the caller is done
-    with) rather than into a new array.
-    """
-    missing = seconds == MISSING
-    micros = np.add(seconds, epoch, out=seconds if overwrite else None)
-    micros[missing] = 0
-    micros *= 1_000_000
-    return pa.array(micros, type=pa.timestamp("us"), mask=missing if missing.any() else None)
+def timestamps(seconds: Column, epoch: int) -> pa.Array:
+    """Naive ``timestamp[us]`` from seconds since the span start; ``MISSING`` becomes null."""
+    n = len(seconds)
+    micros = np.empty(n, dtype=np.int64)
+    validity = _Validity(n)
+    for start, stop in blocks(n):
+        block = block_of(seconds, start, stop)
+        missing = block == MISSING
+        validity.set(start, ~missing)
+        out = np.add(block, epoch, out=micros[start:stop])
+        out[missing] = 0
+        out *= 1_000_000
+    return pa.Array.from_buffers(
+        pa.timestamp("us"), n, [validity.buffer(), pa.py_buffer(micros)], null_count=-1
+    )
 
 
 def dates(days: Int, epoch_day: int, valid: Bool | None = None) -> pa.Array:
@@ -181,10 +236,12 @@ def after(base: Int, delay: Int, happens: Bool, as_of: int) -> Int:
 
 def pick(rng: np.random.Generator, cumulative: Float, groups: NDArray[Any]) -> Int:
     """One category per row from the row's group's cumulative probabilities (groups * K)."""
-    u = rng.random(len(groups))
     chosen = np.zeros(len(groups), dtype=np.int64)
-    for column in cumulative.T:  # K passes over rows rather than a rows * K matrix
-        chosen += u >= (column[0] if len(column) == 1 else column[groups])
+    for start, stop in blocks(len(groups)):
+        u = rng.random(stop - start)
+        out = chosen[start:stop]
+        for column in cumulative.T:
+            out += u >= (column[0] if len(column) == 1 else column[groups[start:stop]])
     np.minimum(chosen, cumulative.shape[1] - 1, out=chosen)  # guards u ≈ 1 against rounding
     return chosen
 
@@ -203,8 +260,11 @@ def uniform_member(
     rng: np.random.Generator, members: Int, starts: Int, counts: Int, group: Int
 ) -> Int:
     """A uniformly drawn member of each row's group, members being grouped (sorted) by group."""
-    offset = np.floor(rng.random(len(group)) * counts[group]).astype(np.int64)
-    chosen: Int = members[starts[group] + offset]
+    chosen = np.empty(len(group), dtype=np.int64)
+    for start, stop in blocks(len(group)):
+        g = group[start:stop]
+        offset = np.floor(rng.random(stop - start) * counts[g]).astype(np.int64)
+        chosen[start:stop] = members[starts[g] + offset]
     return chosen
 
 
@@ -228,39 +288,57 @@ def repeat_rows(counts: Int) -> Int:
     return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
 
 
-def lexsort(keys: Sequence[Int]) -> Int:
-    """``np.lexsort(keys)`` (the last key is the primary one), as one stable sort when it can.
+def lexsort(keys: Sequence[NDArray[Any]], keep: Bool | None = None) -> Int:
+    """``np.lexsort(keys)`` (the last key is the primary one) of the rows to ``keep``.
 
-    Integer keys whose ranges multiply to less than 2**63 are folded into a single int64 key:
-    sorting that once is several times faster than sorting once per key, and gives the same
-    order (ties keep their original order in both).
+    Integer keys whose ranges (over the rows kept) multiply to less than 2**63 are folded into
+    a single int64 key, a block of rows at a time: sorting that once is several times faster
+    than sorting once per key, and gives the same order (ties keep their original order in
+    both). The rows not kept get a key past every other and are cut off after the sort.
     """
-    spans = [(int(k.min()), int(k.max()) - int(k.min()) + 1) if len(k) else (0, 1) for k in keys]
-    if math.prod(span for _, span in spans) >= 2**63:
-        return np.lexsort(keys).astype(np.int64)
-    combined = np.zeros(len(keys[0]), dtype=np.int64)
-    for key, (low, span) in zip(reversed(keys), reversed(spans), strict=True):
-        combined *= span
-        combined += np.subtract(key, low, dtype=np.int64)
-    order: Int = np.argsort(combined, kind="stable")
+    n = len(keys[0])
+    keep = np.ones(n, dtype=bool) if keep is None else keep
+    kept = int(keep.sum())
+    if kept == 0:
+        return np.zeros(0, dtype=np.int64)
+    lows = [int(k.min(where=keep, initial=np.iinfo(k.dtype).max)) for k in keys]
+    spans = [
+        int(k.max(where=keep, initial=np.iinfo(k.dtype).min)) - low + 1
+        for k, low in zip(keys, lows, strict=True)
+    ]
+    past = math.prod(spans)  # the key of rows not kept
+    if past >= 2**63:
+        rows = np.flatnonzero(keep)
+        order: Int = rows[np.lexsort([k[rows] for k in keys])]
+        return order
+    combined = np.empty(n, dtype=np.int64)
+    for start, stop in blocks(n):
+        out = combined[start:stop]
+        out[:] = 0
+        for key, low, span in zip(reversed(keys), reversed(lows), reversed(spans), strict=True):
+            out *= span
+            out += np.subtract(key[start:stop], low, dtype=np.int64)
+        out[~keep[start:stop]] = past
+    order = np.argsort(combined, kind="stable")[:kept]
     return order
 
 
 class Ordered:
-    """Rows of event columns to keep, in the order of ``lexsort`` of the ``by`` columns.
+    """Event columns in the order of ``lexsort`` of the ``by`` columns, rows not kept left out.
 
-    Each column is taken once, which releases the unordered one: the tens of millions of events
-    of a large company are then held about once, not twice.
+    ``ordered[name]`` is the ordered column, gathered a block at a time where it is used;
+    ``ordered.pop(name)`` too, and the column is let go once that is done with.
     """
 
     def __init__(self, columns: dict[str, NDArray[Any]], keep: Bool, by: Sequence[str]) -> None:
-        rows = np.flatnonzero(keep)
-        self.order: Int = rows[lexsort([columns[name][rows] for name in by])]
-        self._columns = columns
+        self.order = lexsort([columns[name] for name in by], keep)
+        self.columns = columns
 
     def __len__(self) -> int:
         return len(self.order)
 
-    def take(self, name: str) -> NDArray[Any]:
-        """The kept rows of column ``name`` in order (the column itself is let go)."""
-        return self._columns.pop(name)[self.order]
+    def __getitem__(self, name: str) -> Gather:
+        return Gather(self.columns[name], self.order)
+
+    def pop(self, name: str) -> Gather:
+        return Gather(self.columns.pop(name), self.order)

@@ -10,8 +10,10 @@ import pyarrow as pa
 
 from revteam.generate import params
 from revteam.generate._private import (
+    Column,
     Float,
     Int,
+    blocks,
     build,
     dates,
     id_width,
@@ -66,9 +68,9 @@ class Campaigns:
     def width(self) -> int:
         return id_width(self.n, 3)
 
-    def ids(self, rows: Int) -> pa.Array:
-        """Campaign ids for campaign rows, null where the row is -1."""
-        return ids("C", rows, self.width, rows >= 0)
+    def ids(self, rows: Column) -> pa.Array:
+        """Campaign ids of campaign rows, null where the row is -1."""
+        return ids("C", rows, self.width)
 
     def factors(self) -> Float:
         """Multipliers on each conversion (campaigns * 4); 1 except the best campaign."""
@@ -79,18 +81,26 @@ class Campaigns:
     def choose(self, rng: np.random.Generator, channel: Int, day: Int) -> Int:
         """A campaign for each (channel, day), drawn from ``share``; -1 for channels without."""
         out = np.full(len(channel), -1, dtype=np.int64)
-        u = rng.random(len(channel))
-        for c in np.unique(self.channel):
-            rows = np.flatnonzero(channel == c)
-            columns = np.flatnonzero(self.channel == c)
-            cum = np.cumsum(self.share[:, columns], axis=1)
-            cum[:, -1] = 1.0
-            # one sorted array of all days' cumulative shares (day d lives in [d, d + 1])
-            flat = (cum + np.arange(self.n_days)[:, None]).ravel()
-            d = day[rows]
-            pos = np.searchsorted(flat, d + u[rows], side="right") - d * len(columns)
-            out[rows] = columns[np.minimum(pos, len(columns) - 1)]
+        lookups = [self._lookup(c) for c in np.unique(self.channel)]
+        for start, stop in blocks(len(channel)):  # the same draws, a block at a time
+            u = rng.random(stop - start)
+            channels, days, chosen = channel[start:stop], day[start:stop], out[start:stop]
+            for c, columns, flat in lookups:
+                rows = np.flatnonzero(channels == c)
+                d = days[rows]
+                pos = np.searchsorted(flat, d + u[rows], side="right") - d * len(columns)
+                chosen[rows] = columns[np.minimum(pos, len(columns) - 1)]
         return out
+
+    def _lookup(self, channel: int) -> tuple[int, Int, Float]:
+        """The channel's campaigns, and all days' cumulative shares in one sorted array.
+
+        Day d's shares are shifted into [d, d + 1], so one search finds a (day, draw)'s campaign.
+        """
+        columns = np.flatnonzero(self.channel == channel)
+        cum = np.cumsum(self.share[:, columns], axis=1)
+        cum[:, -1] = 1.0
+        return channel, columns, (cum + np.arange(self.n_days)[:, None]).ravel()
 
 
 def make_campaigns(rng: np.random.Generator, n_campaigns: int, span: Span) -> Campaigns:

@@ -112,6 +112,18 @@ def generate_company(
     done("campaigns", campaigns_table(campaigns, span, config.n_leads))
     people = make_people(config, span, accounts, campaigns, team)
     deals = make_deals(config, span, people, accounts, campaigns, team)
+    # the event tables first: they need the most working memory, and fewer tables are held then
+    mail, clicks = email.email_events(seed, span, people, campaigns)
+    done("email_events", mail)
+    done(
+        "touchpoints",
+        engagement.touchpoints_table(seed, span, people, accounts, campaigns, clicks),
+    )
+    del clicks
+    done(
+        "sales_activities",
+        engagement.sales_activities_table(seed, span, people, deals, accounts, team),
+    )
     created = _account_created(stream(seed, "accounts.created"), people, accounts.n, span)
     done("accounts", org.accounts_table(accounts, created, team, span))
     done("people", people_table(people, deals.customer, accounts, team, campaigns, span))
@@ -123,16 +135,6 @@ def generate_company(
     sales_orders = orders.make_orders(seed, span, deals, accounts)
     done("orders", orders.orders_table(sales_orders, people, accounts, span))
     done("costs", costs.costs_table(seed, span, config.n_leads, campaigns, deals))
-    mail, clicks = email.email_events(seed, span, people, campaigns)
-    done("email_events", mail)
-    done(
-        "touchpoints",
-        engagement.touchpoints_table(seed, span, people, accounts, campaigns, clicks),
-    )
-    done(
-        "sales_activities",
-        engagement.sales_activities_table(seed, span, people, deals, accounts, team),
-    )
     done("web_traffic", web.web_traffic_table(seed, span, people, config.n_leads))
     done("social_posts", web.social_posts_table(seed, span, campaigns))
     done("seo_rankings", web.seo_rankings_table(seed, span))

@@ -55,8 +55,9 @@ def email_events(
     unsubscribed = np.zeros(people.n, dtype=bool)
     open_rate = rng.beta(25, 75, len(send_day))
     parts: list[tuple[Int, Int, Int, Int]] = []  # (send, person, type, time)
+    draws = np.empty(int(known.max(initial=0)))  # one buffer for every send's draws
     for s in range(len(send_day)):  # sends are sequential: unsubscribes stop later sends
-        who = np.flatnonzero(rng.random(int(known[s])) < share)
+        who = np.flatnonzero(rng.random(out=draws[: known[s]]) < share)
         who = who[~unsubscribed[who]]
         parts += _events(rng, s, who, int(send_at[s]), bad, float(open_rate[s]), unsubscribed)
     columns = {
@@ -65,14 +66,14 @@ def email_events(
     }
     del parts
     rows = Ordered(columns, columns["at"] < span.as_of, by=("kind", "person", "at"))
-    send, person, kind, at = (rows.take(name) for name in ("send", "person", "kind", "at"))
-    click = kind == _TYPE["click"]
+    send, kind = rows["send"].whole(), rows["kind"].whole()  # narrow: cheap to hold whole
+    clicks = rows.order[kind == _TYPE["click"]]
     touches = Touches(
-        person[click],
-        np.full(int(click.sum()), _EMAIL),
-        campaign[send[click]],
-        np.full(int(click.sum()), enums.TOUCHPOINT_TYPES.index("email_click")),
-        at[click],
+        columns["person"][clicks],
+        np.full(len(clicks), _EMAIL),
+        campaign[columns["send"][clicks]],
+        np.full(len(clicks), enums.TOUCHPOINT_TYPES.index("email_click")),
+        columns["at"][clicks],
     )
     table = build(
         "email_events",
@@ -80,9 +81,9 @@ def email_events(
             "event_id": serial_ids("E", len(rows), id_width(len(rows), 8)),
             "email_id": ids("EM", send, id_width(len(send_day), 4)),
             "campaign_id": campaigns.ids(campaign[send]),
-            "person_id": people.ids(person),
+            "person_id": people.ids(rows["person"]),
             "type": labels(enums.EMAIL_EVENT_TYPES, kind),
-            "occurred_at": timestamps(at, span.epoch, overwrite=True),
+            "occurred_at": timestamps(rows["at"], span.epoch),
         },
     )
     return table, touches

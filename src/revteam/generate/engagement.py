@@ -19,6 +19,7 @@ from revteam.generate._private import (
     DAY,
     MISSING,
     Bool,
+    Gather,
     Int,
     Ordered,
     build,
@@ -119,17 +120,19 @@ def touchpoints_table(
     columns = {name: getattr(touches, name) for name in Touches.__dataclass_fields__}
     del touches
     rows = Ordered(columns, columns["at"] < span.as_of, by=("person", "at"))
-    person = rows.take("person")
+    # widest sources first, each let go once its column is made
+    occurred_at = timestamps(rows.pop("at"), span.epoch)
+    person = rows.pop("person")
     return build(
         "touchpoints",
         {
-            "touch_id": serial_ids("T", len(rows), id_width(len(rows), 8)),
+            "occurred_at": occurred_at,
             "person_id": people.ids(person),
-            "account_id": accounts.ids(people.account[person]),
-            "campaign_id": campaigns.ids(rows.take("campaign")),
-            "channel": labels(enums.CHANNELS, rows.take("channel")),
-            "type": labels(enums.TOUCHPOINT_TYPES, rows.take("type")),
-            "occurred_at": timestamps(rows.take("at"), span.epoch, overwrite=True),
+            "account_id": accounts.ids(Gather(people.account, person)),
+            "campaign_id": campaigns.ids(rows.pop("campaign")),
+            "channel": labels(enums.CHANNELS, rows.pop("channel")),
+            "type": labels(enums.TOUCHPOINT_TYPES, rows.pop("type")),
+            "touch_id": serial_ids("T", len(rows), id_width(len(rows), 8)),
         },
     )
 
@@ -265,17 +268,16 @@ def sales_activities_table(
     }
     del parts
     rows = Ordered(columns, columns["at"] < span.as_of, by=("owner", "person", "at"))
-    person = rows.take("person")
     return build(
         "sales_activities",
         {
+            "occurred_at": timestamps(rows.pop("at"), span.epoch),
+            "person_id": people.ids(rows.pop("person")),
+            "account_id": accounts.ids(rows.pop("account")),
+            "opportunity_id": opportunity_ids(deals, rows.pop("deal")),
+            "owner_id": labels(team.user_ids, rows.pop("owner")),
+            "type": labels(enums.ACTIVITY_TYPES, rows.pop("kind")),
             "activity_id": serial_ids("SA", len(rows), id_width(len(rows), 8)),
-            "person_id": people.ids(person, person >= 0),
-            "account_id": accounts.ids(rows.take("account")),
-            "opportunity_id": opportunity_ids(deals, rows.take("deal")),
-            "owner_id": labels(team.user_ids, rows.take("owner")),
-            "type": labels(enums.ACTIVITY_TYPES, rows.take("kind")),
-            "occurred_at": timestamps(rows.take("at"), span.epoch, overwrite=True),
         },
     )
 

@@ -19,6 +19,7 @@ from revteam.generate import _words, params
 from revteam.generate._private import (
     DAY,
     MISSING,
+    Column,
     Float,
     Int,
     after,
@@ -84,8 +85,9 @@ class People:
     def width(self) -> int:
         return id_width(self.n, 7)
 
-    def ids(self, rows: Int, valid: np.ndarray | None = None) -> pa.Array:
-        return ids("P", rows, self.width, valid)
+    def ids(self, rows: Column) -> pa.Array:
+        """Person ids of person rows, null where the row is -1."""
+        return ids("P", rows, self.width)
 
 
 def change_start(span: Span) -> int:
@@ -143,8 +145,11 @@ def _created(rng: np.random.Generator, n: int, span: Span) -> Int:
     day = np.repeat(np.arange(span.n_days, dtype=np.int64), per_day)
     hours = np.asarray(params.HOUR_WEIGHTS, dtype=np.float64)
     hour = rng.choice(24, n, p=hours / hours.sum())
-    second = hour * 3600 + rng.integers(0, 3600, n)
-    return np.sort(day * DAY + second)
+    day *= DAY
+    day += hour * 3600
+    day += rng.integers(0, 3600, n)
+    day.sort()
+    return day
 
 
 def conversion_factors(

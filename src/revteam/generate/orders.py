@@ -121,7 +121,7 @@ def orders_table(orders: Orders, people: People, accounts: Accounts, span: Span)
         {
             "order_id": serial_ids("ORD", n, id_width(n, 7)),
             "account_id": accounts.ids(orders.account),
-            "person_id": people.ids(orders.person, orders.person >= 0),
+            "person_id": people.ids(orders.person),
             "ordered_at": timestamps(orders.ordered, span.epoch),
             "amount": money(orders.amount),
             "product": labels(PRODUCTS, orders.product),

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from revteam.generate import _words, params
 from revteam.generate._private import (
+    Column,
     Float,
     Int,
     build,
@@ -136,8 +137,8 @@ class Accounts:
     def width(self) -> int:
         return id_width(self.n, 6)
 
-    def ids(self, rows: Int, valid: np.ndarray | None = None) -> pa.Array:
-        return ids("A", rows, self.width, valid)
+    def ids(self, rows: Column) -> pa.Array:
+        return ids("A", rows, self.width)
 
 
 COUNTRY_CODES: tuple[str, ...] = tuple(c for cs in params.COUNTRIES.values() for c, _ in cs)

@@ -10,7 +10,7 @@ from revteam.generate import params
 from revteam.generate._private import (
     DAY,
     MISSING,
-    Int,
+    Column,
     build,
     dates,
     id_width,
@@ -37,8 +37,9 @@ FORECAST_OF_STAGE = np.array(
 _TYPE_LABELS = ("New business", "Upsell", "Renewal")
 
 
-def opportunity_ids(deals: Deals, rows: Int) -> pa.Array:
-    return ids("O", rows, id_width(len(deals.created), 6), rows >= 0)
+def opportunity_ids(deals: Deals, rows: Column) -> pa.Array:
+    """Opportunity ids of deal rows, null where the row is -1."""
+    return ids("O", rows, id_width(len(deals.created), 6))
 
 
 def opportunities_table(
@@ -57,7 +58,7 @@ def opportunities_table(
         {
             "opportunity_id": opportunity_ids(deals, np.arange(n, dtype=np.int64)),
             "account_id": accounts.ids(deals.account),
-            "person_id": people.ids(deals.person, deals.person >= 0),
+            "person_id": people.ids(deals.person),
             "name": name,
             "type": labels(enums.OPPORTUNITY_TYPES, deals.type),
             "channel": labels(enums.CHANNELS, np.maximum(deals.channel, 0), deals.channel >= 0),
