@@ -74,10 +74,14 @@ def _ids(prefix: str, n: int, width: int, rows: Callable[[int, int], Int]) -> pa
     for start, stop in blocks(n):
         row = rows(start, stop)
         validity.set(start, row >= 0)
-        rest = np.maximum(row, 0).astype(np.int64) + 1  # null rows are written as row 0
+        # 1-based numbers, null rows written as row 0; uint32 division is vectorised, int64 not
+        rest = np.maximum(row, 0).astype(np.uint32)
+        rest += 1
         for table, column in groups:
-            rest, low = np.divmod(rest, len(table))
-            column[start:stop] = table[low]
+            high = rest // len(table)
+            rest -= high * len(table)
+            column[start:stop] = table[rest]
+            rest = high
     offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
     return pa.StringArray.from_buffers(
         n, pa.py_buffer(offsets), pa.py_buffer(chars), validity.buffer(), null_count=-1
