@@ -327,3 +327,47 @@ def test_oversized_or_empty_input_is_refused_with_the_bound(shop: Workspace) -> 
         shop.proposals.propose(sqr_yaml(30), reason="y" * 2001)
     with pytest.raises(ProposalError, match="not valid YAML"):
         shop.proposals.propose("id: [unclosed", reason="x")
+
+
+def test_the_preview_lists_what_uses_the_metric(shop: Workspace) -> None:
+    """Goals, incentive plans, pages and metrics: a shared KPI on a team's dashboard too."""
+    from revteam.goals import GoalSpec
+    from revteam.goals.incentives import INCENTIVES_FILE
+    from revteam.proposals.impact import definition_text
+
+    shop.goals.set(GoalSpec("speed_to_lead_hours", "2026-Q2", 4))
+    shop.goals.set(GoalSpec("sqls", "2026-Q2", 300))
+    (shop.root / INCENTIVES_FILE).write_text(
+        "plans:\n- name: SDRs\n  team: sales\n  variable_share: 0.3\n  measures:\n"
+        "  - {metric: speed_to_lead_hours, period: 2026-Q2, weight: 1}\n",
+        encoding="utf-8",
+    )
+    speed = shop.proposals.used_by("speed_to_lead_hours")
+    assert speed == {
+        "goals": ["speed_to_lead_hours for 2026-Q2"],
+        "incentives": ["SDRs"],
+        "pages": [
+            "Sales dashboard",  # shared, and in the Sales table of KPIS.md
+            "Overview (shared scorecard)",
+            "Review pack (scorecard)",
+            "Marketing↔Sales SLA",
+            "Insights (speed_to_lead_hours)",
+        ],
+        "metrics": [],
+    }
+    sqls = shop.proposals.used_by("sqls")
+    assert sqls["goals"] == ["sqls for 2026-Q2"] and sqls["incentives"] == []
+    assert sqls["pages"] == [
+        "Overview (shared scorecard)",
+        "Review pack (scorecard)",
+        "Funnel",
+        "Insights (sqls)",
+    ]
+    won = shop.proposals.used_by("opportunities_won")["pages"]
+    assert won == ["Sales dashboard", "Account pages (KPIs)", "Insights (opportunities_won)"]
+    assert "cac" in shop.proposals.used_by("total_cost")["metrics"]  # computed from it
+    assert shop.proposals.used_by("no_such_metric")["pages"] == []  # a new metric: nothing yet
+    # the impact preview carries the same list
+    text = definition_text(shop.metrics.catalogue, "speed_to_lead_hours")
+    found = shop.proposals.impact(text.replace("label: Speed to lead", "label: Speed"), months=2)
+    assert found.used_by == speed

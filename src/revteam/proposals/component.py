@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from revteam.app import CLI, Actor
 from revteam.exceptions import RevteamError
 from revteam.goals.incentives import load_incentives
+from revteam.metrics.pages import pages_showing
 from revteam.proposals.impact import Impact, dependents, impact, scorecard_impact
 from revteam.proposals.store import SCORECARD, Proposal, ProposalStore
 from revteam.storage import AppDatabase
@@ -38,22 +39,14 @@ class ProposalsComponent(ProposalStore):
         return impact(self.metrics, proposed, metric, months=months, used_by=self.used_by(metric))
 
     def used_by(self, metric: str) -> dict[str, list[str]]:
-        """Goals, pages and metrics that show or are computed from ``metric``."""
+        """Goals, incentive plans, pages and metrics that show or are computed from ``metric``."""
         catalogue = self.metrics.catalogue
         if metric == SCORECARD:
             return {"goals": [], "pages": ["Overview", "Review pack (scorecard)"], "metrics": []}
-        pages = []
-        if metric in catalogue:
-            owners = catalogue[metric].owners
-            if owners != "shared":
-                pages.append(f"{owners.capitalize()} dashboard")
-            if metric in catalogue.scorecard_metrics():
-                pages += ["Overview (shared scorecard)", "Review pack (scorecard)"]
-            pages.append(f"Insights ({metric})")
         return {
             "goals": [g.describe() for g in self.goals.list(metric)],
             "incentives": self._incentives(metric),
-            "pages": pages,
+            "pages": pages_showing(catalogue, metric),
             "metrics": dependents(catalogue, metric),
         }
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from revteam.crm.loading import staged_system_sql
 from revteam.exceptions import MetricError
 from revteam.metrics.format import display
+from revteam.metrics.pages import ACCOUNT_KPIS
 from revteam.model import TABLES
 from revteam.model import identity as N
 from revteam.resolve import ACCOUNT_LINKS, LINKS, REVIEW
@@ -36,14 +37,7 @@ if TYPE_CHECKING:
 Run = Callable[[str, list[Any]], "pa.Table"]
 """Runs a read query with positional parameters on the warehouse."""
 
-KPIS: tuple[str, ...] = (
-    "revenue",
-    "opportunities_won",
-    "win_rate",
-    "open_pipeline",
-    "time_to_revenue_days",
-    "clv",
-)
+KPIS = ACCOUNT_KPIS
 """The account's KPIs, each the catalogue metric of that id filtered to the account."""
 MAX_LISTED = 50
 """Linked records, review pairs, mismatched people and owners listed at most."""

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from revteam.clv.models import sbg_survival
 from revteam.exceptions import ClvError
+from revteam.metrics.pages import RETENTION
 from revteam.web.deps import PrincipalDep
 from revteam.web.pages.render import Page, render_view
 from revteam.web.routes.clv import (
@@ -28,13 +29,6 @@ from revteam.web.routes.clv import (
 from revteam.web.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
-RETENTION = (
-    "renewals_due",
-    "logo_retention_rate",
-    "churn_rate",
-    "gross_revenue_retention",
-    "net_revenue_retention",
-)
 MODEL_WORDS = {
     "bg_nbd": "Repeat purchases (BG/NBD)",
     "gamma_gamma": "Spend per purchase (Gamma-Gamma)",

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from revteam.exceptions import UnsupportedDimensionError
 from revteam.goals.component import pacer_for
+from revteam.metrics.pages import TEAM_EXTRA, TEAMS
 from revteam.web.deps import FiltersDep, PrincipalDep
 from revteam.web.filters import ViewFilters
 from revteam.web.pages.render import Page, render_view
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
 
 router = APIRouter(include_in_schema=False)
 
-TEAM_EXTRA = {"sales": ("speed_to_lead_hours",)}
-"""Shared metrics that KPIS.md also lists in a team's table."""
-TEAM_TITLES = {"marketing": "Marketing", "sales": "Sales"}
+TEAM_TITLES = TEAMS
 
 
 def overview_sections(page: Page, filters: ViewFilters) -> list[tuple[str, list[scorecard.Tile]]]:

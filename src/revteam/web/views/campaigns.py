@@ -15,25 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from revteam.metrics import MetricSpec
+from revteam.metrics.pages import CAMPAIGN_COLUMNS
 from revteam.stats import MIN_N, differ_from_rest
 from revteam.web.filters import ViewFilters
 from revteam.web.views.ranges import groups, over_range
 from revteam.workspace import Workspace
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("leads", "Leads"),
-    ("mqls", "MQLs"),
-    ("sales_qualification_rate", "SQR"),
-    ("lead_conversion_rate", "Lead conv."),
-    ("pipeline_created", "Pipeline"),
-    ("revenue", "Revenue"),
-    ("marketing_cost", "Cost"),
-    ("cost_per_lead", "CPL"),
-    ("cac", "CAC"),
-    ("marketing_roi", "ROI"),
-    ("attributed_revenue", "Attributed revenue"),
-    ("attributed_roi", "Attributed ROI"),
-)
+COLUMNS = CAMPAIGN_COLUMNS
 TESTED = ("sales_qualification_rate", "lead_conversion_rate")
 """Rates compared across campaigns (the ones a campaign can move and Sales cares about)."""
 NO_CAMPAIGN = "(no campaign)"

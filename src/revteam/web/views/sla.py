@@ -9,19 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from revteam.metrics.pages import SLA_MARKETING, SLA_SALES
 from revteam.stats import MIN_N
 from revteam.web.filters import ViewFilters
 from revteam.web.views.ranges import groups, over_range
 from revteam.workspace import Workspace
 
-MARKETING_SIDE = ("mqls",)
+MARKETING_SIDE = SLA_MARKETING
 """What Marketing commits to: the volume of MQLs."""
-SALES_SIDE = (
-    "mqls_worked_1h_rate",
-    "mqls_worked_24h_rate",
-    "speed_to_lead_hours",
-    "mqls_not_worked",
-)
+SALES_SIDE = SLA_SALES
 """What Sales commits to: working those MQLs fast."""
 REP_COLUMNS = ("mqls", *SALES_SIDE)
 
