@@ -144,12 +144,26 @@ def test_concurrent_proposals_are_rebased_not_lost(shop: Workspace) -> None:
         shop.proposals.vote(second.id, "approve", voter="marketing.lead@example.com")
     assert shop.metrics.get(SQR).window_days == 30
     rebased = shop.proposals.rebase(second.id)
-    assert rebased.base_version == 1 and rebased.votes == ()
+    # the approval given before the rebase stays in the history, and no longer counts
+    assert rebased.base_version == 1 and rebased.approved_by == {}
+    assert rebased.missing == ("marketing", "sales")
+    (earlier,) = rebased.as_dict()["votes"]
+    assert earlier["voter"] == "sales.lead@example.com" and earlier["base_version"] == 0
+    assert earlier["counts"] is False
     shop.proposals.vote(second.id, "approve", voter="marketing.lead@example.com")
-    shop.proposals.vote(second.id, "approve", voter="sales.lead@example.com")
-    assert shop.metrics.get(SQR).window_days == 45
+    assert shop.metrics.get(SQR).window_days == 30  # one approval on the new base: not yet
+    done = shop.proposals.vote(second.id, "approve", voter="sales.lead@example.com")
+    assert done.status == "approved" and shop.metrics.get(SQR).window_days == 45
+    assert [(v.voter, v.base_version) for v in done.votes] == [
+        ("sales.lead@example.com", 0),
+        ("marketing.lead@example.com", 1),
+        ("sales.lead@example.com", 1),
+    ]
     assert [v.version for v in shop.proposals.versions(SQR)] == [2, 1]
     assert {p.id for p in shop.proposals.list(status=None)} == {first.id, second.id}
+    with open_app(shop.root) as state:
+        rebase = next(e for e in state.audit.list(limit=20) if e.action == "definition.rebase")
+    assert rebase.detail["previous"] == 0 and rebase.detail["to"] == 1
 
 
 def test_who_may_vote_and_what_is_refused(shop: Workspace) -> None:

@@ -35,6 +35,39 @@ def test_migrations_build_exactly_the_models(tmp_path: Path):
     assert upgrade(db) == head_revision()  # idempotent
 
 
+def test_votes_kept_from_before_0008_are_given_on_their_proposals_base(tmp_path: Path):
+    """0008 records the version each vote was given on; a rebase used to delete the others."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from revteam.app.state import _config
+
+    db = AppDatabase(f"sqlite:///{tmp_path / 'app.db'}")
+    upgrade(db, "0007")
+    with db.connect() as con:
+        con.execute(
+            text(
+                "INSERT INTO metric_proposals (id, metric, text, reason, base_version, status, "
+                "created_at, created_by, decision) VALUES (1, 'sqls', 'x', 'y', 2, 'open', "
+                "'2026-01-01', 'a@example.com', '')"
+            )
+        )
+        con.execute(
+            text(
+                "INSERT INTO proposal_votes (proposal_id, voter, team, vote, reason, at) "
+                "VALUES (1, 'b@example.com', 'sales', 'approve', '', '2026-01-02')"
+            )
+        )
+    assert upgrade(db) == head_revision()
+    with db.connect() as con:
+        assert con.execute(text("SELECT base_version FROM proposal_votes")).scalar() == 2
+        cfg = _config()
+        cfg.attributes["connection"] = con
+        command.downgrade(cfg, "0007")
+        columns = [r[1] for r in con.execute(text("PRAGMA table_info(proposal_votes)"))]
+    assert "base_version" not in columns and current_revision(db) == "0007"
+
+
 def test_roles_and_teams_are_seeded(ws_root: Path):
     from sqlalchemy import text
 

@@ -371,6 +371,9 @@ class ProposalVote(Base):
     """``approve`` or ``reject``."""
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    base_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    """The agreed version the proposal was based on when the vote was given: after a rebase
+    the earlier votes stay in the history but no longer count."""
 
 
 class MetricVersion(Base):

@@ -10,8 +10,9 @@ transaction. A rejection carries its reason and ends the proposal.
 
 Each proposal remembers the agreed version it was made from. If another proposal for the same
 metric was approved in between, approving this one is refused with :class:`ProposalConflictError`
-until it is rebased (its votes then start again), so no agreed change is silently overwritten;
-every proposal, vote and version stays in the history.
+until it is rebased, so no agreed change is silently overwritten. A rebase keeps the votes given
+before it — each remembers the version it was given on — but only votes on the current base count
+toward approval, so the owners sign anew; every proposal, vote and version stays in the history.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Vote:
     vote: str
     reason: str
     at: dt.datetime
+    base_version: int = 0
+    """The agreed version the proposal was based on when this vote was given."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,14 @@ class Proposal:
     """The teams whose approval it needs (the current and the proposed owners')."""
 
     @property
+    def current_votes(self) -> tuple[Vote, ...]:
+        """The votes given on the current base (those before a rebase no longer count)."""
+        return tuple(v for v in self.votes if v.base_version == self.base_version)
+
+    @property
     def approved_by(self) -> dict[str, str]:
-        """Team → the e-mail that approved for it."""
-        return {v.team: v.voter for v in self.votes if v.vote == "approve"}
+        """Team → the e-mail that approved for it (on the current base)."""
+        return {v.team: v.voter for v in self.current_votes if v.vote == "approve"}
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -110,6 +118,8 @@ class Proposal:
                     "vote": v.vote,
                     "reason": v.reason,
                     "at": v.at.isoformat(timespec="seconds"),
+                    "base_version": v.base_version,
+                    "counts": v.base_version == self.base_version,
                 }
                 for v in self.votes
             ],
@@ -330,7 +340,7 @@ class ProposalStore:
                 subject=named(row.metric),
                 refuse=ProposalError,
             )
-            if any(v.voter == user.email for v in proposal.votes):
+            if any(v.voter == user.email for v in proposal.current_votes):
                 raise ProposalConflictError(f"{user.email} has already voted on {proposal_id}.")
             why = (reason or "").strip()
             if vote == "reject" and not why:
@@ -343,6 +353,7 @@ class ProposalStore:
                     vote=vote,
                     reason=why[:MAX_REASON],
                     at=utcnow(),
+                    base_version=row.base_version,
                 )
             )
             s.flush()
@@ -357,7 +368,11 @@ class ProposalStore:
             return self._proposal(s, row)
 
     def rebase(self, proposal_id: int, *, actor: Actor = CLI, role: str = "admin") -> Proposal:
-        """Move an open proposal onto the metric's current agreed version; its votes restart."""
+        """Move an open proposal onto the metric's current agreed version; its votes restart.
+
+        The votes given before stay in its history, marked with the version they were given
+        on; they no longer count toward approval.
+        """
         _need(role, "Rebasing a proposal")
         with self._db.session(write=True) as s:
             row = s.get(MetricProposal, proposal_id)
@@ -368,9 +383,15 @@ class ProposalStore:
             self.preview(row.text)
             now = _current(s, row.metric)
             if now != row.base_version:
-                for v in s.scalars(select(ProposalVote).where(ProposalVote.proposal_id == row.id)):
-                    s.delete(v)
-                record(s, actor, "definition.rebase", row.metric, proposal=row.id, to=now)
+                record(
+                    s,
+                    actor,
+                    "definition.rebase",
+                    row.metric,
+                    proposal=row.id,
+                    to=now,
+                    previous=row.base_version,
+                )
                 row.base_version = now
             s.flush()
             return self._proposal(s, row)
@@ -427,7 +448,7 @@ class ProposalStore:
 
     def _proposal(self, s: Session, row: MetricProposal) -> Proposal:
         votes = tuple(
-            Vote(v.voter, v.team, v.vote, v.reason, v.at)
+            Vote(v.voter, v.team, v.vote, v.reason, v.at, v.base_version)
             for v in s.scalars(
                 select(ProposalVote)
                 .where(ProposalVote.proposal_id == row.id)

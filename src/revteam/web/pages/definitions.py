@@ -165,7 +165,7 @@ def _proposal_page(
         proposal.status == "open"
         and principal.can("editor")
         and user.team in proposal.missing
-        and all(v.voter != user.email for v in proposal.votes)
+        and all(v.voter != user.email for v in proposal.current_votes)
     )
     return render(
         request,
