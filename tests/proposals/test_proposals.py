@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -385,3 +387,59 @@ def test_the_preview_lists_what_uses_the_metric(shop: Workspace) -> None:
     text = definition_text(shop.metrics.catalogue, "speed_to_lead_hours")
     found = shop.proposals.impact(text.replace("label: Speed to lead", "label: Speed"), months=2)
     assert found.used_by == speed
+
+
+def test_the_cli_withdraws_and_rebases_as_a_person(shop: Workspace, tmp_path: Path) -> None:
+    shop.close()
+    runner = CliRunner()
+    root = ["--workspace", str(shop.root)]
+
+    def cli_run(*args: str) -> Any:
+        return runner.invoke(cli, [*root, "metrics", *args])
+
+    def proposal(number: int) -> dict[str, Any]:
+        found = json.loads(cli_run("proposals", "--all", "--format", "json").output)
+        return next(p for p in found if p["id"] == number)
+
+    files = {}
+    for window in (30, 45, 50):
+        files[window] = tmp_path / f"sqr-{window}.yaml"
+        files[window].write_text(sqr_yaml(window), encoding="utf-8")
+
+    def propose(window: int, who: str) -> Any:
+        return cli_run("propose", str(files[window]), "--reason", "why", "--as", who)
+
+    assert propose(30, "sales.lead@example.com").exit_code == 0
+    assert proposal(1)["created_by"] == "sales.lead@example.com"  # not "cli"
+    r = propose(30, "sales.rep@example.com")
+    assert r.exit_code == 6 and "editor" in r.output  # a viewer proposes nothing
+    r = propose(30, "nobody@example.com")
+    assert r.exit_code == 2 and "not an active user" in r.output
+    assert propose(45, "marketing.lead@example.com").exit_code == 0
+    assert propose(50, "marketing.lead@example.com").exit_code == 0
+    # withdraw: its proposer only (the command line without --as acts as an admin)
+    r = cli_run("withdraw", "3", "--as", "sales.lead@example.com")
+    assert r.exit_code == 6 and "marketing.lead@example.com's proposal" in r.output
+    r = cli_run("withdraw", "3", "--as", "marketing.lead@example.com")
+    assert r.exit_code == 0 and proposal(3)["status"] == "withdrawn"
+    r = cli_run("vote", "3", "approve", "--as", "sales.lead@example.com")
+    assert r.exit_code == 2 and "already withdrawn" in r.output
+    # rebase: 2 was made on the shipped definition; 1 is agreed first
+    assert cli_run("vote", "2", "approve", "--as", "sales.lead@example.com").exit_code == 0
+    for voter in ("sales.lead@example.com", "marketing.lead@example.com"):
+        assert cli_run("vote", "1", "approve", "--as", voter).exit_code == 0
+    r = cli_run("vote", "2", "approve", "--as", "marketing.lead@example.com")
+    assert r.exit_code == 2 and "metrics rebase 2" in r.output
+    r = cli_run("rebase", "2", "--as", "marketing.lead@example.com")
+    assert r.exit_code == 0 and "rebased on version 1" in " ".join(r.output.split())
+    rebased = proposal(2)
+    assert rebased["base_version"] == 1 and rebased["missing"] == ["marketing", "sales"]
+    assert [v["counts"] for v in rebased["votes"]] == [False]
+    with open_app(shop.root) as state:
+        entry = next(e for e in state.audit.list(limit=20) if e.action == "definition.rebase")
+    assert entry.actor == "marketing.lead@example.com"
+    # the impact writes rates as `kpis` does: 50.0%, changes in percentage points
+    r = cli_run("impact", "2", "--months", "2")
+    assert r.exit_code == 0, r.output
+    assert re.search(r"\d+\.\d%", r.output) and re.search(r"[+-]\d+\.\d pp", r.output)
+    assert not re.search(r"\b0\.\d{4,}", r.output)

@@ -255,3 +255,69 @@ def test_rejection_needs_a_reason_and_unknown_metrics_are_named(site: dict[str, 
         csrf_from="/definitions",
     )
     assert r.status_code == 403
+
+
+def test_withdraw_and_rebase_through_the_api_and_the_pages(site: dict[str, Any]) -> None:
+    from revteam.metrics import shipped_catalogue
+    from revteam.proposals.impact import definition_text
+
+    c = site["clients"]
+    api = {
+        n: TestClient(site["app"], headers={"Authorization": f"Bearer {t}"})
+        for n, t in site["tokens"].items()
+    }
+    shipped = definition_text(shipped_catalogue(), "sqls")
+
+    def propose(label: str) -> int:
+        text = shipped.replace("label: SQLs", f"label: {label}")
+        made = api["sales"].post("/api/v1/proposals", json={"text": text, "reason": label})
+        assert made.status_code == 201, made.text
+        return int(made.json()["id"])
+
+    # withdraw through the API: its proposer, nobody else (an admin may; none here)
+    first = propose("SQLs (A)")
+    for who in ("viewer", "marketing", "ops"):
+        r = api[who].post(f"/api/v1/proposals/{first}/withdraw")
+        assert r.status_code == 403, (who, r.text)
+    r = api["sales"].post(f"/api/v1/proposals/{first}/withdraw")
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    vote = api["marketing"].post(f"/api/v1/proposals/{first}/votes", json={"vote": "approve"})
+    assert vote.status_code == 409 and "already withdrawn" in vote.text
+    again = api["sales"].post(f"/api/v1/proposals/{first}/withdraw")
+    assert again.status_code == 409
+    # and through the pages
+    second = propose("SQLs (B)")
+    where = f"/definitions/{second}"
+    assert "data-withdraw" not in c["marketing"].get(where).text
+    for who in ("viewer", "marketing"):
+        r = post(c[who], f"{where}/withdraw", {}, csrf_from=where)
+        assert r.status_code == 403, (who, r.text[:300])
+    assert 'data-status="open"' in c["viewer"].get(where).text
+    r = post(c["sales"], f"{where}/withdraw", {}, csrf_from=where)
+    assert r.status_code == 303 and r.headers["location"].endswith("?voted=withdraw")
+    assert 'data-status="withdrawn"' in c["viewer"].get(where).text
+    r = post(c["marketing"], f"{where}/vote", {"vote": "approve"}, csrf_from=where)
+    assert r.status_code == 409
+    # rebase through the API: made on the shipped definition, then another change is agreed
+    late, agreed = propose("SQLs (late)"), propose("SQLs (agreed)")
+    api["sales"].post(f"/api/v1/proposals/{late}/votes", json={"vote": "approve"})
+    for who in ("sales", "marketing"):
+        r = api[who].post(f"/api/v1/proposals/{agreed}/votes", json={"vote": "approve"})
+        assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
+    r = api["marketing"].post(f"/api/v1/proposals/{late}/votes", json={"vote": "approve"})
+    assert r.status_code == 409 and "rebase" in r.text
+    assert api["viewer"].post(f"/api/v1/proposals/{late}/rebase").status_code == 403
+    r = api["marketing"].post(f"/api/v1/proposals/{late}/rebase")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["base_version"] == 1 and body["missing"] == ["marketing", "sales"]
+    assert [(v["voter"], v["counts"]) for v in body["votes"]] == [("sales@example.com", False)]
+    page = c["viewer"].get(f"/definitions/{late}").text
+    assert 'data-counts="false"' in page and "no longer counts" in page
+    for who in ("marketing", "sales"):
+        r = api[who].post(f"/api/v1/proposals/{late}/votes", json={"vote": "approve"})
+        assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
+    history = api["viewer"].get("/api/v1/definitions/history", params={"metric": "sqls"}).json()
+    assert [v["version"] for v in history["versions"]] == [2, 1]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
 
 from revteam.cli._common import OutputFormat, console, emit, open_ws
 from revteam.cli.kpis import metrics_app
-from revteam.proposals import Proposal
+from revteam.metrics.format import delta, display
+from revteam.proposals import Impact, Proposal
 from revteam.proposals.impact import scorecard_text
 from revteam.proposals.store import SCORECARD, named
+
+if TYPE_CHECKING:
+    from revteam.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +37,22 @@ def register(app: typer.Typer) -> None:
 
 
 Fmt = Annotated[OutputFormat, typer.Option("--format")]
+As = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Act as this user (an active editor or admin; recorded as the author). "
+        "Default: the command line, with an admin's rights.",
+    ),
+]
+
+
+def _acting(ws: Workspace, email: str | None) -> dict[str, Any]:
+    """``actor`` and ``role`` of ``--as EMAIL`` (none: the command line as an admin)."""
+    if email is None:
+        return {}
+    actor, role = ws.proposals.member(email)
+    return {"actor": actor, "role": role}
 
 
 def _row(p: Proposal) -> dict[str, object]:
@@ -66,12 +86,13 @@ def propose(
         ),
     ],
     reason: Annotated[str, typer.Option("--reason", help="Why it should change.")],
+    proposer: As = None,
     fmt: Fmt = OutputFormat.table,
 ) -> None:
     """Propose a new definition, metric or scorecard; it waits for its owners' sign-off."""
     text = file.read_text(encoding="utf-8")
     with open_ws(read_only=True) as ws:
-        made = ws.proposals.propose(text, reason=reason)
+        made = ws.proposals.propose(text, reason=reason, **_acting(ws, proposer))
         found = ws.proposals.impact(made.id)
     _print([made], fmt, f"Proposal {made.id}")
     if fmt is OutputFormat.table:
@@ -98,23 +119,44 @@ def show_impact(
     """A proposal's diff and its metric's values before and after, by month and dimension."""
     with open_ws(read_only=True) as ws:
         found = ws.proposals.impact(proposal_id, months=months)
+        currency = ws.settings.currency
     if fmt is OutputFormat.json:
         print(json.dumps(found.as_dict(), indent=2, default=str))
         return
     console.print(escape(found.diff) or "(no change to the definition's text)")
-    if found.moves:
-        emit(list(found.moves), fmt, title="On the scorecard (value: the last complete month)")
-    if found.periods:
-        emit(list(found.periods), fmt, title=f"{found.label}: before and after, by month")
-    if found.dimension:
-        emit(
-            list(found.by_dimension),
-            fmt,
-            title=f"By {found.dimension}, largest changes first",
-        )
+    for title, rows in _tables(found, currency if fmt is OutputFormat.table else None):
+        emit(rows, fmt, title=title)
     for kind, names in found.used_by.items():
         if names:
             console.print(f"Used by {kind}: {escape(', '.join(names))}")
+
+
+def _tables(found: Impact, currency: str | None) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The preview's tables; with a ``currency``, numbers written as ``kpis`` writes them."""
+    moves = [
+        r | {"value": display(r["value"], r["unit"], currency=currency)} if currency else r
+        for r in found.moves
+    ]
+    written = [_written(r, found.unit, currency) if currency else r for r in found.periods]
+    parts = [_written(r, found.unit, currency) if currency else r for r in found.by_dimension]
+    return [
+        (title, rows)
+        for title, rows, shown in (
+            ("On the scorecard (value: the last complete month)", moves, bool(moves)),
+            (f"{found.label}: before and after, by month", written, bool(written)),
+            (f"By {found.dimension}, largest changes first", parts, found.dimension is not None),
+        )
+        if shown
+    ]
+
+
+def _written(row: dict[str, Any], unit: str, currency: str) -> dict[str, Any]:
+    """A before/after row with its numbers as the dashboards and ``kpis`` write them."""
+    return row | {
+        "before": display(row["before"], unit, currency=currency),
+        "after": display(row["after"], unit, currency=currency),
+        "change": "" if row["change"] is None else delta(row["change"], unit, currency=currency),
+    }
 
 
 def vote(
@@ -131,20 +173,24 @@ def vote(
 
 
 def rebase(
-    proposal_id: Annotated[int, typer.Argument(min=1)], fmt: Fmt = OutputFormat.table
+    proposal_id: Annotated[int, typer.Argument(min=1)],
+    who: As = None,
+    fmt: Fmt = OutputFormat.table,
 ) -> None:
     """Move a proposal onto the metric's newest agreed version (its votes start again)."""
     with open_ws(read_only=True) as ws:
-        found = ws.proposals.rebase(proposal_id)
+        found = ws.proposals.rebase(proposal_id, **_acting(ws, who))
     _print([found], fmt, f"Proposal {found.id} rebased on version {found.base_version}")
 
 
 def withdraw(
-    proposal_id: Annotated[int, typer.Argument(min=1)], fmt: Fmt = OutputFormat.table
+    proposal_id: Annotated[int, typer.Argument(min=1)],
+    who: As = None,
+    fmt: Fmt = OutputFormat.table,
 ) -> None:
-    """Withdraw an open proposal."""
+    """Withdraw an open proposal (with ``--as``: its proposer's, or as an admin)."""
     with open_ws(read_only=True) as ws:
-        found = ws.proposals.withdraw(proposal_id)
+        found = ws.proposals.withdraw(proposal_id, **_acting(ws, who))
     _print([found], fmt, f"Proposal {found.id} withdrawn")
 
 

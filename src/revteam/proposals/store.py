@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, Actor
-from revteam.app.models import MetricProposal, MetricVersion, ProposalVote, utcnow
+from revteam.app.models import MetricProposal, MetricVersion, ProposalVote, User, utcnow
 from revteam.app.signoff import TEAMS_OF, signer
 from revteam.app.users import record
 from revteam.exceptions import (
@@ -259,6 +259,16 @@ class ProposalStore:
                 latest[v.metric] = v
         texts = [(f"approved {m} v{v.version}", v.text) for m, v in sorted(latest.items())]
         return self.definitions.build(texts)
+
+    def member(self, email: str) -> tuple[Actor, str]:
+        """The actor and role of an active user acting from the command line (``--as``)."""
+        with self._db.session() as s:
+            user = s.scalar(select(User).where(User.email == email.strip().lower()))
+            if user is None or not user.is_active:
+                raise ProposalError(
+                    f"{email!r} is not an active user.", "Act as a user who can sign in."
+                )
+            return Actor(user.email, user.id), user.role
 
     def revision(self) -> tuple[int, int]:
         """Changes with every proposal, vote and version: a cache key."""
