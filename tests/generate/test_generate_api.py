@@ -77,3 +77,14 @@ def test_smallest_company_is_still_complete():
     assert company.tables["people"].num_rows == 100
     assert company.tables["campaigns"].num_rows == 12
     assert all(t.num_rows > 0 for name, t in company.tables.items() if name != "orders")
+
+
+@pytest.mark.parametrize("n_campaigns", [127, 128])
+def test_campaign_counts_at_the_edge_of_a_narrow_type(n_campaigns):
+    # people's codes are held in the narrowest integer type: int8 up to 127 campaigns
+    config = GeneratorConfig(n_leads=2_000, months=6, n_campaigns=n_campaigns)
+    company = generate_company(config)
+    ids = company.tables["campaigns"].column("campaign_id").to_pylist()
+    assert len(ids) == n_campaigns
+    people = company.tables["people"].column("first_campaign_id").drop_null().to_pylist()
+    assert set(people) <= set(ids)

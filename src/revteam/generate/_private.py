@@ -18,6 +18,8 @@ from revteam.model import TABLES
 Int = NDArray[np.int64]
 Float = NDArray[np.float64]
 Bool = NDArray[np.bool_]
+Codes = NDArray[np.signedinteger[Any]]
+"""Codes or rows (-1 for none) held in the narrowest type for their count (see ``codes``)."""
 
 DAY = 86_400
 """Seconds per day: every timestamp is held as int64 seconds since the span's start."""
@@ -38,6 +40,18 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 def stream(seed: int, name: str) -> np.random.Generator:
     """An independent random stream per purpose, so changing one sampler leaves the others alone."""
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def codes(values: Int, count: int) -> Codes:
+    """``values`` (from -1 to ``count - 1``) in the narrowest signed type that holds them.
+
+    A 10M-lead company keeps a dozen such columns of its people all along; as int64 they
+    would take the better part of a gigabyte more. Arithmetic on them must widen first.
+    """
+    for dtype in (np.int8, np.int16, np.int32):
+        if count <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values
 
 
 def id_width(count: int, minimum: int = 4) -> int:

@@ -19,11 +19,13 @@ from revteam.generate import _words, params
 from revteam.generate._private import (
     DAY,
     MISSING,
+    Codes,
     Column,
     Float,
     Int,
     after,
     build,
+    codes,
     cumulative,
     grouped,
     id_width,
@@ -59,17 +61,17 @@ class People:
     sql: Int
     opportunity: Int
     disqualified: Int
-    disqualification_reason: Int
-    channel: Int
-    source: Int
-    persona: Int
-    segment: Int
-    account: Int
-    campaign: Int
-    sdr: Int
-    first_name: Int
-    last_name: Int
-    title: Int
+    disqualification_reason: Codes
+    channel: Codes
+    source: Codes
+    persona: Codes
+    segment: Codes
+    account: Codes
+    campaign: Codes
+    sdr: Codes
+    first_name: Codes
+    last_name: Codes
+    title: Codes
     lower_company: np.ndarray
     """People who typed their company name in lower case, as real form fills do."""
     p_mql: Float
@@ -124,16 +126,16 @@ def make_people(
     stages = _stage_times(config, span, created, channel, persona, segment, campaign, campaigns)
     return People(
         created=created,
-        channel=channel,
-        source=source,
-        persona=persona,
-        segment=segment,
-        account=account,
-        campaign=campaign,
-        sdr=sdr,
-        first_name=first_name,
-        last_name=last_name,
-        title=title,
+        channel=codes(channel, len(enums.CHANNELS)),
+        source=codes(source, len(SOURCE_LABELS)),
+        persona=codes(persona, len(enums.PERSONAS)),
+        segment=codes(segment, len(enums.SEGMENTS)),
+        account=codes(account, accounts.n),
+        campaign=codes(campaign, campaigns.n),
+        sdr=codes(sdr, len(team.sdr_user)),
+        first_name=codes(first_name, len(_words.FIRST_NAMES)),
+        last_name=codes(last_name, len(_words.LAST_NAMES)),
+        title=codes(title, max(len(t) for t in _words.TITLES.values())),
         lower_company=rng.random(n) < 0.05,
         **stages,
     )
@@ -180,7 +182,8 @@ def _factor_cells(
         * campaign_f[None, None, None, :, :]
     )
     shape = grid.shape[:4]
-    cell = np.ravel_multi_index((channel, persona, segment, campaign % shape[3]), shape)
+    row = campaign.astype(np.int64) % shape[3]  # -1 (no campaign) is the last, all-ones row
+    cell = np.ravel_multi_index((channel, persona, segment, row), shape)
     return grid.reshape(-1, grid.shape[4]), cell
 
 
@@ -219,6 +222,7 @@ def _stage_times(
     reasons = list(params.DISQUALIFICATION_REASONS.values())
     reason = pick(rng, cumulative([reasons]), np.zeros(n, dtype=np.int64))
     reason[disqualified == MISSING] = -1
+    reason = codes(reason, len(reasons))
     return {
         "mql": mql,
         "sql": sql,
@@ -276,7 +280,7 @@ def _emails(people: People, accounts: Accounts) -> pa.Array:
     (already lower case), rather than by joining and lower-casing millions of strings.
     """
     pairs = [f"{first}.{last}@" for first in _words.FIRST_NAMES for last in _words.LAST_NAMES]
-    pair = people.first_name * len(_words.LAST_NAMES) + people.last_name
+    pair = people.first_name.astype(np.int64) * len(_words.LAST_NAMES) + people.last_name
     local = pc.take(pc.utf8_lower(pa.array(pairs, pa.string())), pa.array(pair))
     domain = pc.take(accounts.domain, pa.array(people.account))
     return pc.binary_join_element_wise(local, domain, "")
