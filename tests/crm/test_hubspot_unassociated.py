@@ -126,6 +126,49 @@ def test_api_deals_without_deal_company_take_their_contact_s_company(ws: Workspa
     assert ws.metrics.query("revenue", grain="all").value("revenue") == 400
 
 
+def test_api_engagements_take_their_deal_from_engagement_deal(ws: Workspace, tmp_path: Path):
+    """engagement_deal names the engagement and the deal: the deal is the activity's."""
+    objects = OBJECTS | {
+        "engagement_data.csv": "id,type\nE1,CALL\nE2,MEETING\n",
+        "engagement_call_data.csv": "engagement_id,property_hs_timestamp\nE1,2024-03-02\n",
+        "engagement_meeting_data.csv": "engagement_id,property_hs_timestamp\nE2,2024-03-03\n",
+        "engagement_deal_data.csv": "deal_id,engagement_id\nD2,E1\n",
+    }
+    (tmp_path / "fivetran").mkdir()
+    crm(ws).load_hubspot([write(tmp_path / "fivetran" / n, t) for n, t in objects.items()])
+    assert dict(rows(ws, "sales_activities", ("activity_id", "opportunity_id"))) == {
+        "E1": "D2",
+        "E2": None,
+    }
+
+
+def test_api_amounts_in_the_home_currency_are_not_converted_again(tmp_path: Path) -> None:
+    """A deal's home-currency amount is already converted: its currency code must not apply."""
+    deals = (
+        "deal_id,property_dealname,deal_pipeline_stage_id,property_amount,"
+        "property_amount_in_home_currency,property_deal_currency_code,property_createdate,"
+        "property_closedate,is_deleted\n"
+        "D1,Home,won,200,200,,2024-03-01,2024-03-10,false\n"
+        "D2,Euro,won,100,110,EUR,2024-03-01,2024-03-10,false\n"
+        "D3,Euro only,won,100,,EUR,2024-03-01,2024-03-10,false\n"
+    )
+    objects = {k: v for k, v in OBJECTS.items() if not k.startswith("deal_")} | {
+        "deal_pipeline_stage_data.csv": OBJECTS["deal_pipeline_stage_data.csv"],
+        "deal_data.csv": deals,
+    }
+    (tmp_path / "fivetran").mkdir()
+    with revteam.init(tmp_path / "ws", exchange_rates={"EUR": 1.2}) as opened:
+        result = crm(opened).load_hubspot(
+            [write(tmp_path / "fivetran" / n, t) for n, t in objects.items()]
+        )
+        assert result.quarantined == 0
+        amounts = {
+            k: float(v) for k, v in rows(opened, "opportunities", ("opportunity_id", "amount"))
+        }
+    # home amounts as they are (110, not 110 x 1.2); an amount only in EUR converted once
+    assert amounts == {"D1": 200.0, "D2": 110.0, "D3": 120.0}
+
+
 # -- e-mail campaigns ------------------------------------------------------------------------
 def test_fivetran_email_campaigns_become_campaigns_dated_by_their_events(ws: Workspace):
     result = crm(ws).load_hubspot(

@@ -129,7 +129,7 @@ ENGAGEMENT = (
     ),
 )
 ASSOCIATION = (
-    Field("from_id", ("deal_id", "engagement_id")),
+    Field("from_id", ("engagement_id", "deal_id")),  # engagement_deal: from the engagement
     Field("to_id", ("company_id", "contact_id", "deal_id")),
 )
 FORM_SUBMISSION = (

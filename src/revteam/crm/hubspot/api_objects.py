@@ -131,6 +131,12 @@ def _standardise(tr: Translation, src: Source, include_deleted: bool) -> str:
         cols["type"] = f"COALESCE({cols['type']}, {mapped})"
     if src.object == "contact":
         cols |= _stage_dates(tr, src, used)
+    if src.object == "deal" and (home := src.find("property_amount_in_home_currency")):
+        # an amount already in the portal's home currency is not converted again by the
+        # deal's own currency code
+        cols["_currency"] = (
+            f"CASE WHEN {P.text(home[0])} IS NOT NULL THEN NULL ELSE {cols['_currency']} END"
+        )
     deleted = _deleted(src, include_deleted)
     skipped = P.count(tr.con, f"SELECT 1 FROM {src.relation} WHERE {deleted}")
     if skipped:
