@@ -177,3 +177,21 @@ def test_sorted_touches_are_read_once_per_subject_kind(edged) -> None:
         for conversion in ("lead", "mql", "opportunity", "won", "customer"):
             fresh.journeys(conversion)
     assert sorted(calls) == [False, True]
+
+
+def test_a_company_without_any_touch_gives_no_credit_and_no_error(tmp_path: Path) -> None:
+    """No touchpoints at all (a CRM without marketing data): every conversion is unattributed."""
+    import revteam
+
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "person_id,email,channel,created_at,mql_at\n"
+        "p1,a@x.com,email,2025-01-02 10:00:00,2025-01-05 10:00:00\n"
+        "p2,b@x.com,paid_search,2025-01-03 10:00:00,\n"
+    )
+    with revteam.init(tmp_path / "ws") as ws:
+        ws.ingest.load("people", people)
+        leads = ws.metrics.query(["leads", "attributed_leads"], grain="all").to_pylist()
+    values = {r["metric"]: r["value"] for r in leads}
+    assert values["leads"] == 2
+    assert not values["attributed_leads"]  # nothing to attribute to, not an IndexError

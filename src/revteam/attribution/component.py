@@ -311,7 +311,11 @@ class AttributionComponent:
         parts = []
         for conversion in CREDITED:
             key, built = self._built(conversion, "channel", None, None, as_of)
-            credit = self._credit(key, built, chosen, dict(options))
+            if built.journeys.n_touches == 0:  # no touch at all: every conversion unattributed
+                empty = np.zeros(0)
+                credit = Credit(chosen, empty, empty, empty)
+            else:
+                credit = self._credit(key, built, chosen, dict(options))
             parts.append(_credit_table(built, credit, chosen))
         table = pa.concat_tables(parts, promote_options="permissive")
         if shared is not None:

@@ -244,8 +244,11 @@ def build(
     # each window: the subject's touches from conversion - lookback to the conversion, found
     # by a binary search within the subject's run of the sorted touches (exact microseconds)
     known = (c_subj >= 0) & (c_at != _MISSING)
-    seg_lo = np.where(known, s.offsets[np.maximum(c_subj, 0)], 0)
-    seg_hi = np.where(known, s.offsets[np.maximum(c_subj, 0) + 1], 0)
+    if len(s.offsets) < 2:  # no touches at all: no conversion has a journey
+        seg_lo = seg_hi = np.zeros(len(c_subj), dtype=np.int64)
+    else:
+        seg_lo = np.where(known, s.offsets[np.maximum(c_subj, 0)], 0)
+        seg_hi = np.where(known, s.offsets[np.maximum(c_subj, 0) + 1], 0)
     lookback = settings.lookback_days * _DAY
     lo = _search(s.at, seg_lo, seg_hi, c_at - lookback, right=False)
     hi = _search(s.at, seg_lo, seg_hi, c_at, right=True)
