@@ -8,6 +8,7 @@ with the quarantine's reasons (checked against ingest of the same rows) and left
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -381,3 +382,37 @@ def test_sources_need_a_postgres_warehouse(tmp_path: Path) -> None:
         pytest.raises(ConfigError, match="PostgreSQL warehouse"),
     ):
         _ = ws.sources
+
+
+def test_instants_are_read_in_the_workspace_time_zone_and_queries_may_refuse_rows(
+    pg_url: str, bad: tuple[Path, str], tmp_path: Path
+) -> None:
+    """``timestamptz`` becomes the workspace's local time, as ingest converts offsets; a
+    ``_refuse`` column refuses its rows with its text, first among their reasons."""
+    _root, schema = bad
+    root = tmp_path / "berlin"
+    warehouse = _url(pg_url, f"rt_{uuid.uuid4().hex[:8]}")
+    with revteam.init(root, warehouse=warehouse, timezone="Europe/Berlin") as ws:
+        (root / "sources.yaml").write_text(
+            f"""tables:
+  accounts:
+    table: {schema}.companies
+    columns:
+      account_id: id
+      name: name
+      created_at: created
+      annual_revenue: round(revenue, 2)
+  people:
+    sql: |
+      SELECT id AS person_id, email, channel, company AS account_id,
+             CAST(created AS TIMESTAMP) AT TIME ZONE 'UTC' AS created_at,
+             CASE WHEN id = 'p6' THEN 'held back by the source: under review' END AS _refuse
+      FROM {schema}.leads WHERE id IN ('p1', 'p6')
+"""
+        )
+        report = ws.sources.apply()
+        got = ws.warehouse.arrow("SELECT person_id, created_at FROM people").to_pylist()
+    assert got == [{"person_id": "p1", "created_at": dt.datetime(2025, 1, 2, 11, 0)}]
+    reasons = {v.reason for v in report.violations if v.table == "people"}
+    assert "held back by the source: under review" in reasons
+    assert all("_refuse" not in note for note in report.notes)

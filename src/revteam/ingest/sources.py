@@ -52,12 +52,14 @@ ROWS_PREFIX = "_rows_"
 """Every mapped row with its reasons (``_problems``), one relation per table and apply; the
 canonical view keeps the rows without any."""
 SOURCE_LABEL = "sources.yaml"
+REFUSE = "_refuse"
+"""A column a source query may give: its text refuses the row with that reason."""
 MAX_SAMPLES = 50
 _TEXT = {"text", "varchar", "bpchar", "name", "citext"}
 _INTEGER = {"int2", "int4", "int8"}
 _FLOAT = {"float4", "float8"}
 _HINTS = {
-    "timestamp": "to_timestamp({c}, 'YYYY-MM-DD HH24:MI:SS') AT TIME ZONE 'UTC'",
+    "timestamp": "to_timestamp({c}, 'YYYY-MM-DD HH24:MI:SS') AT TIME ZONE '{tz}'",
     "date": "to_date({c}, 'YYYY-MM-DD')",
     "integer": "CAST({c} AS BIGINT) after checking the text is digits",
     "float": "CAST({c} AS DOUBLE PRECISION) after checking the decimal mark",
@@ -209,17 +211,21 @@ def _entry_sql(path: Path, table: Table, entry: object) -> str:
     return f"SELECT {picked} FROM {relation}"
 
 
-def convert(col: Column, src: str, kind: SourceType) -> tuple[str, str | None]:
+def convert(
+    col: Column, src: str, kind: SourceType, timezone: str = "UTC"
+) -> tuple[str, str | None]:
     """SQL for ``col`` from source column ``src``, and a reason SQL for values it refuses.
 
-    Raises :class:`ValueError` with the fix when the source type could be misread.
+    Instants (``timestamptz``) become the workspace's ``timezone`` local time, as ingest
+    converts timestamps with an offset. Raises :class:`ValueError` with the fix when the source
+    type could be misread.
     """
     c = f"src.{quote_ident(src)}"
     t, target = kind.name, PG_TYPES[col.type]
     if t == "unknown" or t in _TEXT:
         if col.type == "string":
             return f"NULLIF(btrim(CAST({c} AS TEXT)), '')", None
-        hint = _HINTS[col.type].format(c=quote_ident(src))
+        hint = _HINTS[col.type].format(c=quote_ident(src), tz=timezone)
         raise ValueError(
             f"is text in the warehouse and {col.name} is a {col.type}: its format is not "
             f"revteam's to guess; convert it in sources.yaml, e.g. {hint}"
@@ -250,7 +256,7 @@ def convert(col: Column, src: str, kind: SourceType) -> tuple[str, str | None]:
     if col.type == "timestamp" and t in {"timestamp", "date"}:
         return f"CAST({c} AS TIMESTAMP)", None
     if col.type == "timestamp" and t == "timestamptz":
-        return f"({c} AT TIME ZONE 'UTC')", None
+        return f"({c} AT TIME ZONE {quote_literal(timezone)})", None
     raise ValueError(
         f"is {t} in the warehouse and {col.name} is a {col.type}; convert it in sources.yaml "
         f"(CAST it to {target} where that cannot lose or misread a value)"
@@ -275,11 +281,14 @@ def rows_view_sql(
     types: dict[str, SourceType],
     schema: str,
     years: tuple[int, int],
+    timezone: str = "UTC",
 ) -> tuple[str, list[str]]:
     """The query of a table's checked rows (every mapped row, ``_problems`` its reasons).
 
-    Returns it with notes (source columns no canonical column takes). Raises
-    :class:`ValueError` naming every column that cannot be read safely.
+    A ``_refuse`` column the query gives refuses its rows with that text (first, as a
+    translator's reason comes first at ingest). Returns the query with notes (source columns
+    no canonical column takes). Raises :class:`ValueError` naming every column that cannot be
+    read safely.
     """
     values: list[str] = []
     reasons: list[str] = []
@@ -291,7 +300,7 @@ def rows_view_sql(
             values.append(f"CAST(NULL AS {PG_TYPES[col.type]}) AS {quote_ident(col.name)}")
             continue
         try:
-            expr, reason = convert(col, col.name, types[col.name])
+            expr, reason = convert(col, col.name, types[col.name], timezone)
         except ValueError as exc:
             problems.append(f"{col.name} {exc}")
             continue
@@ -303,8 +312,9 @@ def rows_view_sql(
     notes = [
         f"{table.name}: source column {c!r} is not a column of {table.name} (not read)"
         for c in types
-        if c not in table.column_names
+        if c not in table.column_names and c != REFUSE
     ]
+    refused = f"NULLIF(btrim(CAST(src.{REFUSE} AS TEXT)), '')" if REFUSE in types else "NULL"
     _filled, filled_sql = fill_chain(table)
     keys = ", ".join(quote_ident(k) for k in table.key)
     key_text = " || ', ' || ".join(
@@ -320,10 +330,12 @@ def rows_view_sql(
     names = ", ".join(quote_ident(c) for c in table.column_names)
     sql = f"""WITH src AS ({source.sql}),
 c AS (SELECT {", ".join(values)},
-             concat_ws(chr(30), {", ".join(reasons) or "NULL"}) AS _cerr FROM src AS src),
-f AS (SELECT _cerr, {filled_sql} FROM c)
+             concat_ws(chr(30), {", ".join(reasons) or "NULL"}) AS _cerr,
+             CAST({refused} AS TEXT) AS {REFUSE} FROM src AS src),
+f AS (SELECT _cerr, {REFUSE}, {filled_sql} FROM c)
 SELECT {names},
-       concat_ws(chr(30), {", ".join(rules)}, NULLIF(_cerr, ''), {repeated}) AS _problems
+       concat_ws(chr(30), {REFUSE}, {", ".join(rules)}, NULLIF(_cerr, ''), {repeated})
+           AS _problems
 FROM f"""
     return sql, notes
 
@@ -354,9 +366,14 @@ class Sources:
     """``sources.yaml`` of a workspace on a PostgreSQL warehouse: check it, apply it."""
 
     def __init__(
-        self, path: Path, engine: PostgresWarehouse, plausible_years: tuple[int, int]
+        self,
+        path: Path,
+        engine: PostgresWarehouse,
+        plausible_years: tuple[int, int],
+        timezone: str = "UTC",
     ) -> None:
         self.path, self.engine, self.years = path, engine, plausible_years
+        self.timezone = timezone
 
     def check(self, *, samples: int = 5) -> SourcesReport:
         """Run the model's rules over the mapped data and report; the warehouse is unchanged."""
@@ -444,7 +461,7 @@ class Sources:
                 try:
                     types = self._describe(con, mapped.tables[name].sql)
                     sql, notes = rows_view_sql(
-                        table, mapped.tables[name], types, schema, self.years
+                        table, mapped.tables[name], types, schema, self.years, self.timezone
                     )
                 except ValueError as exc:
                     problems.append(f"{name}: {exc}")

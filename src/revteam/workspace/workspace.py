@@ -124,13 +124,14 @@ class Workspace:
                 f"No {SOURCES_FILE} in {self.root}: copy one of the examples in "
                 "examples/sources/ and name your tables there (docs/warehouses.md)."
             )
-        return Sources(path, self.warehouse, self.settings.plausible_years)
+        return Sources(path, self.warehouse, self.settings.plausible_years, self.settings.timezone)
 
     @property
     def metrics(self) -> MetricsComponent:
         """``ws.metrics``: the KPI catalogue, values and the records behind them."""
         if self._metrics is None:
             # Imported on first use: the metric layer pulls in ibis, which `import revteam` avoids.
+            from revteam.app.agreed import agreed_definitions
             from revteam.metrics import MetricsComponent
 
             self._metrics = MetricsComponent(
@@ -138,6 +139,7 @@ class Workspace:
                 settings=self.settings,
                 warehouse=self.warehouse,
                 intervals=self._intervals,
+                agreed=lambda: agreed_definitions(self._app_db()),
             )
             # attributed KPIs read revteam.attribution's credit, predicted CLV revteam.clv's
             # values, each supplied when a query needs it
