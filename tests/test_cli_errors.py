@@ -74,6 +74,7 @@ BEFORE = {
     "ClvError": 2,
     "ScoringError": 2,
     "UnknownEntityError": 2,
+    "UnagreedDefinitionError": 2,
 }
 
 ERRORS = [

@@ -19,6 +19,7 @@ The tree::
     │   ├── MetricQueryError (ValueError)      bad grain, dates, filter values or options
     │   │   └── LimitExceededError             more periods or rows than one answer may hold
     │   └── CatalogueError (ValueError)        invalid metric YAML (every problem listed)
+    │       └── UnagreedDefinitionError        metrics/approved/ changed by hand, not agreed
     ├── StatsError                             the statistics layer refused a request
     │   ├── StatsOptionError (ValueError)      bad level, alpha, comparison or period option
     │   ├── UnsupportedStatisticError (ValueError)  the analysis does not apply to the metric
@@ -282,6 +283,25 @@ class CatalogueError(ValueError, MetricError):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Invalid metric catalogue ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class UnagreedDefinitionError(CatalogueError):
+    """Files in ``metrics/approved/`` that differ from what both teams agreed.
+
+    Each problem names the file and what the application database records for it (the
+    version it should hold, or that nobody agreed it); the message ends with the fix.
+    """
+
+    def __init__(self, problems: Sequence[CatalogueProblem]) -> None:
+        super().__init__(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        self.args = (
+            "The agreed definitions in metrics/approved/ were changed outside a proposal, so "
+            f"revteam will not use them:\n{lines}\nPut the agreed text back with `revteam "
+            "metrics restore`; to change a definition, propose the edit (`revteam metrics "
+            "propose FILE --reason …`), which takes effect when its owners approve. A file "
+            "nobody agreed: move it out of metrics/approved/ and propose it.",
+        )
 
 
 class StatsError(RevteamError):

@@ -443,3 +443,64 @@ def test_the_cli_withdraws_and_rebases_as_a_person(shop: Workspace, tmp_path: Pa
     assert r.exit_code == 0, r.output
     assert re.search(r"\d+\.\d%", r.output) and re.search(r"[+-]\d+\.\d pp", r.output)
     assert not re.search(r"\b0\.\d{4,}", r.output)
+
+
+def test_a_hand_edited_agreed_definition_is_refused_until_restored(shop: Workspace) -> None:
+    """metrics/approved/ holds only what the application database records as agreed."""
+    from tests.web.conftest import TestClient
+
+    from revteam.exceptions import UnagreedDefinitionError
+    from revteam.web import WebOptions, create_app
+
+    p = shop.proposals.propose(sqr_yaml(30), reason="a month")
+    for voter in ("sales.lead@example.com", "marketing.lead@example.com"):
+        shop.proposals.vote(p.id, "approve", voter=voter)
+    path = shop.root / "metrics" / "approved" / f"{SQR}.yaml"
+    agreed = path.read_text(encoding="utf-8")
+    month = {"grain": "month", "start": "2026-03-01", "end": "2026-03-31"}
+    value = shop.metrics.query(SQR, **month).to_pylist()[0]["value"]
+    path.write_text(agreed.replace("window_days: 30", "window_days: 7"), encoding="utf-8")
+    with pytest.raises(UnagreedDefinitionError) as refused:
+        shop.metrics.query(SQR, **month)
+    text = str(refused.value)
+    assert f"metrics/approved/{SQR}.yaml" in text and "differs from version 1" in text
+    assert "sales.lead@example.com" in text and "revteam metrics restore" in text
+    assert "revteam metrics propose" in text
+    with pytest.raises(UnagreedDefinitionError):  # nothing is computed with it
+        shop.proposals.preview(sqr_yaml(45))
+    # a definition added by hand, or one removed, is refused the same way
+    stray = shop.root / "metrics" / "approved" / "leads.yaml"
+    stray.write_text("metrics:\n- id: leads\n  label: Leads\n", encoding="utf-8")
+    path.unlink()
+    with pytest.raises(UnagreedDefinitionError) as refused:
+        shop.metrics.catalogue  # noqa: B018
+    problems = {(p.file, p.message.split(":")[0]) for p in refused.value.problems}
+    assert problems == {
+        (
+            "metrics/approved/leads.yaml",
+            "no version of leads was agreed (the application database has none)",
+        ),
+        (f"metrics/approved/{SQR}.yaml", "missing"),
+    }
+    shop.close()
+    runner = CliRunner()
+    root = ["--workspace", str(shop.root)]
+    r = runner.invoke(cli, [*root, "kpis", SQR, "--format", "json"])
+    assert r.exit_code == 2 and "revteam metrics restore" in r.output
+    with open_app(shop.root) as state:
+        _, token = state.tokens.create(state.users.get("ops@example.com").id, "t", actor=CLI)
+    app = create_app(shop.root, options=WebOptions(warm=False, idle_seconds=30))
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        answer = client.get("/api/v1/query", params={"metrics": SQR, **month})
+        assert answer.status_code == 400 and "metrics/approved/leads.yaml" in answer.text
+        r = runner.invoke(cli, [*root, "metrics", "restore"])
+        assert r.exit_code == 0, r.output
+        assert f"Restored metrics/approved/{SQR}.yaml" in r.output
+        assert "leads.yaml was never agreed" in r.output
+        assert path.read_text(encoding="utf-8") == agreed
+        stray.unlink()
+        answer = client.get("/api/v1/query", params={"metrics": SQR, **month})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rows"][0]["value"] == pytest.approx(value, abs=1e-12)
+    with open_app(shop.root) as state:
+        assert state.audit.list(limit=1)[0].action == "definition.restore"

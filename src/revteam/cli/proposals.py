@@ -1,5 +1,6 @@
-"""Definition commands: ``metrics propose|proposals|impact|vote|rebase|withdraw|history|scorecard``.
+"""Definition commands: ``revteam metrics propose``, ``impact``, ``vote`` and the rest.
 
+The rest: ``proposals``, ``rebase``, ``withdraw``, ``history``, ``restore`` and ``scorecard``.
 A shared metric's definition changes only when one owner from each team approves (see
 docs/definitions.md). The command line is trusted like the workspace itself, so a vote names
 its voter (``--as EMAIL``): an active editor or admin of a team that must sign off.
@@ -33,6 +34,7 @@ def register(app: typer.Typer) -> None:
     metrics_app.command("rebase")(rebase)
     metrics_app.command("withdraw")(withdraw)
     metrics_app.command("history")(history)
+    metrics_app.command("restore")(restore)
     metrics_app.command("scorecard")(scorecard)
 
 
@@ -192,6 +194,18 @@ def withdraw(
     with open_ws(read_only=True) as ws:
         found = ws.proposals.withdraw(proposal_id, **_acting(ws, who))
     _print([found], fmt, f"Proposal {found.id} withdrawn")
+
+
+def restore() -> None:
+    """Write the agreed definitions back into metrics/approved/ where a hand edit changed them."""
+    with open_ws(read_only=True) as ws:
+        written, strays = ws.proposals.restore()
+    for subject in written:
+        console.print(f"Restored metrics/approved/{subject}.yaml: {named(subject)} as agreed.")
+    for name in strays:
+        console.print(f"{name} was never agreed: move it out and propose it (`metrics propose`).")
+    if not written and not strays:
+        console.print("metrics/approved/ holds the agreed definitions: nothing to restore.")
 
 
 def history(

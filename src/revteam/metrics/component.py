@@ -21,7 +21,7 @@ from revteam.metrics import periods, request
 from revteam.metrics.assemble import Assembler, to_arrow
 from revteam.metrics.catalogue import Catalogue, shipped_catalogue
 from revteam.metrics.compiler import statements, to_sql
-from revteam.metrics.definitions import Definitions
+from revteam.metrics.definitions import AgreedSource, Definitions
 from revteam.metrics.dimensions import BREAKDOWNS, DIMENSIONS, VALUES, values_expr
 from revteam.metrics.placement import Placement, compile_placement
 from revteam.metrics.plan import Plan, Planner, Query
@@ -94,7 +94,8 @@ class MetricsComponent:
 
     ``folder`` holds the workspace's own ``*.yaml`` metrics; ``intervals`` is how
     ``query(..., intervals=True)`` attaches confidence intervals. The metric layer does no
-    statistics itself: the workspace wires ``ws.stats.annotate`` in.
+    statistics itself: the workspace wires ``ws.stats.annotate`` in, and ``agreed`` (the
+    application database's agreed definitions, which ``metrics/approved/`` must hold).
     """
 
     def __init__(
@@ -104,11 +105,12 @@ class MetricsComponent:
         settings: Settings,
         warehouse: QueryEngine,
         intervals: Annotator | None = None,
+        agreed: AgreedSource | None = None,
     ) -> None:
         self._folder, self._settings, self._warehouse = folder, settings, warehouse
         self._limits = settings.limits
         self._annotate = intervals
-        self._definitions = Definitions(folder, settings)
+        self._definitions = Definitions(folder, settings, agreed=agreed)
         self._facts: _Facts | None = None
         self._results: OrderedDict[tuple[Any, ...], MetricResult] = OrderedDict()
         self._compiled: OrderedDict[tuple[Any, ...], Compiled] = OrderedDict()

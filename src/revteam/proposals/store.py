@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.app import CLI, Actor
+from revteam.app.agreed import agreed_definitions
 from revteam.app.models import MetricProposal, MetricVersion, ProposalVote, User, utcnow
 from revteam.app.signoff import TEAMS_OF, signer
 from revteam.app.users import record
@@ -270,6 +271,26 @@ class ProposalStore:
                 )
             return Actor(user.email, user.id), user.role
 
+    def restore(self, *, actor: Actor = CLI) -> tuple[builtins.list[str], builtins.list[str]]:
+        """Write the agreed definitions back into ``metrics/approved/`` where they differ.
+
+        Returns the subjects written, and the files there that nobody agreed (left alone: move
+        them out and propose them). Recorded in the audit log.
+        """
+        agreed = agreed_definitions(self._db)
+        folder = self._folder / APPROVED_DIR
+        written = []
+        for subject, found in sorted(agreed.items()):
+            path = folder / f"{subject}.yaml"
+            if not path.is_file() or path.read_text(encoding="utf-8") != found.text:
+                _write_atomic(path, found.text)
+                written.append(subject)
+        if written:
+            with self._db.session(write=True) as s:
+                record(s, actor, "definition.restore", None, subjects=written)
+        files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+        return written, [f"metrics/{APPROVED_DIR}/{p.name}" for p in files if p.stem not in agreed]
+
     def revision(self) -> tuple[int, int]:
         """Changes with every proposal, vote and version: a cache key."""
         with self._db.session() as s:
@@ -375,7 +396,13 @@ class ProposalStore:
             elif not proposal.missing:
                 self._apply(s, row, proposal, who)
             s.flush()
-            return self._proposal(s, row)
+            done = self._proposal(s, row)
+        if done.status == "approved":
+            # written once the version is committed: the file never holds what the application
+            # database does not record (a crash in between leaves the file behind, refused
+            # until `revteam metrics restore` writes it)
+            _write_atomic(self._folder / APPROVED_DIR / f"{row.metric}.yaml", row.text)
+        return done
 
     def rebase(self, proposal_id: int, *, actor: Actor = CLI, role: str = "admin") -> Proposal:
         """Move an open proposal onto the metric's current agreed version; its votes restart.
@@ -454,7 +481,6 @@ class ProposalStore:
         row.status, row.decided_at = "approved", utcnow()
         row.decision = f"approved by {', '.join(approvers)}: version {now + 1}"
         record(s, who, "definition.approved", row.metric, proposal=row.id, version=now + 1)
-        _write_atomic(self._folder / APPROVED_DIR / f"{row.metric}.yaml", row.text)
 
     def _proposal(self, s: Session, row: MetricProposal) -> Proposal:
         votes = tuple(

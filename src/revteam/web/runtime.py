@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from revteam.app import AppState, ThrottlePolicy, load_secret_key, open_app
+from revteam.app.agreed import agreed_definitions
 from revteam.exceptions import (
     ClvError,
     RevteamError,
@@ -246,7 +247,9 @@ class Runtime:
         self._refused: OrderedDict[tuple[Hashable, Version], RevteamError] = OrderedDict()
         """Refusals the data determine (:data:`KEPT_REFUSALS`), kept like answers: a model
         that cannot be fitted is not refitted on every visit until the data change."""
-        self.definitions = Definitions(self.root / "metrics", self.settings)
+        self.definitions = Definitions(
+            self.root / "metrics", self.settings, agreed=lambda: agreed_definitions(self.app.db)
+        )
         """The catalogue and the checks a request passes before it may wait for data."""
         self.goals = GoalBook(
             self.app.db, self.definitions, fy_start=self.settings.fiscal_year_start_month
