@@ -205,6 +205,18 @@ class Dialect:
             "INTERVAL 1 MONTH)"
         )
 
+    def grouped(self, sql: str) -> str:
+        """Spark groups by expressions, not by the select list's names: spell them out."""
+        if self.name != "spark":
+            return sql
+        import re
+
+        found = re.search(r"SELECT\s+((?:(?!SELECT).)*?) p, (\S+) ch, grouping\(\2\) g", sql, re.S)
+        if found is None:
+            return sql
+        p, ch = found.group(1), found.group(2)
+        return sql.replace("GROUPING SETS ((p, ch), (p))", f"GROUPING SETS (({p}, {ch}), ({p}))")
+
     def month_later(self, p: str) -> str:
         return f"{p} + INTERVAL '1 month'" if self.name == "postgres" else f"{p} + INTERVAL 1 MONTH"
 
@@ -425,8 +437,8 @@ def hand_sql(run: Runner, as_of: dt.datetime, dialect: str = "duckdb") -> Result
             SELECT {m.format("occurred_at")} p, channel ch, grouping(channel) g,
               count(*) FILTER (type = 'content_download') dl,
               count(*) FILTER (type = 'webinar_registration') reg,
-              count(*) FILTER (type = 'webinar_registration' AND att.touch_id IS NOT NULL) attended
-            FROM touchpoints LEFT JOIN att USING (touch_id) {gs}""",
+              count(*) FILTER (type = 'webinar_registration' AND a.touch_id IS NOT NULL) attended
+            FROM touchpoints t LEFT JOIN att a ON a.touch_id = t.touch_id {gs}""",
             {
                 "content_downloads": lambda r: r["dl"],
                 "webinar_registrations": lambda r: r["reg"],
@@ -436,7 +448,7 @@ def hand_sql(run: Runner, as_of: dt.datetime, dialect: str = "duckdb") -> Result
     }
     out: Results = {}
     for sql, metrics in queries.values():
-        names, rows = run(sql.replace(" FILTER (", " FILTER (WHERE "))
+        names, rows = run(d.grouped(sql).replace(" FILTER (", " FILTER (WHERE "))
         for values in rows:
             row = dict(zip(names, values, strict=True))
             if row["p"] is None:
