@@ -24,6 +24,16 @@ from revteam.workspace import Workspace
 REPO = Path(__file__).resolve().parents[2]
 
 
+ENGINES = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The engine tests on one worker: their company, schema and Spark session are built once."""
+    for item in items:
+        if ENGINES in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("engines"))
+
+
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     given = os.environ.get("TEST_POSTGRES_URL")
