@@ -367,6 +367,10 @@ def test_the_cli_checks_and_applies(bad: tuple[Path, str]) -> None:
         ("tables:\n  people: {table: x}\n  people: {table: y}\n", "appears twice"),
         ("people:\n  table: x\n", "must hold one mapping, tables:"),
         ("tables: {}\n", "maps no table"),
+        (
+            "materialize: maybe\ntables:\n  people: {table: x}\n",
+            "materialize must be true or false",
+        ),
     ],
 )
 def test_the_file_is_read_strictly(tmp_path: Path, text: str, said: str) -> None:

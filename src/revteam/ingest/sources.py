@@ -27,8 +27,7 @@ The file::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,10 +118,6 @@ class SourcesReport:
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     applied: bool = False
-
-    @property
-    def refused(self) -> int:
-        return sum(self.rows.values()) - sum(self.kept.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -354,7 +349,7 @@ def canonical_view_sql(table: Table, schema: str, rows_relation: str | None) -> 
         for n, t in METADATA_COLUMNS
     )
     if rows_relation is not None:
-        rows = f"{quote_ident(schema)}.{quote_ident(rows_relation)}"
+        rows = _qualified(schema, rows_relation)
         return f"SELECT {names}, {lineage} FROM {rows} WHERE _problems = ''"
     empty = ", ".join(
         f"CAST(NULL AS {PG_TYPES[c.type]}) AS {quote_ident(c.name)}" for c in table.columns
@@ -393,7 +388,7 @@ class Sources:
         mapped = read_sources(self.path)
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
         report = SourcesReport()
-        with self._transaction() as con:
+        with self.engine.transaction() as con:
             generation = self.engine.data_version + 1
             try:
                 self._views(con, mapped, generation, report)
@@ -420,11 +415,6 @@ class Sources:
                 ) from exc
         return report
 
-    @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.engine.transaction() as con:
-            yield con
-
     def _views(
         self,
         con: psycopg.Connection[Any],
@@ -441,7 +431,7 @@ class Sources:
         problems: list[str] = []
         for name in load_order():
             table = TABLES[name]
-            target = f"{quote_ident(schema)}.{quote_ident(name)}"
+            target = _qualified(schema, name)
             kind = con.execute(
                 "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = %s AND c.relname = %s",
@@ -469,7 +459,7 @@ class Sources:
                 report.notes += notes
                 relation = rows_name(name, generation)
                 kind_sql = "MATERIALIZED VIEW" if mapped.materialize else "VIEW"
-                made = f"{quote_ident(schema)}.{quote_ident(relation)}"
+                made = _qualified(schema, relation)
                 con.execute(f"CREATE {kind_sql} {made} AS {sql}".encode())
             view = canonical_view_sql(table, schema, relation)
             con.execute(f"CREATE OR REPLACE VIEW {target} AS {view}".encode())
@@ -514,7 +504,7 @@ class Sources:
         samples: int,
         report: SourcesReport,
     ) -> None:
-        rows = f"{quote_ident(self.engine.schema)}.{quote_ident(relation)}"
+        rows = _qualified(self.engine.schema, relation)
         total, kept = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE _problems = '') FROM {rows}".encode()
         ).fetchone() or (0, 0)
@@ -536,8 +526,6 @@ class Sources:
                 FROM g GROUP BY reason ORDER BY rows DESC, reason""".encode(),
             (samples,),
         ).fetchall()
-        import json
-
         for reason, n, shown in found:
             report.violations.append(
                 Violation(table.name, reason, int(n), [json.loads(s) for s in shown or ()])
@@ -546,3 +534,7 @@ class Sources:
 
 def _pairs(table: Table) -> str:
     return ", ".join(f"{quote_literal(k)}, {quote_ident(k)}" for k in table.key)
+
+
+def _qualified(schema: str, name: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
