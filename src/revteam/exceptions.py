@@ -408,12 +408,12 @@ class HashingBusyError(RevteamError):
 class QueryTimeoutError(RevteamError):
     """A web request held the warehouse longer than its time limit; its query was stopped."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, limit: str = "query_seconds") -> None:
         self.seconds = seconds
         super().__init__(
             f"This request took longer than {seconds:g} s and was stopped. Narrow it (a shorter "
             "range, a coarser grain or a filter) and try again; if it keeps happening, an admin "
-            "can raise limits.query_seconds in revteam.toml."
+            f"can raise limits.{limit} in revteam.toml."
         )
 
 

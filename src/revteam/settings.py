@@ -436,6 +436,12 @@ class LimitSettings(BaseModel):
         description="Web app: a request holding the warehouse longer is interrupted (503); a "
         "request waits at most this long for the warehouse, too.",
     )
+    warm_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="Web app: the same bound for the background warmer, which computes the "
+        "slow views (the attribution credit of 10M leads takes minutes) before visitors ask.",
+    )
     cache_megabytes: int = Field(
         256,
         ge=0,

@@ -195,3 +195,60 @@ def test_a_company_without_any_touch_gives_no_credit_and_no_error(tmp_path: Path
     values = {r["metric"]: r["value"] for r in leads}
     assert values["leads"] == 2
     assert not values["attributed_leads"]  # nothing to attribute to, not an IndexError
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_touches_sort_by_subject_then_time_keeping_row_order_on_ties(seed: int) -> None:
+    """The one-key sort gives lexsort's order: subject, time, then row (ties are common)."""
+    rng = np.random.default_rng(seed)
+    n = 5000
+    people = rng.integers(0, 300, n)
+    person = pa.array([f"p{i}" if i % 37 else None for i in people], pa.string())
+    at = rng.integers(0, 50, n) * 1_000_000  # few distinct times: many ties
+    table = pa.table({"person_id": person, "account_id": pa.nulls(n, pa.string())})
+    read = J.Read(
+        table=table,
+        at=at,
+        channel_code=np.zeros(n, dtype=np.int64),
+        channel_names=("web",),
+        campaign_code=np.full(n, -1, dtype=np.int64),
+        campaign_names=(),
+        by_time=np.argsort(at, kind="stable"),
+    )
+    found = J.sort_touches(None, None, dt.datetime(2030, 1, 1), accounts=False, read=read)  # type: ignore[arg-type]
+    codes = pc.dictionary_encode(person).indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    known = np.flatnonzero(codes >= 0)
+    want = known[np.lexsort((at[known], codes[known]))]
+    assert np.array_equal(found.row, want)
+    assert np.array_equal(found.at, at[want])
+    assert np.array_equal(found.subject, codes[want])
+    assert np.array_equal(np.diff(found.offsets), np.bincount(codes[known]))
+
+
+@pytest.mark.parametrize("model", ["w_shaped", "linear", "markov"])
+def test_credit_rows_keep_no_journeys_and_equal_the_cached_path(edged, model: str) -> None:
+    """The attributed KPIs' credit, built one conversion at a time and dropped (10M leads do
+    not fit four conversions' journeys at once), equals the credit of journeys built and kept
+    by ``ws.attribution`` (W-shaped's milestones included)."""
+    from revteam.attribution import AttributionComponent
+    from revteam.attribution.component import CREDITED, clear_shared_credit
+
+    ws, _ = edged
+    as_of = ws.metrics.as_of()
+
+    def rows(component: AttributionComponent) -> list[tuple]:
+        clear_shared_credit()
+        table = component.credit_rows(model, as_of).to_pylist()
+        keys = ("conversion", "conversion_id", "channel", "campaign_id")
+        return sorted(
+            (tuple(str(r[k]) for k in keys), round(r["credit"], 12), round(r["amount"], 6))
+            for r in table
+        )
+
+    cold = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
+    cold_rows = rows(cold)
+    assert not cold._cache.built and not cold._cache.touches and not cold._cache.credit
+    kept = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
+    for conversion in CREDITED:
+        kept.journeys(conversion, as_of=as_of)
+    assert cold_rows and rows(kept) == cold_rows

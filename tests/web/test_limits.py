@@ -7,6 +7,7 @@ the bounded waits below only keep a broken build from hanging the suite.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from revteam.settings import LimitSettings, write_settings
 from revteam.web import WebOptions, create_app
 from revteam.web.pages.render import Page
 from revteam.web.runtime import ResultCache, size_of
+from revteam.web.warmer import Warmer
 
 GUARD = 60
 """Seconds after which a wait counts as a hang (only reached when the code under test is broken)."""
@@ -208,6 +210,28 @@ def test_the_gate_turns_an_interrupted_hold_into_a_timeout(timed, monkeypatch):
     monkeypatch.setattr(gate, "limits", LimitSettings())
     with gate.workspace() as ws:
         assert ws.warehouse.arrow("SELECT 42 AS x").to_pylist() == [{"x": 42}]
+
+
+def test_the_warmer_holds_the_warehouse_under_warm_seconds_not_query_seconds(timed, monkeypatch):
+    """Background work (the attribution credit of 10M leads takes minutes) is bound by
+    ``limits.warm_seconds``; a request holding as long is interrupted after ``query_seconds``."""
+    application, _ = timed
+    runtime = application.state.runtime
+    gate = runtime.gate
+    monkeypatch.setattr(gate, "limits", LimitSettings(query_seconds=0.3, warm_seconds=600))
+
+    with pytest.raises(QueryTimeoutError, match="query_seconds"):
+        runtime.read(("held", 1), lambda ws: ws.warehouse.arrow(FOREVER))
+
+    def left(ws: Any) -> float:
+        """The seconds the watchdog gives this hold (the limit it was armed with)."""
+        return gate._watchdog._deadline - time.monotonic()
+
+    given: list[float] = []
+    warmer = Warmer(runtime, lambda rt: given.append(rt.read(("held", 2), left).value))
+    assert warmer.step() is True
+    assert 60 < given[0] <= 600
+    assert runtime.read(("held", 3), left).value <= 0.3  # a request's own hold: query_seconds
 
 
 # -- the cache is bounded by bytes -------------------------------------------------------------

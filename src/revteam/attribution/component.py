@@ -308,20 +308,58 @@ class AttributionComponent:
                 if found is not None:
                     _SHARED.move_to_end(shared)
                     return found
-        parts = []
-        for conversion in CREDITED:
-            key, built = self._built(conversion, "channel", None, None, as_of)
-            if built.journeys.n_touches == 0:  # no touch at all: every conversion unattributed
-                empty = np.zeros(0)
-                credit = Credit(chosen, empty, empty, empty)
-            else:
-                credit = self._credit(key, built, chosen, dict(options))
-            parts.append(_credit_table(built, credit, chosen))
-        table = pa.concat_tables(parts, promote_options="permissive")
+        parts = self._credit_parts(chosen, dict(options), as_of)
+        table = pa.concat_tables([parts[c] for c in CREDITED], promote_options="permissive")
         if shared is not None:
             with _SHARED_LOCK:
                 _keep(_SHARED, shared, table, SHARED_KEPT)
         return table
+
+    def _credit_parts(
+        self, model: str, options: dict[str, Any], as_of: dt.datetime
+    ) -> dict[str, pa.Table]:
+        """Each credited conversion's credit table, one conversion at a time.
+
+        Nothing is kept but the tables: at 10M leads one conversion's journeys take gigabytes,
+        so they are built, credited and dropped in turn, person journeys then account journeys
+        (one sort of the touches alive at a time). Journeys already cached are reused.
+        """
+        cfg = self._settings.attribution
+        cut = self._range(None, None, as_of)[2]
+        version = (self._metrics.catalogue.fingerprint, self._version(), self._cfg())
+        kinds = {c: J.on_account(self._metrics, cfg, c) for c in CREDITED}
+        parts: dict[str, pa.Table] = {}
+        read: J.Read | None = None
+        for accounts in sorted(set(kinds.values())):
+            touches: J.Sorted | None = self._cache.touches.get((cut, accounts, *version))
+            for conversion in (c for c in CREDITED if kinds[c] == accounts):
+                key = (conversion, "channel", None, None, cut, *version)
+                built = self._cache.built.get(key)
+                if built is None:
+                    if touches is None:
+                        other = self._cache.touches.get((cut, not accounts, *version))
+                        read = read or (other.read if other else None)
+                        read = read or J.read_touches(self._metrics, cfg, cut)
+                        touches = J.sort_touches(
+                            self._metrics, cfg, cut, accounts=accounts, read=read
+                        )
+                    built = J.build(
+                        self._metrics,
+                        cfg,
+                        conversion=conversion,
+                        as_of=cut,
+                        touches=touches,
+                        milestones=model == "w_shaped",
+                    )
+                if built.journeys.n_touches == 0:  # no touch at all: nothing is attributed
+                    empty = np.zeros(0)
+                    credit = Credit(model, empty, empty, empty)
+                else:
+                    credit = self._credit(key, built, model, options, keep=False)
+                parts[conversion] = _credit_table(built, credit, model)
+                del built, credit
+            del touches
+        return parts
 
     def sourcing(
         self,
@@ -479,7 +517,13 @@ class AttributionComponent:
         return out
 
     def _credit(
-        self, built_key: tuple[Any, ...], built: J.Built, model: str, options: dict[str, Any]
+        self,
+        built_key: tuple[Any, ...],
+        built: J.Built,
+        model: str,
+        options: dict[str, Any],
+        *,
+        keep: bool = True,
     ) -> Credit:
         key = (built_key, model, tuple(sorted(options.items())))
         found = self._cache.credit.get(key)
@@ -488,7 +532,8 @@ class AttributionComponent:
                 found = attribute(built.journeys, model, **options)
             except ValueError as exc:
                 raise AttributionError(f"{model}: {exc}") from None
-            _keep(self._cache.credit, key, found)
+            if keep:
+                _keep(self._cache.credit, key, found)
         return found
 
     def _intervals(

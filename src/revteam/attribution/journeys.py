@@ -114,6 +114,8 @@ class Read:
     campaign_code: I64
     """Per row: an index into ``campaign_names``; -1 without a campaign."""
     campaign_names: tuple[str, ...]
+    by_time: I64
+    """The rows in time order (a stable sort of ``at``): both subject kinds sort from it."""
 
 
 def read_touches(
@@ -123,13 +125,15 @@ def read_touches(
     table = _touches(metrics, settings, cut)
     channel_code, channel_names = _codes(pc.fill_null(table.column("channel"), "(none)"))
     campaign_code, campaign_names = _codes(table.column("campaign_id"))
+    at = _micros(table.column("occurred_at"))
     return Read(
         table=table,
-        at=_micros(table.column("occurred_at")),
+        at=at,
         channel_code=channel_code,
         channel_names=channel_names,
         campaign_code=campaign_code,
         campaign_names=campaign_names,
+        by_time=np.argsort(at, kind="stable").astype(np.int64),
     )
 
 
@@ -172,17 +176,28 @@ def sort_touches(
     )
     encoded = pc.dictionary_encode(_subject(touches.table, people))
     codes = _ints(encoded.indices.fill_null(-1))
-    known = np.flatnonzero(codes >= 0)  # a touch with no one to credit it to is left out
-    order = known[np.lexsort((touches.at[known], codes[known]))]
-    codes = codes[order]
+    # one sort of int64 keys (subject, then place in time order) instead of a lexsort: the
+    # same stable order (equal times keep row order), a fraction of the time on 40M touches
+    n = len(codes)
+    place = np.empty(n, dtype=np.int64)
+    place[touches.by_time] = np.arange(n, dtype=np.int64)
+    known = codes >= 0  # a touch with no one to credit it to is left out
+    key = codes[known] * n + place[known]
+    del place
+    key.sort()
+    codes, key = np.divmod(key, n) if n else (key, key)
+    order = touches.by_time[key]
+    del key
     return Sorted(
         read=touches,
         people=people,
         subjects=encoded.dictionary,
-        row=order.astype(np.int64),
+        row=order,
         subject=codes,
         at=touches.at[order],
-        offsets=np.searchsorted(codes, np.arange(len(encoded.dictionary) + 1)).astype(np.int64),
+        offsets=np.concatenate(
+            [[0], np.cumsum(np.bincount(codes, minlength=len(encoded.dictionary)))]
+        ).astype(np.int64),
     )
 
 
@@ -215,11 +230,14 @@ def build(
     end: dt.date | None = None,
     as_of: dt.datetime | None = None,
     touches: Sorted | None = None,
+    milestones: bool = True,
 ) -> Built:
     """The journeys of ``conversion`` events in ``start``..``end`` (inclusive; all when None).
 
     ``touches``: the cut's touches already sorted by the right subject (:func:`sort_touches`
-    with ``accounts=on_account(...)``), when the caller keeps them.
+    with ``accounts=on_account(...)``), when the caller keeps them. ``milestones=False``
+    skips W-shaped's lead and deal creation touches (no touch is marked): only for callers
+    that credit by another model, as looking them up is a third of the build at 10M leads.
     """
     if conversion not in METRIC_OF:
         raise AttributionError(
@@ -299,9 +317,12 @@ def build(
     else:  # touches without a campaign are one segment of their own
         segments = (*campaign_names, NO_CAMPAIGN)
         segment = np.where(campaign_code < 0, len(campaign_names), campaign_code)
-    lead_touch, opportunity_touch = _milestones(
-        metrics, records, deals, journey, n_conv, conv_rows, t_at, cut
-    )
+    if milestones:
+        lead_touch, opportunity_touch = _milestones(
+            metrics, records, deals, journey, n_conv, conv_rows, t_at, cut
+        )
+    else:
+        lead_touch, opportunity_touch = np.zeros((2, len(journey)), dtype=bool)
     journeys = Journeys(
         channels=segments,
         journey=journey,
@@ -435,6 +456,8 @@ def _touches(
             )
         )
     table = pa.concat_tables([p.select(cols).cast(parts[0].select(cols).schema) for p in parts])
+    if table.column("occurred_at").null_count == 0:
+        return table  # nothing to drop: spare a copy of every column
     return table.filter(pc.is_valid(table.column("occurred_at")))
 
 

@@ -54,6 +54,9 @@ Signature = tuple[tuple[int, int], ...]
 Opener = Callable[[Path], Workspace]
 CALLER: ContextVar[str | None] = ContextVar("revteam_caller", default=None)
 """Who the current request acts for (the web app binds it once a caller is signed in)."""
+BACKGROUND: ContextVar[bool] = ContextVar("revteam_background", default=False)
+"""Whether the current work is the warmer's (bound by ``limits.warm_seconds``, not a
+request's ``query_seconds``: nobody waits on it, and what it computes can take minutes)."""
 RECHECK_SECONDS = 5.0
 """How often the data version of a warehouse that others may write is read again."""
 RETRY_AFTER = 5
@@ -169,10 +172,11 @@ class WarehouseGate:
 
     @contextmanager
     def _held(self) -> Iterator[Workspace]:
-        seconds = self.limits.query_seconds
+        limit = "warm_seconds" if BACKGROUND.get() else "query_seconds"
+        seconds: float = getattr(self.limits, limit)
         if not self._lock.acquire(timeout=seconds):
             raise ServerBusyError(
-                f"this request waited {seconds:g} s for the warehouse (limits.query_seconds)",
+                f"this request waited {seconds:g} s for the warehouse (limits.{limit})",
                 RETRY_AFTER,
             )
         try:
@@ -184,9 +188,11 @@ class WarehouseGate:
             except Exception as exc:
                 if self._watchdog.disarm():
                     log.warning(
-                        "A request held the warehouse over %g s; it was interrupted", seconds
+                        "A request held the warehouse over %g s (limits.%s); it was interrupted",
+                        seconds,
+                        limit,
                     )
-                    raise QueryTimeoutError(seconds) from exc
+                    raise QueryTimeoutError(seconds, limit) from exc
                 raise
             finally:
                 self._watchdog.disarm()  # before the lock goes: never interrupt the next holder
