@@ -203,3 +203,24 @@ def test_the_cli_fits_runs_and_explains(ws_path: Path) -> None:
     assert why.exit_code == 0 and json.loads(why.stdout)["person_id"] == who
     bad = runner.invoke(cli, ["-w", str(ws_path), "score", "explain", "nobody"])
     assert bad.exit_code == 2 and "No person 'nobody'" in bad.output
+
+
+def test_blocks_and_batches_change_no_number(ws_path: Path, fitted: ScoreFit, monkeypatch):
+    """At 10M leads engagement is counted a block of leads at a time and scores a batch of
+    rows at a time (memory); tiny blocks and batches must give every number of one pass (the
+    features exactly; a batch's matrix product may round in the last bits)."""
+    from revteam.scoring import features, model
+
+    monkeypatch.setattr(features, "ENGAGEMENT_BLOCK", 997)
+    monkeypatch.setattr(model, "PREDICT_BATCH", 1009)
+    with revteam.open(ws_path, read_only=True) as again:
+        small = again.scoring.fit()
+    assert small.examples == fitted.examples and fitted.examples["holdout"] > 10 * 1009
+    assert small.predictions.drop_columns(["score"]).equals(
+        fitted.predictions.drop_columns(["score"])
+    )
+    score = small.predictions.column("score").to_numpy()
+    assert np.allclose(score, fitted.predictions.column("score").to_numpy(), rtol=1e-12, atol=0)
+    assert np.allclose(small.resampled, fitted.resampled, rtol=1e-12, atol=1e-15)
+    assert small.holdout.auc == pytest.approx(fitted.holdout.auc, rel=1e-12)
+    assert small.rules_auc == fitted.rules_auc  # the rules' points: no model, exactly equal

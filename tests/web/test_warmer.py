@@ -117,3 +117,30 @@ def test_the_app_starts_its_warmer(ws_path: Path):
         while ("warm-attribution", model) not in runtime.cache._items:
             assert time.monotonic() < deadline, "the app did not warm"
             time.sleep(0.1)
+
+
+def test_the_health_check_says_whether_the_views_are_warm(ws_path: Path):
+    """``warm`` is the readiness signal: false until the warmer has warmed the data and while
+    it warms (a benchmark or a load balancer waits for it); absent when no warmer runs."""
+    from tests.web.conftest import TestClient
+
+    application = create_app(ws_path, options=WebOptions(warm=False, idle_seconds=0))
+    runtime = application.state.runtime
+    anon = TestClient(application)
+    assert anon.get("/api/v1/health").json()["warm"] is None
+    seen: list[bool | None] = []
+
+    def warm(rt) -> None:
+        seen.append(anon.get("/api/v1/health").json()["warm"])
+        warm_views(rt)
+
+    application.state.warmer = Warmer(runtime, warm)
+    assert anon.get("/api/v1/health").json()["warm"] is False  # nothing warmed yet
+    assert application.state.warmer.step() is True
+    assert seen == [False]  # not ready while it warms
+    assert anon.get("/api/v1/health").json() == {
+        "status": "ok",
+        "version": revteam.__version__,
+        "warm": True,
+    }
+    runtime.close()

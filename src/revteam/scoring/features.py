@@ -50,6 +50,8 @@ NUMERIC = (
     "days_since_last_touch",
     "age_days",
 )
+ENGAGEMENT_BLOCK = 1_000_000
+"""Output rows whose engagement is counted at once (bounds the event × moment pairs)."""
 NO_TOUCH_DAYS = 365.0
 """``days_since_last_touch`` of a lead never touched by the moment (a cap, not a gap)."""
 
@@ -69,7 +71,10 @@ class Leads:
 
 @dataclass(frozen=True)
 class _Events:
-    """Engagement rows of the leads: which lead (row of ``Leads``), what kind, when (µs)."""
+    """Engagement rows of the leads: which lead (row of ``Leads``), what kind, when (µs).
+
+    Sorted by lead.
+    """
 
     lead: I64
     kind: I64
@@ -151,27 +156,39 @@ def _engagement(
 ) -> tuple[F64, F64, F64]:
     """Per output row: counts and decayed counts per kind at or before its moment.
 
-    And the time of the latest such event (−inf without one).
+    And the time of the latest such event (−inf without one). Output rows are taken a block
+    of leads at a time (events are sorted by lead), so the event × moment pairs in memory
+    stay bounded however many leads there are.
     """
     n, k = len(rows), len(events.kinds)
+    counts = np.zeros((n, k))
+    decayed = np.zeros((n, k))
+    latest = np.full(n, -np.inf)
     # the output rows of each lead: a lead scored at several moments has several
     order = np.argsort(rows, kind="stable")
     sorted_rows = rows[order]
-    first = np.searchsorted(sorted_rows, events.lead, side="left")
-    stop = np.searchsorted(sorted_rows, events.lead, side="right")
-    repeats = stop - first
-    event = np.repeat(np.arange(len(events.lead)), repeats)
-    offset = np.arange(len(event)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    out_row = order[np.repeat(first, repeats) + offset]
-    age = at_us[out_row] - events.at_us[event]
-    seen = age >= 0  # at or before the moment: never after it
-    out_row, event, age = out_row[seen], event[seen], age[seen]
-    cell = out_row * k + events.kind[event]
-    counts = np.bincount(cell, minlength=n * k).reshape(n, k).astype(np.float64)
-    weight = np.exp2(-(age / US_PER_DAY) / half_life_days)
-    decayed = np.bincount(cell, weights=weight, minlength=n * k).reshape(n, k).astype(np.float64)
-    latest = np.full(n, -np.inf)
-    np.maximum.at(latest, out_row, events.at_us[event].astype(np.float64))
+    for start in range(0, n, ENGAGEMENT_BLOCK):
+        block = slice(start, start + ENGAGEMENT_BLOCK)
+        mine, block_rows = order[block], sorted_rows[block]
+        lo = np.searchsorted(events.lead, block_rows[0], side="left")
+        hi = np.searchsorted(events.lead, block_rows[-1], side="right")
+        lead, kind, at = events.lead[lo:hi], events.kind[lo:hi], events.at_us[lo:hi]
+        first = np.searchsorted(block_rows, lead, side="left")
+        repeats = np.searchsorted(block_rows, lead, side="right") - first
+        event = np.repeat(np.arange(len(lead)), repeats)
+        offset = np.arange(len(event)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+        out_row = np.repeat(first, repeats) + offset  # within the block
+        age = at_us[mine[out_row]] - at[event]
+        seen = age >= 0  # at or before the moment: never after it
+        out_row, event, age = out_row[seen], event[seen], age[seen]
+        m = len(block_rows)
+        cell = out_row * k + kind[event]
+        weight = np.exp2(-(age / US_PER_DAY) / half_life_days)
+        counts[mine] = np.bincount(cell, minlength=m * k).reshape(m, k)
+        decayed[mine] = np.bincount(cell, weights=weight, minlength=m * k).reshape(m, k)
+        last = np.full(m, -np.inf)
+        np.maximum.at(last, out_row, at[event].astype(np.float64))
+        latest[mine] = last
     return counts, decayed, latest
 
 
@@ -181,10 +198,12 @@ def _events(table: pa.Table, ids: pa.Array, kinds: tuple[str, ...]) -> _Events:
     keep = pc.and_(
         pc.and_(pc.is_valid(lead), pc.is_valid(kind)), pc.is_valid(table.column("occurred_at"))
     )
+    leads = np.asarray(lead.filter(keep).to_numpy(zero_copy_only=False), dtype=np.int64)
+    by_lead = np.argsort(leads, kind="stable")  # features take a block of leads at a time
     return _Events(
-        lead=np.asarray(lead.filter(keep).to_numpy(zero_copy_only=False), dtype=np.int64),
-        kind=np.asarray(kind.filter(keep).to_numpy(zero_copy_only=False), dtype=np.int64),
-        at_us=_micros(table.column("occurred_at").filter(keep)),
+        lead=leads[by_lead],
+        kind=np.asarray(kind.filter(keep).to_numpy(zero_copy_only=False), dtype=np.int64)[by_lead],
+        at_us=_micros(table.column("occurred_at").filter(keep))[by_lead],
         kinds=kinds,
     )
 

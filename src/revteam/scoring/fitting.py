@@ -131,21 +131,30 @@ def fit_score(inputs: FitInputs) -> ScoreFit:
     """
     cfg, leads, window = inputs.settings, inputs.leads, inputs.window_days
     ex = examples(leads, inputs.outcomes, inputs.cut, window, cfg)
-    x = features(leads, ex.rows, ex.at_us, half_life_days=cfg.half_life_days)
     train, calibrate, holdout = (np.flatnonzero(ex.split == k) for k in range(3))
     y = ex.reached
     rng = np.random.default_rng(cfg.seed)
     learn = _at_most(train, MAX_LEARN, rng)
+    earlier = _at_most(np.flatnonzero(ex.split < 2), MAX_LEARN, rng)
+    # features of the examples used only: most of train is never learnt from (MAX_LEARN),
+    # and at 10M leads every example's features would not fit in memory
+    x = _Rows(
+        leads,
+        ex,
+        np.unique(np.concatenate([learn, earlier, calibrate, holdout])),
+        cfg.half_life_days,
+    )
+    x_holdout = x.take(holdout)
     checked = Scorer(cfg.model, cfg.seed).fit(
         x.take(learn), y[learn], x.take(calibrate), y[calibrate]
     )
-    p = checked.predict(x.take(holdout))
+    p = checked.predict(x_holdout)
     by_age = {
         int(a): quality(y[holdout][mine], p[mine])
         for a in cfg.score_ages_days
         if (mine := ex.age_days[holdout] == a).any()
     }
-    fit_points, engaged, _ = inputs.rules.score(x.take(holdout))
+    fit_points, engaged, _ = inputs.rules.score(x_holdout)
     by_rules = fit_points + engaged
     rules_auc = {
         a: quality(y[holdout][mine], by_rules[mine]).auc
@@ -155,10 +164,7 @@ def fit_score(inputs: FitInputs) -> ScoreFit:
     judged_age = cfg.score_after_days if cfg.score_after_days in by_age else 0
     judged_rows = holdout[ex.age_days[holdout] == judged_age]
     resampled = checked.predict_resampled(x.take(judged_rows), seed=cfg.seed)
-    earlier = _at_most(np.flatnonzero(ex.split < 2), MAX_LEARN, rng)
-    final = Scorer(cfg.model, cfg.seed).fit(
-        x.take(earlier), y[earlier], x.take(holdout), y[holdout]
-    )
+    final = Scorer(cfg.model, cfg.seed).fit(x.take(earlier), y[earlier], x_holdout, y[holdout])
     created = leads.created_us[ex.rows]
     periods = {
         name: (day_of(created[part].min()), day_of(created[part].max()))
@@ -238,6 +244,17 @@ def _split(created: I64, mature: npt.NDArray[np.bool_], share: float) -> npt.NDA
     split[mature & (created >= calibrate_from)] = 1
     split[mature & (created >= holdout_from)] = 2
     return split
+
+
+class _Rows:
+    """The features of some examples (``kept``, sorted), taken by example index."""
+
+    def __init__(self, leads: Leads, ex: Examples, kept: I64, half_life_days: float) -> None:
+        self._kept = kept
+        self._x = features(leads, ex.rows[kept], ex.at_us[kept], half_life_days=half_life_days)
+
+    def take(self, wanted: I64) -> pa.Table:
+        return self._x.take(pa.array(np.searchsorted(self._kept, wanted)))
 
 
 def _at_most(rows: I64, most: int, rng: np.random.Generator) -> I64:

@@ -31,6 +31,8 @@ BINS = 10
 """Equal-count bins of the calibration curve and the expected calibration error."""
 MIN_POSITIVES = 30
 """Leads reaching the target a fit needs at the very least, in each of train and holdout."""
+PREDICT_BATCH = 500_000
+"""Rows scored at once (a frame and design matrix of this many rows is some hundreds of MB)."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,18 @@ class Scorer:
         return out
 
     def _raw(self, x: pa.Table) -> F64:
-        return self._raw_frame(_frame(x))
+        """Log-odds, a batch of rows at a time (each row's is its own).
+
+        A holdout of millions (10M leads) never becomes one pandas frame and design matrix.
+        """
+        if x.num_rows <= PREDICT_BATCH:
+            return self._raw_frame(_frame(x))
+        return np.concatenate(
+            [
+                self._raw_frame(_frame(x.slice(start, PREDICT_BATCH)))
+                for start in range(0, x.num_rows, PREDICT_BATCH)
+            ]
+        )
 
     def _raw_frame(self, frame: Any) -> F64:
         p = np.clip(self._model.predict_proba(frame)[:, 1], 1e-12, 1 - 1e-12)

@@ -103,6 +103,7 @@ def create_app(ws_path: Path | str | None = None, *, options: WebOptions | None 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.warmer = warmer
     app.state.alerts = scheduler
     app.state.templates = templates()
     # Added innermost first: headers on everything, then HEAD, body limits, credentials.

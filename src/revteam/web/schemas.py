@@ -32,6 +32,9 @@ class ErrorOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+    warm: bool | None = None
+    """Whether the warmer has computed the slow views of the data it last saw (the credit,
+    the model fits) and is not computing: a readiness signal. ``None``: no warmer runs."""
 
 
 class Page(BaseModel):

@@ -38,6 +38,15 @@ class Warmer:
         self._thread: threading.Thread | None = None
         self.warmed: Hashable | None = None
         """The version last warmed (or that failed to warm for good: it is not retried)."""
+        self._busy = False
+
+    @property
+    def ready(self) -> bool:
+        """Whether a version has been warmed and no warming runs now (health's ``warm``).
+
+        Reads no data, so it never waits for the warehouse.
+        """
+        return self.warmed is not None and not self._busy
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="warm", daemon=True)
@@ -59,12 +68,14 @@ class Warmer:
             version = self._runtime.version()
             if version == self.warmed:
                 return False
+            self._busy = True
             self._warm(self._runtime)
         except (WarehouseBusyError, ServerBusyError):
             return False  # a load or the visitors have the warehouse: try again later
         except Exception:  # a cold cache is slower, not broken: never fail over it
             log.warning("Warming the dashboard cache failed", exc_info=True)
         finally:
+            self._busy = False
             BACKGROUND.reset(background)
         self.warmed = version
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 import revteam
 from revteam.web.schemas import Health
@@ -10,6 +10,9 @@ from revteam.web.schemas import Health
 router = APIRouter(prefix="/health", tags=["health"])
 
 
-@router.get("", response_model=Health, summary="Liveness check")
-def health() -> Health:
-    return Health(status="ok", version=revteam.__version__)
+@router.get("", response_model=Health, summary="Liveness check, and whether the views are warm")
+def health(request: Request) -> Health:
+    warmer = getattr(request.app.state, "warmer", None)
+    return Health(
+        status="ok", version=revteam.__version__, warm=None if warmer is None else warmer.ready
+    )
