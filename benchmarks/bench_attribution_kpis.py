@@ -16,7 +16,9 @@ In one process over a read-only workspace, in order:
    person, by account), building each conversion's journeys (touches sorted once per kind,
    so the first of each kind includes its sort), and the credit rows of the model.
 
-Reports the peak resident memory of the process at the end.
+Reports the peak resident memory of the process at the end. ``--credit-only``: only the cold
+credit rows of the workspace's model (the warmer's work; at 10M leads the steps above would
+keep every conversion's journeys at once).
 """
 
 from __future__ import annotations
@@ -48,10 +50,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--workspace", type=Path, default=None)
+    parser.add_argument(
+        "--credit-only",
+        action="store_true",
+        help="only the cold credit rows of the workspace's model, and the peak memory (10M)",
+    )
     args = parser.parse_args()
     root = (args.workspace or Path(tempfile.gettempdir()) / f"revteam-goals-{args.leads}").resolve()
     if args.workspace is None:
         build(root, args.leads, reuse=True)
+    (credit if args.credit_only else steps)(root)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak resident memory: {peak:.2f} GiB")
+
+
+def credit(root: Path) -> None:
+    """The credit rows of the workspace's model, cold in a fresh component (what the web
+    warmer computes for the Campaigns page)."""
+    with revteam.open(root, read_only=True) as ws:
+        model, as_of = ws.settings.attribution.model, ws.metrics.as_of()
+        fresh = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
+        rows = timed(f"credit rows under {model}, cold", lambda: fresh.credit_rows(model, as_of))
+        print(f"  {rows.num_rows:,} rows, {rows.nbytes / 2**20:,.0f} MB")
+
+
+def steps(root: Path) -> None:
+    """The attributed query cold and warm, under other models, then each step on its own."""
     with revteam.open(root, read_only=True) as ws:
         as_of = ws.metrics.as_of()
         model = ws.settings.attribution.model
@@ -90,8 +114,6 @@ def main() -> None:
             print(f"  {built.journeys.n_journeys:,} journeys, {built.journeys.n_touches:,} touches")
         rows = timed(f"credit rows under {model}", lambda: fresh.credit_rows(model, as_of))
         print(f"  {rows.num_rows:,} rows")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"peak resident memory: {peak:.2f} GiB")
 
 
 if __name__ == "__main__":

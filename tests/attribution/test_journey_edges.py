@@ -22,7 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import revteam
+from revteam.attribution import AttributionComponent, component
 from revteam.attribution import journeys as J
+from revteam.attribution.component import CREDITED, clear_shared_credit
 from revteam.generate import GeneratorConfig, generate_company
 from revteam.workspace import Workspace
 
@@ -162,8 +164,6 @@ def test_deals_and_touches_without_an_account_follow_their_people(edged) -> None
 
 def test_sorted_touches_are_read_once_per_subject_kind(edged) -> None:
     ws, _ = edged
-    from revteam.attribution import AttributionComponent
-
     fresh = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
     calls: list[bool] = []
     real = J.sort_touches
@@ -230,9 +230,6 @@ def test_credit_rows_keep_no_journeys_and_equal_the_cached_path(edged, model: st
     """The attributed KPIs' credit, built one conversion at a time and dropped (10M leads do
     not fit four conversions' journeys at once), equals the credit of journeys built and kept
     by ``ws.attribution`` (W-shaped's milestones included)."""
-    from revteam.attribution import AttributionComponent
-    from revteam.attribution.component import CREDITED, clear_shared_credit
-
     ws, _ = edged
     as_of = ws.metrics.as_of()
 
@@ -246,9 +243,27 @@ def test_credit_rows_keep_no_journeys_and_equal_the_cached_path(edged, model: st
         )
 
     cold = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
-    cold_rows = rows(cold)
+    with pytest.MonkeyPatch.context() as mp:  # as at 10M leads: nothing kept
+        mp.setattr(component, "KEEP_TOUCHES", 0)
+        cold_rows = rows(cold)
     assert not cold._cache.built and not cold._cache.touches and not cold._cache.credit
     kept = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
     for conversion in CREDITED:
         kept.journeys(conversion, as_of=as_of)
     assert cold_rows and rows(kept) == cold_rows
+    # small journeys are kept: another model's credit builds none (any model may read them)
+    small = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
+    assert rows(small) == cold_rows and len(small._cache.built) == len(CREDITED)
+    built: list[str] = []
+    real = J.build
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(J, "build", lambda *a, **k: built.append(k["conversion"]) or real(*a, **k))
+        clear_shared_credit()
+        other = "u_shaped" if model != "u_shaped" else "linear"
+        small.credit_rows(other, as_of)
+        clear_shared_credit()
+        assert built == []
+    if model == "w_shaped":  # from journeys a linear credit kept: their milestones, too
+        via = AttributionComponent(metrics=ws.metrics, settings=ws.settings)
+        via.credit_rows("linear", as_of)
+        assert rows(via) == cold_rows

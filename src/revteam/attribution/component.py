@@ -40,6 +40,10 @@ SORTED_KEPT = 2
 """Sorted touch tables kept (by person and by account: a 1M-lead company's are ~200 MB)."""
 CREDITED = ("lead", "opportunity", "won", "customer")
 """The conversions attributed KPIs read (``attribution_credits``)."""
+KEEP_TOUCHES = 10_000_000
+"""Journeys (and sorted touches) of at most this many touches are kept for the next model's
+credit (a 1M-lead company's: ~4M, a few hundred MB each); larger ones (10M leads: 43M touches,
+gigabytes each) are dropped once credited, so memory holds one conversion's at a time."""
 SHARED_KEPT = 4
 """Credit tables kept per process across opens of a warehouse (a 1M-lead company's: ~60 MB)."""
 _SHARED: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
@@ -320,9 +324,10 @@ class AttributionComponent:
     ) -> dict[str, pa.Table]:
         """Each credited conversion's credit table, one conversion at a time.
 
-        Nothing is kept but the tables: at 10M leads one conversion's journeys take gigabytes,
-        so they are built, credited and dropped in turn, person journeys then account journeys
-        (one sort of the touches alive at a time). Journeys already cached are reused.
+        Journeys of more than :data:`KEEP_TOUCHES` touches are not kept: at 10M leads one
+        conversion's take gigabytes, so they are built, credited and dropped in turn, person
+        journeys then account journeys (one sort of the touches alive at a time). Smaller ones
+        are kept for the next model, as ``journeys()`` keeps them; cached ones are reused.
         """
         cfg = self._settings.attribution
         cut = self._range(None, None, as_of)[2]
@@ -331,7 +336,8 @@ class AttributionComponent:
         parts: dict[str, pa.Table] = {}
         read: J.Read | None = None
         for accounts in sorted(set(kinds.values())):
-            touches: J.Sorted | None = self._cache.touches.get((cut, accounts, *version))
+            sorted_key = (cut, accounts, *version)
+            touches = self._cache.touches.get(sorted_key)
             for conversion in (c for c in CREDITED if kinds[c] == accounts):
                 key = (conversion, "channel", None, None, cut, *version)
                 built = self._cache.built.get(key)
@@ -343,19 +349,24 @@ class AttributionComponent:
                         touches = J.sort_touches(
                             self._metrics, cfg, cut, accounts=accounts, read=read
                         )
+                    keep = len(touches.at) <= KEEP_TOUCHES
                     built = J.build(
                         self._metrics,
                         cfg,
                         conversion=conversion,
                         as_of=cut,
                         touches=touches,
-                        milestones=model == "w_shaped",
+                        milestones=keep or model == "w_shaped",  # kept: any model may read it
                     )
+                    if keep:
+                        _keep(self._cache.touches, sorted_key, touches, SORTED_KEPT)
+                        _keep(self._cache.built, key, built)
                 if built.journeys.n_touches == 0:  # no touch at all: nothing is attributed
                     empty = np.zeros(0)
                     credit = Credit(model, empty, empty, empty)
                 else:
-                    credit = self._credit(key, built, model, options, keep=False)
+                    keep = built.journeys.n_touches <= KEEP_TOUCHES
+                    credit = self._credit(key, built, model, options, keep=keep)
                 parts[conversion] = _credit_table(built, credit, model)
                 del built, credit
             del touches
