@@ -144,3 +144,58 @@ def test_the_health_check_says_whether_the_views_are_warm(ws_path: Path):
         "warm": True,
     }
     runtime.close()
+
+
+FOREVER = "SELECT sum(a.range * b.range) FROM range(100000000) a, range(100000000) b"
+"""A query that would run for days: only an interrupt ends it."""
+
+
+def test_a_load_announced_while_the_warmer_holds_the_warehouse_stops_it(
+    ws_path: Path, tmp_path: Path
+):
+    """The warmer may hold the warehouse for minutes (warm_seconds), so it gives way the moment
+    a load announces itself: its query is interrupted, the step is busy, nothing counts as warm
+    and the next step after the load warms the new data."""
+    runtime = create_app(ws_path, options=WebOptions(warm=False, idle_seconds=0)).state.runtime
+    warmer = Warmer(runtime, lambda rt: None)
+    assert warmer.step() is True and warmer.ready
+    csv = tmp_path / "accounts.csv"
+    csv.write_text(ACCOUNTS)
+    with revteam.open(ws_path) as ws:
+        ws.ingest.load("accounts", csv)  # new data: the warmer has work again
+    loads: list[Announcement] = []
+
+    def held_until_a_load(rt) -> None:
+        def compute(ws):
+            loads.append(
+                Announcement.claim(ws_path / "warehouse.duckdb", deadline=time.monotonic())
+            )
+            return ws.warehouse.arrow(FOREVER)  # only the watchdog's interrupt ends it
+
+        rt.read(("held", 1), compute)
+
+    warmer._warm = held_until_a_load
+    try:
+        assert warmer.step() is False  # gave way: busy, try again later
+        assert not warmer.ready and warmer.warmed != runtime.version()
+    finally:
+        for load in loads:
+            load.withdraw()
+    warmer._warm = lambda rt: None
+    assert warmer.step() is True and warmer.ready
+    runtime.close()
+
+
+def test_a_failure_to_read_the_version_does_not_end_the_warmer(ws_path: Path, monkeypatch):
+    runtime = create_app(ws_path, options=WebOptions(warm=False, idle_seconds=0)).state.runtime
+    warmer = Warmer(runtime, lambda rt: None)
+    real = runtime.version
+
+    def failing():
+        raise OSError("the disk went away for a moment")
+
+    monkeypatch.setattr(runtime, "version", failing)
+    assert warmer.step() is False and not warmer.ready  # logged, tried again next step
+    monkeypatch.setattr(runtime, "version", real)
+    assert warmer.step() is True and warmer.ready
+    runtime.close()

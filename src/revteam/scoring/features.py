@@ -156,9 +156,10 @@ def _engagement(
 ) -> tuple[F64, F64, F64]:
     """Per output row: counts and decayed counts per kind at or before its moment.
 
-    And the time of the latest such event (−inf without one). Output rows are taken a block
-    of leads at a time (events are sorted by lead), so the event × moment pairs in memory
-    stay bounded however many leads there are.
+    And the time of the latest such event (−inf without one). Output rows are taken a block at
+    a time in lead order (a lead's rows may span two blocks; each gets all of its events, as
+    events are sorted by lead), so the event × moment pairs in memory stay bounded however
+    many leads there are.
     """
     n, k = len(rows), len(events.kinds)
     counts = np.zeros((n, k))

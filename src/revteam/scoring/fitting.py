@@ -254,7 +254,10 @@ class _Rows:
         self._x = features(leads, ex.rows[kept], ex.at_us[kept], half_life_days=half_life_days)
 
     def take(self, wanted: I64) -> pa.Table:
-        return self._x.take(pa.array(np.searchsorted(self._kept, wanted)))
+        at = np.searchsorted(self._kept, wanted)
+        if not np.array_equal(self._kept[np.minimum(at, len(self._kept) - 1)], wanted):
+            raise ValueError("asked for the features of an example that were not computed")
+        return self._x.take(pa.array(at))
 
 
 def _at_most(rows: I64, most: int, rng: np.random.Generator) -> I64:

@@ -18,6 +18,9 @@ queries themselves already use every core. So that one slow request cannot hold 
 
 - a hold longer than ``query_seconds`` is interrupted (DuckDB's ``interrupt()``, from a
   watchdog thread) and fails with :class:`QueryTimeoutError`; the connection stays usable;
+- the background warmer's hold (:data:`BACKGROUND`) is bound by ``warm_seconds`` instead (the
+  attribution credit of 10M leads takes minutes), and is interrupted as soon as a load
+  announces itself, failing with :class:`WarehouseBusyError` (the warmer tries again later);
 - at most ``max_queued`` requests wait for (or hold) the warehouse, ``max_queued_per_user`` of
   one user, and none waits longer than ``query_seconds``: the others get
   :class:`ServerBusyError` (503 with ``Retry-After``) at once instead of filling the server's
@@ -61,6 +64,8 @@ RECHECK_SECONDS = 5.0
 """How often the data version of a warehouse that others may write is read again."""
 RETRY_AFTER = 5
 """Seconds a refused request is told to wait: a few cache misses' worth."""
+GIVE_WAY_SECONDS = 0.5
+"""How often a warmer's hold looks for an announced load (which then interrupts it)."""
 
 
 class Interruptible(Protocol):
@@ -162,7 +167,9 @@ class WarehouseGate:
 
         A block nested in one of the same thread shares its place in the queue and its
         deadline. Raises :class:`ServerBusyError` when the queue is full or the wait too long,
-        and :class:`QueryTimeoutError` when the block outlives ``limits.query_seconds``.
+        and :class:`QueryTimeoutError` when the block outlives ``limits.query_seconds`` (the
+        warmer's: ``limits.warm_seconds``; a load announced meanwhile stops the warmer's with
+        :class:`WarehouseBusyError`).
         """
         if self._owner == threading.get_ident() and self._ws is not None:
             yield self._ws
@@ -172,21 +179,28 @@ class WarehouseGate:
 
     @contextmanager
     def _held(self) -> Iterator[Workspace]:
-        limit = "warm_seconds" if BACKGROUND.get() else "query_seconds"
+        background = BACKGROUND.get()
+        limit = "warm_seconds" if background else "query_seconds"
         seconds: float = getattr(self.limits, limit)
         if not self._lock.acquire(timeout=seconds):
+            who = "the warmer" if background else "this request"
             raise ServerBusyError(
-                f"this request waited {seconds:g} s for the warehouse (limits.{limit})",
-                RETRY_AFTER,
+                f"{who} waited {seconds:g} s for the warehouse (limits.{limit})", RETRY_AFTER
             )
         try:
             self._owner = threading.get_ident()
             ws = self._ensure_open()
-            self._watchdog.arm(ws.warehouse, seconds)
+            # a request's hold is short (query_seconds); the warmer's may last minutes, so it
+            # gives way to a load the moment one announces itself
+            self._watchdog.arm(ws.warehouse, seconds, self._load_waiting if background else None)
             try:
                 yield ws
             except Exception as exc:
-                if self._watchdog.disarm():
+                why = self._watchdog.disarm()
+                if why == "load":
+                    log.info("The warmer gave way to a load; it warms again after it")
+                    raise WarehouseBusyError(self._files[0] if self._files else self.root) from exc
+                if why:
                     log.warning(
                         "A request held the warehouse over %g s (limits.%s); it was interrupted",
                         seconds,
@@ -314,31 +328,36 @@ class _Watchdog:
 
     After the deadline it keeps interrupting (every 50 ms) until the hold ends, so that the
     hold's next statement stops too. Interrupting and disarming share one lock, so an
-    interrupt never reaches the next holder's query.
+    interrupt never reaches the next holder's query. A hold armed with ``give_way`` (the
+    warmer's, which may last minutes) is interrupted the same way as soon as it returns true:
+    a load has announced itself, and loads always get in.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._target: Interruptible | None = None
         self._deadline = 0.0
-        self._fired = False
+        self._give_way: Callable[[], bool] | None = None
+        self._reason: str | None = None
         self._stopped = False
         self._thread: threading.Thread | None = None
 
-    def arm(self, target: Interruptible, seconds: float) -> None:
+    def arm(
+        self, target: Interruptible, seconds: float, give_way: Callable[[], bool] | None = None
+    ) -> None:
         with self._cond:
             self._target, self._deadline = target, time.monotonic() + seconds
-            self._fired = False
+            self._give_way, self._reason = give_way, None
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="query-timeout", daemon=True)
                 self._thread.start()
             self._cond.notify()
 
-    def disarm(self) -> bool:
-        """Stop watching; whether the hold was interrupted."""
+    def disarm(self) -> str | None:
+        """Stop watching; why the hold was interrupted (``"deadline"``, ``"load"``), or None."""
         with self._cond:
-            fired, self._target, self._fired = self._fired, None, False
-            return fired
+            reason, self._target, self._reason, self._give_way = self._reason, None, None, None
+            return reason
 
     def stop(self) -> None:
         with self._cond:
@@ -352,9 +371,14 @@ class _Watchdog:
                     self._cond.wait()
                     continue
                 left = self._deadline - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
+                if self._reason is None and left > 0:
+                    if self._give_way is None:
+                        self._cond.wait(left)
+                        continue
+                    if not self._give_way():  # a stat of the load's announcement
+                        self._cond.wait(min(left, GIVE_WAY_SECONDS))
+                        continue
+                    self._reason = "load"
+                self._reason = self._reason or "deadline"
                 self._target.interrupt()
-                self._fired = True
                 self._cond.wait(0.05)

@@ -38,15 +38,17 @@ class Warmer:
         self._thread: threading.Thread | None = None
         self.warmed: Hashable | None = None
         """The version last warmed (or that failed to warm for good: it is not retried)."""
+        self._seen: Hashable | None = None
         self._busy = False
 
     @property
     def ready(self) -> bool:
-        """Whether a version has been warmed and no warming runs now (health's ``warm``).
+        """Whether the warmer is done with the data version it last saw (health's ``warm``).
 
+        Done: warmed, or failed for good and logged (not retried until the data change).
         Reads no data, so it never waits for the warehouse.
         """
-        return self.warmed is not None and not self._busy
+        return self.warmed is not None and self.warmed == self._seen and not self._busy
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="warm", daemon=True)
@@ -61,11 +63,13 @@ class Warmer:
         """Warm if the data changed since the last warm; whether it warmed.
 
         Under ``limits.warm_seconds`` rather than a request's ``query_seconds``: the credit
-        of a 10M-lead company takes longer than a visitor should wait, but it is nobody's wait.
+        of a 10M-lead company takes longer than a visitor should wait for one page. A load
+        announced meanwhile interrupts it (busy): it is tried again at the next step.
         """
         background = BACKGROUND.set(True)
         try:
             version = self._runtime.version()
+            self._seen = version
             if version == self.warmed:
                 return False
             self._busy = True
@@ -74,10 +78,13 @@ class Warmer:
             return False  # a load or the visitors have the warehouse: try again later
         except Exception:  # a cold cache is slower, not broken: never fail over it
             log.warning("Warming the dashboard cache failed", exc_info=True)
+            if not self._busy:
+                return False  # the version could not be read: try again at the next step
+            # the warm itself failed: not retried until the data change
         finally:
             self._busy = False
             BACKGROUND.reset(background)
-        self.warmed = version
+        self.warmed = self._seen
         return True
 
     def _run(self) -> None:
