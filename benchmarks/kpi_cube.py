@@ -21,6 +21,7 @@ import datetime as dt
 import math
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -209,8 +210,6 @@ class Dialect:
         """Spark groups by expressions, not by the select list's names: spell them out."""
         if self.name != "spark":
             return sql
-        import re
-
         found = re.search(r"SELECT\s+((?:(?!SELECT).)*?) p, (\S+) ch, grouping\(\2\) g", sql, re.S)
         if found is None:
             return sql

@@ -408,3 +408,11 @@ def test_a_full_queue_serves_the_last_answer_marked_stale(fair, blocker, monkeyp
         finally:
             blocker.release.set()
         assert slow.result(GUARD).status_code == 200
+
+
+@pytest.mark.parametrize("seconds", [0, -5])
+def test_a_warm_limit_that_is_not_positive_is_refused(seconds: float) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="warm_seconds"):
+        LimitSettings(warm_seconds=seconds)

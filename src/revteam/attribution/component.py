@@ -143,8 +143,7 @@ class AttributionComponent:
         as_of: DateLike | None,
     ) -> tuple[tuple[Any, ...], J.Built]:
         first, last, cut = self._range(start, end, as_of)
-        cat = self._metrics.catalogue
-        key = (conversion, by, first, last, cut, cat.fingerprint, self._version(), self._cfg())
+        key = (conversion, by, first, last, cut, *self._stamp())
         found = self._cache.built.get(key)
         if found is None:
             found = J.build(
@@ -155,23 +154,32 @@ class AttributionComponent:
                 start=first,
                 end=last,
                 as_of=cut,
-                touches=self._sorted(conversion, cut, key[-3:]),
+                touches=self._sorted(conversion, cut),
             )
             _keep(self._cache.built, key, found)
         return key, found
 
-    def _sorted(self, conversion: str, cut: dt.datetime, version: tuple[Any, ...]) -> J.Sorted:
+    def _sorted(self, conversion: str, cut: dt.datetime) -> J.Sorted:
         """The cut's touches sorted by the conversion's subject, shared by every conversion."""
         cfg = self._settings.attribution
         accounts = J.on_account(self._metrics, cfg, conversion)
-        key = (cut, accounts, *version)
+        key = (cut, accounts, *self._stamp())
         found = self._cache.touches.get(key)
         if found is None:
-            other = self._cache.touches.get((cut, not accounts, *version))
-            read = other.read if other is not None else None  # read once for both kinds
-            found = J.sort_touches(self._metrics, cfg, cut, accounts=accounts, read=read)
+            found = J.sort_touches(
+                self._metrics, cfg, cut, accounts=accounts, read=self._read_kept(cut, accounts)
+            )
             _keep(self._cache.touches, key, found, SORTED_KEPT)
         return found
+
+    def _read_kept(self, cut: dt.datetime, accounts: bool) -> J.Read | None:
+        """The touches already read for the other subject kind, if kept (read once for both)."""
+        other = self._cache.touches.get((cut, not accounts, *self._stamp()))
+        return other.read if other is not None else None
+
+    def _stamp(self) -> tuple[Any, ...]:
+        """What kept journeys depend on besides their options: definitions, data, settings."""
+        return (self._metrics.catalogue.fingerprint, self._version(), self._cfg())
 
     def run(
         self,
@@ -331,20 +339,19 @@ class AttributionComponent:
         """
         cfg = self._settings.attribution
         cut = self._range(None, None, as_of)[2]
-        version = (self._metrics.catalogue.fingerprint, self._version(), self._cfg())
+        stamp = self._stamp()
         kinds = {c: J.on_account(self._metrics, cfg, c) for c in CREDITED}
         parts: dict[str, pa.Table] = {}
         read: J.Read | None = None
         for accounts in sorted(set(kinds.values())):
-            sorted_key = (cut, accounts, *version)
+            sorted_key = (cut, accounts, *stamp)
             touches = self._cache.touches.get(sorted_key)
             for conversion in (c for c in CREDITED if kinds[c] == accounts):
-                key = (conversion, "channel", None, None, cut, *version)
+                key = (conversion, "channel", None, None, cut, *stamp)
                 built = self._cache.built.get(key)
                 if built is None:
                     if touches is None:
-                        other = self._cache.touches.get((cut, not accounts, *version))
-                        read = read or (other.read if other else None)
+                        read = read or self._read_kept(cut, accounts)
                         read = read or J.read_touches(self._metrics, cfg, cut)
                         touches = J.sort_touches(
                             self._metrics, cfg, cut, accounts=accounts, read=read

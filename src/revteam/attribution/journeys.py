@@ -133,7 +133,7 @@ def read_touches(
         channel_names=channel_names,
         campaign_code=campaign_code,
         campaign_names=campaign_names,
-        by_time=np.argsort(at, kind="stable").astype(np.int64),
+        by_time=np.argsort(at, kind="stable"),
     )
 
 
@@ -185,7 +185,7 @@ def sort_touches(
     key = codes[known] * n + place[known]
     del place
     key.sort()
-    codes, key = np.divmod(key, n) if n else (key, key)
+    codes, key = np.divmod(key, max(n, 1))
     order = touches.by_time[key]
     del key
     return Sorted(

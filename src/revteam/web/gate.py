@@ -58,8 +58,8 @@ Opener = Callable[[Path], Workspace]
 CALLER: ContextVar[str | None] = ContextVar("revteam_caller", default=None)
 """Who the current request acts for (the web app binds it once a caller is signed in)."""
 BACKGROUND: ContextVar[bool] = ContextVar("revteam_background", default=False)
-"""Whether the current work is the warmer's (bound by ``limits.warm_seconds``, not a
-request's ``query_seconds``: nobody waits on it, and what it computes can take minutes)."""
+"""Whether the current work is the warmer's: bound by ``limits.warm_seconds``, not a
+request's ``query_seconds`` (what it computes can take minutes), and giving way to loads."""
 RECHECK_SECONDS = 5.0
 """How often the data version of a warehouse that others may write is read again."""
 RETRY_AFTER = 5
