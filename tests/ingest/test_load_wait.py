@@ -89,7 +89,8 @@ def test_a_load_that_cannot_get_the_warehouse_exits_8_naming_the_holder(ws_dir, 
     src = tmp_path / "accounts.csv"
     src.write_text(ACCOUNTS)
     with holding(READER, ws_dir / "warehouse.duckdb") as reader:
-        result = run(ws_dir, "ingest", "accounts", str(src), "--wait", "0.3")
+        # Long enough that opening and announcing, slow on a busy machine, leave time to wait.
+        result = run(ws_dir, "ingest", "accounts", str(src), "--wait", "3")
         assert result.exit_code == 8, result.output
         text = " ".join(result.output.split())
         assert f"still held by process {reader.pid}" in text

@@ -101,7 +101,8 @@ def test_while_a_load_holds_the_warehouse_the_last_numbers_are_served(small_ws, 
 
 def test_the_warehouse_is_released_when_idle_so_loads_can_write(small_ws, small_members):
     company_ws, members = small_ws, small_members
-    application = create_app(company_ws, options=WebOptions(warm=False, idle_seconds=0.3))
+    # Idle long enough that a busy machine does not close it before the first assertion.
+    application = create_app(company_ws, options=WebOptions(warm=False, idle_seconds=2))
     with TestClient(application, headers=members["viewer"].bearer) as client:
         assert (
             client.get("/api/v1/query", params={"metrics": "leads", "grain": "year"}).status_code
