@@ -184,7 +184,7 @@ def test_a_history_too_short_is_refused(ws: Workspace, company: Company) -> None
         ws.scoring.fit(as_of=early)
 
 
-def test_the_cli_fits_runs_and_explains(ws_path: Path) -> None:
+def test_the_cli_fits_runs_and_explains(ws_path: Path, monkeypatch) -> None:
     runner = CliRunner()
     fit = runner.invoke(cli, ["-w", str(ws_path), "score", "fit", "--format", "json"])
     assert fit.exit_code == 0, fit.output
@@ -201,6 +201,11 @@ def test_the_cli_fits_runs_and_explains(ws_path: Path) -> None:
     who = lines[1].split(",")[0]
     why = runner.invoke(cli, ["-w", str(ws_path), "score", "explain", who, "--format", "json"])
     assert why.exit_code == 0 and json.loads(why.stdout)["person_id"] == who
+
+    def no_fit(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("fitted before looking the person up")
+
+    monkeypatch.setattr(ScoringComponent, "fit", no_fit)  # an unknown id is said at once
     bad = runner.invoke(cli, ["-w", str(ws_path), "score", "explain", "nobody"])
     assert bad.exit_code == 2 and "No person 'nobody'" in bad.output
 

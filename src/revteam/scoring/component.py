@@ -217,14 +217,14 @@ class ScoringComponent:
     ) -> dict[str, Any]:
         """Why a lead scores what it does: its probability and the features that moved it."""
         cut = self._cut(as_of)
-        fit = self._fit_for(cut, fit)
         leads = self._read(cut)
         where = pc.index(leads.person_id, person_id).as_py()
-        if where < 0:
+        if where < 0:  # said before fitting: a fit takes minutes on a large company
             raise ScoringError(
                 f"No person {person_id!r} was created by {cut:%Y-%m-%d}.",
                 "Give a person_id from the people table (revteam score run lists open leads).",
             )
+        fit = self._fit_for(cut, fit)
         rows = np.array([where], dtype=np.int64)
         at = np.array([micros_of(cut)], dtype=np.int64)
         x = features(leads, rows, at, half_life_days=self._settings.scoring.half_life_days)
