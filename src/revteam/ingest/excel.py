@@ -34,8 +34,10 @@ from revteam.ingest.readers import (
     Staged,
     Ticker,
     _as_text,
+    _fraction,
     _printable,
     _raw_json,
+    neutral_number,
 )
 from revteam.ingest.sniff import (
     canonical_names,
@@ -347,7 +349,9 @@ def _stream(
         _close(rows)
     batch.flush()
     report(1.0)
-    return Staged(name, names, batch.rows, "excel", _raw_json(names), rejects, [f"TABLE {name}"])
+    drop = [f"TABLE {name}"]
+    typed = frozenset(batch.typed)
+    return Staged(name, names, batch.rows, "excel", _raw_json(names), rejects, drop, typed)
 
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
@@ -383,11 +387,16 @@ class _Batch:
         self.columns: list[list[str | None]] = [[] for _ in names]
         self.rows = 0
         self.created = False
+        self.typed: set[str] = set()
 
     def add(self, line: int, cells: list[object]) -> None:
         self.lines.append(line)
-        for column, value in zip(self.columns, cells, strict=True):
-            column.append(_as_text(value))
+        for name, column, value in zip(self.names, self.columns, cells, strict=True):
+            if _fraction(value):  # a number cell: no decimal mark (see neutral_number)
+                self.typed.add(name)
+                column.append(neutral_number(value))
+            else:
+                column.append(_as_text(value))
         self.rows += 1
         if len(self.lines) >= _BATCH:
             self.flush()

@@ -17,7 +17,9 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import decimal
 import json
+import math
 import re
 import tempfile
 import threading
@@ -26,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 import duckdb
 import pyarrow as pa
@@ -85,6 +87,9 @@ class Staged:
     rejects: list[tuple[int, str, str]] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
     """Temporary objects to drop afterwards, as "VIEW name" / "TABLE name"."""
+    typed_numbers: frozenset[str] = frozenset()
+    """Text columns holding typed fractions (JSON numbers, Excel number cells) written in
+    :func:`neutral_number` form: they say nothing of how the file writes decimals."""
 
 
 def detect_format(path: Path) -> Format:
@@ -745,15 +750,38 @@ def _stage_python(
         columns.update(dict.fromkeys(rec))
     cols = list(columns)
     data: dict[str, list[Any]] = {"_line": [n for n, _ in records]}
+    typed: set[str] = set()
     for c in cols:
-        data[c] = [_as_text(rec.get(c)) for _, rec in records]
+        values = [rec.get(c) for _, rec in records]
+        if any(_fraction(v) for v in values):
+            typed.add(c)
+            data[c] = [neutral_number(v) if _fraction(v) else _as_text(v) for v in values]
+        else:
+            data[c] = [_as_text(v) for v in values]
     arrow = pa.table(
         {k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()}
     )
     con.register(f"{name}_arrow", arrow)
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
-    return Staged(name, cols, len(records), fmt, _raw_json(cols), rejects, [f"TABLE {name}"])
+    drop = [f"TABLE {name}"]
+    return Staged(name, cols, len(records), fmt, _raw_json(cols), rejects, drop, frozenset(typed))
+
+
+def _fraction(value: object) -> TypeGuard[float]:
+    """A finite number with a fractional part (whole numbers are written without a mark)."""
+    return isinstance(value, float) and math.isfinite(value) and not value.is_integer()
+
+
+def neutral_number(value: float) -> str:
+    """A typed fraction as text with no decimal mark: 2500.5 -> ``25005e-1``.
+
+    A JSON number or an Excel number cell beside text in one column becomes text, and text
+    with a dot would tell ingest the file writes decimals with a dot: a German ``1.500`` in the
+    same file would then read as 1.5. The exponent form reads the same under either mark.
+    """
+    sign, digits, exponent = decimal.Decimal(repr(value)).as_tuple()
+    return f"{'-' if sign else ''}{''.join(map(str, digits))}e{exponent}"
 
 
 def _as_text(value: Any) -> str | None:

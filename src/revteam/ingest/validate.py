@@ -29,8 +29,56 @@ _TYPE_WORDS = {
     "date": "a date",
     "timestamp": "a timestamp",
 }
-_NUMBER_TEXT = "regexp_replace({x}, '[\\s\u00a0\u202f\u2009''$€£¥]+', '', 'g')"
-"""A number's text without currency signs, spaces and apostrophes (never a decimal mark)."""
+_SIGNS = "$€£¥"
+_SPACES = "\\s\u00a0\u202f\u2009"
+_GROUPING = " \u00a0\u202f\u2009''"
+"""Thousands separators that are never a decimal mark: spaces and the apostrophe (SQL-quoted)."""
+_GROUPED = f"[-+]?\\d{{{{1,3}}}}([{_GROUPING}]\\d{{{{3}}}})+([.,]\\d*)?"
+_NEUTRAL = "[-+]?\\d+[eE][-+]?\\d+"
+"""A number with an exponent and no decimal mark (``25005e-1``): what readers write for typed
+numbers (:func:`~revteam.ingest.readers.neutral_number`); it reads the same under either mark."""
+
+
+def _number_text(x: str) -> str:
+    """A number's text without a currency sign at either end and without thousands spaces.
+
+    Spaces and apostrophes go only where they separate groups of three digits (1 000,5 ·
+    1'000.50); elsewhere (``5 10``) they stay, and the text is not read as a number.
+    """
+    space = f"[{_SPACES}]*"
+    bare = f"regexp_replace({x}, '^{space}|{space}$', '', 'g')"
+    bare = f"regexp_replace({bare}, '^([-+]?){space}[{_SIGNS}]{space}', '\\1')"
+    bare = f"regexp_replace({bare}, '{space}[{_SIGNS}]$', '')"
+    return (
+        f"(CASE WHEN regexp_full_match({bare}, '{_GROUPED.format()}') "
+        f"THEN regexp_replace({bare}, '[{_GROUPING}]', '', 'g') ELSE {bare} END)"
+    )
+
+
+_ISO_DAY = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}"
+_SHORT_DAY = r"(\d{1,2}[-/.]\d{1,2}[-/.]\d{2}(\d{2})?|\d{2}-\d{1,2}-\d{1,2})([Tt ].*)?"
+"""31/12/24, 03/04/2025, 25-01-02: not year first, so the order of its parts is the file's to
+declare (a two-digit year above all)."""
+_ISO_TIME = r"[Tt ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?"
+_ISO_LOCAL = f"{_ISO_DAY}({_ISO_TIME})?"
+_ISO_ZONED = (
+    f"{_ISO_DAY}{_ISO_TIME} ?([Zz]|[+-]\\d{{2}}(:?\\d{{2}})?|UTC|GMT|[A-Za-z]+(/[A-Za-z0-9_+-]+)+)"
+)
+"""A time with its zone: an offset, Z, UTC or GMT, or a zone's name. Abbreviations such as
+CST or IST are refused: they name different zones in different countries."""
+_FRACTIONAL = ("DOUBLE", "FLOAT", "DECIMAL", "REAL")
+_WHOLE = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
 _INT = "[-+]?\\d+"
 _DECISIVE = {
     # Written so that only one convention reads it: the decimal mark is plain from the text.
@@ -153,6 +201,7 @@ def build_plan(
             rate,
             decimal,
             nul_check=staged.format == "parquet",
+            typed=plan.source_of[col.name] in staged.typed_numbers,
         )
         coerced.append(f"{expr} AS {quote_ident(col.name)}")
         if col.name in table.required_columns:
@@ -224,10 +273,12 @@ def _coerce(
     rate: str | None,
     decimal: str | None = None,
     nul_check: bool = False,
+    typed: bool = False,
 ) -> tuple[str, str | None]:
     """SQL for the canonical value of ``col`` and for its coercion-error message (or None).
 
-    ``decimal`` is the file's decimal mark (declared or seen in it), else ``None``.
+    ``decimal`` is the file's decimal mark (declared or seen in it), else ``None``; ``typed``:
+    the source column holds typed numbers in neutral form (``Staged.typed_numbers``).
     """
     target = col.sql_type
     if src is None:
@@ -239,10 +290,19 @@ def _coerce(
     src_type = types[src]
     v = _source_text(src, src_type)
     if src_type == "VARCHAR":
+        if typed and col.type == "string":  # a typed number as text reads as it was written
+            v = (
+                f"(CASE WHEN regexp_full_match({v}, '{_NEUTRAL}') "
+                f"THEN CAST(CAST({v} AS DOUBLE) AS VARCHAR) ELSE {v} END)"
+            )
         v = _map_values(col, v, mapping, settings)
         expr = _parse_text(col, v, mapping, decimal)
     elif col.type == "timestamp" and src_type.startswith("TIMESTAMP"):
         expr = f"CAST({v} AS TIMESTAMP)"
+    elif col.type == "integer" and src_type.startswith(_FRACTIONAL):
+        expr = f"CASE WHEN {v} = trunc({v}) THEN TRY_CAST({v} AS {target}) END"  # 1.5: refused
+    elif col.type == "boolean" and src_type.startswith((*_FRACTIONAL, *_WHOLE)):
+        expr = f"CASE WHEN {v} IN (0, 1) THEN {v} = 1 END"  # 2 is not true: refused
     else:
         expr = f"TRY_CAST({v} AS {target})"
     if col.type == "money" and rate is not None:
@@ -259,6 +319,28 @@ def _coerce(
     shown = f"left(CAST({quote_ident(src)} AS VARCHAR), 60)"
     what = _TYPE_WORDS[col.type]
     err = _cannot_read(col, v, expr, shown, what)
+    if (
+        src_type == "VARCHAR"
+        and col.type in {"date", "timestamp"}
+        and col.name not in (mapping.date_formats)
+    ):
+        # An ISO day followed by what is not read (PM, EST, words) says how to give the time.
+        fix = (
+            f"{col.name}: cannot read ' || {_quoted(shown)} || ' as {what}: after an ISO date "
+            "only a time and its offset, Z, UTC or a zone name (Europe/Berlin) are read; write "
+            "e.g. 2025-03-04T22:00:00-05:00, or declare the format in the mapping: "
+            f'date_formats: {{{col.name}: "%Y-%m-%d %I:%M %p"}}'
+        )
+        order = (
+            f"{col.name}: ' || {_quoted(shown)} || ' is not a year-first (ISO) date, and which "
+            "part is the day, the month or the year cannot be told: declare it in the mapping: "
+            f'date_formats: {{{col.name}: "%d/%m/%y"}} (or "%m/%d/%Y", …)'
+        )
+        err = (
+            f"CASE WHEN {v} IS NULL OR {expr} IS NOT NULL THEN NULL "
+            f"WHEN regexp_matches({v}, '^{_ISO_DAY}[^0-9]') THEN '{fix}' "
+            f"WHEN regexp_full_match({v}, '{_SHORT_DAY}') THEN '{order}' ELSE {err} END"
+        )
     if src_type == "VARCHAR" and decimal is None and col.type in {"integer", "float", "money"}:
         # A number refused because its decimal mark cannot be told says so, and how to fix it.
         ambiguous = (
@@ -283,6 +365,8 @@ def _coerce(
             + "' END"
         )
         err = f"COALESCE({err}, {outside})"
+    if col.type == "money" and src_type == "VARCHAR":
+        err = f"COALESCE({_sign_reason(col, v, _row_currency(mapping, settings, types))}, {err})"
     if rate is not None and col.type == "money":
         err = (
             f"CASE WHEN {v} IS NOT NULL AND {rate} IS NULL THEN '{col.name}: no exchange rate "
@@ -290,6 +374,45 @@ def _coerce(
             f"{err} END"
         )
     return expr, err
+
+
+_SIGN_CURRENCIES = {
+    "€": ("EUR",),
+    "£": ("GBP",),
+    "¥": ("JPY", "CNY"),
+    "$": (
+        *("USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN", "BRL", "ARS", "CLP", "COP"),
+        *("UYU", "DOP", "JMD", "TTD", "BSD", "BBD", "BZD", "BMD", "KYD", "XCD", "FJD", "BND"),
+    ),
+}
+"""The currencies a sign written in an amount can mean."""
+
+
+def _row_currency(mapping: Mapping, settings: Settings, types: dict[str, str]) -> str:
+    """SQL of a row's currency code: its currency column, else the mapping's or workspace's."""
+    default = quote_literal((mapping.currency or settings.currency).upper())
+    column = mapping.currency_column
+    if column and column in types:
+        code = f"upper(trim(CAST({quote_ident(column)} AS VARCHAR)))"
+        return f"COALESCE(NULLIF({code}, ''), {default})"
+    return default
+
+
+def _sign_reason(col: Column, v: str, currency: str) -> str:
+    """The reason an amount is refused when its sign (€1000) is not the row's currency.
+
+    The sign is not read as a currency: a file of euros in a dollar workspace would otherwise
+    load 1000 euros as 1000 dollars.
+    """
+    cases = " ".join(
+        f"WHEN contains({v}, '{sign}') AND {currency} NOT IN "
+        f"({', '.join(quote_literal(c) for c in codes)}) THEN '{col.name}: ' || {_quoted(v)} || "
+        f"' is written in {sign}, but the row''s currency is ' || {currency} || '; declare the "
+        "currency (currency: or currency_column: in the mapping) or write the amount without "
+        "the sign'"
+        for sign, codes in _SIGN_CURRENCIES.items()
+    )
+    return f"(CASE {cases} END)"
 
 
 def _map_values(col: Column, v: str, mapping: Mapping, settings: Settings) -> str:
@@ -320,15 +443,17 @@ def _number(col: Column, v: str, decimal: str | None) -> str:
     reads by it, and a value that could be either (1.200: 1.2 or 1200?) is not read: its row is
     refused with the fix, never guessed.
     """
-    text = _NUMBER_TEXT.format(x=v)
+    text = _number_text(v)
     if decimal is not None:
         thousands = THOUSANDS[decimal]
         plain = f"replace(replace({text}, '{thousands}', ''), '{decimal}', '.')"
         number = (
-            f"CASE WHEN regexp_full_match({text}, '{_STRICT[decimal].format()}') THEN {plain} END"
+            f"CASE WHEN regexp_full_match({text}, '{_NEUTRAL}') THEN {text} "
+            f"WHEN regexp_full_match({text}, '{_STRICT[decimal].format()}') THEN {plain} END"
         )
     else:
         cases = [f"WHEN regexp_full_match({text}, '{_INT}') THEN {text}"]
+        cases.append(f"WHEN regexp_full_match({text}, '{_NEUTRAL}') THEN {text}")
         for mark, patterns in _DECISIVE.items():
             other = THOUSANDS[mark]
             plain = f"replace(replace({text}, '{other}', ''), '{mark}', '.')"
@@ -340,8 +465,14 @@ def _number(col: Column, v: str, decimal: str | None) -> str:
     if col.type == "integer":
         return (
             f"CASE WHEN regexp_full_match({number}, '[-+]?\\d+(\\.0*)?') "
-            f"THEN TRY_CAST(TRY_CAST({number} AS DOUBLE) AS BIGINT) END"
+            # the digits themselves, not through a double: exact beyond 2**53
+            f"THEN TRY_CAST(regexp_extract({number}, '^[-+]?\\d+') AS BIGINT) END"
         )
+    # A decimal type reads no exponent: 25005e-1 goes through a double (exact to its digits).
+    number = (
+        f"(CASE WHEN regexp_matches({number}, '[eE]') "
+        f"THEN CAST(TRY_CAST({number} AS DOUBLE) AS VARCHAR) ELSE {number} END)"
+    )
     return f"TRY_CAST({number} AS {col.sql_type})"
 
 
@@ -354,7 +485,7 @@ def _cannot_read(col: Column, v: str, expr: str, shown: str, what: str) -> str:
 
 def ambiguous_reason(col: Column, v: str) -> str:
     """The reason a number is refused when its decimal mark cannot be told."""
-    text = _NUMBER_TEXT.format(x=v)
+    text = _number_text(v)
     return (
         f"CASE WHEN regexp_full_match({text}, '{_AMBIGUOUS.format()}') THEN "
         f"'{col.name}: ' || {_quoted(text)} || ' could be read two ways (is . or , the decimal "
@@ -370,7 +501,7 @@ def detect_decimal(con: duckdb.DuckDBPyConnection, relation: str, columns: list[
     votes = []
     for mark, patterns in _DECISIVE.items():
         tests = [
-            f"regexp_full_match({_NUMBER_TEXT.format(x=quote_ident(c))}, '{p.format()}')"
+            f"regexp_full_match({_number_text(quote_ident(c))}, '{p.format()}')"
             for c in columns
             for p in patterns
         ]
@@ -390,15 +521,17 @@ def _parse_text(col: Column, v: str, mapping: Mapping, decimal: str | None = Non
         else:
             ts = f"CAST(try_strptime({v}, {quote_literal(fmt)}) AS TIMESTAMP)"
         return ts if col.type == "timestamp" else f"CAST({ts} AS DATE)"
-    if col.type == "timestamp":
-        # An explicit offset (Z, +02:00) is converted to the workspace zone; plain text is local.
-        return (
-            f"CASE WHEN regexp_matches(substr({v}, 11), '[Zz+-]') "
-            f"THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
-            f"ELSE TRY_CAST({v} AS TIMESTAMP) END"
+    if col.type in {"timestamp", "date"}:
+        # ISO text only: DuckDB's cast drops a word after the time (PM, EST, junk) unsaid.
+        # Plain text is local time; an offset, Z, UTC/GMT or a zone name (Europe/Berlin) is
+        # converted to the workspace zone. Anything else is refused with the format to declare.
+        ts = (
+            f"CASE WHEN regexp_full_match({v}, {quote_literal(_ISO_LOCAL)}) "
+            f"THEN TRY_CAST({v} AS TIMESTAMP) "
+            f"WHEN regexp_full_match({v}, {quote_literal(_ISO_ZONED)}) "
+            f"THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) END"
         )
-    if col.type == "date":
-        return f"COALESCE(TRY_CAST({v} AS DATE), CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE))"
+        return ts if col.type == "timestamp" else f"CAST({ts} AS DATE)"
     if col.type in {"integer", "money", "float"}:
         return _number(col, v, decimal)
     if col.type == "boolean":
