@@ -151,8 +151,11 @@ class CrmMapping(BaseModel):
     )
     teams: dict[str, str] = Field(default_factory=dict, description="Team names → teams.")
     default_team: str = Field("sales", description="Team of owners whose team is unknown.")
-    date_order: Literal["mdy", "dmy"] = Field(
-        "mdy", description="How to read dates like 03/04/2025 (US exports use mdy)."
+    date_order: Literal["mdy", "dmy"] | None = Field(
+        None,
+        description="How to read dates like 03/04/2025: mdy (US exports) or dmy. Unset, dates "
+        "are read month-first, and a file with a date that can only be day-first (13/01/2025) "
+        "is refused as a whole rather than read half one way, half the other.",
     )
     encoding: str = Field(
         "utf-8",
@@ -191,9 +194,12 @@ class CrmMapping(BaseModel):
         return CrmMapping(**data)
 
     def over(self, other: CrmMapping) -> CrmMapping:
-        """Entries of ``self`` on top of those of ``other``."""
+        """Entries of ``self`` on top of those of ``other`` (what ``self`` leaves unset, theirs)."""
         mine, theirs = self.normalised().model_dump(), other.normalised().model_dump()
-        merged = {k: {**theirs[k], **v} if isinstance(v, dict) else v for k, v in mine.items()}
+        merged = {
+            k: {**theirs[k], **v} if isinstance(v, dict) else theirs[k] if v is None else v
+            for k, v in mine.items()
+        }
         return CrmMapping(**merged)
 
 

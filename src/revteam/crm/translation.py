@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -33,6 +33,8 @@ Kind = Literal[
 ]
 
 _DUPLICATE = re.compile(r"^(.*?)(?:_\d+| \(\d+\))$")
+CURRENCY_COLUMNS = ("currency", "_currency")
+"""Columns of a field set that hold a record's currency (an ISO code)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Source:
     """A column holding the record as it was read, once the columns have been renamed."""
     refuse_column: str | None = None
     """A column holding a reason the reader refuses the row for (NULL for rows it keeps)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """The label each renamed column had in the file, to name it in messages."""
 
     def find(self, label: str) -> list[str]:
         """Columns carrying ``label``: the column itself, then duplicates such as ``X (2)``."""
@@ -95,6 +99,14 @@ class Source:
 
     def has(self, label: str) -> bool:
         return bool(self.find(label))
+
+    def find_all(self, labels: Iterable[str]) -> list[str]:
+        """Columns carrying any of ``labels``, in the order of the labels."""
+        return [c for label in labels for c in self.find(label)]
+
+    def label(self, column: str) -> str:
+        """The column's label as the file wrote it."""
+        return self.labels.get(column, column)
 
     @property
     def origin(self) -> str:
@@ -134,6 +146,7 @@ class Translation:
     unmapped: list[UnmappedValue] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     _workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    _dates_checked: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def stage(self, path: Path, obj: str) -> Source:
         """Stage a source file, read in the mapping's encoding (``encoding:`` in crm.yaml).
@@ -146,13 +159,9 @@ class Translation:
         )
         if staged.rejects and self.mapping.encoding == "utf-8":
             _refuse_if_not_utf8(path)
-        rejects = [r for r in staged.rejects if not P.FOOTER.search(r[1].strip().strip('"'))]
-        if len(rejects) < len(staged.rejects):
-            self.notes.append(
-                f"{path.name}: {len(staged.rejects) - len(rejects)} report footer line(s) "
-                "skipped (totals, confidentiality notice)"
-            )
-        src = Source(path, obj, staged.relation, staged.columns, staged.rows, rejects)
+        # A line the parser rejected is refused (quarantined), never dropped for what it says:
+        # footers are cut before reading, and only where they are footer lines as a whole.
+        src = Source(path, obj, staged.relation, staged.columns, staged.rows, staged.rejects)
         self.sources.append(src)
         return src
 
@@ -173,6 +182,7 @@ class Translation:
             f"FROM {src.relation}"
         )
         src.relation, src.columns = view, [n for _, n in cols]
+        src.labels = {n: src.label(o) for o, n in cols}
         src.raw_column = "_src_raw"
 
     def _without_footer(self, path: Path) -> Path:
@@ -284,16 +294,48 @@ class Translation:
         self.close()
 
     # -- building blocks for readers ------------------------------------------------------------
-    def formats(self) -> tuple[str, ...]:
-        return P.US_FORMATS if self.mapping.date_order == "mdy" else P.EU_FORMATS
+    def formats(self, src: Source, *columns: str) -> tuple[str, ...]:
+        """The date formats to read ``columns`` of ``src`` with (``date_order`` in crm.yaml).
+
+        Where ``date_order`` is not declared, dates are read month-first, but a column holding
+        a date that only reads day-first refuses the file: read row by row, the other rows
+        would load a month wrong (02/01 as 1 February) beside the refused ones.
+        """
+        if self.mapping.date_order is None:
+            for column in columns:
+                self._refuse_day_first(src, column)
+        return P.EU_FORMATS if self.mapping.date_order == "dmy" else P.US_FORMATS
+
+    def _refuse_day_first(self, src: Source, column: str) -> None:
+        """Raise :class:`CrmSourceError` naming the first day-first-only date of ``column``."""
+        if (src.relation, column) in self._dates_checked:
+            return
+        self._dates_checked.add((src.relation, column))
+        value = P.text(column)
+        found = P.rows(
+            self.con,
+            f"SELECT _line, {value} FROM {src.relation} WHERE {P.day_first_sql(value)} "
+            "ORDER BY _line LIMIT 1",
+        )
+        if found:
+            line, text = found[0]
+            raise CrmSourceError(
+                src.path,
+                f"the dates are day-first: {src.label(column)} {text!r} on line {line} reads "
+                "only as day/month/year, and crm.yaml does not say the date order (read "
+                "month-first, 02/01/2025 would load as 1 February)",
+                "Set `date_order: dmy` in crm.yaml (beside revteam.toml) to read the dates "
+                "day-first, or `date_order: mdy` to read them month-first and refuse the rows "
+                "that cannot be",
+            )
 
     def expr(self, src: Source, f: Field, used: set[str]) -> str | None:
         """SQL for ``f`` over ``src``, or None when the file has none of its labels."""
-        cols = [c for label in f.labels for c in src.find(label)]
+        cols = src.find_all(f.labels)
         if not cols:
             return None
         used.update(cols)
-        cleaned = [self._clean(P.text(c), f.kind) for c in dict.fromkeys(cols)]
+        cleaned = [self._clean(src, c, f.kind) for c in dict.fromkeys(cols)]
         value = P.earliest_sql(cleaned) if f.pick == "earliest" else _coalesce(cleaned)
         table = f.table(self.mapping)
         if table is None:
@@ -308,20 +350,69 @@ class Translation:
         )
 
     def columns(self, src: Source, fields: tuple[Field, ...], used: set[str]) -> dict[str, str]:
+        """SQL per column of ``fields`` found in ``src``; ``_refuse`` if a row must be refused."""
         out: dict[str, str] = {}
         for f in fields:
             sql = self.expr(src, f, used)
             if sql is not None and f.column not in out:
                 out[f.column] = sql
+        self._amount_currency(src, fields, out)
         return out
+
+    def amount_code(self, src: Source, f: Field) -> str | None:
+        """SQL for the ISO code written in front of ``f``'s amount (``EUR 5,000.00``), if any.
+
+        The code is taken from the column the amount is read from (the first non-empty one).
+        """
+        cols = list(dict.fromkeys(src.find_all(f.labels)))
+        if not cols:
+            return None
+        cases = " ".join(
+            f"WHEN {P.text(c)} IS NOT NULL THEN {P.currency_sql(P.text(c))}" for c in cols
+        )
+        return f"(CASE {cases} END)"
+
+    def _amount_currency(self, src: Source, fields: tuple[Field, ...], out: dict[str, str]) -> None:
+        """A code in front of an amount becomes the record's currency, which ingest converts.
+
+        It fills the field set's currency column (``_currency`` where it has none). A record
+        whose currency column says another currency is refused: revteam does not guess which
+        of the two is right.
+        """
+        money = [f for f in fields if f.kind == "money" and f.column in out]
+        codes = [(f, code) for f in money if (code := self.amount_code(src, f)) is not None]
+        if not codes:
+            return
+        target = next((f for f in fields if f.column in CURRENCY_COLUMNS), None)
+        column = target.column if target else "_currency"
+        declared = out.get(column)
+        code = _coalesce([c for _, c in codes])
+        if declared is None or target is None:
+            out[column] = code
+            return
+        out[column] = f"COALESCE({declared}, {code})"
+        named = src.find_all(target.labels)
+        where = (src.label(named[0]) if named else column).replace("{", "{{").replace("}", "}}")
+        reasons = []
+        for f, c in codes:
+            shown = _coalesce([P.text(x) for x in dict.fromkeys(src.find_all(f.labels))])
+            text = (
+                f"{f.column}: '{{}}' is in {{}}, but {where} says {{}}; revteam does not guess "
+                "which is right (correct the export)"
+            )
+            reasons.append(
+                f"CASE WHEN upper({declared}) <> {c} "
+                f"THEN format({P.lit(text)}, {shown}, {c}, upper({declared})) END"
+            )
+        out["_refuse"] = _coalesce(reasons)
 
     def check_values(self, src: Source, f: Field, where: str = "TRUE") -> None:
         """Add the values of ``f`` that no mapping knows to the unmapped report."""
         table = f.table(self.mapping)
-        cols = [c for label in f.labels for c in src.find(label)]
+        cols = src.find_all(f.labels)
         if table is None or not cols:
             return
-        raw = _coalesce([self._clean(P.text(c), f.kind) for c in dict.fromkeys(cols)])
+        raw = _coalesce([self._clean(src, c, f.kind) for c in dict.fromkeys(cols)])
         found = P.rows(
             self.con,
             f"SELECT v, count(*) FROM (SELECT {raw} AS v FROM {src.relation} WHERE {where}) "
@@ -365,7 +456,8 @@ class Translation:
             f"FROM (VALUES {values}) v(o, r, reason)"
         )
 
-    def _clean(self, expr: str, kind: Kind) -> str:
+    def _clean(self, src: Source, column: str, kind: Kind) -> str:
+        expr = P.text(column)
         match kind:
             case "email" | "lower":
                 return f"lower({expr})"
@@ -376,7 +468,7 @@ class Translation:
             case "first_id":
                 return P.first_id_sql(expr)
             case "timestamp":
-                return P.timestamp_sql(expr, self.formats())
+                return P.timestamp_sql(expr, self.formats(src, column))
             case "money":
                 return P.money_sql(expr)
             case "percent":
@@ -453,11 +545,18 @@ def _pad(union: str, table: str) -> str:
 def select(
     columns: Mapping[str, str], src: Source, *, where: str = "TRUE", refuse: str | None = None
 ) -> str:
-    """``SELECT`` of canonical columns over a staged source, with its lineage columns."""
-    cols = ", ".join(f"{sql} AS {quote_ident(c)}" for c, sql in columns.items())
+    """``SELECT`` of canonical columns over a staged source, with its lineage columns.
+
+    A ``_refuse`` among ``columns`` (see :meth:`Translation.columns`) refuses rows after
+    ``refuse``, the reader's own reason.
+    """
+    named = dict(columns)
+    reasons = [r for r in (refuse, named.pop("_refuse", None)) if r]
+    cols = ", ".join(f"{sql} AS {quote_ident(c)}" for c, sql in named.items())
+    reason = _coalesce(reasons) if reasons else "CAST(NULL AS VARCHAR)"
     return (
         f"SELECT {cols}{', ' if cols else ''}{src.origin} AS _origin, {src.raw} AS _raw, "
-        f"{refuse or 'CAST(NULL AS VARCHAR)'} AS _refuse FROM {src.relation} WHERE {where}"
+        f"{reason} AS _refuse FROM {src.relation} WHERE {where}"
     )
 
 

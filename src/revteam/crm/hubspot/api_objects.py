@@ -168,7 +168,7 @@ def _stage_dates(tr: Translation, src: Source, used: set[str]) -> dict[str, str]
                 tr.unmapped_value(src, col, stage, n, "not loaded (kept aside)", "lifecycle_stages")
             continue
         used.add(col)
-        found.setdefault(target, []).append(P.timestamp_sql(P.text(col), tr.formats()))
+        found.setdefault(target, []).append(P.timestamp_sql(P.text(col), tr.formats(src, col)))
     return {
         f"st_{s}": P.earliest_sql(found[s]) if s in found else "CAST(NULL AS VARCHAR)"
         for s in _STAGES

@@ -140,7 +140,7 @@ def _contacts(tr: Translation, src: Source) -> None:
     for col, _label, target in found:
         if target is not None and target != "ignore":
             used.add(col)
-            ts = P.timestamp_sql(P.text(col), tr.formats())
+            ts = P.timestamp_sql(P.text(col), tr.formats(src, col))
             dates.setdefault(target, []).append(ts)
     for stage, column in _STAMP.items():
         if stage in dates:
@@ -211,12 +211,19 @@ def _deals(tr: Translation, src: Source) -> None:
     used: set[str] = set()
     cols = tr.columns(src, L.DEAL_FIELDS, used)
     if src.has("Amount in company currency"):
-        cols.pop("_currency", None)  # already converted to the company currency
+        # Already converted to the company currency: the deal's currency code does not apply,
+        # only a code written in front of the amount does.
+        cols.pop("_refuse", None)
+        amount = next(f for f in L.DEAL_FIELDS if f.column == "amount")
+        if (code := tr.amount_code(src, amount)) is not None:
+            cols["_currency"] = code
+        else:
+            cols.pop("_currency", None)
     _owner(tr, src, cols, L.DEAL_OWNER, used)
     found = stage_columns(src, dict(tr.mapping.deal_stages), deals=True)
     used.update(col for col, _, _ in found)
     closed = [
-        P.timestamp_sql(P.text(col), tr.formats())
+        P.timestamp_sql(P.text(col), tr.formats(src, col))
         for col, _, target in found
         if target in ("closed_won", "closed_lost")
     ]
@@ -232,7 +239,7 @@ def _deals(tr: Translation, src: Source) -> None:
     tr.parts.append(Part("opportunities", deal_outcome(placed), src.path.name))
     key = cols["opportunity_id"]
     for col, label, target in found:
-        ts = P.timestamp_sql(P.text(col), tr.formats())
+        ts = P.timestamp_sql(P.text(col), tr.formats(src, col))
         history = {"opportunity_id": key, "entered_at": ts, "stage": P.lit(target or label)}
         tr.parts.append(
             Part("opportunity_stages", select(history, src, where=f"{ts} IS NOT NULL"), col)

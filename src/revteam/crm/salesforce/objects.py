@@ -43,7 +43,8 @@ def translate(tr: Translation, sources: Sequence[Source], *, include_deleted: bo
     for src in sources:
         views.setdefault(src.object, []).append(_standardise(tr, src, include_deleted))
     for obj, fields in FIELDS.items():
-        cols = [f.column for f in fields] + ["_origin", "_raw", "_refuse", "_deleted"]
+        # _currency: a code written in front of an amount of an object without a currency field
+        cols = [f.column for f in fields] + ["_origin", "_raw", "_refuse", "_currency", "_deleted"]
         empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(c)}" for c in cols[:-1])
         union = " UNION ALL BY NAME ".join(f"({q})" for q in views.get(obj, []))
         body = f"SELECT {empty}, FALSE AS _deleted WHERE FALSE"

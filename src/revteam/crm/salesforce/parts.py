@@ -39,8 +39,8 @@ def opportunities(tr: Translation) -> None:
     tr.parts.append(
         Part(
             "opportunity_stages",
-            f"SELECT opportunity_id, entered_at, stage, amount, probability, {_LINEAGE} "
-            "FROM _sf_entries",
+            "SELECT opportunity_id, entered_at, stage, amount, probability, _currency, "
+            f"{_LINEAGE} FROM _sf_entries",
             "opportunity history",
         )
     )
@@ -107,7 +107,7 @@ def accounts(tr: Translation) -> None:
         Part(
             "accounts",
             f"SELECT {', '.join(cols)}, COALESCE(a.created_at, f.first_seen) AS created_at, "
-            f"{owner} AS owner_id, a._origin, a._raw, a._refuse "
+            f"{owner} AS owner_id, a._currency, a._origin, a._raw, a._refuse "
             "FROM _sf_account a LEFT JOIN _sf_account_first f USING (account_id) "
             "WHERE NOT a._deleted",
             "accounts",
@@ -127,7 +127,7 @@ def campaigns(tr: Translation) -> None:
         Part(
             "campaigns",
             "SELECT campaign_id, name, COALESCE(channel, type_channel) AS channel, type, "
-            f"parent_id, start_date, end_date, budget, {_LINEAGE} "
+            f"parent_id, start_date, end_date, budget, _currency, {_LINEAGE} "
             "FROM _sf_campaign WHERE NOT _deleted",
             "campaigns",
         )
