@@ -13,6 +13,9 @@ from revteam.workspace import Workspace
 # Settings tests and the CLI read REVTEAM_*; a developer's own shell must not leak into tests.
 for _name in [n for n in os.environ if n.startswith("REVTEAM_")]:
     del os.environ[_name]
+# A request waits 10 s for a model fit by default; on a busy 2-core CI machine a test company's
+# fit can take longer. Tests of that wait set WebOptions(fit_wait_seconds=…) themselves.
+os.environ["REVTEAM_LIMITS__FIT_WAIT_SECONDS"] = "600"
 
 # Third-party fixtures (with their licences) and the KPI specification, kept in the repository:
 # see tests/fixtures/README.md.

@@ -442,6 +442,12 @@ class LimitSettings(BaseModel):
         description="Web app: the same bound for the background warmer, which computes the "
         "slow views (the attribution credit of 10M leads takes minutes) before visitors ask.",
     )
+    fit_wait_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Web app: how long a request waits for a model fit in progress (the lead "
+        "score, CLV) before it gets the last fit marked stale, or 503 with Retry-After.",
+    )
     cache_megabytes: int = Field(
         256,
         ge=0,

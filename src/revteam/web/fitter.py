@@ -28,9 +28,6 @@ from revteam.exceptions import RevteamError, ServerBusyError
 T = TypeVar("T")
 Version = tuple[int, str]
 """The warehouse's data version and the fingerprint of the workspace's metric files."""
-FIT_WAIT = 10.0
-"""Seconds a request waits for a fit in progress before it is answered without it (the
-default of ``WebOptions.fit_wait_seconds``)."""
 KEPT_JOBS = 8
 """Finished fits kept (the newest per key is kept beyond it, to serve while the next runs)."""
 

@@ -39,7 +39,7 @@ from revteam.metrics.catalogue import APPROVED_DIR
 from revteam.proposals import ProposalStore
 from revteam.review.actions import ActionStore
 from revteam.settings import LimitSettings, Settings, find_workspace, load_settings
-from revteam.web.fitter import FIT_WAIT, Fitter, Version
+from revteam.web.fitter import Fitter, Version
 from revteam.web.gate import Opener, WarehouseGate
 from revteam.workspace import Workspace
 
@@ -203,8 +203,9 @@ class WebOptions:
     """Release the warehouse after this long without a query, so loads can write."""
     warm: bool = True
     """Compute the default views in the background at start-up."""
-    fit_wait_seconds: float = FIT_WAIT
-    """How long a request waits for a model fit in progress (:meth:`Runtime.fitted`)."""
+    fit_wait_seconds: float | None = None
+    """How long a request waits for a model fit in progress (:meth:`Runtime.fitted`). Default:
+    ``fit_wait_seconds`` of ``[limits]`` (10)."""
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     opener: Opener | None = None
     """How the gate opens the workspace (tests inject a busy warehouse)."""
@@ -242,7 +243,7 @@ class Runtime:
         )
         self.cache = ResultCache(self.limits.cache_megabytes * MB)
         self.fitter = Fitter(KEPT_REFUSALS)
-        self.fit_wait = options.fit_wait_seconds
+        self.fit_wait = options.fit_wait_seconds or self.limits.fit_wait_seconds
         """Slow model fits, off the request path (:meth:`fitted`)."""
         self._refused: OrderedDict[tuple[Hashable, Version], RevteamError] = OrderedDict()
         """Refusals the data determine (:data:`KEPT_REFUSALS`), kept like answers: a model
