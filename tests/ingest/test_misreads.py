@@ -130,22 +130,26 @@ def test_typed_numbers_do_not_say_how_the_file_writes_decimals(tmp_path: Path):
         {"account_id": "A1", "name": "typed", "annual_revenue": 2500.5, "employees": 7} | day,
         {"account_id": "A2", "name": "german", "annual_revenue": "1.500", "employees": 8} | day,
         {"account_id": "A3", "name": 0.1, "annual_revenue": 0.30000000000000004} | day,
+        {"account_id": "A4", "name": "half", "employees": 7.5} | day,  # not a whole number
     ]
     path = tmp_path / "accounts.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     try:
-        assert _load(ws, path, "accounts") == (2, 1)
+        assert _load(ws, path, "accounts") == (2, 2)
         got = {
             r[0]: r[1:] for r in rows(ws, "SELECT account_id, name, annual_revenue FROM accounts")
         }
         assert got == {"A1": ("typed", Decimal("2500.50")), "A3": ("0.1", Decimal("0.30"))}
         assert "could be read two ways" in reasons_by_line(ws, "accounts")[2][0]
+        [half] = [q for q in ws.ingest.quarantine(table="accounts").to_pylist() if q["line"] == 4]
+        assert half["reasons"] == ["employees: cannot read '7.5' as a whole number"]
+        assert '"employees":"7.5"' in half["record"]  # the record as the file wrote it
     finally:
         ws.close()
     # Declared, the same text reads as the declaration says; the typed number is unchanged.
     ws = _workspace(tmp_path / "declared")
     try:
-        assert _load(ws, path, "accounts", 'decimal: ","\n') == (3, 0)
+        assert _load(ws, path, "accounts", 'decimal: ","\n') == (3, 1)
         got = dict(rows(ws, "SELECT account_id, annual_revenue FROM accounts"))
         assert got == {"A1": Decimal("2500.50"), "A2": Decimal("1500.00"), "A3": Decimal("0.30")}
     finally:
@@ -239,5 +243,81 @@ def test_a_currency_sign_must_be_the_row_s_currency(tmp_path: Path):
         ]
         assert "written in $, but the row's currency is EUR" in reasons[4][0]
         assert "written in ¥" in reasons[7][0]
+    finally:
+        ws.close()
+
+
+def test_formulas_without_saved_results_refuse_the_workbook(tmp_path: Path):
+    """openpyxl reads a formula that was never calculated as empty: 50 employees would load as
+    missing. Such a workbook is refused; the same values saved as results load."""
+    import openpyxl
+
+    from revteam.exceptions import SourceFileError
+
+    def book(employees: object) -> Path:
+        made = openpyxl.Workbook()
+        sheet = made.active
+        assert sheet is not None
+        sheet.append(["account_id", "name", "employees", "created_at"])
+        sheet.append(["A1", "Formula Co", employees, "2025-01-01"])
+        path = tmp_path / f"accounts_{employees!s:.2}.xlsx"
+        made.save(path)
+        return path
+
+    ws = _workspace(tmp_path)
+    try:
+        with pytest.raises(SourceFileError, match=r"C2 holds a formula whose result was never"):
+            ws.ingest.load("accounts", book("=10*5"))
+        assert rows(ws, "SELECT count(*) FROM accounts") == [(0,)]
+        assert _load(ws, book(50), "accounts") == (1, 0)
+        assert rows(ws, "SELECT employees FROM accounts") == [(50,)]
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize(
+    ("header", "mapped", "refused"),
+    [
+        ("Amount (€)", False, "EUR"),  # matches amount by name
+        ("Amount [GBP]", True, "GBP"),  # a name with a code is mapped (columns:) and checked
+        ("Amount (USD)", True, None),
+        ("Amount ($)", False, None),
+    ],
+)
+def test_a_currency_in_a_column_s_name_must_be_declared(
+    tmp_path: Path, header: str, mapped: bool, refused: str | None
+):
+    """``Amount (€)`` matches ``amount`` by name; in a dollar workspace its euros would have
+    loaded as dollars. Declared, the mapping's currency converts them."""
+    named = f'columns: {{"{header}": amount}}\n' if mapped else ""
+    from revteam.exceptions import SourceFileError
+
+    ws = _workspace(tmp_path, rates="EUR = 1.1\nGBP = 1.3")
+    path = tmp_path / "costs.csv"
+    path.write_text(f"date,team,category,{header}\n2025-01-01,marketing,media,1000\n")
+    try:
+        if refused is None:
+            assert _load(ws, path, "costs", named or None) == (1, 0)
+            return
+        with pytest.raises(SourceFileError, match=f"currency: {refused}"):
+            _load(ws, path, "costs", named or None)
+        assert rows(ws, "SELECT count(*) FROM costs") == [(0,)]
+        assert _load(ws, path, "costs", f"{named}currency: {refused}\n") == (1, 0)
+        expected = {"EUR": Decimal("1100.00"), "GBP": Decimal("1300.00")}[refused]
+        assert rows(ws, "SELECT amount FROM costs") == [(expected,)]
+    finally:
+        ws.close()
+
+
+def test_tabs_and_no_break_spaces_around_a_key_are_not_part_of_it(tmp_path: Path):
+    ws = _workspace(tmp_path)
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "account_id,name,created_at\nB1\u00a0,one,2025-01-01\n\tB2,two,2025-01-01\n",
+        encoding="utf-8",
+    )
+    try:
+        assert _load(ws, path, "accounts") == (2, 0)
+        assert sorted(rows(ws, "SELECT account_id FROM accounts")) == [("B1",), ("B2",)]
     finally:
         ws.close()

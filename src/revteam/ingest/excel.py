@@ -99,6 +99,7 @@ def stage_excel(
             found = header_row_of(header.below, table, mapping)
             raise title_error(path, title, header.row, found, sheet=header.sheet)
         serial = _serial_columns(header.names, table, mapping)
+        _refuse_unsaved_formulas(path, sheet)
         return _stream(con, name, sheet, header, serial, book.epoch, progress)
     finally:
         book.close()
@@ -351,7 +352,50 @@ def _stream(
     report(1.0)
     drop = [f"TABLE {name}"]
     typed = frozenset(batch.typed)
-    return Staged(name, names, batch.rows, "excel", _raw_json(names), rejects, drop, typed)
+    raw = _raw_json(names, typed)
+    return Staged(name, names, batch.rows, "excel", raw, rejects, drop, typed)
+
+
+_UNSAVED = re.compile(
+    rb'<(?:[A-Za-z_][\w.-]*:)?c\b([^>]*\br="([A-Z]+\d+)")?[^>]*>\s*'
+    rb"<(?:[A-Za-z_][\w.-]*:)?f\b[^>]*(?:/>|>[^<]*</(?:[A-Za-z_][\w.-]*:)?f>)\s*"
+    rb"(?:<(?:[A-Za-z_][\w.-]*:)?v\s*/>|<(?:[A-Za-z_][\w.-]*:)?v>\s*</(?:[A-Za-z_][\w.-]*:)?v>)?"
+    rb"\s*</(?:[A-Za-z_][\w.-]*:)?c>"
+)
+"""A cell holding a formula and no saved result: a workbook written by a program, never
+opened in a spreadsheet (openpyxl reads its value as empty)."""
+
+
+def _refuse_unsaved_formulas(path: Path, sheet: Any) -> None:
+    """Refuse a sheet with formulas whose results were never saved, naming the first cell.
+
+    Read with its values, such a cell is empty: a number computed by a formula would load as
+    missing without a word. One pass over the sheet's XML, as :func:`_count_rows` makes.
+    """
+    archive = getattr(sheet.parent, "_archive", None)
+    part = getattr(sheet, "_worksheet_path", None)
+    if archive is None or not isinstance(part, str):
+        return
+    rest = b""
+    with archive.open(part) as src:
+        while chunk := src.read(1 << 20):
+            data = rest + chunk
+            found = _UNSAVED.search(data)
+            if found is not None:
+                cell = (found.group(2) or b"a cell").decode("ascii", "replace")
+                raise SourceFileError(
+                    path,
+                    f"sheet {sheet.title!r}: {cell} holds a formula whose result was never saved "
+                    "(the workbook was written by a program and not opened in a spreadsheet), "
+                    "so its value would load as empty",
+                    "open the workbook in Excel or LibreOffice and save it, so the results are "
+                    "stored, or export the sheet as CSV",
+                )
+            rest = data[-_OVERLAP:]  # a cell cut by the chunk's end is whole in the next search
+
+
+_OVERLAP = 1 << 16
+"""Bytes searched again with the next chunk: longer than any cell with a formula."""
 
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")

@@ -200,8 +200,17 @@ def watch_query(
         watcher.join()
 
 
-def _raw_json(columns: list[str]) -> str:
-    pairs = ", ".join(f"{quote_literal(c)}: s.{quote_ident(c)}" for c in columns)
+def _raw_json(columns: list[str], typed: frozenset[str] = frozenset()) -> str:
+    """SQL of a staged record as JSON text; typed fractions shown as written (2500.5)."""
+
+    def shown(c: str) -> str:
+        v = f"s.{quote_ident(c)}"
+        if c not in typed:
+            return v
+        neutral = f"regexp_matches({v}, '^-?\\d+e-?\\d+$')"
+        return f"CASE WHEN {neutral} THEN CAST(CAST({v} AS DOUBLE) AS VARCHAR) ELSE {v} END"
+
+    pairs = ", ".join(f"{quote_literal(c)}: {shown(c)}" for c in columns)
     return f"CAST(to_json({{{pairs}}}) AS VARCHAR)"
 
 
@@ -765,7 +774,8 @@ def _stage_python(
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
     drop = [f"TABLE {name}"]
-    return Staged(name, cols, len(records), fmt, _raw_json(cols), rejects, drop, frozenset(typed))
+    raw = _raw_json(cols, frozenset(typed))
+    return Staged(name, cols, len(records), fmt, raw, rejects, drop, frozenset(typed))
 
 
 def _fraction(value: object) -> TypeGuard[float]:

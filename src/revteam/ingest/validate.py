@@ -178,6 +178,7 @@ def build_plan(
     path: str,
 ) -> Plan:
     plan = resolve_columns(table, staged, mapping, path)
+    _check_header_currency(table, plan, mapping, settings, path)
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {staged.relation}").fetchall()}
     rate = _rate_expr(mapping, settings, types, path)
     numeric = [
@@ -249,19 +250,23 @@ FROM f"""
     return plan
 
 
+_BLANKS = " \t\u00a0"
+"""What surrounds a value without being part of it: spaces, tabs, no-break spaces."""
+
+
 def _source_text(src: str, src_type: str) -> str:
     """A source value with surrounding spaces removed and empty text as NULL.
 
-    ``trim`` copies every string; testing the two ends first lets clean values (nearly all)
-    through untouched, which makes ingest of wide text tables markedly faster.
+    Tabs and no-break spaces count as spaces: a key ``B1`` followed by one would be a second
+    account that looks the same. ``trim`` copies every string; testing the two ends first lets
+    clean values (nearly all) through untouched, which makes ingest of wide text tables
+    markedly faster.
     """
     if src_type != "VARCHAR":
         return quote_ident(src)
     x = quote_ident(src)
-    return (
-        f"(CASE WHEN prefix({x}, ' ') OR suffix({x}, ' ') THEN NULLIF(trim({x}), '') "
-        f"ELSE NULLIF({x}, '') END)"
-    )
+    ends = " OR ".join(f"{end}({x}, '{b}')" for b in _BLANKS for end in ("prefix", "suffix"))
+    return f"(CASE WHEN {ends} THEN NULLIF(trim({x}, '{_BLANKS}'), '') ELSE NULLIF({x}, '') END)"
 
 
 def _coerce(
@@ -317,6 +322,11 @@ def _coerce(
             f"{quote_literal(NUL_REASON.format(cols=col.name))} END"
         )
     shown = f"left(CAST({quote_ident(src)} AS VARCHAR), 60)"
+    if typed:  # a typed fraction as it was written (7.5, not its neutral 75e-1)
+        shown = (
+            f"(CASE WHEN regexp_full_match({shown}, '{_NEUTRAL}') "
+            f"THEN CAST(CAST({shown} AS DOUBLE) AS VARCHAR) ELSE {shown} END)"
+        )
     what = _TYPE_WORDS[col.type]
     err = _cannot_read(col, v, expr, shown, what)
     if (
@@ -386,6 +396,50 @@ _SIGN_CURRENCIES = {
     ),
 }
 """The currencies a sign written in an amount can mean."""
+
+
+_CODES = frozenset(
+    {
+        *("USD", "EUR", "GBP", "JPY", "CNY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK"),
+        *("PLN", "CZK", "HUF", "INR", "BRL", "MXN", "ZAR", "SGD", "HKD", "KRW", "TRY", "ILS"),
+        *("AED", "SAR", "RUB", "TWD", "THB", "IDR", "MYR", "PHP", "ARS", "CLP", "COP", "RON"),
+    }
+)
+"""ISO codes a column's name may carry (``Amount (EUR)``); other words in brackets are not."""
+_HEADER_CURRENCY = re.compile(r"[(\[]\s*([A-Za-z]{3}|[$€£¥])\s*[)\]]|([€£¥])")
+
+
+def _check_header_currency(
+    table: Table, plan: Plan, mapping: Mapping, settings: Settings, path: str
+) -> None:
+    """Refuse a money column whose name gives a currency the rows would not be read in.
+
+    ``Amount (€)`` matches ``amount`` by name; in a dollar workspace its euros would load as
+    dollars. Declared (``currency:`` or ``currency_column:``), the mapping is believed.
+    """
+    if mapping.currency or mapping.currency_column:
+        return
+    ours = settings.currency.upper()
+    for col in table.columns:
+        src = plan.source_of.get(col.name)
+        if col.type != "money" or src is None:
+            continue
+        found = _HEADER_CURRENCY.search(src)
+        if found is None:
+            continue
+        said = (found.group(1) or found.group(2)).upper()
+        if said not in _SIGN_CURRENCIES and said not in _CODES:
+            continue
+        if ours in _SIGN_CURRENCIES.get(said, (said,)):
+            continue
+        raise SourceFileError(
+            path,
+            f"column {src!r} says its amounts are in {said}, but the workspace currency is "
+            f"{ours} and the mapping does not say the file's currency",
+            f"declare it in the mapping: currency: {_SIGN_CURRENCIES.get(said, (said,))[0]} "
+            "(with its rate under exchange_rates in revteam.toml), or currency_column: for a "
+            "column giving each row's currency",
+        )
 
 
 def _row_currency(mapping: Mapping, settings: Settings, types: dict[str, str]) -> str:
