@@ -143,6 +143,10 @@ def test_a_percent_never_tells_the_decimal_mark_of_the_amounts(ws: Workspace, tm
     if not loaded:
         [why] = reasons(ws, "opportunities")
         assert "could be read two ways" in " ".join(why)
+    # Declared in crm.yaml, the file's mark reads its amounts; the percent is unaffected.
+    write(ws.root / "crm.yaml", 'decimal: ","\n')
+    crm(ws).load_salesforce(write(tmp_path / "opportunities.csv", text))
+    assert rows(ws, "opportunities", ("amount", "probability")) == [(Decimal("1500.00"), 0.1)]
 
 
 def test_percents_load_as_fractions(ws: Workspace, tmp_path: Path):

@@ -321,3 +321,21 @@ def test_tabs_and_no_break_spaces_around_a_key_are_not_part_of_it(tmp_path: Path
         assert sorted(rows(ws, "SELECT account_id FROM accounts")) == [("B1",), ("B2",)]
     finally:
         ws.close()
+
+
+def test_a_date_column_takes_the_day_as_written_whatever_the_zone(tmp_path: Path):
+    """A dump writes dates as midnight UTC; converted to New York time they would move to the
+    day before. A date is the day written; a timestamp column converts (above)."""
+    ws = _workspace(tmp_path, timezone="America/New_York")
+    lines = ["2025-03-04T00:00:00Z", "2025-03-05 00:00:00 UTC", "2025-03-06 00:00:00.000+0000"]
+    path = tmp_path / "costs.csv"
+    path.write_text(
+        "date,team,category,amount\n"
+        + "".join(f"{d},marketing,media,{n}\n" for n, d in enumerate(lines, start=1))
+    )
+    try:
+        assert _load(ws, path, "costs") == (3, 0)
+        got = dict(rows(ws, "SELECT date, amount FROM costs"))
+        assert got == {dt.date(2025, 3, d): Decimal(d - 3) for d in (4, 5, 6)}
+    finally:
+        ws.close()

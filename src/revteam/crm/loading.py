@@ -123,8 +123,9 @@ def load_translation(
             if progress:
                 progress(name, label, fraction)
 
-        mapping = IngestMapping(currency_column="_currency") if _has_currency(tr, path) else None
-        [result] = ingest.load(table, path, mapping=mapping or IngestMapping(), progress=phase)
+        currency = "_currency" if _has_currency(tr, path) else None
+        mapping = IngestMapping(currency_column=currency, decimal=tr.mapping.decimal)
+        [result] = ingest.load(table, path, mapping=mapping, progress=phase)
         _forget_fixed(warehouse, result)
         results.append(result)
     extras = _write_extras(warehouse, tr, folder)

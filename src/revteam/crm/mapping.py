@@ -157,6 +157,12 @@ class CrmMapping(BaseModel):
         "are read month-first, and a file with a date that can only be day-first (13/01/2025) "
         "is refused as a whole rather than read half one way, half the other.",
     )
+    decimal: Literal[".", ","] | None = Field(
+        None,
+        description="Decimal mark of the exports' numbers (German or French Salesforce: ','). "
+        "Unset, the mark the files' own numbers show; a number that reads both ways (1.500) is "
+        "refused until it is declared.",
+    )
     encoding: str = Field(
         "utf-8",
         description="Text encoding of CSV and JSON exports: utf-8, windows-1252 (cp1252: CSV "

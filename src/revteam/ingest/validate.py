@@ -66,6 +66,7 @@ _ISO_ZONED = (
 )
 """A time with its zone: an offset, Z, UTC or GMT, or a zone's name. Abbreviations such as
 CST or IST are refused: they name different zones in different countries."""
+_ISO_FORMS = (_ISO_LOCAL, _ISO_ZONED)
 _FRACTIONAL = ("DOUBLE", "FLOAT", "DECIMAL", "REAL")
 _WHOLE = (
     "TINYINT",
@@ -579,13 +580,13 @@ def _parse_text(col: Column, v: str, mapping: Mapping, decimal: str | None = Non
         # ISO text only: DuckDB's cast drops a word after the time (PM, EST, junk) unsaid.
         # Plain text is local time; an offset, Z, UTC/GMT or a zone name (Europe/Berlin) is
         # converted to the workspace zone. Anything else is refused with the format to declare.
-        ts = (
-            f"CASE WHEN regexp_full_match({v}, {quote_literal(_ISO_LOCAL)}) "
-            f"THEN TRY_CAST({v} AS TIMESTAMP) "
-            f"WHEN regexp_full_match({v}, {quote_literal(_ISO_ZONED)}) "
-            f"THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        local, zoned = (f"regexp_full_match({v}, {quote_literal(p)})" for p in _ISO_FORMS)
+        if col.type == "date":  # the day as written: 2025-03-04T00:00:00Z is 4 March anywhere
+            return f"CASE WHEN {local} OR {zoned} THEN CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE) END"
+        return (
+            f"CASE WHEN {local} THEN TRY_CAST({v} AS TIMESTAMP) "
+            f"WHEN {zoned} THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) END"
         )
-        return ts if col.type == "timestamp" else f"CAST({ts} AS DATE)"
     if col.type in {"integer", "money", "float"}:
         return _number(col, v, decimal)
     if col.type == "boolean":
